@@ -1,0 +1,113 @@
+"""tickstate's lifecycle core: one pure, thread-safe finite state machine per symbol.
+
+No I/O, no threads, no clock: events go in through ``SymbolMachine.fire``, commands come out in
+the returned ``Outcome`` for the runner to execute after the lock is released.
+"""
+
+from machines._commands import (
+    CancelOrder,
+    ClosePosition,
+    Command,
+    PlaceEntry,
+    PlaceStop,
+    ReplaceStop,
+)
+from machines._desk import Desk
+from machines._events import (
+    BrokerSnapshotTaken,
+    DayRolledOver,
+    EntryLeg,
+    EntrySignalled,
+    EntryTimedOut,
+    Event,
+    ExitSignalled,
+    HaltRequested,
+    OrderAccepted,
+    OrderCancelled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    ResumeRequested,
+    SquareOffReached,
+    StrategyEvent,
+    TrailProposed,
+)
+from machines._exceptions import InvalidEventError, InvalidRulesError, LifecycleError
+from machines._machine import Counters, Outcome, OutcomeKind, Snapshot, SymbolMachine
+from machines._orders import (
+    MAX_CLIENT_ORDER_ID,
+    OrderRole,
+    OrderStatus,
+    OrderTrack,
+    Side,
+    client_order_id,
+)
+from machines._pricing import (
+    NSE_TICKS,
+    US_EQUITY_TICK,
+    FixedTick,
+    PriceBands,
+    TickRule,
+    ceil_to_tick,
+    floor_to_tick,
+    is_on_tick,
+    round_entry,
+    round_stop,
+)
+from machines._rules import Rules
+
+__all__ = [
+    "MAX_CLIENT_ORDER_ID",
+    "NSE_TICKS",
+    "US_EQUITY_TICK",
+    "BrokerSnapshotTaken",
+    "CancelOrder",
+    "ClosePosition",
+    "Command",
+    "Counters",
+    "DayRolledOver",
+    "Desk",
+    "EntryLeg",
+    "EntrySignalled",
+    "EntryTimedOut",
+    "Event",
+    "ExitSignalled",
+    "FixedTick",
+    "HaltRequested",
+    "InvalidEventError",
+    "InvalidRulesError",
+    "LifecycleError",
+    "OrderAccepted",
+    "OrderCancelled",
+    "OrderEvent",
+    "OrderExpired",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderReplaced",
+    "OrderRole",
+    "OrderStatus",
+    "OrderTrack",
+    "Outcome",
+    "OutcomeKind",
+    "PlaceEntry",
+    "PlaceStop",
+    "PriceBands",
+    "ReplaceStop",
+    "ResumeRequested",
+    "Rules",
+    "Side",
+    "Snapshot",
+    "SquareOffReached",
+    "StrategyEvent",
+    "SymbolMachine",
+    "TickRule",
+    "TrailProposed",
+    "ceil_to_tick",
+    "client_order_id",
+    "floor_to_tick",
+    "is_on_tick",
+    "round_entry",
+    "round_stop",
+]

@@ -1,0 +1,237 @@
+"""A symbol's books: its orders by role, its position, its day — and how order events move them.
+
+Books are the machine's private working data. ``fire()`` copies them into a draft, applies the
+bookkeeping of an order event (fills, acknowledgements, terminal statuses) and lets the lifecycle
+table decide on that draft; the draft replaces the books only if the decision is accepted or an
+anomaly (broker facts are always recorded), never when an event is ignored or declined.
+
+``classify()`` names the lifecycle trigger of an order event from the role of the order it
+names: an event that changes nothing is a duplicate, one naming a finished order is stale, one
+naming an order this machine never placed is foreign.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from machines._events import OrderEvent, OrderReplaced
+from machines._orders import OrderRole, OrderStatus, OrderTrack, Side
+
+__all__ = ["Books", "classify_order_event"]
+
+_ZERO = Decimal(0)
+
+# Triggers for order events that no role owns.
+DUPLICATE = "duplicate_order_event"
+STALE = "stale_order_event"
+FOREIGN = "foreign_order_event"
+FOREIGN_FILL = "foreign_fill"
+LATE_FILL = "late_fill"
+OVERFILL = "overfill"
+OPPOSITE_LEG_FILLED = "opposite_leg_filled"
+UNEXPECTED_REPLACE = "unexpected_replace"
+
+_ENTRY, _STOP, _REPLACEMENT, _EXIT = "entry", "stop", "replacement", "exit"
+
+
+class Books:
+    """Mutable working data of one symbol; only the machine holds one, only under its lock."""
+
+    __slots__ = (
+        "attempt",
+        "desired_stop",
+        "done_for_day",
+        "entries",
+        "entries_today",
+        "entry_side",
+        "exit",
+        "exit_seq",
+        "halt_reason",
+        "position",
+        "replacement",
+        "retired",
+        "stop",
+        "stop_seq",
+        "trading_date",
+        "winding_down",
+    )
+
+    def __init__(self, trading_date: date) -> None:
+        self.trading_date = trading_date
+        self.entries_today = 0
+        self.attempt = 0
+        self.entries: tuple[OrderTrack, ...] = ()
+        self.entry_side: Side | None = None  # side of the first filled leg of this attempt
+        self.stop: OrderTrack | None = None
+        self.replacement: OrderTrack | None = None  # a stop replacement in flight
+        self.exit: OrderTrack | None = None
+        self.retired: dict[str, OrderTrack] = {}  # copy-on-write: shared between drafts
+        self.desired_stop: Decimal | None = None
+        self.position = _ZERO  # signed: sum of fills, buys positive
+        self.stop_seq = 0
+        self.exit_seq = 0
+        self.winding_down: str | None = None
+        self.halt_reason: str | None = None
+        self.done_for_day = False
+
+    def draft(self) -> Books:
+        """A copy to decide on; tracks are immutable so a shallow copy is enough."""
+        copy = Books.__new__(Books)
+        for name in Books.__slots__:
+            setattr(copy, name, getattr(self, name))
+        return copy
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def working_orders(self) -> tuple[OrderTrack, ...]:
+        """Every order that can still fill, entries first."""
+        found = [t for t in self.entries if t.working]
+        found += [
+            t for t in (self.stop, self.replacement, self.exit) if t is not None and t.working
+        ]
+        return tuple(found)
+
+    def find(self, client_order_id: str) -> tuple[str, OrderTrack] | None:
+        """The working order with this id and the slot that holds it."""
+        for leg in self.entries:
+            if leg.client_order_id == client_order_id:
+                return _ENTRY, leg
+        for slot, track in (
+            (_STOP, self.stop),
+            (_REPLACEMENT, self.replacement),
+            (_EXIT, self.exit),
+        ):
+            if track is not None and track.client_order_id == client_order_id:
+                return slot, track
+        return None
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def retire(self, track: OrderTrack) -> None:
+        """Move a finished order out of its slot into the record of finished orders."""
+        self.retired = {**self.retired, track.client_order_id: track.with_status(OrderStatus.DONE)}
+
+    def put(self, slot: str, track: OrderTrack | None) -> None:
+        """Store ``track`` in ``slot``, retiring it instead when it is done."""
+        if slot == _ENTRY:
+            assert track is not None
+            legs = tuple(
+                track if t.client_order_id == track.client_order_id else t for t in self.entries
+            )
+            if not track.working:
+                self.retire(track)
+                legs = tuple(t for t in legs if t.working)
+            self.entries = legs
+            return
+        if track is not None and not track.working:
+            self.retire(track)
+            track = None
+        setattr(self, slot, track)
+
+    def record_fill(
+        self, track: OrderTrack, filled_qty: Decimal, avg: Decimal | None
+    ) -> OrderTrack:
+        """Grow an order's cumulative fill and the position by the difference."""
+        delta = filled_qty - track.filled_qty
+        self.position += track.side.sign * delta
+        if track.role is OrderRole.ENTRY and self.entry_side is None:
+            self.entry_side = track.side
+        return track.with_fill(filled_qty, avg)
+
+    def apply(self, event: OrderEvent) -> None:
+        """Record what an order event says about a working order (see ``classify_order_event``)."""
+        found = self.find(event.client_order_id)
+        if found is None:
+            retired = self.retired.get(event.client_order_id)
+            if retired is not None and _cumulative(event) > retired.filled_qty:
+                self.retired = {
+                    **self.retired,
+                    retired.client_order_id: self.record_fill(
+                        retired, _cumulative(event), _avg(event, retired)
+                    ).with_status(OrderStatus.DONE),
+                }
+            return
+        slot, track = found
+        if _cumulative(event) > track.filled_qty:
+            track = self.record_fill(track, _cumulative(event), _avg(event, track))
+        kind = event.kind
+        if kind == "accepted":
+            if track.status is OrderStatus.SENT:
+                track = track.with_status(OrderStatus.LIVE)
+            if slot == _REPLACEMENT:
+                self._promote_replacement(track)
+                return
+        elif kind in ("rejected", "cancelled"):
+            track = track.with_status(OrderStatus.DONE)
+        elif kind == "replaced":
+            assert isinstance(event, OrderReplaced)
+            self.put(slot, track.with_status(OrderStatus.DONE))
+            if self.replacement is not None and (
+                self.replacement.client_order_id == event.new_client_order_id
+            ):
+                replacement = self.replacement
+                if replacement.status is OrderStatus.SENT:
+                    replacement = replacement.with_status(OrderStatus.LIVE)
+                self.stop, self.replacement = replacement, None
+            return
+        elif kind == "filled" and slot == _REPLACEMENT:
+            self._promote_replacement(track)
+            return
+        self.put(slot, track)
+        if (
+            slot == _STOP
+            and not track.working
+            and self.replacement is not None
+            and track.filled_qty
+        ):
+            # The stop filled while its replacement was in flight: the broker rejects the
+            # replacement ("fill (A), then B rejected"), so it will never work.
+            self.retire(self.replacement)
+            self.replacement = None
+
+    def _promote_replacement(self, replacement: OrderTrack) -> None:
+        """The replacement works at the broker: the stop it replaces is finished."""
+        if self.stop is not None:
+            self.retire(self.stop)
+        self.stop, self.replacement = None, None
+        self.put(_STOP, replacement)
+
+
+def _cumulative(event: OrderEvent) -> Decimal:
+    return getattr(event, "filled_qty", _ZERO)
+
+
+def _avg(event: OrderEvent, track: OrderTrack) -> Decimal | None:
+    avg: Decimal | None = getattr(event, "avg_fill_price", None)
+    return avg if avg is not None else track.avg_fill_price
+
+
+def classify_order_event(books: Books, event: OrderEvent) -> str:
+    """The lifecycle trigger an order event stands for, given the books before it."""
+    found = books.find(event.client_order_id)
+    cumulative = _cumulative(event)
+    if found is None:
+        retired = books.retired.get(event.client_order_id)
+        if retired is None:
+            return FOREIGN_FILL if event.kind == "filled" else FOREIGN
+        return LATE_FILL if cumulative > retired.filled_qty else STALE
+    slot, track = found
+    grows = cumulative > track.filled_qty
+    if grows and cumulative > track.qty:
+        return OVERFILL
+    kind = event.kind
+    if kind == "replaced" and slot != _STOP:
+        return UNEXPECTED_REPLACE
+    if kind == "accepted" and track.status is not OrderStatus.SENT:
+        return DUPLICATE
+    if kind == "filled" and not grows:
+        return DUPLICATE
+    if (
+        slot == _ENTRY
+        and grows
+        and books.entry_side is not None
+        and track.side is not books.entry_side
+    ):
+        return OPPOSITE_LEG_FILLED
+    return f"{slot}_{kind}"

@@ -1,0 +1,74 @@
+"""A desk: the machines of one strategy, one per symbol, with their counters in total.
+
+The desk holds no lock of its own: each machine serialises itself, and the registry only ever
+grows through an atomic ``dict.setdefault``::
+
+    >>> from datetime import date
+    >>> desk = Desk(strategy="orb", trading_date=date(2026, 11, 23))
+    >>> desk.machine("AAPL").state
+    'flat'
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from machines._events import Event
+from machines._machine import Counters, Listener, Outcome, Snapshot, SymbolMachine
+from machines._rules import Rules, check_identity
+
+__all__ = ["Desk"]
+
+
+class Desk:
+    """The symbol machines of one strategy."""
+
+    __slots__ = ("_listener", "_machines", "rules", "strategy", "trading_date")
+
+    def __init__(
+        self,
+        *,
+        strategy: str,
+        trading_date: date,
+        rules: Rules | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.trading_date = trading_date
+        self.rules = rules if rules is not None else Rules()
+        self._listener = listener
+        self._machines: dict[str, SymbolMachine] = {}
+        check_identity(strategy, "X", self.rules)
+
+    def machine(self, symbol: str) -> SymbolMachine:
+        """The machine of ``symbol``, created flat on first use."""
+        found = self._machines.get(symbol)
+        if found is not None:
+            return found
+        created = SymbolMachine(
+            strategy=self.strategy,
+            symbol=symbol,
+            trading_date=self.trading_date,
+            rules=self.rules,
+            listener=self._listener,
+        )
+        return self._machines.setdefault(symbol, created)
+
+    def fire(self, symbol: str, event: Event) -> Outcome:
+        """Fire ``event`` on the machine of ``symbol``."""
+        return self.machine(symbol).fire(event)
+
+    def symbols(self) -> tuple[str, ...]:
+        """Every symbol with a machine, sorted."""
+        return tuple(sorted(self._machines))
+
+    def snapshots(self) -> tuple[Snapshot, ...]:
+        """A snapshot of every machine, by symbol."""
+        return tuple(self._machines[s].snapshot() for s in self.symbols())
+
+    def counters(self) -> Counters:
+        """Counters summed over every machine."""
+        total = Counters()
+        for machine in list(self._machines.values()):
+            total = total + machine.counters()
+        return total

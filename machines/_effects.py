@@ -1,0 +1,265 @@
+"""Effects: what an accepted transition does to the draft books and which commands it emits.
+
+Effects run inside ``fire()`` after the table chose a transition. They fix client order ids
+before any I/O and never talk to the world: each command is only appended to the decision, and
+the runner executes it after the machine's lock is released.
+"""
+
+from __future__ import annotations
+
+from machines._commands import CancelOrder, ClosePosition, PlaceEntry, PlaceStop, ReplaceStop
+from machines._decision import Decision
+from machines._events import (
+    DayRolledOver,
+    EntrySignalled,
+    ExitSignalled,
+    HaltRequested,
+)
+from machines._guards import candidate_stop
+from machines._orders import OrderRole, OrderStatus, OrderTrack, Side, client_order_id
+from machines._pricing import round_entry, round_stop
+
+__all__ = [
+    "begin_wind_down",
+    "cancel_entries",
+    "cancel_other_legs",
+    "clear_halt",
+    "close_day",
+    "finish_attempt",
+    "halt_symbol",
+    "open_attempt",
+    "place_stop",
+    "progress_wind_down",
+    "protect_position",
+    "raise_stop",
+    "request_replace",
+    "reset_day",
+]
+
+
+def _id(d: Decision, role: str, seq: int = 0) -> str:
+    books = d.books
+    return client_order_id(d.strategy, d.symbol, books.trading_date, books.attempt, role, seq)
+
+
+def open_attempt(d: Decision) -> None:
+    """Count the entry and place its leg(s): a buy stop rounds up, a sell stop down."""
+    event = d.event
+    assert isinstance(event, EntrySignalled)
+    books = d.books
+    books.entries_today += 1
+    books.attempt = books.entries_today
+    books.entry_side = None
+    books.desired_stop = None
+    books.stop_seq = 0
+    books.exit_seq = 0
+    legs = []
+    for leg in event.legs:
+        price = round_entry(leg.side, leg.entry_price, d.rules.tick)
+        track = OrderTrack(
+            client_order_id=_id(d, leg.side.value),
+            role=OrderRole.ENTRY,
+            side=leg.side,
+            qty=event.qty,
+            stop_price=price,
+            protect_at=leg.initial_stop,
+        )
+        legs.append(track)
+        d.commands.append(
+            PlaceEntry(
+                client_order_id=track.client_order_id,
+                symbol=d.symbol,
+                side=leg.side,
+                qty=event.qty,
+                stop_price=price,
+            )
+        )
+    books.entries = tuple(legs)
+
+
+def _cancel(d: Decision, track: OrderTrack) -> OrderTrack:
+    if track.status in (OrderStatus.SENT, OrderStatus.LIVE):
+        d.commands.append(CancelOrder(client_order_id=track.client_order_id, symbol=d.symbol))
+        return track.with_status(OrderStatus.CANCEL_SENT)
+    return track
+
+
+def cancel_entries(d: Decision) -> None:
+    """Cancel every entry leg still working (a leg already being cancelled is left alone)."""
+    d.books.entries = tuple(_cancel(d, leg) for leg in d.books.entries)
+
+
+def cancel_other_legs(d: Decision) -> None:
+    """One-cancels-other: the first fill cancels the legs on the other side."""
+    side = d.books.entry_side
+    d.books.entries = tuple(leg if leg.side is side else _cancel(d, leg) for leg in d.books.entries)
+
+
+def place_stop(d: Decision) -> None:
+    """Protect a new position: a stop on the other side, at the filled leg's initial stop."""
+    books = d.books
+    side = books.entry_side
+    assert side is not None
+    if books.desired_stop is None:
+        leg = _filled_leg(d)
+        assert leg is not None
+        assert leg.protect_at is not None
+        books.desired_stop = round_stop(side, leg.protect_at, d.rules.tick)
+    track = OrderTrack(
+        client_order_id=_id(d, "stop", books.stop_seq),
+        role=OrderRole.STOP,
+        side=side.opposite,
+        qty=abs(books.position),
+        stop_price=books.desired_stop,
+    )
+    books.stop_seq += 1
+    books.stop = track
+    d.commands.append(
+        PlaceStop(
+            client_order_id=track.client_order_id,
+            symbol=d.symbol,
+            side=track.side,
+            qty=track.qty,
+            stop_price=books.desired_stop,
+        )
+    )
+
+
+def _filled_leg(d: Decision) -> OrderTrack | None:
+    """The current attempt's entry leg on the position's side."""
+    books = d.books
+    wanted = _id(d, books.entry_side.value) if books.entry_side is not None else None
+    for leg in books.entries:
+        if leg.client_order_id == wanted:
+            return leg
+    return books.retired.get(wanted) if wanted is not None else None
+
+
+def request_replace(d: Decision) -> None:
+    """Replace the live stop by one at the wanted price and the position's size."""
+    books = d.books
+    stop = books.stop
+    assert stop is not None
+    assert books.desired_stop is not None
+    replacement = OrderTrack(
+        client_order_id=_id(d, "stop", books.stop_seq),
+        role=OrderRole.STOP,
+        side=stop.side,
+        qty=abs(books.position),
+        stop_price=books.desired_stop,
+    )
+    books.stop_seq += 1
+    books.replacement = replacement
+    d.commands.append(
+        ReplaceStop(
+            client_order_id=stop.client_order_id,
+            new_client_order_id=replacement.client_order_id,
+            symbol=d.symbol,
+            qty=replacement.qty,
+            stop_price=books.desired_stop,
+        )
+    )
+
+
+def raise_stop(d: Decision) -> None:
+    """Accept a tighter trail candidate as the stop the machine wants."""
+    d.books.desired_stop = candidate_stop(d)
+
+
+def protect_position(d: Decision) -> None:
+    """Keep a position covered while halted: place a stop if none, else resize the live one."""
+    books = d.books
+    if books.position == 0 or books.entry_side is None:
+        return
+    if books.stop is None and books.replacement is None:
+        place_stop(d)
+        return
+    stop = books.stop
+    if (
+        stop is not None
+        and stop.status is OrderStatus.LIVE
+        and books.replacement is None
+        and stop.qty - stop.filled_qty != abs(books.position)
+    ):
+        request_replace(d)
+
+
+def begin_wind_down(d: Decision) -> None:
+    """Start an exit: cancel every working order, then close what remains."""
+    event = d.event
+    reason = event.reason if isinstance(event, ExitSignalled) else (d.reason or d.trigger)
+    if d.books.winding_down is None:
+        d.books.winding_down = reason
+    progress_wind_down(d)
+
+
+def progress_wind_down(d: Decision) -> None:
+    """While exiting: cancel what still works; once nothing works, close the position."""
+    books = d.books
+    if books.winding_down is None:
+        return
+    cancel_entries(d)
+    if books.stop is not None:
+        books.stop = _cancel(d, books.stop)
+    if books.replacement is not None:
+        books.replacement = _cancel(d, books.replacement)
+    if books.position == 0 or books.working_orders():
+        return
+    side = Side.SELL if books.position > 0 else Side.BUY
+    track = OrderTrack(
+        client_order_id=_id(d, "exit", books.exit_seq),
+        role=OrderRole.EXIT,
+        side=side,
+        qty=abs(books.position),
+    )
+    books.exit_seq += 1
+    books.exit = track
+    d.commands.append(
+        ClosePosition(
+            client_order_id=track.client_order_id, symbol=d.symbol, side=side, qty=track.qty
+        )
+    )
+
+
+def finish_attempt(d: Decision) -> None:
+    """Back to flat: forget the attempt's exit reason and stops (counters stay)."""
+    books = d.books
+    books.winding_down = None
+    books.entry_side = None
+    books.desired_stop = None
+
+
+def close_day(d: Decision) -> None:
+    """Square-off: no new entry until the next trading day."""
+    d.books.done_for_day = True
+
+
+def reset_day(d: Decision) -> None:
+    """A new trading day: the entry counter starts again."""
+    event = d.event
+    assert isinstance(event, DayRolledOver)
+    d.books.trading_date = event.trading_date
+    d.books.entries_today = 0
+    d.books.attempt = 0
+    d.books.done_for_day = False
+
+
+def halt_symbol(d: Decision) -> None:
+    """Stop trading the symbol: cancel its entries, keep its stop; flatten when asked."""
+    event = d.event
+    flatten = d.trigger == "anomaly_flatten"
+    if isinstance(event, HaltRequested):
+        reason = event.reason
+        flatten = event.flatten
+    else:
+        reason = d.reason or d.trigger
+    if d.books.halt_reason is None:
+        d.books.halt_reason = reason
+    cancel_entries(d)
+    if flatten:
+        begin_wind_down(d)
+
+
+def clear_halt(d: Decision) -> None:
+    """Let the symbol trade again."""
+    d.books.halt_reason = None

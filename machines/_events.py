@@ -1,0 +1,326 @@
+"""Events: immutable, past-tense facts that drive a symbol's lifecycle, validated when built.
+
+An event that cannot be true cannot exist: prices and quantities are ``Decimal`` (never float),
+timestamps carry a timezone, an entry's initial stop lies on the protective side of its price.
+Time arrives only inside events; the machine never reads a clock.
+
+Strategy events name their lifecycle trigger directly (``EntrySignalled.trigger ==
+"entry_signal"``). Broker order events name a client order id and a ``kind``; the machine maps
+them to a role-specific trigger (``entry_filled``, ``stop_replaced``, ...) by the id it awaits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import ClassVar
+
+from machines._exceptions import InvalidEventError
+from machines._orders import Side
+
+__all__ = [
+    "BrokerSnapshotTaken",
+    "DayRolledOver",
+    "EntryLeg",
+    "EntrySignalled",
+    "EntryTimedOut",
+    "Event",
+    "ExitSignalled",
+    "HaltRequested",
+    "OrderAccepted",
+    "OrderCancelled",
+    "OrderEvent",
+    "OrderExpired",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderReplaced",
+    "ResumeRequested",
+    "SquareOffReached",
+    "StrategyEvent",
+    "TrailProposed",
+]
+
+
+def _require_aware(at: datetime) -> None:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidEventError(f"event time must be a timezone-aware datetime, got {at!r}")
+
+
+def _require_decimal(name: str, value: object, *, positive: bool = False) -> None:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise InvalidEventError(f"{name} must be a finite Decimal, got {value!r}")
+    if positive and not value > 0:
+        raise InvalidEventError(f"{name} must be positive, got {value}")
+    if not positive and value < 0:
+        raise InvalidEventError(f"{name} must not be negative, got {value}")
+
+
+def _require_id(client_order_id: str) -> None:
+    if not isinstance(client_order_id, str) or not client_order_id:
+        raise InvalidEventError(
+            f"client_order_id must be a non-empty string, got {client_order_id!r}"
+        )
+
+
+# --- from the strategy ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryLeg:
+    """One stop-entry order of an attempt: where it triggers and where its protective stop goes."""
+
+    side: Side
+    entry_price: Decimal
+    initial_stop: Decimal
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.side, Side):
+            raise InvalidEventError(f"side must be a Side, got {self.side!r}")
+        _require_decimal("entry_price", self.entry_price, positive=True)
+        _require_decimal("initial_stop", self.initial_stop, positive=True)
+        protective = (
+            self.initial_stop < self.entry_price
+            if self.side is Side.BUY
+            else self.initial_stop > self.entry_price
+        )
+        if not protective:
+            raise InvalidEventError(
+                f"a {self.side.value} entry at {self.entry_price} needs its initial stop on the "
+                f"protective side, got {self.initial_stop}"
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntrySignalled:
+    """The strategy wants a position: one leg, or a one-cancels-other pair of opposite legs."""
+
+    trigger: ClassVar[str] = "entry_signal"
+    at: datetime
+    qty: Decimal
+    legs: tuple[EntryLeg, ...]
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+        _require_decimal("qty", self.qty, positive=True)
+        if not 1 <= len(self.legs) <= 2:
+            raise InvalidEventError(f"an entry has one leg or an OCO pair, got {len(self.legs)}")
+        if len(self.legs) == 2 and self.legs[0].side is self.legs[1].side:
+            raise InvalidEventError("the two legs of a one-cancels-other entry need opposite sides")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrailProposed:
+    """A candidate protective stop; accepted only if, rounded toward safety, it is tighter."""
+
+    trigger: ClassVar[str] = "trail"
+    at: datetime
+    stop_price: Decimal
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+        _require_decimal("stop_price", self.stop_price, positive=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExitSignalled:
+    """The strategy wants out (target, manual exit, ...): cancel working orders, then flatten."""
+
+    trigger: ClassVar[str] = "exit_signal"
+    at: datetime
+    reason: str = "exit_signal"
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SquareOffReached:
+    """The session's square-off time passed: flatten, and no new entry until the next day."""
+
+    trigger: ClassVar[str] = "square_off"
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayRolledOver:
+    """A new trading session began: the day's entry counter starts again from zero."""
+
+    trigger: ClassVar[str] = "day_rollover"
+    trading_date: date
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trading_date, date) or isinstance(self.trading_date, datetime):
+            raise InvalidEventError(f"trading_date must be a date, got {self.trading_date!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HaltRequested:
+    """A kill switch: stop this symbol; cancel its entries, keep its stop, flatten if asked."""
+
+    trigger: ClassVar[str] = "halt"
+    at: datetime
+    reason: str
+    flatten: bool = False
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeRequested:
+    """An operator lets a halted symbol trade again (refused unless its books are coherent)."""
+
+    trigger: ClassVar[str] = "resume"
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryTimedOut:
+    """The entry of ``attempt`` waited too long: cancel what has not filled."""
+
+    trigger: ClassVar[str] = "entry_timeout"
+    at: datetime
+    attempt: int
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+        if not isinstance(self.attempt, int) or self.attempt < 1:
+            raise InvalidEventError(f"attempt must be a positive int, got {self.attempt!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrokerSnapshotTaken:
+    """Reconciliation: the broker's net position for the symbol (negative for a short)."""
+
+    trigger: ClassVar[str] = "broker_snapshot"
+    at: datetime
+    position_qty: Decimal
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+        if not isinstance(self.position_qty, Decimal) or not self.position_qty.is_finite():
+            raise InvalidEventError(
+                f"position_qty must be a finite Decimal, got {self.position_qty!r}"
+            )
+
+
+# --- from the broker --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAccepted:
+    """The broker acknowledged an order (Alpaca ``new``)."""
+
+    kind: ClassVar[str] = "accepted"
+    client_order_id: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _require_id(self.client_order_id)
+        _require_aware(self.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected:
+    """The broker refused an order; it never worked."""
+
+    kind: ClassVar[str] = "rejected"
+    client_order_id: str
+    at: datetime
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        _require_id(self.client_order_id)
+        _require_aware(self.at)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFilled:
+    """An order filled, in part or in full. Quantities are cumulative over the order's life."""
+
+    kind: ClassVar[str] = "filled"
+    client_order_id: str
+    at: datetime
+    filled_qty: Decimal
+    avg_fill_price: Decimal
+
+    def __post_init__(self) -> None:
+        _require_id(self.client_order_id)
+        _require_aware(self.at)
+        _require_decimal("filled_qty", self.filled_qty, positive=True)
+        _require_decimal("avg_fill_price", self.avg_fill_price, positive=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancelled:
+    """An order stopped working without filling further; ``filled_qty`` is what it filled before."""
+
+    kind: ClassVar[str] = "cancelled"
+    client_order_id: str
+    at: datetime
+    filled_qty: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _require_id(self.client_order_id)
+        _require_aware(self.at)
+        _require_decimal("filled_qty", self.filled_qty)
+        if self.filled_qty > 0 and self.avg_fill_price is None:
+            raise InvalidEventError("a partly filled order needs its avg_fill_price")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderExpired:
+    """A day order ended at the close; for the lifecycle it ends like a cancel."""
+
+    kind: ClassVar[str] = "cancelled"
+    client_order_id: str
+    at: datetime
+    filled_qty: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _require_id(self.client_order_id)
+        _require_aware(self.at)
+        _require_decimal("filled_qty", self.filled_qty)
+        if self.filled_qty > 0 and self.avg_fill_price is None:
+            raise InvalidEventError("a partly filled order needs its avg_fill_price")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderReplaced:
+    """The broker replaced ``client_order_id`` by ``new_client_order_id`` (the old one is done)."""
+
+    kind: ClassVar[str] = "replaced"
+    client_order_id: str
+    new_client_order_id: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _require_id(self.client_order_id)
+        _require_id(self.new_client_order_id)
+        _require_aware(self.at)
+
+
+StrategyEvent = (
+    EntrySignalled
+    | TrailProposed
+    | ExitSignalled
+    | SquareOffReached
+    | DayRolledOver
+    | HaltRequested
+    | ResumeRequested
+    | EntryTimedOut
+    | BrokerSnapshotTaken
+)
+OrderEvent = (
+    OrderAccepted | OrderRejected | OrderFilled | OrderCancelled | OrderExpired | OrderReplaced
+)
+Event = StrategyEvent | OrderEvent

@@ -1,0 +1,151 @@
+"""Guards: named, pure predicates over a decision; the lifecycle table refers to them by name.
+
+A guard reads the event and the *draft* books (an order event's bookkeeping already applied), so
+``settled`` after an exit fill means "flat and nothing working once this fill counts". Guards never
+change anything. Their names appear on diagram edges: keep them short and in the domain's words.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from machines._decision import Decision
+from machines._events import (
+    BrokerSnapshotTaken,
+    DayRolledOver,
+    EntrySignalled,
+    EntryTimedOut,
+    TrailProposed,
+)
+from machines._orders import OrderStatus, Side
+from machines._pricing import round_stop
+
+__all__ = [
+    "attempts_left",
+    "day_open",
+    "entry_window_open",
+    "entry_working",
+    "for_current_attempt",
+    "later_date",
+    "position_flat",
+    "position_matches",
+    "position_open",
+    "protected",
+    "settled",
+    "stop_live",
+    "stop_needs_update",
+    "stop_working",
+    "tighter",
+    "winding_down",
+]
+
+
+def attempts_left(d: Decision) -> bool:
+    """The day's entries are still below ``max_attempts``."""
+    return d.books.entries_today < d.rules.max_attempts
+
+
+def day_open(d: Decision) -> bool:
+    """Square-off has not happened yet today."""
+    return not d.books.done_for_day
+
+
+def entry_window_open(d: Decision) -> bool:
+    """The entry signal's time lies inside the strategy's entry window."""
+    assert isinstance(d.event, EntrySignalled)
+    return d.rules.in_entry_window(d.event.at)
+
+
+def for_current_attempt(d: Decision) -> bool:
+    """A timer names the attempt in progress (an old attempt's timer is stale)."""
+    assert isinstance(d.event, EntryTimedOut)
+    return d.event.attempt == d.books.attempt
+
+
+def later_date(d: Decision) -> bool:
+    """A rollover moves to a later trading date (a repeated one changes nothing)."""
+    assert isinstance(d.event, DayRolledOver)
+    return d.event.trading_date > d.books.trading_date
+
+
+def candidate_stop(d: Decision) -> Decimal | None:
+    """A trail candidate rounded toward safety for the position's side."""
+    assert isinstance(d.event, TrailProposed)
+    side = d.books.entry_side
+    if side is None:
+        return None
+    return round_stop(side, d.event.stop_price, d.rules.tick)
+
+
+def tighter(d: Decision) -> bool:
+    """The rounded trail candidate is strictly better than every stop accepted so far."""
+    candidate = candidate_stop(d)
+    current = d.books.desired_stop
+    if candidate is None or current is None:
+        return False
+    return candidate > current if d.books.entry_side is Side.BUY else candidate < current
+
+
+def stop_live(d: Decision) -> bool:
+    """The broker acknowledged the stop and no replacement of it is in flight."""
+    stop = d.books.stop
+    return stop is not None and stop.status is OrderStatus.LIVE and d.books.replacement is None
+
+
+def stop_working(d: Decision) -> bool:
+    """A stop order protects the position (live or its placement in flight)."""
+    return d.books.stop is not None and d.books.stop.status in (OrderStatus.SENT, OrderStatus.LIVE)
+
+
+def stop_needs_update(d: Decision) -> bool:
+    """The live stop lags what the machine wants: a tighter price or another size."""
+    books = d.books
+    if not stop_live(d) or books.position == 0:
+        return False
+    assert books.stop is not None
+    remaining = books.stop.qty - books.stop.filled_qty
+    return remaining != abs(books.position) or books.stop.stop_price != books.desired_stop
+
+
+def position_open(d: Decision) -> bool:
+    """The position is not zero."""
+    return d.books.position != 0
+
+
+def position_flat(d: Decision) -> bool:
+    """The position is zero."""
+    return d.books.position == 0
+
+
+def entry_working(d: Decision) -> bool:
+    """Some entry leg of the attempt can still fill."""
+    return any(leg.working for leg in d.books.entries)
+
+
+def settled(d: Decision) -> bool:
+    """Flat, and no order of this symbol can fill any more."""
+    return d.books.position == 0 and not d.books.working_orders()
+
+
+def winding_down(d: Decision) -> bool:
+    """An exit is in progress: working orders are being cancelled, then the position closed."""
+    return d.books.winding_down is not None
+
+
+def protected(d: Decision) -> bool:
+    """Position open, its stop working, nothing else in flight, no exit in progress."""
+    books = d.books
+    return (
+        books.position != 0
+        and stop_working(d)
+        and books.replacement is None
+        and books.exit is None
+        and not entry_working(d)
+        and books.winding_down is None
+    )
+
+
+def position_matches(d: Decision) -> bool:
+    """The broker's net position equals the sum of the fills the machine accepted."""
+    assert isinstance(d.event, BrokerSnapshotTaken)
+    return d.event.position_qty == d.books.position

@@ -1,0 +1,280 @@
+"""The lifecycle table of one symbol: every (state, trigger) pair declared exactly once, as data.
+
+A declaration is one of:
+
+- ``Moves`` — candidate transitions tried in order (``Go``: destination, guards, effects; a
+  ``None`` destination stays in the state), then ``otherwise`` when every guard said no;
+- ``Ignore`` — a race: a stale or duplicate event; nothing changes, ``race_detected`` is counted;
+- ``Decline`` — a rule refused a strategy event (no attempts left, not tighter, ...);
+- ``Anomaly`` — should be impossible; the broker's facts are recorded, then the declared policy
+  runs: halt the symbol, and flatten it when ``flatten``. ``unreachable`` marks pairs that the
+  classification of order events cannot produce; reaching one is a bug, handled as an anomaly.
+
+The module checks at import that the declarations are total and unique; the diagrams and the
+Markdown table in ``diagrams/`` are generated from ``DECLARATIONS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from machines import _effects as fx
+from machines import _guards as g
+from machines._decision import Decision
+
+__all__ = [
+    "ANOMALY_TRIGGERS",
+    "DECLARATIONS",
+    "STATES",
+    "TRIGGERS",
+    "Anomaly",
+    "Decline",
+    "Go",
+    "Ignore",
+    "Moves",
+]
+
+Guard = Callable[[Decision], bool]
+Effect = Callable[[Decision], None]
+
+STATES = (
+    FLAT := "flat",
+    PENDING := "entry_pending",
+    CANCELLING := "entry_cancelling",
+    IN := "in_position",
+    REPLACING := "stop_replacing",
+    EXITING := "exiting",
+    HALTED := "halted",
+)
+TRADING = (FLAT, PENDING, CANCELLING, IN, REPLACING, EXITING)  # every state but halted
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """A candidate transition: taken when every guard holds; ``dest=None`` stays put."""
+
+    dest: str | None
+    guards: tuple[Guard, ...] = ()
+    effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """A race: stale or duplicate; nothing changes."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    """A rule said no; ``reason=None`` reports the guard that failed."""
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """Should not happen: record the facts, halt, and flatten when ``flatten``."""
+
+    reason: str
+    flatten: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Moves:
+    """Transitions tried in order, then ``otherwise`` (``None``: a guard-free last move exists)."""
+
+    goes: tuple[Go, ...]
+    otherwise: Ignore | Decline | Anomaly | None = None
+
+
+Declaration = Moves | Ignore | Decline | Anomaly
+
+
+def moves(*goes: Go, otherwise: Ignore | Decline | Anomaly | None = None) -> Moves:
+    return Moves(goes, otherwise)
+
+
+STAY = Go(None)
+UNREACHABLE = Anomaly("unreachable")
+# Closing a position: flat once settled, else keep cancelling/closing what remains.
+SETTLE = moves(Go(FLAT, (g.settled,), (fx.finish_attempt,)), Go(None, (), (fx.progress_wind_down,)))
+# Halted: record broker facts; keep an exit in progress going, or keep the position covered.
+HALTED_BOOKKEEPING = moves(
+    Go(None, (g.winding_down,), (fx.progress_wind_down,)), Go(None, (), (fx.protect_position,))
+)
+STOPPED_OUT = moves(
+    Go(FLAT, (g.settled,), (fx.finish_attempt,)),
+    Go(EXITING, (g.position_flat,), (fx.begin_wind_down,)),  # cancel the entry's remainder
+    STAY,  # a partial fill of the stop
+)
+AFTER_ENTRY_FILL = moves(Go(REPLACING, (g.stop_needs_update,), (fx.request_replace,)), STAY)
+NO_POSITION, ALREADY_EXITING, HALTED_NO = (
+    Decline("no_position"),
+    Decline("exiting"),
+    Decline("halted"),
+)
+
+RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
+    # --- strategy events -------------------------------------------------------------------
+    ("entry_signal", (FLAT,), moves(
+        Go(PENDING, (g.day_open, g.entry_window_open, g.attempts_left), (fx.open_attempt,)),
+        otherwise=Decline())),
+    ("entry_signal", (PENDING, CANCELLING, IN, REPLACING, EXITING), Decline("one_attempt_at_a_time")),
+    ("entry_signal", (HALTED,), HALTED_NO),
+    ("trail", (IN,), moves(
+        Go(REPLACING, (g.tighter, g.stop_live), (fx.raise_stop, fx.request_replace)),
+        Go(None, (g.tighter,), (fx.raise_stop,)),  # stop placement still in flight
+        otherwise=Decline())),
+    ("trail", (REPLACING,), moves(Go(None, (g.tighter,), (fx.raise_stop,)), otherwise=Decline())),
+    ("trail", (FLAT, PENDING, CANCELLING), NO_POSITION),
+    ("trail", (EXITING,), ALREADY_EXITING),
+    ("trail", (HALTED,), HALTED_NO),
+    ("exit_signal", (FLAT,), NO_POSITION),
+    ("exit_signal", (PENDING, CANCELLING, IN, REPLACING), moves(Go(EXITING, (), (fx.begin_wind_down,)))),
+    ("exit_signal", (EXITING,), ALREADY_EXITING),
+    ("exit_signal", (HALTED,), moves(Go(None, (), (fx.begin_wind_down,)))),
+    ("square_off", (FLAT, EXITING), moves(Go(None, (), (fx.close_day,)))),
+    ("square_off", (PENDING, CANCELLING, IN, REPLACING), moves(
+        Go(EXITING, (), (fx.close_day, fx.begin_wind_down)))),
+    ("square_off", (HALTED,), moves(Go(None, (), (fx.close_day, fx.begin_wind_down)))),
+    ("day_rollover", STATES, moves(
+        Go(None, (g.later_date,), (fx.reset_day,)), otherwise=Ignore("stale_rollover"))),
+    ("halt", TRADING, moves(Go(HALTED, (), (fx.halt_symbol,)))),
+    ("halt", (HALTED,), Decline("already_halted")),
+    ("resume", (HALTED,), moves(
+        Go(FLAT, (g.settled,), (fx.clear_halt,)),
+        Go(IN, (g.protected,), (fx.clear_halt,)),
+        otherwise=Decline("books_not_coherent"))),
+    ("resume", TRADING, Decline("not_halted")),
+    ("entry_timeout", (PENDING,), moves(
+        Go(CANCELLING, (g.for_current_attempt,), (fx.cancel_entries,)), otherwise=Ignore("stale_timer"))),
+    ("entry_timeout", (IN, REPLACING), moves(
+        Go(None, (g.for_current_attempt, g.entry_working), (fx.cancel_entries,)),
+        otherwise=Ignore("stale_timer"))),
+    ("entry_timeout", (FLAT, CANCELLING, EXITING, HALTED), Ignore("stale_timer")),
+    ("broker_snapshot", STATES, moves(
+        Go(None, (g.position_matches,)), otherwise=Anomaly("position_mismatch"))),
+    # --- the entry leg(s) ------------------------------------------------------------------
+    ("entry_accepted", (PENDING, CANCELLING, IN, REPLACING, EXITING, HALTED), moves(STAY)),
+    ("entry_rejected", (PENDING, CANCELLING), moves(Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
+    ("entry_rejected", (IN, REPLACING), moves(STAY)),
+    ("entry_rejected", (EXITING,), SETTLE),
+    ("entry_rejected", (HALTED,), HALTED_BOOKKEEPING),
+    ("entry_filled", (PENDING,), moves(Go(IN, (), (fx.cancel_other_legs, fx.place_stop)))),
+    ("entry_filled", (CANCELLING,), moves(Go(IN, (), (fx.place_stop,)))),
+    ("entry_filled", (IN,), AFTER_ENTRY_FILL),
+    ("entry_filled", (REPLACING,), moves(STAY)),  # the stop is resized when the replace lands
+    ("entry_filled", (EXITING,), SETTLE),
+    ("entry_filled", (HALTED,), HALTED_BOOKKEEPING),
+    ("entry_cancelled", (PENDING, CANCELLING), moves(
+        Go(IN, (g.position_open,), (fx.cancel_other_legs, fx.place_stop)),  # it filled in part
+        Go(FLAT, (g.settled,), (fx.finish_attempt,)),
+        STAY)),
+    ("entry_cancelled", (IN,), AFTER_ENTRY_FILL),
+    ("entry_cancelled", (REPLACING,), moves(STAY)),
+    ("entry_cancelled", (EXITING,), SETTLE),
+    ("entry_cancelled", (HALTED,), HALTED_BOOKKEEPING),
+    ("opposite_leg_filled", (IN, REPLACING, EXITING, HALTED), Anomaly("both_legs_filled", flatten=True)),
+    # --- the protective stop ---------------------------------------------------------------
+    ("stop_accepted", (IN,), AFTER_ENTRY_FILL),
+    ("stop_accepted", (HALTED,), HALTED_BOOKKEEPING),
+    ("stop_rejected", (IN, REPLACING), Anomaly("stop_rejected", flatten=True)),
+    ("stop_rejected", (EXITING,), SETTLE),
+    ("stop_rejected", (HALTED,), moves(
+        Go(None, (g.winding_down,), (fx.progress_wind_down,)),
+        otherwise=Anomaly("stop_rejected", flatten=True))),
+    ("stop_filled", (IN, REPLACING), STOPPED_OUT),
+    ("stop_filled", (EXITING,), SETTLE),
+    ("stop_filled", (HALTED,), HALTED_BOOKKEEPING),
+    ("stop_cancelled", (IN, REPLACING), Anomaly("stop_cancelled_unexpectedly", flatten=True)),
+    ("stop_cancelled", (EXITING,), SETTLE),
+    ("stop_cancelled", (HALTED,), moves(
+        Go(None, (g.winding_down,), (fx.progress_wind_down,)),
+        otherwise=Anomaly("stop_cancelled_unexpectedly", flatten=True))),
+    ("stop_replaced", (REPLACING,), moves(
+        Go(None, (g.stop_working, g.stop_needs_update), (fx.request_replace,)),
+        Go(IN, (g.stop_working,)),
+        otherwise=Anomaly("unexpected_replace", flatten=True))),
+    ("stop_replaced", (IN,), Anomaly("unexpected_replace", flatten=True)),
+    ("stop_replaced", (EXITING,), SETTLE),
+    ("stop_replaced", (HALTED,), HALTED_BOOKKEEPING),
+    ("replacement_accepted", (REPLACING,), moves(
+        Go(None, (g.stop_needs_update,), (fx.request_replace,)), Go(IN))),
+    ("replacement_accepted", (EXITING,), SETTLE),
+    ("replacement_accepted", (HALTED,), HALTED_BOOKKEEPING),
+    ("replacement_rejected", (REPLACING,), moves(Go(IN))),  # the old stop still protects
+    ("replacement_rejected", (EXITING,), SETTLE),
+    ("replacement_rejected", (HALTED,), HALTED_BOOKKEEPING),
+    ("replacement_filled", (REPLACING,), moves(
+        Go(FLAT, (g.settled,), (fx.finish_attempt,)),
+        Go(EXITING, (g.position_flat,), (fx.begin_wind_down,)),
+        Go(IN))),
+    ("replacement_filled", (EXITING,), SETTLE),
+    ("replacement_filled", (HALTED,), HALTED_BOOKKEEPING),
+    ("replacement_cancelled", (REPLACING,), moves(
+        Go(IN, (g.stop_working,)), otherwise=Anomaly("stop_cancelled_unexpectedly", flatten=True))),
+    ("replacement_cancelled", (EXITING,), SETTLE),
+    ("replacement_cancelled", (HALTED,), HALTED_BOOKKEEPING),
+    # --- the closing order -----------------------------------------------------------------
+    ("exit_accepted", (EXITING, HALTED), moves(STAY)),
+    ("exit_rejected", (EXITING, HALTED), Anomaly("exit_rejected")),
+    ("exit_filled", (EXITING,), SETTLE),
+    ("exit_filled", (HALTED,), HALTED_BOOKKEEPING),
+    ("exit_cancelled", (EXITING, HALTED), Anomaly("exit_cancelled")),
+    # --- order events no role owns ---------------------------------------------------------
+    ("duplicate_order_event", STATES, Ignore("duplicate_order_event")),
+    ("stale_order_event", STATES, Ignore("stale_order_event")),
+    ("foreign_order_event", STATES, Ignore("foreign_order_event")),
+    ("foreign_fill", STATES, Anomaly("foreign_fill")),
+    ("late_fill", STATES, Anomaly("fill_after_terminal", flatten=True)),
+    ("overfill", STATES, Anomaly("overfill", flatten=True)),
+    ("unexpected_replace", STATES, Anomaly("unexpected_replace", flatten=True)),
+    # --- pairs the classification of order events cannot produce ---------------------------
+    ("entry_accepted", (FLAT,), UNREACHABLE),
+    ("entry_rejected", (FLAT,), UNREACHABLE),
+    ("entry_filled", (FLAT,), UNREACHABLE),
+    ("entry_cancelled", (FLAT,), UNREACHABLE),
+    ("opposite_leg_filled", (FLAT, PENDING, CANCELLING), UNREACHABLE),
+    ("stop_accepted", (FLAT, PENDING, CANCELLING, REPLACING, EXITING), UNREACHABLE),
+    ("stop_rejected", (FLAT, PENDING, CANCELLING), UNREACHABLE),
+    ("stop_filled", (FLAT, PENDING, CANCELLING), UNREACHABLE),
+    ("stop_cancelled", (FLAT, PENDING, CANCELLING), UNREACHABLE),
+    ("stop_replaced", (FLAT, PENDING, CANCELLING), UNREACHABLE),
+    ("replacement_accepted", (FLAT, PENDING, CANCELLING, IN), UNREACHABLE),
+    ("replacement_rejected", (FLAT, PENDING, CANCELLING, IN), UNREACHABLE),
+    ("replacement_filled", (FLAT, PENDING, CANCELLING, IN), UNREACHABLE),
+    ("replacement_cancelled", (FLAT, PENDING, CANCELLING, IN), UNREACHABLE),
+    ("exit_accepted", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
+    ("exit_rejected", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
+    ("exit_filled", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
+    ("exit_cancelled", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
+)  # fmt: skip
+
+#: Where an anomaly's policy takes a symbol: halted, flattening too for ``anomaly_flatten``.
+ANOMALY_TRIGGERS = ("anomaly", "anomaly_flatten")
+
+
+def _collect() -> tuple[tuple[str, ...], dict[tuple[str, str], Declaration]]:
+    triggers: list[str] = []
+    table: dict[tuple[str, str], Declaration] = {}
+    for trigger, sources, declaration in RULES:
+        if trigger not in triggers:
+            triggers.append(trigger)
+        for state in sources:
+            if state not in STATES:
+                raise AssertionError(f"unknown state {state!r} for {trigger!r}")
+            if (state, trigger) in table:
+                raise AssertionError(f"({state}, {trigger}) is declared twice")
+            table[(state, trigger)] = declaration
+    missing = [(s, t) for t in triggers for s in STATES if (s, t) not in table]
+    if missing:
+        raise AssertionError(f"undeclared (state, trigger) pairs: {missing}")
+    for (state, trigger), declaration in table.items():
+        if isinstance(declaration, Moves) and not declaration.otherwise and declaration.goes[-1].guards:
+            raise AssertionError(f"({state}, {trigger}) can fall through: add otherwise=")
+    return tuple(triggers), table
+
+
+TRIGGERS, DECLARATIONS = _collect()

@@ -1,0 +1,391 @@
+"""One symbol's lifecycle machine: ``fire(event)`` decides under the symbol's own lock.
+
+The definition is one shared, static ``transitions.Machine`` built from the lifecycle table
+(``auto_transitions=False``, ``send_event=True``); each symbol is a small object holding its state,
+its books and its own ``RLock``. ``fire()`` is the only way to change either: it takes the lock,
+classifies the event, consults the table, applies the transition, and returns an ``Outcome`` with
+the commands to execute *after* the lock is released, plus an immutable ``Snapshot``::
+
+    >>> from datetime import date
+    >>> m = SymbolMachine(strategy="s8020", symbol="AAPL", trading_date=date(2026, 11, 23))
+    >>> m.state
+    'flat'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from transitions import Machine
+
+from machines._books import Books, classify_order_event
+from machines._commands import Command
+from machines._decision import Decision
+from machines._events import (
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+)
+from machines._lifecycle import (
+    ANOMALY_TRIGGERS,
+    DECLARATIONS,
+    HALTED,
+    STATES,
+    TRADING,
+    Anomaly,
+    Decline,
+    Ignore,
+    Moves,
+)
+from machines._orders import OrderTrack, Side
+from machines._rules import Rules, check_identity
+
+__all__ = ["Counters", "Outcome", "OutcomeKind", "Snapshot", "SymbolMachine"]
+
+# transitions logs every callback at INFO; that halves throughput and floods the app's logs.
+logging.getLogger("transitions").setLevel(logging.WARNING)
+
+_ORDER_EVENTS = (
+    OrderAccepted,
+    OrderRejected,
+    OrderFilled,
+    OrderCancelled,
+    OrderExpired,
+    OrderReplaced,
+)
+
+
+class OutcomeKind(StrEnum):
+    """What ``fire()`` made of an event."""
+
+    ACCEPTED = "accepted"  # a declared transition ran
+    DECLINED = "declined"  # a rule refused a strategy event; nothing changed
+    IGNORED = "ignored"  # a race: stale or duplicate; nothing changed
+    ANOMALY = "anomaly"  # should be impossible: facts recorded, declared policy applied
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Counters:
+    """How many events a machine (or a desk of machines) accepted, declined, ignored, flagged."""
+
+    transitions: int = 0
+    declined: int = 0
+    races: int = 0
+    anomalies: int = 0
+    by_reason: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __add__(self, other: Counters) -> Counters:
+        reasons = dict(self.by_reason)
+        for reason, count in other.by_reason.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+        return Counters(
+            transitions=self.transitions + other.transitions,
+            declined=self.declined + other.declined,
+            races=self.races + other.races,
+            anomalies=self.anomalies + other.anomalies,
+            by_reason=MappingProxyType(dict(sorted(reasons.items()))),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """An immutable view of one symbol, safe to read from any thread."""
+
+    strategy: str
+    symbol: str
+    state: str
+    trading_date: date
+    entries_today: int
+    max_attempts: int
+    attempt: int
+    position: Decimal  # signed: negative for a short
+    side: Side | None  # the side of the entry that opened the position
+    stop_price: Decimal | None  # the stop the broker holds (or is placing)
+    desired_stop: Decimal | None  # the stop the machine wants (tighter while a replace flies)
+    working_orders: tuple[OrderTrack, ...]
+    halt_reason: str | None
+    exit_reason: str | None
+    done_for_day: bool
+    last_trigger: str | None
+    transitions: int
+    races: int
+    anomalies: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """The result of one ``fire()``: what happened and what the runner must do now."""
+
+    kind: OutcomeKind
+    trigger: str
+    reason: str | None
+    state_from: str
+    state_to: str
+    commands: tuple[Command, ...]
+    snapshot: Snapshot
+    event: Event
+
+    @property
+    def client_order_id(self) -> str | None:
+        """The client order id the event named, if it was an order event."""
+        return getattr(self.event, "client_order_id", None)
+
+
+Listener = Callable[[Outcome], None]
+
+
+def _adapt(fn: Callable[[Decision], Any]) -> Callable[[Any], Any]:
+    def call(event_data: Any) -> Any:
+        return fn(event_data.kwargs["decision"])
+
+    call.__name__ = call.__qualname__ = fn.__name__
+    return call
+
+
+def _compile() -> Machine:
+    adapted: dict[Callable[[Decision], Any], Callable[[Any], Any]] = {}
+
+    def wrap(fns: tuple[Callable[[Decision], Any], ...]) -> list[Callable[[Any], Any]]:
+        return [adapted.setdefault(fn, _adapt(fn)) for fn in fns]
+
+    from machines import _effects as fx
+
+    transitions: list[dict[str, Any]] = []
+    for (state, trigger), declaration in DECLARATIONS.items():
+        if isinstance(declaration, Moves):
+            for go in declaration.goes:
+                transitions.append(
+                    {
+                        "trigger": trigger,
+                        "source": state,
+                        "dest": go.dest,
+                        "conditions": wrap(go.guards),
+                        "after": wrap(go.effects),
+                    }
+                )
+    for trigger in ANOMALY_TRIGGERS:
+        effects = wrap((fx.halt_symbol,))
+        for state in TRADING:
+            transitions.append(
+                {"trigger": trigger, "source": state, "dest": HALTED, "after": effects}
+            )
+        transitions.append({"trigger": trigger, "source": HALTED, "dest": None, "after": effects})
+    return Machine(
+        model=None,
+        states=list(STATES),
+        transitions=transitions,
+        initial=STATES[0],
+        auto_transitions=False,
+        send_event=True,
+        model_attribute="_state",
+    )
+
+
+#: The one static definition shared by every symbol; never mutated after import.
+LIFECYCLE = _compile()
+_EVENTS = LIFECYCLE.events
+
+
+class SymbolMachine:
+    """The lifecycle of one (strategy, symbol): thread-safe, pure, changed only by ``fire()``."""
+
+    __slots__ = (
+        "_anomalies",
+        "_books",
+        "_declined",
+        "_listener",
+        "_lock",
+        "_races",
+        "_reasons",
+        "_snapshot",
+        "_state",
+        "_transitions",
+        "rules",
+        "strategy",
+        "symbol",
+    )
+
+    def __init__(
+        self,
+        *,
+        strategy: str,
+        symbol: str,
+        trading_date: date,
+        rules: Rules | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        rules = rules if rules is not None else Rules()
+        check_identity(strategy, symbol, rules)
+        self.strategy = strategy
+        self.symbol = symbol
+        self.rules = rules
+        self._listener = listener
+        self._lock = threading.RLock()
+        self._state: str = STATES[0]
+        self._books = Books(trading_date)
+        self._transitions = self._declined = self._races = self._anomalies = 0
+        self._reasons: dict[str, int] | None = None
+        self._snapshot = self._take_snapshot(None)
+
+    @property
+    def state(self) -> str:
+        """The current state's name."""
+        return self._state
+
+    def snapshot(self) -> Snapshot:
+        """The state and books as of the last completed ``fire()``."""
+        return self._snapshot
+
+    def counters(self) -> Counters:
+        """This machine's counters, with the reason of every race, decline and anomaly."""
+        with self._lock:
+            return Counters(
+                transitions=self._transitions,
+                declined=self._declined,
+                races=self._races,
+                anomalies=self._anomalies,
+                by_reason=MappingProxyType(dict(sorted((self._reasons or {}).items()))),
+            )
+
+    def fire(self, event: Event) -> Outcome:
+        """Decide on one event under this symbol's lock; return what to do after it.
+
+        Never raises for an unexpected event: every (state, trigger) pair is declared. The
+        listener, if any, is called after the lock is released, in the calling thread.
+        """
+        with self._lock:
+            outcome = self._decide(event)
+            self._snapshot = outcome.snapshot
+        if self._listener is not None:
+            self._listener(outcome)
+        return outcome
+
+    def _decide(self, event: Event) -> Outcome:
+        state_from = self._state
+        draft = self._books.draft()
+        if isinstance(event, _ORDER_EVENTS):
+            trigger = classify_order_event(self._books, event)
+            draft.apply(event)
+        else:
+            trigger = event.trigger
+        declaration = DECLARATIONS[(state_from, trigger)]
+        decision = Decision(
+            strategy=self.strategy,
+            symbol=self.symbol,
+            rules=self.rules,
+            trigger=trigger,
+            event=event,
+            books=draft,
+        )
+        reason: str | None = None
+        if isinstance(declaration, Moves):
+            if _EVENTS[trigger].trigger(self, decision=decision):
+                self._books = draft
+                self._transitions += 1
+                return self._outcome(
+                    OutcomeKind.ACCEPTED, trigger, None, state_from, event, decision
+                )
+            otherwise = declaration.otherwise
+            assert otherwise is not None  # checked at import: a guard-free last move exists
+            reason = otherwise.reason or _failed_guard(declaration, decision)
+            declaration = otherwise
+        if isinstance(declaration, Anomaly):
+            decision.reason = reason = reason or declaration.reason
+            decision.trigger = "anomaly_flatten" if declaration.flatten else "anomaly"
+            _EVENTS[decision.trigger].trigger(self, decision=decision)
+            decision.trigger = trigger
+            self._books = draft
+            self._anomalies += 1
+            self._count(reason)
+            return self._outcome(OutcomeKind.ANOMALY, trigger, reason, state_from, event, decision)
+        reason = reason or declaration.reason
+        assert reason is not None
+        self._count(reason)
+        if isinstance(declaration, Ignore):
+            self._races += 1
+            kind = OutcomeKind.IGNORED
+        else:
+            assert isinstance(declaration, Decline)
+            self._declined += 1
+            kind = OutcomeKind.DECLINED
+        return Outcome(
+            kind=kind,
+            trigger=trigger,
+            reason=reason,
+            state_from=state_from,
+            state_to=state_from,
+            commands=(),
+            snapshot=self._take_snapshot(self._snapshot.last_trigger),
+            event=event,
+        )
+
+    def _count(self, reason: str) -> None:
+        if self._reasons is None:
+            self._reasons = {}
+        self._reasons[reason] = self._reasons.get(reason, 0) + 1
+
+    def _outcome(
+        self,
+        kind: OutcomeKind,
+        trigger: str,
+        reason: str | None,
+        state_from: str,
+        event: Event,
+        decision: Decision,
+    ) -> Outcome:
+        return Outcome(
+            kind=kind,
+            trigger=trigger,
+            reason=reason,
+            state_from=state_from,
+            state_to=self._state,
+            commands=tuple(decision.commands),
+            snapshot=self._take_snapshot(trigger),
+            event=event,
+        )
+
+    def _take_snapshot(self, trigger: str | None) -> Snapshot:
+        books = self._books
+        stop = books.stop
+        return Snapshot(
+            strategy=self.strategy,
+            symbol=self.symbol,
+            state=self._state,
+            trading_date=books.trading_date,
+            entries_today=books.entries_today,
+            max_attempts=self.rules.max_attempts,
+            attempt=books.attempt,
+            position=books.position,
+            side=books.entry_side,
+            stop_price=stop.stop_price if stop is not None else None,
+            desired_stop=books.desired_stop,
+            working_orders=books.working_orders(),
+            halt_reason=books.halt_reason,
+            exit_reason=books.winding_down,
+            done_for_day=books.done_for_day,
+            last_trigger=trigger,
+            transitions=self._transitions,
+            races=self._races,
+            anomalies=self._anomalies,
+        )
+
+
+def _failed_guard(declaration: Moves, decision: Decision) -> str | None:
+    """The first guard that said no, in the first move that has guards."""
+    for go in declaration.goes:
+        for guard in go.guards:
+            if not guard(decision):
+                return guard.__name__
+    return None

@@ -1,0 +1,74 @@
+"""The rules one strategy imposes on each of its symbols: tick grid, attempts, entry window.
+
+Rules are checked once, when built, so a machine can never start with rules it cannot keep —
+including client order ids that would pass the broker's 48-character limit::
+
+    >>> from datetime import time
+    >>> Rules(max_attempts=2, entry_window=(time(9, 30), time(14, 30)), timezone="America/New_York")
+    Rules(...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from machines._exceptions import InvalidRulesError
+from machines._orders import MAX_CLIENT_ORDER_ID, client_order_id
+from machines._pricing import US_EQUITY_TICK, TickRule
+
+__all__ = ["Rules", "check_identity"]
+
+# The widest replacement suffix an id must still fit with: a stop trailed every minute of a
+# 6.5-hour session needs r390; r9999 leaves room for any intraday strategy.
+_WIDEST_SEQ = 9999
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rules:
+    """What every symbol machine of one strategy must obey."""
+
+    tick: TickRule = US_EQUITY_TICK
+    max_attempts: int = 1
+    entry_window: tuple[time, time] | None = None  # [start, end) in ``timezone``; None = always
+    timezone: str = "UTC"
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+            raise InvalidRulesError(f"max_attempts must be an int >= 1, got {self.max_attempts!r}")
+        if self.entry_window is not None:
+            start, end = self.entry_window
+            if not start < end:
+                raise InvalidRulesError(
+                    f"entry window must start before it ends, got {start}-{end}"
+                )
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidRulesError(f"unknown timezone {self.timezone!r}") from exc
+        object.__setattr__(self, "_zone", zone)
+
+    def in_entry_window(self, at: datetime) -> bool:
+        """Whether a new entry may be decided at ``at``."""
+        if self.entry_window is None:
+            return True
+        local = at.astimezone(self._zone).time()
+        start, end = self.entry_window
+        return start <= local < end
+
+
+def check_identity(strategy: str, symbol: str, rules: Rules) -> None:
+    """Refuse a (strategy, symbol) whose client order ids could pass 48 characters."""
+    for name, value in (("strategy", strategy), ("symbol", symbol)):
+        if not value or not isinstance(value, str) or any(c.isspace() for c in value):
+            raise InvalidRulesError(f"{name} must be a non-empty string without spaces: {value!r}")
+    widest = client_order_id(
+        strategy, symbol, date(2000, 1, 1), rules.max_attempts, "stop", _WIDEST_SEQ
+    )
+    if len(widest) > MAX_CLIENT_ORDER_ID:
+        raise InvalidRulesError(
+            f"client order ids for {strategy!r}/{symbol!r} would reach {len(widest)} characters "
+            f"(limit {MAX_CLIENT_ORDER_ID}): shorten the strategy name"
+        )
