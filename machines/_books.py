@@ -48,6 +48,7 @@ class Books:
         "exit",
         "exit_seq",
         "halt_reason",
+        "initial_stop",
         "position",
         "replacement",
         "retired",
@@ -63,6 +64,7 @@ class Books:
         self.attempt = 0
         self.entries: tuple[OrderTrack, ...] = ()
         self.entry_side: Side | None = None  # side of the first filled leg of this attempt
+        self.initial_stop: Decimal | None = None  # that leg's protective stop, not yet rounded
         self.stop: OrderTrack | None = None
         self.replacement: OrderTrack | None = None  # a stop replacement in flight
         self.exit: OrderTrack | None = None
@@ -137,6 +139,7 @@ class Books:
         self.position += track.side.sign * delta
         if track.role is OrderRole.ENTRY and self.entry_side is None:
             self.entry_side = track.side
+            self.initial_stop = track.protect_at
         return track.with_fill(filled_qty, avg)
 
     def apply(self, event: OrderEvent) -> None:

@@ -50,6 +50,7 @@ def open_attempt(d: Decision) -> None:
     books.entries_today += 1
     books.attempt = books.entries_today
     books.entry_side = None
+    books.initial_stop = None
     books.desired_stop = None
     books.stop_seq = 0
     books.exit_seq = 0
@@ -101,10 +102,8 @@ def place_stop(d: Decision) -> None:
     side = books.entry_side
     assert side is not None
     if books.desired_stop is None:
-        leg = _filled_leg(d)
-        assert leg is not None
-        assert leg.protect_at is not None
-        books.desired_stop = round_stop(side, leg.protect_at, d.rules.tick)
+        assert books.initial_stop is not None  # every entry leg carries its initial stop
+        books.desired_stop = round_stop(side, books.initial_stop, d.rules.tick)
     track = OrderTrack(
         client_order_id=_id(d, "stop", books.stop_seq),
         role=OrderRole.STOP,
@@ -123,16 +122,6 @@ def place_stop(d: Decision) -> None:
             stop_price=books.desired_stop,
         )
     )
-
-
-def _filled_leg(d: Decision) -> OrderTrack | None:
-    """The current attempt's entry leg on the position's side."""
-    books = d.books
-    wanted = _id(d, books.entry_side.value) if books.entry_side is not None else None
-    for leg in books.entries:
-        if leg.client_order_id == wanted:
-            return leg
-    return books.retired.get(wanted) if wanted is not None else None
 
 
 def request_replace(d: Decision) -> None:
@@ -226,6 +215,7 @@ def finish_attempt(d: Decision) -> None:
     books = d.books
     books.winding_down = None
     books.entry_side = None
+    books.initial_stop = None
     books.desired_stop = None
 
 

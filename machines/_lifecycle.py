@@ -144,7 +144,7 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("halt", TRADING, moves(Go(HALTED, (), (fx.halt_symbol,)))),
     ("halt", (HALTED,), Decline("already_halted")),
     ("resume", (HALTED,), moves(
-        Go(FLAT, (g.settled,), (fx.clear_halt,)),
+        Go(FLAT, (g.settled,), (fx.clear_halt, fx.finish_attempt)),
         Go(IN, (g.protected,), (fx.clear_halt,)),
         otherwise=Decline("books_not_coherent"))),
     ("resume", TRADING, Decline("not_halted")),
