@@ -13,6 +13,7 @@ from machines._commands import (
     ReplaceStop,
 )
 from machines._desk import Desk
+from machines._diagrams import lifecycle_diagrams
 from machines._events import (
     BrokerSnapshotTaken,
     DayRolledOver,
@@ -108,6 +109,7 @@ __all__ = [
     "client_order_id",
     "floor_to_tick",
     "is_on_tick",
+    "lifecycle_diagrams",
     "round_entry",
     "round_stop",
 ]
