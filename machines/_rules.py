@@ -3,9 +3,10 @@
 Rules are checked once, when built, so a machine can never start with rules it cannot keep —
 including client order ids that would pass the broker's 48-character limit::
 
-    >>> from datetime import time
-    >>> Rules(max_attempts=2, entry_window=(time(9, 30), time(14, 30)), timezone="America/New_York")
-    Rules(...)
+    >>> from datetime import datetime, time, timezone
+    >>> rules = Rules(entry_window=(time(9, 30), time(14, 30)), timezone="America/New_York")
+    >>> rules.in_entry_window(datetime(2026, 11, 23, 14, 45, tzinfo=timezone.utc))  # 09:45 NY
+    True
 """
 
 from __future__ import annotations
