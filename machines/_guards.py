@@ -34,6 +34,7 @@ __all__ = [
     "settled",
     "stop_live",
     "stop_needs_update",
+    "stop_spent",
     "stop_working",
     "tighter",
     "winding_down",
@@ -95,6 +96,11 @@ def stop_live(d: Decision) -> bool:
 def stop_working(d: Decision) -> bool:
     """A stop order protects the position (live or its placement in flight)."""
     return d.books.stop is not None and d.books.stop.status in (OrderStatus.SENT, OrderStatus.LIVE)
+
+
+def stop_spent(d: Decision) -> bool:
+    """No stop order works any more, nor a replacement of it: the stop filled in full."""
+    return not stop_working(d) and d.books.replacement is None
 
 
 def stop_needs_update(d: Decision) -> bool:

@@ -48,6 +48,7 @@ STATES = (
     HALTED := "halted",
 )
 TRADING = (FLAT, PENDING, CANCELLING, IN, REPLACING, EXITING)  # every state but halted
+HOLDING = (PENDING, CANCELLING, IN, REPLACING, EXITING, HALTED)  # every state but flat
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,8 @@ HALTED_BOOKKEEPING = moves(
 STOPPED_OUT = moves(
     Go(FLAT, (g.settled,), (fx.finish_attempt,)),
     Go(EXITING, (g.position_flat,), (fx.begin_wind_down,)),  # cancel the entry's remainder
+    # Entry fills outgrew the stop, which is now spent: close the rest rather than sit unprotected.
+    Go(EXITING, (g.stop_spent,), (fx.begin_wind_down,)),
     STAY,  # a partial fill of the stop
 )
 AFTER_ENTRY_FILL = moves(Go(REPLACING, (g.stop_needs_update,), (fx.request_replace,)), STAY)
@@ -157,7 +160,7 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("broker_snapshot", STATES, moves(
         Go(None, (g.position_matches,)), otherwise=Anomaly("position_mismatch"))),
     # --- the entry leg(s) ------------------------------------------------------------------
-    ("entry_accepted", (PENDING, CANCELLING, IN, REPLACING, EXITING, HALTED), moves(STAY)),
+    ("entry_accepted", (PENDING, IN, REPLACING), moves(STAY)),
     ("entry_rejected", (PENDING, CANCELLING), moves(Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
     ("entry_rejected", (IN, REPLACING), moves(STAY)),
     ("entry_rejected", (EXITING,), SETTLE),
@@ -202,7 +205,6 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("stop_replaced", (HALTED,), HALTED_BOOKKEEPING),
     ("replacement_accepted", (REPLACING,), moves(
         Go(None, (g.stop_needs_update,), (fx.request_replace,)), Go(IN))),
-    ("replacement_accepted", (EXITING,), SETTLE),
     ("replacement_accepted", (HALTED,), HALTED_BOOKKEEPING),
     ("replacement_rejected", (REPLACING,), moves(Go(IN))),  # the old stop still protects
     ("replacement_rejected", (EXITING,), SETTLE),
@@ -210,7 +212,8 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("replacement_filled", (REPLACING,), moves(
         Go(FLAT, (g.settled,), (fx.finish_attempt,)),
         Go(EXITING, (g.position_flat,), (fx.begin_wind_down,)),
-        Go(IN))),
+        Go(EXITING, (g.stop_spent,), (fx.begin_wind_down,)),  # entry fills outgrew it
+        Go(IN))),  # a partial fill: the replacement is the stop now
     ("replacement_filled", (EXITING,), SETTLE),
     ("replacement_filled", (HALTED,), HALTED_BOOKKEEPING),
     ("replacement_cancelled", (REPLACING,), moves(
@@ -224,15 +227,21 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("exit_filled", (HALTED,), HALTED_BOOKKEEPING),
     ("exit_cancelled", (EXITING, HALTED), Anomaly("exit_cancelled")),
     # --- order events no role owns ---------------------------------------------------------
-    ("duplicate_order_event", STATES, Ignore("duplicate_order_event")),
+    ("duplicate_order_event", HOLDING, Ignore("duplicate_order_event")),
     ("stale_order_event", STATES, Ignore("stale_order_event")),
     ("foreign_order_event", STATES, Ignore("foreign_order_event")),
     ("foreign_fill", STATES, Anomaly("foreign_fill")),
     ("late_fill", STATES, Anomaly("fill_after_terminal", flatten=True)),
-    ("overfill", STATES, Anomaly("overfill", flatten=True)),
-    ("unexpected_replace", STATES, Anomaly("unexpected_replace", flatten=True)),
+    ("overfill", HOLDING, Anomaly("overfill", flatten=True)),
+    ("unexpected_replace", HOLDING, Anomaly("unexpected_replace", flatten=True)),
     # --- pairs the classification of order events cannot produce ---------------------------
-    ("entry_accepted", (FLAT,), UNREACHABLE),
+    # Flat is only ever entered settled: no order works there, so none can be named as working.
+    ("duplicate_order_event", (FLAT,), UNREACHABLE),
+    ("overfill", (FLAT,), UNREACHABLE),
+    ("unexpected_replace", (FLAT,), UNREACHABLE),
+    # Every way into these states cancels the entry legs (and an exit cancels the replacement):
+    # an acknowledgement for an order already being cancelled is classified as a duplicate.
+    ("entry_accepted", (FLAT, CANCELLING, EXITING, HALTED), UNREACHABLE),
     ("entry_rejected", (FLAT,), UNREACHABLE),
     ("entry_filled", (FLAT,), UNREACHABLE),
     ("entry_cancelled", (FLAT,), UNREACHABLE),
@@ -242,7 +251,7 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("stop_filled", (FLAT, PENDING, CANCELLING), UNREACHABLE),
     ("stop_cancelled", (FLAT, PENDING, CANCELLING), UNREACHABLE),
     ("stop_replaced", (FLAT, PENDING, CANCELLING), UNREACHABLE),
-    ("replacement_accepted", (FLAT, PENDING, CANCELLING, IN), UNREACHABLE),
+    ("replacement_accepted", (FLAT, PENDING, CANCELLING, IN, EXITING), UNREACHABLE),
     ("replacement_rejected", (FLAT, PENDING, CANCELLING, IN), UNREACHABLE),
     ("replacement_filled", (FLAT, PENDING, CANCELLING, IN), UNREACHABLE),
     ("replacement_cancelled", (FLAT, PENDING, CANCELLING, IN), UNREACHABLE),
