@@ -1,0 +1,79 @@
+"""Clocks: the only place that reads the time. Everything else is handed a clock.
+
+``SystemClock`` reads the wall clock; ``ManualClock`` is moved by its owner (tests, replay);
+``VirtualClock`` runs a recorded session at ``speed`` times real time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+__all__ = ["Clock", "ManualClock", "SystemClock", "VirtualClock"]
+
+
+class Clock(Protocol):
+    """Something that can tell the time (timezone-aware, UTC)."""
+
+    def now(self) -> datetime:
+        """The current time."""
+        ...
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now(self) -> datetime:
+        """The current UTC time."""
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told to; thread-safe."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a clock needs a timezone-aware start")
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The time last set."""
+        with self._lock:
+            return self._now
+
+    def set(self, when: datetime) -> None:
+        """Move to ``when`` (never backwards)."""
+        with self._lock:
+            if when > self._now:
+                self._now = when
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by ``delta``; returns the new time."""
+        with self._lock:
+            self._now += delta
+            return self._now
+
+
+class VirtualClock:
+    """Session time that starts at ``start`` and runs ``speed`` times faster than real time."""
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a clock needs a timezone-aware start")
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        self._start = start
+        self._speed = speed
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        """The virtual time now."""
+        elapsed = (time.monotonic() - self._origin) * self._speed
+        return self._start + timedelta(seconds=elapsed)
+
+    def real_seconds_until(self, when: datetime) -> float:
+        """Real seconds left until the virtual clock shows ``when`` (0 if past)."""
+        return max(0.0, (when - self.now()).total_seconds() / self._speed)

@@ -1,0 +1,234 @@
+"""Broker vocabulary: requests we send, orders/positions/bars/trade updates the venue reports.
+
+All prices and quantities are ``Decimal``; all times timezone-aware. Names and values follow the
+Alpaca Trading API v2 (``reference/alpaca-wire.md``), so converting to and from the wire is a
+field-by-field copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "Account",
+    "Bar",
+    "Order",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "ReplaceRequest",
+    "Side",
+    "TimeInForce",
+    "TradeUpdate",
+]
+
+
+class Side(StrEnum):
+    """Buy or sell."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    """Order types of the supported subset."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(StrEnum):
+    """How long an order works."""
+
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    OPG = "opg"
+    CLS = "cls"
+
+
+class OrderStatus(StrEnum):
+    """Alpaca's order statuses."""
+
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    DONE_FOR_DAY = "done_for_day"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
+    ACCEPTED = "accepted"
+    PENDING_NEW = "pending_new"
+    ACCEPTED_FOR_BIDDING = "accepted_for_bidding"
+    STOPPED = "stopped"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+    CALCULATED = "calculated"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REPLACED,
+        OrderStatus.REJECTED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRequest:
+    """A new order as we ask for it."""
+
+    symbol: str
+    qty: Decimal
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce = TimeInForce.DAY
+    stop_price: Decimal | None = None
+    limit_price: Decimal | None = None
+    client_order_id: str | None = None
+    extended_hours: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceRequest:
+    """What to change in a working order; ``None`` keeps the old value."""
+
+    qty: Decimal | None = None
+    stop_price: Decimal | None = None
+    limit_price: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+    client_order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
+    """An order as the venue knows it (Alpaca's Order object)."""
+
+    id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce
+    qty: Decimal
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime
+    asset_id: str
+    filled_qty: Decimal = Decimal(0)
+    filled_avg_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    limit_price: Decimal | None = None
+    filled_at: datetime | None = None
+    canceled_at: datetime | None = None
+    expired_at: datetime | None = None
+    failed_at: datetime | None = None
+    replaced_at: datetime | None = None
+    replaced_by: str | None = None
+    replaces: str | None = None
+    extended_hours: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the order can still fill."""
+        return self.status not in TERMINAL_STATUSES
+
+    @property
+    def remaining_qty(self) -> Decimal:
+        """Quantity not filled yet."""
+        return self.qty - self.filled_qty
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
+    """A net position in one symbol; ``qty`` is negative for a short."""
+
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal
+    asset_id: str
+    exchange: str = "NASDAQ"
+    current_price: Decimal | None = None
+
+    @property
+    def side(self) -> str:
+        """``long`` or ``short``."""
+        return "long" if self.qty > 0 else "short"
+
+    @property
+    def cost_basis(self) -> Decimal:
+        """What the position cost (signed like ``qty``)."""
+        return self.qty * self.avg_entry_price
+
+    @property
+    def market_value(self) -> Decimal:
+        """The position valued at the current price."""
+        return self.qty * (
+            self.current_price if self.current_price is not None else self.avg_entry_price
+        )
+
+    @property
+    def unrealized_pl(self) -> Decimal:
+        """Gain or loss if closed at the current price."""
+        return self.market_value - self.cost_basis
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """The trading account."""
+
+    id: str
+    account_number: str
+    cash: Decimal
+    equity: Decimal
+    buying_power: Decimal
+    currency: str = "USD"
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bar:
+    """One OHLCV bar; ``start`` is when it opened."""
+
+    symbol: str
+    start: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal = Decimal(0)
+    trade_count: int = 0
+    vwap: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError(f"bar start must be timezone-aware: {self.start!r}")
+        if not (self.low <= min(self.open, self.close) and max(self.open, self.close) <= self.high):
+            raise ValueError(f"bar {self.symbol} {self.start}: open/close outside [low, high]")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeUpdate:
+    """One trade-updates stream event (``new``, ``fill``, ``partial_fill``, ``canceled``, ...)."""
+
+    event: str
+    order: Order
+    timestamp: datetime
+    execution_id: str | None = None
+    price: Decimal | None = None
+    qty: Decimal | None = None
+    position_qty: Decimal | None = None
