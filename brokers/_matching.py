@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -295,19 +295,28 @@ class MatchingEngine:
     # --- matching --------------------------------------------------------------------------
 
     def on_bar(
-        self, bar: Bar, now: datetime, *, cutoff: datetime | None = None
+        self,
+        bar: Bar,
+        now: datetime,
+        *,
+        cutoff: datetime | None = None,
+        only: Collection[str] | None = None,
     ) -> list[TradeUpdate]:
         """Match the working orders of ``bar.symbol`` submitted at or before ``cutoff``.
 
         ``cutoff`` defaults to the bar's start: an order placed after a bar opened is matched
         from the next bar on, unless the caller asks otherwise (a replay re-matching a stop
-        placed on the fill bar, to take the worst case).
+        placed on the fill bar, to take the worst case). ``only`` limits matching to those client
+        order ids.
         """
         limit = cutoff if cutoff is not None else bar.start
         working = [
             o
             for o in self._orders.values()
-            if o.symbol == bar.symbol and o.is_open and o.submitted_at <= limit
+            if o.symbol == bar.symbol
+            and o.is_open
+            and o.submitted_at <= limit
+            and (only is None or o.client_order_id in only)
         ]
         working.sort(key=lambda o: _MATCH_ORDER[o.type])
         updates = []

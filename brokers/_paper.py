@@ -12,7 +12,7 @@ trade updates are delivered synchronously to the subscribers, in order::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -96,9 +96,11 @@ class PaperBroker:
 
     # --- driving it ------------------------------------------------------------------------
 
-    def feed_bar(self, bar: Bar, *, cutoff: datetime | None = None) -> list[TradeUpdate]:
-        """Match working orders against ``bar`` and publish the fills."""
-        updates = self.engine.on_bar(bar, self._clock.now(), cutoff=cutoff)
+    def feed_bar(
+        self, bar: Bar, *, cutoff: datetime | None = None, only: Collection[str] | None = None
+    ) -> list[TradeUpdate]:
+        """Match working orders against ``bar`` and publish the fills (see ``MatchingEngine``)."""
+        updates = self.engine.on_bar(bar, self._clock.now(), cutoff=cutoff, only=only)
         self._publish(updates)
         return updates
 

@@ -1,0 +1,241 @@
+"""The engine: bars → signals → machine events → commands → broker → result events → machine.
+
+One engine serves replay and live; only the clock and the broker differ. It is driven from one
+thread: trade updates are queued by ``on_trade_update`` (from whatever thread the broker calls
+back on) and applied by ``drain``, in arrival order, so an update published while a command runs
+is handled after that command, never inside it. Commands run after ``fire`` returned, so never
+under a machine's lock.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from brokers import Bar, Broker, Clock, Side, TradeUpdate
+from machines import (
+    DayRolledOver,
+    Desk,
+    EntryTimedOut,
+    Event,
+    OrderEvent,
+    Outcome,
+    PlaceStop,
+    ReplaceStop,
+    SquareOffReached,
+    TickRule,
+)
+from strategies._execute import OrderIds, execute
+from strategies._signal import DailyBar, SessionContext, SymbolSignal
+from strategies._trades import TradeRecorder
+from strategies._translate import order_event
+
+__all__ = ["Engine", "SessionPlan", "SessionTimes"]
+
+
+class SessionTimes(Protocol):
+    """When an exchange's sessions open and close (``strategies.Session`` fits)."""
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The exchange's timezone."""
+        ...
+
+    def open_at(self, day: date) -> datetime:
+        """When ``day``'s session opens."""
+        ...
+
+    def close_at(self, day: date) -> datetime:
+        """When ``day``'s session closes."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionPlan:
+    """A strategy's daily timetable and sizing, as the engine needs it."""
+
+    session: SessionTimes
+    entry_cutoff: time  # local time: entries are cancelled at this time
+    square_off: time  # local time: positions are flattened at this time
+    bar_interval: timedelta
+    qty: Decimal
+    tick_of: Callable[[str], TickRule]
+
+    def at(self, day: date, when: time) -> datetime:
+        """A local time of ``day`` as an aware datetime."""
+        return datetime.combine(day, when, tzinfo=self.session.timezone)
+
+
+@dataclass(slots=True)
+class _SymbolDay:
+    day: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    timed_out: set[int] = field(default_factory=set)
+
+    def extend(self, bar: Bar) -> None:
+        self.high = max(self.high, bar.high)
+        self.low = min(self.low, bar.low)
+        self.close = bar.close
+
+    def summary(self) -> DailyBar:
+        return DailyBar(
+            session=self.day, open=self.open, high=self.high, low=self.low, close=self.close
+        )
+
+
+class Engine:
+    """Runs one strategy's signals and machines against one broker."""
+
+    def __init__(
+        self,
+        *,
+        desk: Desk,
+        signals: Mapping[str, SymbolSignal],
+        broker: Broker,
+        clock: Clock,
+        plan: SessionPlan,
+        history: Mapping[str, tuple[DailyBar, ...]] | None = None,
+        recorder: TradeRecorder | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.desk = desk
+        self.signals = signals
+        self.broker = broker
+        self.clock = clock
+        self.plan = plan
+        self.recorder = recorder if recorder is not None else TradeRecorder()
+        self.ids = OrderIds()
+        self._on_outcome = on_outcome
+        self._history: dict[str, list[DailyBar]] = {s: list(h) for s, h in (history or {}).items()}
+        self._today: dict[str, _SymbolDay] = {}
+        self._inbox: queue.SimpleQueue[TradeUpdate | OrderEvent] = queue.SimpleQueue()
+        self._prefix = f"{desk.strategy}-"
+        self._new_stops: list[str] = []
+
+    # --- broker side -----------------------------------------------------------------------
+
+    def on_trade_update(self, update: TradeUpdate) -> None:
+        """Queue a trade update (any thread); ``drain`` applies it."""
+        self._inbox.put(update)
+
+    def drain(self) -> None:
+        """Apply every queued update and command result, in order, until none is left."""
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, TradeUpdate):
+                self._apply_update(item)
+            else:
+                self._fire_on(self._symbol_of(item.client_order_id), item)
+
+    def _apply_update(self, update: TradeUpdate) -> None:
+        order = update.order
+        if not order.client_order_id.startswith(self._prefix):
+            return  # not ours: another strategy's or a manual order
+        self.ids.learn(order.client_order_id, order.id)
+        if update.event in ("fill", "partial_fill") and update.qty and update.price is not None:
+            machine = self.desk.machine(order.symbol)
+            self.recorder.on_fill(
+                symbol=order.symbol,
+                buy=order.side is Side.BUY,
+                qty=update.qty,
+                price=update.price,
+                at=update.timestamp,
+                client_order_id=order.client_order_id,
+                exit_reason=machine.snapshot().exit_reason,
+            )
+        event = order_event(update, self.ids.client_of.get)
+        if event is not None:
+            self._fire_on(order.symbol, event)
+
+    def _symbol_of(self, client_order_id: str) -> str:
+        # {strategy}-{symbol}-{yyyymmdd}-{attempt}-{role}...: the symbol follows the prefix.
+        return client_order_id[len(self._prefix) :].split("-", 1)[0]
+
+    def _fire_on(self, symbol: str, event: Event) -> Outcome:
+        outcome = self.desk.fire(symbol, event)
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        for command in outcome.commands:
+            if isinstance(command, PlaceStop):
+                self._new_stops.append(command.client_order_id)
+            elif isinstance(command, ReplaceStop):
+                self._new_stops.append(command.new_client_order_id)
+            for result in execute(command, self.broker, self.ids, self.clock.now()):
+                self._inbox.put(result)
+        return outcome
+
+    def take_new_stops(self) -> list[str]:
+        """Client order ids of stops placed since the last call (for worst-case re-matching)."""
+        placed, self._new_stops = self._new_stops, []
+        return placed
+
+    # --- bar side --------------------------------------------------------------------------
+
+    def session_of(self, bar: Bar) -> date:
+        """The exchange-local trading date of a bar."""
+        return bar.start.astimezone(self.plan.session.timezone).date()
+
+    def start_bar(self, bar: Bar) -> None:
+        """A bar begins: roll the symbol's session over if the bar opens a new one."""
+        day = self.session_of(bar)
+        today = self._today.get(bar.symbol)
+        if today is not None and today.day == day:
+            return
+        if today is not None:
+            self._history.setdefault(bar.symbol, []).append(today.summary())
+        self._today[bar.symbol] = _SymbolDay(day, bar.open, bar.high, bar.low, bar.close)
+        machine = self.desk.machine(bar.symbol)
+        if day > machine.snapshot().trading_date:
+            self._fire_on(bar.symbol, DayRolledOver(trading_date=day))
+        signal = self.signals.get(bar.symbol)
+        if signal is not None:
+            plan = self.plan
+            signal.start_session(
+                SessionContext(
+                    symbol=bar.symbol,
+                    session=day,
+                    tick=plan.tick_of(bar.symbol),
+                    history=tuple(self._history.get(bar.symbol, ())),
+                    opens_at=plan.session.open_at(day),
+                    closes_at=plan.session.close_at(day),
+                    entry_cutoff=plan.at(day, plan.entry_cutoff),
+                    square_off_at=plan.at(day, plan.square_off),
+                    qty=plan.qty,
+                )
+            )
+
+    def on_bar(self, bar: Bar) -> None:
+        """A bar completed: session timers first, then the signal's events, each fired in order."""
+        self.start_bar(bar)
+        today = self._today[bar.symbol]
+        today.extend(bar)
+        end = bar.start + self.plan.bar_interval
+        machine = self.desk.machine(bar.symbol)
+        snapshot = machine.snapshot()
+        if (
+            end >= self.plan.at(today.day, self.plan.entry_cutoff)
+            and snapshot.state in ("entry_pending", "in_position", "stop_replacing")
+            and snapshot.attempt not in today.timed_out
+            and any(o.role.value == "entry" for o in snapshot.working_orders)
+        ):
+            today.timed_out.add(snapshot.attempt)
+            self._fire_on(bar.symbol, EntryTimedOut(at=end, attempt=snapshot.attempt))
+        if end >= self.plan.at(today.day, self.plan.square_off) and not snapshot.done_for_day:
+            self._fire_on(bar.symbol, SquareOffReached(at=end))
+        self.drain()
+        signal = self.signals.get(bar.symbol)
+        if signal is not None:
+            for event in signal.on_bar(bar, machine.snapshot()):
+                self._fire_on(bar.symbol, event)
+                self.drain()

@@ -1,0 +1,76 @@
+"""What a signal is: a per-symbol object that turns completed bars into lifecycle events.
+
+A signal decides *what the strategy wants* (arm, enter, trail, exit) from bars and the machine's
+snapshot; the machine decides *whether it may* (attempts, windows, one position at a time) and
+the engine does the rest. Signals are pure: no I/O, no clock — time arrives with the bars — and
+the same bars give the same events in replay and live.
+
+The engine calls, for each symbol and each session D:
+
+1. ``start_session(context)`` once, before D's first bar, with D-1 and older daily bars;
+2. ``on_bar(bar, snapshot)`` for every completed bar of D, in time order; the events returned
+   are fired on the symbol's machine in order (orders they place work from the next bar on).
+
+Generic session rules — day rollover, square-off, cancelling entries at the entry cutoff — are
+the engine's, not the signal's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from brokers import Bar
+from machines import Snapshot, StrategyEvent, TickRule
+
+__all__ = ["DailyBar", "SessionContext", "SignalFactory", "SymbolSignal"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyBar:
+    """One regular session of one symbol, summarised."""
+
+    session: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionContext:
+    """What a signal knows when session D starts."""
+
+    symbol: str
+    session: date
+    tick: TickRule
+    history: tuple[DailyBar, ...]  # previous sessions by the exchange calendar, oldest first
+    opens_at: datetime
+    closes_at: datetime
+    entry_cutoff: datetime  # no new entry decided at or after this time
+    square_off_at: datetime
+    qty: Decimal  # shares per entry (from the strategy's sizing)
+
+    @property
+    def previous(self) -> DailyBar | None:
+        """D-1: the previous trading session, if there is one."""
+        return self.history[-1] if self.history else None
+
+
+class SymbolSignal(Protocol):
+    """The signal of one symbol."""
+
+    def start_session(self, context: SessionContext) -> None:
+        """Session D begins: forget D-1's intraday state, qualify D's setup."""
+        ...
+
+    def on_bar(self, bar: Bar, snapshot: Snapshot) -> tuple[StrategyEvent, ...]:
+        """A bar of D completed: the events the strategy wants fired, in order."""
+        ...
+
+
+#: Builds the signal of one symbol from the strategy's validated signal parameters.
+SignalFactory = Callable[[Mapping[str, Any], str], SymbolSignal]

@@ -1,0 +1,59 @@
+"""Broker trade updates become machine order events: the one place the two vocabularies meet.
+
+Data flows one way — wire message → typed broker update → machine event. A ``replaced`` update
+names the new order by its venue id; the machine wants its client order id, which the caller
+looks up (it learnt it from the replace answer or the new order's own ``new`` update). When it
+cannot, the update is dropped: the new order's ``new`` update tells the machine the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from brokers import TradeUpdate
+from machines import (
+    OrderAccepted,
+    OrderCancelled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+)
+
+__all__ = ["order_event"]
+
+
+def order_event(
+    update: TradeUpdate, client_id_of: Callable[[str], str | None]
+) -> OrderEvent | None:
+    """The machine event an update stands for, or None for updates the machine does not need."""
+    order = update.order
+    cid, at = order.client_order_id, update.timestamp
+    event = update.event
+    if event == "new":
+        return OrderAccepted(client_order_id=cid, at=at)
+    if event in ("fill", "partial_fill"):
+        if order.filled_avg_price is None or not order.filled_qty > 0:
+            return None
+        return OrderFilled(
+            client_order_id=cid,
+            at=at,
+            filled_qty=order.filled_qty,
+            avg_fill_price=order.filled_avg_price,
+        )
+    if event in ("canceled", "expired"):
+        kind = OrderCancelled if event == "canceled" else OrderExpired
+        filled = order.filled_qty if order.filled_avg_price is not None else Decimal(0)
+        return kind(
+            client_order_id=cid, at=at, filled_qty=filled, avg_fill_price=order.filled_avg_price
+        )
+    if event == "rejected":
+        return OrderRejected(client_order_id=cid, at=at)
+    if event == "replaced" and order.replaced_by is not None:
+        new_cid = client_id_of(order.replaced_by)
+        if new_cid is None:
+            return None
+        return OrderReplaced(client_order_id=cid, new_client_order_id=new_cid, at=at)
+    return None
