@@ -3,7 +3,8 @@
 The desk holds no lock of its own: each machine serialises itself, and the registry only ever
 grows through an atomic ``dict.setdefault``::
 
-    >>> from datetime import date
+    >>> from collections.abc import Mapping
+from datetime import date
     >>> desk = Desk(strategy="orb", trading_date=date(2026, 11, 23))
     >>> desk.machine("AAPL").state
     'flat'
@@ -11,6 +12,7 @@ grows through an atomic ``dict.setdefault``::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from machines._events import Event
@@ -21,9 +23,9 @@ __all__ = ["Desk"]
 
 
 class Desk:
-    """The symbol machines of one strategy."""
+    """The symbol machines of one strategy; ``symbol_rules`` override ``rules`` per symbol."""
 
-    __slots__ = ("_listener", "_machines", "rules", "strategy", "trading_date")
+    __slots__ = ("_listener", "_machines", "rules", "strategy", "symbol_rules", "trading_date")
 
     def __init__(
         self,
@@ -31,14 +33,18 @@ class Desk:
         strategy: str,
         trading_date: date,
         rules: Rules | None = None,
+        symbol_rules: Mapping[str, Rules] | None = None,
         listener: Listener | None = None,
     ) -> None:
         self.strategy = strategy
         self.trading_date = trading_date
         self.rules = rules if rules is not None else Rules()
+        self.symbol_rules: Mapping[str, Rules] = dict(symbol_rules or {})
         self._listener = listener
         self._machines: dict[str, SymbolMachine] = {}
         check_identity(strategy, "X", self.rules)
+        for symbol, own in self.symbol_rules.items():
+            check_identity(strategy, symbol, own)
 
     def machine(self, symbol: str) -> SymbolMachine:
         """The machine of ``symbol``, created flat on first use."""
@@ -49,7 +55,7 @@ class Desk:
             strategy=self.strategy,
             symbol=symbol,
             trading_date=self.trading_date,
-            rules=self.rules,
+            rules=self.symbol_rules.get(symbol, self.rules),
             listener=self._listener,
         )
         return self._machines.setdefault(symbol, created)
