@@ -65,6 +65,7 @@ class SessionPlan:
     bar_interval: timedelta
     qty: Decimal
     tick_of: Callable[[str], TickRule]
+    risk_per_trade: Decimal | None = None
 
     def at(self, day: date, when: time) -> datetime:
         """A local time of ``day`` as an aware datetime."""
@@ -212,6 +213,7 @@ class Engine:
                     entry_cutoff=plan.at(day, plan.entry_cutoff),
                     square_off_at=plan.at(day, plan.square_off),
                     qty=plan.qty,
+                    risk_per_trade=plan.risk_per_trade,
                 )
             )
 

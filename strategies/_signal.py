@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Protocol
 
 from brokers import Bar
@@ -52,7 +52,15 @@ class SessionContext:
     closes_at: datetime
     entry_cutoff: datetime  # no new entry decided at or after this time
     square_off_at: datetime
-    qty: Decimal  # shares per entry (from the strategy's sizing)
+    qty: Decimal  # shares per entry with fixed sizing (ignored when risk_per_trade is set)
+    risk_per_trade: Decimal | None = None  # money lost if the initial stop is hit
+
+    def size(self, entry: Decimal, initial_stop: Decimal) -> Decimal:
+        """Shares for one entry: fixed, or ``risk_per_trade / |entry - stop|`` (at least 1)."""
+        if self.risk_per_trade is None:
+            return self.qty
+        risk = abs(entry - initial_stop)
+        return max(Decimal(1), (self.risk_per_trade / risk).to_integral_value(ROUND_FLOOR))
 
     @property
     def previous(self) -> DailyBar | None:
