@@ -3,8 +3,7 @@
 The desk holds no lock of its own: each machine serialises itself, and the registry only ever
 grows through an atomic ``dict.setdefault``::
 
-    >>> from collections.abc import Mapping
-from datetime import date
+    >>> from datetime import date
     >>> desk = Desk(strategy="orb", trading_date=date(2026, 11, 23))
     >>> desk.machine("AAPL").state
     'flat'
