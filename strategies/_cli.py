@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from machines import lifecycle_diagrams
+from strategies._exceptions import SpecError
+from strategies._spec import load_strategy, strategy_schema
 
 __all__ = ["main"]
 
@@ -52,6 +55,23 @@ def _diagram(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        spec = load_strategy(args.file)
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    count = len(spec.instruments)
+    noun = "instrument" if count == 1 else "instruments"
+    print(f"ok: {args.file} (strategy {spec.name}, {count} {noun})")
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(strategy_schema(), indent=2, sort_keys=False))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tickstate``."""
     parser = argparse.ArgumentParser(
@@ -71,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write nothing; exit 1 naming each committed file that differs from the code",
     )
     diagram.set_defaults(run=_diagram)
+    validate = commands.add_parser(
+        "validate", help="check a strategy file; one line naming the key and the problem if wrong"
+    )
+    validate.add_argument("file", metavar="FILE", help="a strategy file (TOML)")
+    validate.set_defaults(run=_validate)
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of strategy files (for editors)"
+    )
+    schema.set_defaults(run=_schema)
     return parser
 
 

@@ -1,0 +1,58 @@
+"""Errors raised by ``strategies`` for a user's mistake: one line each, naming what is wrong.
+
+::
+
+    StrategyError
+     ├── SpecError         a strategy file cannot be used: "{file}: {key.path}: {problem}"
+     ├── CalendarError     a trading calendar is unknown, or a date lies outside its range
+     └── DataError         a bar file cannot be used: "{file}: line {n}, column {name}: {problem}"
+"""
+
+from __future__ import annotations
+
+__all__ = ["CalendarError", "DataError", "SpecError", "StrategyError"]
+
+
+class StrategyError(Exception):
+    """Base of every error ``strategies`` raises for a user's mistake."""
+
+
+class SpecError(StrategyError, ValueError):
+    """A strategy file is unreadable, not TOML, or not a valid strategy.
+
+    ``str()`` is one line: ``{file}: {path}: {problem}``; ``path`` is a dotted key path
+    (``signal.zone``, ``instruments[1].tick``) or, for a TOML syntax error, ``line L, column C``.
+    """
+
+    def __init__(self, file: str, path: str | None, problem: str) -> None:
+        self.file = file
+        self.path = path
+        self.problem = problem
+        where = f"{file}: {path}" if path else file
+        super().__init__(f"{where}: {problem}")
+
+
+class CalendarError(StrategyError, ValueError):
+    """A trading calendar name is unknown, or a date is outside the years it covers."""
+
+
+class DataError(StrategyError, ValueError):
+    """A bar file (CSV) is unreadable, or one of its rows is not a valid bar.
+
+    ``str()`` is one line: ``{file}: line {line}, column {column}: {problem}``; ``line`` counts
+    from 1 (the header), ``column`` is the column's name from the header. Either is left out when
+    the problem is not about one line (an empty directory) or not about one column.
+    """
+
+    def __init__(
+        self, file: str, problem: str, *, line: int | None = None, column: str | None = None
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.problem = problem
+        where = [f"line {line}"] if line is not None else []
+        if column is not None:
+            where.append(f"column {column}")
+        place = f"{file}: {', '.join(where)}" if where else file
+        super().__init__(f"{place}: {problem}")

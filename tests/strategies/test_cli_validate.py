@@ -1,0 +1,110 @@
+"""`tickstate validate` and `tickstate schema`: exit codes, one line on stderr, a usable schema."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from strategies._cli import main
+from strategies._spec import StrategySpec, load_strategy
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+BAD = Path(__file__).parent / "specs" / "bad"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "strategies._cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+class TestValidate:
+    @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+    def test_valid_file_prints_ok_and_exits_zero(self, path, capsys):
+        """A valid strategy: `ok: FILE (strategy NAME, N instruments)` on stdout, exit 0."""
+        spec = load_strategy(path)
+        assert main(["validate", str(path)]) == 0
+        out, err = capsys.readouterr()
+        assert out == f"ok: {path} (strategy {spec.name}, {len(spec.instruments)} instruments)\n"
+        assert err == ""
+
+    @pytest.mark.parametrize("path", sorted(BAD.glob("*.toml")), ids=lambda p: p.stem)
+    def test_invalid_file_prints_one_line_and_exits_two(self, path, capsys):
+        """A malformed strategy: one line on stderr naming the file, nothing on stdout, exit 2."""
+        assert main(["validate", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err.startswith(f"{path}: ")
+        assert err.count("\n") == 1
+
+    def test_missing_file_is_exit_two_without_traceback(self, tmp_path, capsys):
+        """A file that does not exist is a user's mistake, not a crash."""
+        assert main(["validate", str(tmp_path / "none.toml")]) == 2
+        assert capsys.readouterr().err == (
+            f"{tmp_path / 'none.toml'}: cannot read the file: No such file or directory\n"
+        )
+
+    def test_console_process_shows_no_traceback(self):
+        """Run as a process on a bad file: exit 2, exactly one stderr line, no 'Traceback'."""
+        done = _run("validate", "tests/strategies/specs/bad/zone_too_wide.toml")
+        assert done.returncode == 2
+        assert done.stderr == (
+            "tests/strategies/specs/bad/zone_too_wide.toml: signal.zone: "
+            "must be > 0 and < 0.5, got 0.6\n"
+        )
+        assert "Traceback" not in done.stderr
+
+    def test_console_process_on_a_syntax_error_names_line_and_column(self):
+        """A TOML syntax error gives its line and column, one line, exit 2."""
+        done = _run("validate", "tests/strategies/specs/bad/toml_syntax_error.toml")
+        assert done.returncode == 2
+        assert "line 4, column 16: invalid TOML" in done.stderr
+        assert done.stderr.count("\n") == 1
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    """The schema as the console command prints it."""
+    done = _run("schema")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+class TestSchema:
+    def test_schema_is_json_for_a_table_that_forbids_unknown_keys(self, schema):
+        """`tickstate schema` prints JSON: an object schema with additionalProperties false."""
+        assert schema["type"] == "object"
+        assert schema["additionalProperties"] is False
+        assert {"name", "signal", "instruments", "session", "sizing"} <= set(schema["required"])
+
+    @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+    def test_examples_validate_against_the_schema(self, schema, path):
+        """Each example, read as plain TOML, satisfies the printed JSON Schema."""
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        jsonschema = pytest.importorskip("jsonschema")
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+
+    def test_schema_rejects_an_unknown_signal_parameter(self, schema):
+        """An editor using the schema flags a misspelled parameter too."""
+        jsonschema = pytest.importorskip("jsonschema")
+        data = tomllib.loads((ROOT / "examples" / "eighty_twenty.toml").read_text(encoding="utf-8"))
+        data["signal"]["trigger_tick"] = 10
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+
+    @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+    def test_examples_round_trip_through_pydantic(self, path):
+        """A spec dumped to JSON validates back to an equal spec."""
+        spec = load_strategy(path)
+        assert StrategySpec.model_validate_json(spec.model_dump_json()) == spec
