@@ -96,6 +96,21 @@ def cancel_other_legs(d: Decision) -> None:
     d.books.entries = tuple(leg if leg.side is side else _cancel(d, leg) for leg in d.books.entries)
 
 
+def _next_stop(d: Decision, side: Side) -> OrderTrack:
+    """A stop for the whole position at the wanted price, with the next id in the stop role."""
+    books = d.books
+    assert books.desired_stop is not None
+    track = OrderTrack(
+        client_order_id=_id(d, "stop", books.stop_seq),
+        role=OrderRole.STOP,
+        side=side,
+        qty=abs(books.position),
+        stop_price=books.desired_stop,
+    )
+    books.stop_seq += 1
+    return track
+
+
 def place_stop(d: Decision) -> None:
     """Protect a new position: a stop on the other side, at the filled leg's initial stop."""
     books = d.books
@@ -104,15 +119,7 @@ def place_stop(d: Decision) -> None:
     if books.desired_stop is None:
         assert books.initial_stop is not None  # every entry leg carries its initial stop
         books.desired_stop = round_stop(side, books.initial_stop, d.rules.tick)
-    track = OrderTrack(
-        client_order_id=_id(d, "stop", books.stop_seq),
-        role=OrderRole.STOP,
-        side=side.opposite,
-        qty=abs(books.position),
-        stop_price=books.desired_stop,
-    )
-    books.stop_seq += 1
-    books.stop = track
+    track = books.stop = _next_stop(d, side.opposite)
     d.commands.append(
         PlaceStop(
             client_order_id=track.client_order_id,
@@ -130,15 +137,7 @@ def request_replace(d: Decision) -> None:
     stop = books.stop
     assert stop is not None
     assert books.desired_stop is not None
-    replacement = OrderTrack(
-        client_order_id=_id(d, "stop", books.stop_seq),
-        role=OrderRole.STOP,
-        side=stop.side,
-        qty=abs(books.position),
-        stop_price=books.desired_stop,
-    )
-    books.stop_seq += 1
-    books.replacement = replacement
+    replacement = books.replacement = _next_stop(d, stop.side)
     d.commands.append(
         ReplaceStop(
             client_order_id=stop.client_order_id,

@@ -259,7 +259,7 @@ class OrderFilled:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OrderCancelled:
+class _OrderEnded:
     """An order stopped working without filling further; ``filled_qty`` is what it filled before."""
 
     kind: ClassVar[str] = "cancelled"
@@ -277,21 +277,13 @@ class OrderCancelled:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OrderExpired:
+class OrderCancelled(_OrderEnded):
+    """An order was cancelled; ``filled_qty`` is what it filled before."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderExpired(_OrderEnded):
     """A day order ended at the close; for the lifecycle it ends like a cancel."""
-
-    kind: ClassVar[str] = "cancelled"
-    client_order_id: str
-    at: datetime
-    filled_qty: Decimal = Decimal(0)
-    avg_fill_price: Decimal | None = None
-
-    def __post_init__(self) -> None:
-        _require_id(self.client_order_id)
-        _require_aware(self.at)
-        _require_decimal("filled_qty", self.filled_qty)
-        if self.filled_qty > 0 and self.avg_fill_price is None:
-            raise InvalidEventError("a partly filled order needs its avg_fill_price")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
