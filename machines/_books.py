@@ -173,10 +173,10 @@ class Books:
             if self.replacement is not None and (
                 self.replacement.client_order_id == event.new_client_order_id
             ):
-                replacement = self.replacement
-                if replacement.status is OrderStatus.SENT:
-                    replacement = replacement.with_status(OrderStatus.LIVE)
-                self.stop, self.replacement = replacement, None
+                # The replacement now protects the position; it is live once its own ``new``
+                # arrives (Alpaca sends ``replaced`` for the old order first), so that
+                # acknowledgement is news, not a duplicate.
+                self.stop, self.replacement = self.replacement, None
             return
         elif kind == "filled" and slot == _REPLACEMENT:
             self._promote_replacement(track)

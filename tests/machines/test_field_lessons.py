@@ -101,6 +101,11 @@ class TestLesson13NoStopAfterClose:
             s.fire(trail(price))
             current, wanted = [t.client_order_id for t in s.working(OrderRole.STOP)]
             s.fire(replaced(current, wanted) if step == "replaced" else accepted(wanted))
+            (protecting,) = s.working(OrderRole.STOP)  # the old one is gone: one stop works
+            assert protecting.client_order_id == wanted
+            if step == "replaced":  # Alpaca's order: `replaced` for the old, then `new` for it
+                assert protecting.status is m.OrderStatus.SENT
+                s.fire(accepted(wanted))
             live = [t for t in s.working(OrderRole.STOP) if t.status is m.OrderStatus.LIVE]
             assert len(live) == 1
         placed = [c for c in _stop_commands(s.outcomes) if isinstance(c, PlaceStop)]

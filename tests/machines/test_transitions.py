@@ -326,8 +326,10 @@ class TestPartialFills:
         s = to_replacing_partial()  # stop 4 live, replace to 99.50 x4 in flight
         assert s.fire(filled(BUY2, QTY, "101.00")).commands == ()
         landed = s.fire(replaced(STOP2, STOP2_R1))
-        assert landed.state_to == "stop_replacing"
-        (replace,) = landed.commands
+        assert (landed.state_to, landed.commands) == ("in_position", ())  # not replaceable yet
+        acknowledged = s.fire(accepted(STOP2_R1))
+        assert acknowledged.state_to == "stop_replacing"
+        (replace,) = acknowledged.commands
         assert (replace.client_order_id, replace.qty, replace.stop_price) == (
             STOP2_R1, QTY, D("99.50"),
         )  # fmt: skip
@@ -396,7 +398,8 @@ class TestTrail:
         )  # fmt: skip
         assert (wish.snapshot.stop_price, wish.snapshot.desired_stop) == (D("98.99"), D("100.00"))
         landed = s.fire(replaced(STOP2, STOP2_R1))
-        (replace,) = landed.commands
+        assert landed.commands == ()  # Alpaca refuses to replace an order not yet at the exchange
+        (replace,) = s.fire(accepted(STOP2_R1)).commands
         assert (replace.client_order_id, replace.stop_price) == (STOP2_R1, D("100.00"))
         assert replace.new_client_order_id == oid("stop", A2, 2)
 
@@ -422,8 +425,8 @@ class TestReplaceLanding:
         assert outcome.state_to == "in_position"
         (stop,) = outcome.snapshot.working_orders
         assert (stop.client_order_id, stop.status, stop.stop_price) == (
-            STOP2_R1, OrderStatus.LIVE, D("99.50"),
-        )  # fmt: skip
+            STOP2_R1, OrderStatus.SENT, D("99.50"),
+        )  # fmt: skip  (live once its own acknowledgement arrives)
         assert outcome.snapshot.stop_price == D("99.50")
 
     def test_replace_lands_via_the_replacements_own_acceptance(self):
@@ -440,12 +443,18 @@ class TestReplaceLanding:
         outcome = s.fire(replaced(STOP2, STOP2_R1))
         assert (outcome.kind, outcome.reason) == (OutcomeKind.IGNORED, "stale_order_event")
 
-    def test_accepted_after_replaced_is_ignored_as_duplicate(self):
-        """Replaced first, then the replacement's Accepted: nothing new."""
+    def test_accepted_after_replaced_makes_the_replacement_live(self):
+        """Replaced first (Alpaca's order), then the replacement's Accepted: it is live now."""
         s = to_replacing_protected()
         s.fire(replaced(STOP2, STOP2_R1))
         outcome = s.fire(accepted(STOP2_R1))
-        assert (outcome.kind, outcome.reason) == (OutcomeKind.IGNORED, "duplicate_order_event")
+        assert (outcome.kind, outcome.trigger, outcome.commands) == (
+            OutcomeKind.ACCEPTED, "stop_accepted", (),
+        )  # fmt: skip
+        (stop,) = outcome.snapshot.working_orders
+        assert stop.status is OrderStatus.LIVE
+        again = s.fire(accepted(STOP2_R1))
+        assert (again.kind, again.reason) == (OutcomeKind.IGNORED, "duplicate_order_event")
 
     def test_replace_losing_to_a_fill_goes_flat_and_ignores_the_rejection(self):
         """Fill of A, then B rejected: flat after the fill; B's rejection is stale."""
