@@ -12,6 +12,10 @@ Fill model (DESIGN §4), per bar, for orders submitted at or before the bar's cu
 - buy limit: at the open if it opens at or below the limit, else at the limit if the low reaches
   it; sell limit mirrored.
 
+Orders placed after the bar opened (matched on that bar only when the caller asks: ``on_bar``
+with ``inside=True``) never fill at the open, which came before they existed: a stop or limit
+placed inside a bar fills at its own price when the rest of the bar reaches it.
+
 When one bar could fill several orders of a symbol and bar data cannot tell which came first,
 stops are matched before limits and markets, oldest first: the conservative reading for a
 position that holds both a protective stop and a target.
@@ -301,13 +305,15 @@ class MatchingEngine:
         *,
         cutoff: datetime | None = None,
         only: Collection[str] | None = None,
+        inside: bool = False,
     ) -> list[TradeUpdate]:
         """Match the working orders of ``bar.symbol`` submitted at or before ``cutoff``.
 
         ``cutoff`` defaults to the bar's start: an order placed after a bar opened is matched
         from the next bar on, unless the caller asks otherwise (a replay re-matching a stop
         placed on the fill bar, to take the worst case). ``only`` limits matching to those client
-        order ids.
+        order ids; ``inside`` says they were placed after the bar opened, so none fills at the
+        open.
         """
         limit = cutoff if cutoff is not None else bar.start
         working = [
@@ -322,7 +328,7 @@ class MatchingEngine:
         updates = []
         for order in working:
             current = self._orders[order.id]  # an earlier fill may have changed nothing here
-            price = _fill_price(current, bar)
+            price = _fill_price(current, bar, placed_inside=inside)
             if price is None:
                 continue
             qty = current.remaining_qty
@@ -446,20 +452,24 @@ class MatchingEngine:
             raise InsufficientFundsError("insufficient buying power")
 
 
-def _fill_price(order: Order, bar: Bar) -> Decimal | None:
-    """The price ``order`` fills at on ``bar``, or None if the bar does not reach it."""
+def _fill_price(order: Order, bar: Bar, *, placed_inside: bool = False) -> Decimal | None:
+    """The price ``order`` fills at on ``bar``, or None if the bar does not reach it.
+
+    ``placed_inside``: the order was placed after the bar opened, so the open cannot fill it.
+    """
     if order.type is OrderType.MARKET:
         return bar.open
+    gap = not placed_inside
     if order.type is OrderType.STOP:
         stop = order.stop_price
         assert stop is not None
         if order.side is Side.BUY:
-            return bar.open if bar.open >= stop else (stop if bar.high >= stop else None)
-        return bar.open if bar.open <= stop else (stop if bar.low <= stop else None)
+            return bar.open if gap and bar.open >= stop else (stop if bar.high >= stop else None)
+        return bar.open if gap and bar.open <= stop else (stop if bar.low <= stop else None)
     if order.type is OrderType.LIMIT:
         limit = order.limit_price
         assert limit is not None
         if order.side is Side.BUY:
-            return bar.open if bar.open <= limit else (limit if bar.low <= limit else None)
-        return bar.open if bar.open >= limit else (limit if bar.high >= limit else None)
+            return bar.open if gap and bar.open <= limit else (limit if bar.low <= limit else None)
+        return bar.open if gap and bar.open >= limit else (limit if bar.high >= limit else None)
     return None

@@ -97,10 +97,17 @@ class PaperBroker:
     # --- driving it ------------------------------------------------------------------------
 
     def feed_bar(
-        self, bar: Bar, *, cutoff: datetime | None = None, only: Collection[str] | None = None
+        self,
+        bar: Bar,
+        *,
+        cutoff: datetime | None = None,
+        only: Collection[str] | None = None,
+        inside: bool = False,
     ) -> list[TradeUpdate]:
         """Match working orders against ``bar`` and publish the fills (see ``MatchingEngine``)."""
-        updates = self.engine.on_bar(bar, self._clock.now(), cutoff=cutoff, only=only)
+        updates = self.engine.on_bar(
+            bar, self._clock.now(), cutoff=cutoff, only=only, inside=inside
+        )
         self._publish(updates)
         return updates
 

@@ -212,6 +212,7 @@ class Engine:
                     closes_at=plan.session.close_at(day),
                     entry_cutoff=plan.at(day, plan.entry_cutoff),
                     square_off_at=plan.at(day, plan.square_off),
+                    bar_interval=plan.bar_interval,
                     qty=plan.qty,
                     risk_per_trade=plan.risk_per_trade,
                 )

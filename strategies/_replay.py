@@ -4,7 +4,8 @@ Bars that start together are handled together, in two phases, as a live market w
 first every symbol's orders are matched against its bar (at the bar's start), then every bar is
 complete (at its end) and the signals decide. A protective stop placed because an entry filled
 inside a bar is matched against that same bar once more: bar data cannot tell whether the low
-came before or after the fill, and the conservative reading is that the stop was hit.
+came before or after the fill, and the conservative reading is that the stop was hit — at its
+own price, never at the bar's open, which came before the stop existed.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def replay_bars(
 def _rematch_new_stops(engine: Engine, paper: PaperBroker, bar: Bar, end: datetime) -> None:
     stops = engine.take_new_stops()
     while stops:
-        paper.feed_bar(bar, cutoff=end, only=stops)
+        paper.feed_bar(bar, cutoff=end, only=stops, inside=True)
         engine.drain()
         stops = engine.take_new_stops()
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Protocol
 
@@ -52,6 +52,7 @@ class SessionContext:
     closes_at: datetime
     entry_cutoff: datetime  # no new entry decided at or after this time
     square_off_at: datetime
+    bar_interval: timedelta  # every bar spans this long: it completes at ``start + bar_interval``
     qty: Decimal  # shares per entry with fixed sizing (ignored when risk_per_trade is set)
     risk_per_trade: Decimal | None = None  # money lost if the initial stop is hit
 
@@ -61,6 +62,10 @@ class SessionContext:
             return self.qty
         risk = abs(entry - initial_stop)
         return max(Decimal(1), (self.risk_per_trade / risk).to_integral_value(ROUND_FLOOR))
+
+    def bar_end(self, bar: Bar) -> datetime:
+        """When ``bar`` completes: the time of every event decided on it."""
+        return bar.start + self.bar_interval
 
     @property
     def previous(self) -> DailyBar | None:

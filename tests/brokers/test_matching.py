@@ -122,6 +122,14 @@ class TestFillModel:
         (fill,) = engine.on_bar(late_bar, T0 + STEP, cutoff=T0 + STEP)
         assert fill.price == D("101")
 
+    def test_an_order_placed_inside_a_bar_never_fills_at_its_open(self):
+        """Re-matched with inside=True, a sell stop below a bar's open-below-it fills at its price."""
+        engine = MatchingEngine()
+        engine.submit(stop(Side.SELL, "98.84"), T0)
+        fill_bar = bar(0, "98.75", "99.10", "98.74", "99.05")  # opened under the stop
+        (fill,) = engine.on_bar(fill_bar, T0, cutoff=T0 + STEP, inside=True)
+        assert fill.price == D("98.84")
+
     def test_stops_match_before_limits_in_the_same_bar(self):
         """When one bar reaches a long's stop and its target, the stop is taken first."""
         engine = MatchingEngine()

@@ -1,0 +1,280 @@
+"""The 80-20 signal (Connors & Raschke): D-1 opened in one end of its range and closed in the other.
+
+Rules: ``reference/strategies.md``. Long (the short mirrors it): D-1 opened in the top ``zone``
+of its range and closed in the bottom ``zone``; on D, a bar whose low reaches ``trigger_ticks``
+below D-1's low arms a BUY STOP at ``E = L + entry_offset_ticks·t``; the initial stop sits
+``stop_offset_ticks`` below the day's low; after the fill bar the stop trails each completed
+bar's low; a stopped-out setup arms again by the ``rearm`` rule while attempts are left.
+
+Bar data cannot say in which order things happened inside one bar. The readings chosen, each
+the conservative one, and each pinned by a test in ``tests/strategies/test_eighty_twenty.py``:
+
+- **Arming bar.** A bar arms only when it *ends* at or before ``trigger_window_end`` (a bar that
+  straddles the window end may have reached the trigger after it). The entry is decided when the
+  arming bar completes and works from the next bar: the arming bar never fills it, even if it
+  trades back through ``E`` (it may have done so before reaching the trigger). A gap-down first
+  bar arms at its completion, like any other.
+- **Entry cutoff.** No entry is decided on a bar that ends at or after the entry cutoff; the
+  engine cancels a working entry when the cutoff passes.
+- **Initial stop.** ``S0`` is computed from the lows known when the entry is decided: every bar
+  of D up to and including the arming bar. The fill bar's own low is not used — it may have come
+  after the fill — so when the fill bar reaches ``S0`` the stop is taken on that bar (the replay
+  re-matches a stop placed on a fill bar: the worst case), and when the fill bar made a lower low
+  that does not reach ``S0`` (``stop_offset_ticks >= 2``) the stop stays at ``S0``: a stop is
+  never loosened after the fact. Known gap: the machine fixes an entry's initial stop when it is
+  signalled and offers no way to amend it while the entry works, so a lower low made *between*
+  the arming bar and the fill bar does not lower ``S0`` either; the position carries the tighter
+  stop. ``S0 >= E`` (possible only with zero trigger, entry and stop offsets) gives ``E - t``.
+- **Ticks and rounding.** ``t`` is the tick at the price in question (``context.tick``): at
+  ``L``/``H`` for the trigger and entry, at the extreme for ``S0``, at the bar's low/high for a
+  trail, at ``E`` for the guard. The entry rounds away from the market (a buy stop up), a long's
+  stop down and a short's up — never to the nearest tick.
+- **Trailing.** Only after bars that complete after the fill bar; ``green_bars`` trails a long
+  after bars with ``close > open`` and a short after bars with ``close < open`` (a doji is
+  neither). A candidate is proposed only when it is strictly tighter than the machine's stop.
+- **Re-arming.** When an attempt ends flat (stopped out, or its entry cancelled or rejected) and
+  attempts are left, the setup waits to arm again, inside the same windows: ``retrigger`` needs a
+  bar that again reaches the trigger level; ``below_entry`` a bar that trades strictly below ``E``
+  (short: above). The bar that stopped the position out counts: its extreme lies at or after the
+  stop fill (a stop fills the first time price reaches it, and the bar's low is at or below it).
+  One entry per arming; a declined entry ends the day's setup.
+- **Range filter.** ``mean_range_20`` needs the 20 sessions before D-1 in the history; with fewer
+  the setup does not qualify (the filter cannot be shown to pass). The comparison is strict.
+- **Target.** The 80-20 rules have none; exits are the stop and the engine's square-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+
+from brokers import Bar
+from machines import (
+    EntryLeg,
+    EntrySignalled,
+    Side,
+    Snapshot,
+    StrategyEvent,
+    TickRule,
+    TrailProposed,
+    ceil_to_tick,
+    floor_to_tick,
+    round_entry,
+)
+from strategies._signal import DailyBar, SessionContext
+from strategies._spec_signals import EightyTwentySignal
+
+__all__ = ["EightyTwenty", "Setup", "qualify"]
+
+_MEAN_RANGE_SESSIONS = 20
+_HOLDING = ("in_position", "stop_replacing")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Setup:
+    """A qualified D-1: the side to trade on D, the trigger level and the entry stop ``E``."""
+
+    side: Side
+    trigger: Decimal
+    entry: Decimal
+
+    @property
+    def long(self) -> bool:
+        """Whether the setup buys."""
+        return self.side is Side.BUY
+
+
+def qualify(
+    params: EightyTwentySignal, history: tuple[DailyBar, ...], tick: TickRule
+) -> Setup | None:
+    """The setup D-1 (the last of ``history``) gives D, or None when it does not qualify."""
+    if not history:
+        return None
+    d1 = history[-1]
+    span = d1.high - d1.low
+    if not span > 0:
+        return None
+    if params.range_filter == "mean_range_20":
+        before = history[-1 - _MEAN_RANGE_SESSIONS : -1]
+        if len(before) < _MEAN_RANGE_SESSIONS:
+            return None
+        mean = sum((b.high - b.low for b in before), Decimal(0)) / _MEAN_RANGE_SESSIONS
+        if not span > mean:
+            return None
+    top, bottom = (1 - params.zone) * span, params.zone * span
+    opened, closed = d1.open - d1.low, d1.close - d1.low
+    if params.zone_inclusive:
+        long, short = opened >= top and closed <= bottom, opened <= bottom and closed >= top
+    else:
+        long, short = opened > top and closed < bottom, opened < bottom and closed > top
+    if long:
+        t = tick.size_at(d1.low)
+        return Setup(
+            side=Side.BUY,
+            trigger=d1.low - params.trigger_ticks * t,
+            entry=round_entry(Side.BUY, d1.low + params.entry_offset_ticks * t, tick),
+        )
+    if short:
+        t = tick.size_at(d1.high)
+        return Setup(
+            side=Side.SELL,
+            trigger=d1.high + params.trigger_ticks * t,
+            entry=round_entry(Side.SELL, d1.high - params.entry_offset_ticks * t, tick),
+        )
+    return None
+
+
+class _Phase(Enum):
+    IDLE = "idle"  # no setup today
+    WAITING = "waiting"  # the trigger (or the re-arm condition) has not happened yet
+    ARMED = "armed"  # armed: the entry is decided as soon as the machine may take it
+    ENTERED = "entered"  # the entry was signalled; following the attempt it opened
+    DONE = "done"  # nothing more today
+
+
+class EightyTwenty:
+    """The 80-20 signal of one symbol (long and short)."""
+
+    def __init__(self, params: EightyTwentySignal, symbol: str) -> None:
+        self.params = params
+        self.symbol = symbol
+        self._context: SessionContext | None = None
+        self._setup: Setup | None = None
+        self._phase = _Phase.IDLE
+        self._rearming = False
+        self._window_end: datetime | None = None
+        self._extreme: Decimal | None = None  # lowest low (long) / highest high (short) of D
+        self._entries_before = 0  # the machine's entries_today when our entry was signalled
+        self._filled_attempt = 0  # the attempt whose fill bar has been seen
+
+    @property
+    def setup(self) -> Setup | None:
+        """Today's setup, if D-1 qualified."""
+        return self._setup
+
+    def start_session(self, context: SessionContext) -> None:
+        """Session D begins: qualify D-1 and forget yesterday's intraday state."""
+        self._context = context
+        self._setup = qualify(self.params, context.history, context.tick)
+        self._phase = _Phase.WAITING if self._setup is not None else _Phase.IDLE
+        self._rearming = False
+        self._extreme = None
+        self._entries_before = 0
+        self._filled_attempt = 0
+        window = self.params.trigger_window_end
+        self._window_end = (
+            context.entry_cutoff
+            if window is None
+            else datetime.combine(context.session, window, tzinfo=context.entry_cutoff.tzinfo)
+        )
+
+    def on_bar(self, bar: Bar, snapshot: Snapshot) -> tuple[StrategyEvent, ...]:
+        """A bar of D completed: trail, notice the end of an attempt, arm, enter."""
+        context, setup = self._context, self._setup
+        if context is None or setup is None or bar.symbol != self.symbol:
+            return ()
+        low_or_high = bar.low if setup.long else bar.high
+        if self._extreme is None:
+            self._extreme = low_or_high
+        else:
+            self._extreme = (
+                min(self._extreme, low_or_high) if setup.long else max(self._extreme, low_or_high)
+            )
+        end = context.bar_end(bar)
+        events: list[StrategyEvent] = []
+        if self._phase is _Phase.ENTERED:
+            self._follow(bar, snapshot, end, setup, context, events)
+        if self._phase is _Phase.WAITING and self._arms(bar, end, setup):
+            self._phase = _Phase.ARMED
+        if self._phase is _Phase.ARMED:
+            self._enter(snapshot, end, setup, context, events)
+        return tuple(events)
+
+    # --- the steps -------------------------------------------------------------------------
+
+    def _arms(self, bar: Bar, end: datetime, setup: Setup) -> bool:
+        assert self._window_end is not None
+        if end > self._window_end:
+            return False
+        if self._rearming and self.params.rearm == "below_entry":
+            return bar.low < setup.entry if setup.long else bar.high > setup.entry
+        return bar.low <= setup.trigger if setup.long else bar.high >= setup.trigger
+
+    def _enter(
+        self,
+        snapshot: Snapshot,
+        end: datetime,
+        setup: Setup,
+        context: SessionContext,
+        events: list[StrategyEvent],
+    ) -> None:
+        if (
+            end >= context.entry_cutoff
+            or snapshot.done_for_day
+            or snapshot.entries_today >= snapshot.max_attempts
+        ):
+            self._phase = _Phase.DONE
+            return
+        if snapshot.state != "flat":
+            return  # one position at a time: stay armed until the machine is flat
+        stop = self._initial_stop(setup, context.tick)
+        leg = EntryLeg(side=setup.side, entry_price=setup.entry, initial_stop=stop)
+        qty = context.size(setup.entry, stop)
+        events.append(EntrySignalled(at=end, qty=qty, legs=(leg,)))
+        self._entries_before = snapshot.entries_today
+        self._phase = _Phase.ENTERED
+
+    def _initial_stop(self, setup: Setup, tick: TickRule) -> Decimal:
+        extreme = self._extreme
+        assert extreme is not None
+        offset = self.params.stop_offset_ticks * tick.size_at(extreme)
+        if setup.long:
+            stop = floor_to_tick(extreme - offset, tick)
+            return stop if stop < setup.entry else setup.entry - tick.size_at(setup.entry)
+        stop = ceil_to_tick(extreme + offset, tick)
+        return stop if stop > setup.entry else setup.entry + tick.size_at(setup.entry)
+
+    def _follow(
+        self,
+        bar: Bar,
+        snapshot: Snapshot,
+        end: datetime,
+        setup: Setup,
+        context: SessionContext,
+        events: list[StrategyEvent],
+    ) -> None:
+        if snapshot.entries_today <= self._entries_before:
+            if snapshot.state == "flat":
+                self._phase = _Phase.DONE  # the machine declined the entry
+            return
+        if snapshot.position != 0:
+            if snapshot.attempt != self._filled_attempt:
+                self._filled_attempt = snapshot.attempt  # the fill bar: no trail on it
+            elif snapshot.state in _HOLDING and self._trails_after(bar, setup):
+                proposal = self._trail(bar, setup, context.tick, snapshot)
+                if proposal is not None:
+                    events.append(TrailProposed(at=end, stop_price=proposal))
+            return
+        if snapshot.state == "flat":
+            self._phase = _Phase.WAITING  # the attempt is over: wait to arm again
+            self._rearming = True
+
+    def _trails_after(self, bar: Bar, setup: Setup) -> bool:
+        if self.params.trail_on == "completed_bar":
+            return True
+        return bar.close > bar.open if setup.long else bar.close < bar.open
+
+    def _trail(self, bar: Bar, setup: Setup, tick: TickRule, snapshot: Snapshot) -> Decimal | None:
+        current = (
+            snapshot.desired_stop if snapshot.desired_stop is not None else snapshot.stop_price
+        )
+        offset = self.params.trail_offset_ticks
+        if setup.long:
+            candidate = floor_to_tick(bar.low - offset * tick.size_at(bar.low), tick)
+            tighter = current is None or candidate > current
+        else:
+            candidate = ceil_to_tick(bar.high + offset * tick.size_at(bar.high), tick)
+            tighter = current is None or candidate < current
+        return candidate if tighter and candidate > 0 else None
