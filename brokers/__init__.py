@@ -1,9 +1,17 @@
 """tickstate's brokers: protocol, typed values and errors, the matching core and paper broker.
 
-Imports neither ``machines`` nor ``strategies``. The simulated exchange and the Alpaca adapter
-build on the same types and matching core.
+Imports neither ``machines`` nor ``strategies``. The simulated exchange (``SimExchange``) and
+the Alpaca adapter build on the same types and matching core.
 """
 
+from brokers._alpaca import AlpacaBroker, RestCounters, absence_is_evidence
+from brokers._alpaca_settings import AlpacaSettings, ReconnectPolicy, RetryPolicy
+from brokers._alpaca_streams import (
+    AlpacaBarStream,
+    AlpacaTradeStream,
+    StreamCounters,
+    WebSocketFactory,
+)
 from brokers._clock import Clock, ManualClock, SystemClock, VirtualClock
 from brokers._exceptions import (
     AuthenticationError,
@@ -32,6 +40,8 @@ from brokers._protocol import (
     TradeUpdateHandler,
     TradeUpdateStream,
 )
+from brokers._sim import SimExchange
+from brokers._sim_faults import SimFaults
 from brokers._types import (
     TERMINAL_STATUSES,
     Account,
@@ -50,6 +60,10 @@ from brokers._types import (
 __all__ = [
     "TERMINAL_STATUSES",
     "Account",
+    "AlpacaBarStream",
+    "AlpacaBroker",
+    "AlpacaSettings",
+    "AlpacaTradeStream",
     "AuthenticationError",
     "Bar",
     "BarHandler",
@@ -75,9 +89,15 @@ __all__ = [
     "PaperBroker",
     "Position",
     "RateLimitedError",
+    "ReconnectPolicy",
     "ReplaceRequest",
     "RequestRejectedError",
+    "RestCounters",
+    "RetryPolicy",
     "Side",
+    "SimExchange",
+    "SimFaults",
+    "StreamCounters",
     "SystemClock",
     "TimeInForce",
     "TradeUpdate",
@@ -88,4 +108,6 @@ __all__ = [
     "UnchangedOrderError",
     "VenueError",
     "VirtualClock",
+    "WebSocketFactory",
+    "absence_is_evidence",
 ]

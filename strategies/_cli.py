@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -72,6 +73,80 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sim(args: argparse.Namespace) -> int:
+    from brokers import SimExchange
+    from strategies._bars import load_bars
+    from strategies._exceptions import DataError
+
+    try:
+        bars = load_bars(args.data) if args.data else []
+    except DataError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        sim = SimExchange(
+            bars,
+            host=args.host,
+            port=args.port,
+            speed=args.speed,
+            seed=args.seed,
+            key_id=args.key_id,
+            secret_key=args.secret_key,
+            allow_remote=args.allow_remote,
+        )
+    except ValueError as exc:
+        print(f"tickstate sim: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with sim:
+        urls = f"{sim.rest_url} {sim.trading_stream_url} {sim.data_stream_url}"
+        print(f"tickstate sim: serving {urls} (Ctrl-C stops)", flush=True)
+        try:
+            while not sim.finished.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from strategies._bars import load_bars
+    from strategies._exceptions import DataError
+    from strategies._replay_run import run_replay
+    from strategies._report import print_summary
+
+    try:
+        spec = load_strategy(args.config)
+        bars = [bar for bar in load_bars(args.data) if bar.symbol in set(spec.symbols)]
+    except (SpecError, DataError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    if not bars:
+        print(f"{args.data}: no bars for {', '.join(spec.symbols)}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        print(
+            "tickstate replay: --plot needs matplotlib: pip install 'tickstate[plot]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    out = args.out or Path("runs") / f"replay-{spec.name}"
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task(f"replaying {spec.name}", total=len(bars))
+        result = run_replay(
+            spec,
+            bars,
+            out_dir=out,
+            progress=lambda n: progress.advance(task, n),
+            plot_dir=args.plot,
+        )
+    print_summary(result.summaries, title=f"{spec.name}: {len(result.trades)} trades")
+    print(f"wrote {result.trades_path} and {result.summary_path}")
+    print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tickstate``."""
     parser = argparse.ArgumentParser(
@@ -100,6 +175,34 @@ def build_parser() -> argparse.ArgumentParser:
         "schema", help="print the JSON Schema of strategy files (for editors)"
     )
     schema.set_defaults(run=_schema)
+    replay = commands.add_parser(
+        "replay", help="replay recorded bars through a strategy on the paper broker"
+    )
+    replay.add_argument("config", metavar="CONFIG", help="a strategy file (TOML)")
+    replay.add_argument(
+        "--data", type=Path, required=True, help="a bar CSV file or a folder of them"
+    )
+    replay.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: runs/replay-NAME)"
+    )
+    replay.add_argument(
+        "--plot", type=Path, default=None, help="also draw a PNG per symbol-day with trades here"
+    )
+    replay.set_defaults(run=_replay)
+    sim = commands.add_parser(
+        "sim", help="serve the simulated exchange (Alpaca's wire format) on one local port"
+    )
+    sim.add_argument("--port", type=int, required=True, help="TCP port (0: any free one)")
+    sim.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    sim.add_argument("--data", type=Path, help="recorded bars: a CSV file or a folder of them")
+    sim.add_argument("--speed", type=float, default=1.0, help="times real time (default: 1)")
+    sim.add_argument("--seed", type=int, default=0, help="seed of ids and faults (default: 0)")
+    sim.add_argument("--key-id", default="K", help="accepted API key id (default: K)")
+    sim.add_argument("--secret-key", default="S", help="accepted API secret (default: S)")
+    sim.add_argument(
+        "--allow-remote", action="store_true", help="allow binding a non-loopback address"
+    )
+    sim.set_defaults(run=_sim)
     return parser
 
 

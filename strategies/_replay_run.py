@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from brokers import Bar, ManualClock, PaperBroker
-from machines import Desk
+from machines import Desk, Outcome
 from strategies._engine import Engine, SessionPlan
+from strategies._plot import StopStep
 from strategies._signals import build_signal
 from strategies._spec import StrategySpec
 from strategies._trades import SymbolSummary, Trade, summarise, trades_csv
@@ -43,8 +44,26 @@ class ReplayResult:
         return self.bars / self.seconds if self.seconds > 0 else float("inf")
 
 
+class _StopTrail:
+    """Remembers each symbol's protective stop every time it changes (for the plots)."""
+
+    def __init__(self) -> None:
+        self.steps: list[StopStep] = []
+        self._last: dict[str, Decimal | None] = {}
+
+    def __call__(self, outcome: Outcome) -> None:
+        snapshot = outcome.snapshot
+        if self._last.get(snapshot.symbol) != snapshot.stop_price:
+            self._last[snapshot.symbol] = snapshot.stop_price
+            at = getattr(outcome.event, "at", None)
+            if at is not None:
+                self.steps.append(StopStep(snapshot.symbol, at, snapshot.stop_price))
+
+
 def build_engine(
-    spec: StrategySpec, bars: Sequence[Bar]
+    spec: StrategySpec,
+    bars: Sequence[Bar],
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> tuple[Engine, PaperBroker, ManualClock]:
     """The engine, paper broker and clock a replay of ``spec`` over ``bars`` runs on."""
     session = spec.session.hours()
@@ -67,7 +86,9 @@ def build_engine(
         tick_of=lambda symbol: rules[symbol].tick,
     )
     signals = {symbol: build_signal(spec.signal, symbol) for symbol in spec.symbols}
-    engine = Engine(desk=desk, signals=signals, broker=paper, clock=clock, plan=plan)
+    engine = Engine(
+        desk=desk, signals=signals, broker=paper, clock=clock, plan=plan, on_outcome=on_outcome
+    )
     paper.subscribe(engine.on_trade_update)
     return engine, paper, clock
 
@@ -78,15 +99,20 @@ def run_replay(
     *,
     out_dir: Path,
     progress: Callable[[int], None] | None = None,
+    plot_dir: Path | None = None,
 ) -> ReplayResult:
-    """Replay ``bars`` of the spec's symbols and write ``trades.csv`` and ``summary.json``."""
+    """Replay ``bars`` of the spec's symbols and write ``trades.csv`` and ``summary.json``.
+
+    With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra).
+    """
     from strategies._replay import replay_bars
 
     wanted = set(spec.symbols)
     mine = [bar for bar in bars if bar.symbol in wanted]
     if not mine:
         raise ValueError(f"no bars for {', '.join(spec.symbols)} in the data")
-    engine, paper, clock = build_engine(spec, mine)
+    trail = _StopTrail() if plot_dir is not None else None
+    engine, paper, clock = build_engine(spec, mine, on_outcome=trail)
     started = time.perf_counter()
     count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
     seconds = time.perf_counter() - started
@@ -101,6 +127,17 @@ def run_replay(
     trades_path, summary_path = out_dir / "trades.csv", out_dir / "summary.json"
     trades_path.write_text(trades_csv(engine.recorder.trades), encoding="utf-8")
     summary_path.write_text(summary_json(spec.name, summaries, count), encoding="utf-8")
+    if plot_dir is not None and trail is not None:
+        from strategies._plot import plot_days
+
+        plot_days(
+            mine,
+            engine.recorder.trades,
+            trail.steps,
+            out_dir=plot_dir,
+            timezone=spec.session.hours().timezone,
+            bar_interval=engine.plan.bar_interval,
+        )
     return ReplayResult(
         trades=tuple(engine.recorder.trades),
         summaries=tuple(summaries),

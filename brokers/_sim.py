@@ -1,0 +1,343 @@
+"""The simulated exchange: Alpaca's paper endpoint (the subset we use) on one local port.
+
+REST under ``/v2``, the trading stream at ``/stream``, the bar stream at ``/v2/{feed}``, all on
+one aiohttp application running on its own named thread and event loop. Recorded bars replay on
+a ``VirtualClock`` at ``speed`` times real time; at each bar's end the matching core fills what
+the bar reaches (orders placed before the bar opened), the fills go out on the trading stream,
+then the bar on the bar stream; at the end of each session day DAY orders expire. Every touch of
+the matching engine happens on the exchange's event loop, so it needs no lock::
+
+    >>> from brokers import SimExchange
+    >>> with SimExchange() as sim:
+    ...     sim.rest_url.startswith("http://127.0.0.1:")
+    True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from brokers._clock import Clock, ManualClock, SystemClock, VirtualClock
+from brokers._matching import MatchingEngine
+from brokers._sim_faults import FaultDice, SimFaults
+from brokers._sim_rest import SimRest
+from brokers._sim_streams import DataStreamHub, TradingStreamHub
+from brokers._types import Bar, Order, TradeUpdate
+
+__all__ = ["SimExchange"]
+
+T = TypeVar("T")
+_FEEDS = "iex|sip|delayed_sip|test|otc|boats|overnight"
+_WAIT = 10.0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SimExchange:
+    """A local exchange speaking Alpaca's wire format; ``start()`` it, ``stop()`` it.
+
+    ``bars`` are the recorded bars to replay (``strategies`` loads them from CSV files); a
+    bar closes ``bar_interval`` after it opens (default: the smallest gap between two bars of a
+    symbol, or one minute). Without bars
+    the exchange runs on a ``ManualClock`` (at ``start`` or now) that ``feed_bar`` moves to each
+    bar's end. ``rate_limit`` requests per ``rate_window`` seconds per key; ``faults`` can be
+    replaced at any time through the ``faults`` property.
+    """
+
+    def __init__(
+        self,
+        bars: Sequence[Bar] = (),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        speed: float = 1.0,
+        seed: int = 0,
+        key_id: str = "K",
+        secret_key: str = "S",
+        allow_remote: bool = False,
+        faults: SimFaults | None = None,
+        rate_limit: int = 200,
+        rate_window: float = 60.0,
+        cash: Decimal = Decimal("100000"),
+        start: datetime | None = None,
+        bar_interval: timedelta | None = None,
+        session_tz: str = "America/New_York",
+    ) -> None:
+        if not allow_remote and not _is_loopback(host):
+            raise ValueError(
+                f"refusing to serve on non-loopback host {host!r} without allow_remote=True"
+            )
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        self._bars = sorted(bars, key=_start)
+        self.host = host
+        self._requested_port = port
+        self._speed = speed
+        self._start = start
+        self._interval = bar_interval or _interval(self._bars)
+        self._tz = ZoneInfo(session_tz)
+        self._keys = {key_id: secret_key}
+        self._rate = (rate_limit, rate_window)
+        self._dice = FaultDice(faults or SimFaults(), seed)
+        self.engine = MatchingEngine(cash=cash, seed=seed, fill_ratio=self._dice.fill_ratio)
+        self.clock: Clock = ManualClock(start or SystemClock().now())
+        self.finished = threading.Event()
+        self.port = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._replay: asyncio.Task[None] | None = None
+        self._sessions = threading.Condition()
+        self._listening = self._subscribed = 0
+        self._trading = TradingStreamHub(self._check_key, self._dice, self._on_listening)
+        self._data = DataStreamHub(self._check_key, self._on_subscribed)
+
+    # --- addresses and knobs ---------------------------------------------------------------
+
+    @property
+    def _netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def rest_url(self) -> str:
+        """The REST base, without ``/v2`` (what ``TradingClient(url_override=...)`` takes)."""
+        return f"http://{self._netloc}"
+
+    @property
+    def trading_stream_url(self) -> str:
+        """The trade-updates WebSocket."""
+        return f"ws://{self._netloc}/stream"
+
+    @property
+    def data_stream_url(self) -> str:
+        """The bar WebSocket for the ``iex`` feed."""
+        return f"ws://{self._netloc}/v2/iex"
+
+    @property
+    def faults(self) -> SimFaults:
+        """The fault knobs in force."""
+        return self._dice.faults
+
+    @faults.setter
+    def faults(self, faults: SimFaults) -> None:
+        self._dice.faults = faults  # one reference swap; read on the loop thread
+
+    def _check_key(self, key: str, secret: str) -> bool:
+        return key in self._keys and self._keys[key] == secret
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> SimExchange:
+        """Serve on a thread of its own; returns once the port is bound."""
+        if self._thread is not None:
+            raise RuntimeError("the exchange was started already")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready, failure), name="tickstate-sim", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(_WAIT):
+            raise RuntimeError("the simulated exchange did not start in time")
+        if failure:
+            self._thread.join(_WAIT)
+            self._thread = None
+            raise failure[0]
+        return self
+
+    def _serve(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._open())
+        except BaseException as exc:
+            failure.append(exc)
+            loop.close()
+            ready.set()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _open(self) -> None:
+        if self._bars:
+            self.clock = VirtualClock(self._start or self._bars[0].start, self._speed)
+        app = web.Application()
+        rest = SimRest(
+            engine=self.engine,
+            clock=self.clock,
+            keys=self._keys,
+            dice=self._dice,
+            trading=self._trading,
+            rate_limit=self._rate[0],
+            rate_window=self._rate[1],
+        )
+        rest.add_routes(app)
+        app.router.add_get("/stream", self._trading.handle)
+        app.router.add_get("/v2/{feed:" + _FEEDS + "}", self._data.handle)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._requested_port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        if self._bars:
+            self._replay = asyncio.create_task(self._play(), name="sim-replay")
+
+    def stop(self) -> None:
+        """Close every connection and the server, and end the thread (idempotent)."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._close(), loop).result(_WAIT)
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(_WAIT)
+        self._thread = None
+
+    async def _close(self) -> None:
+        if self._replay is not None:
+            self._replay.cancel()
+        await self._trading.close_all()
+        await self._data.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        current = asyncio.current_task()
+        left = [task for task in asyncio.all_tasks() if task is not current]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
+    def __enter__(self) -> SimExchange:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- from other threads ----------------------------------------------------------------
+
+    def call(self, function: Callable[[], T]) -> T:
+        """Run ``function`` on the exchange's loop (where the engine lives); its result."""
+
+        async def run() -> T:
+            return function()
+
+        return self._await(run())
+
+    def _on_listening(self, count: int) -> None:
+        with self._sessions:
+            self._listening = count
+            self._sessions.notify_all()
+
+    def _on_subscribed(self, count: int) -> None:
+        with self._sessions:
+            self._subscribed = count
+            self._sessions.notify_all()
+
+    def wait_for_listeners(self, count: int = 1, timeout: float = _WAIT) -> bool:
+        """Block until ``count`` trading-stream sessions listen (False on timeout)."""
+        with self._sessions:
+            return self._sessions.wait_for(lambda: self._listening >= count, timeout)
+
+    def wait_for_subscribers(self, count: int = 1, timeout: float = _WAIT) -> bool:
+        """Block until ``count`` bar-stream sessions are subscribed (False on timeout)."""
+        with self._sessions:
+            return self._sessions.wait_for(lambda: self._subscribed >= count, timeout)
+
+    def orders(self) -> list[Order]:
+        """Every order ever placed, oldest first."""
+        return self.call(self.engine.all_orders)
+
+    def feed_bar(self, bar: Bar) -> list[TradeUpdate]:
+        """Close ``bar`` now: match, publish the fills, publish the bar; returns the fills."""
+        return self._await(self._bar_closed(bar))
+
+    def close_session(self) -> list[TradeUpdate]:
+        """End the session day now: every DAY order expires; returns the expirations."""
+        return self.call(self._expire)
+
+    def drop_streams(self) -> None:
+        """Close every stream socket from the exchange's side (a fault)."""
+        self._await(self._drop())
+
+    async def _drop(self) -> None:
+        await self._trading.close_all()
+        await self._data.close_all()
+
+    def _await(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            raise RuntimeError("the exchange is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(_WAIT)
+
+    # --- on the loop -----------------------------------------------------------------------
+
+    async def _play(self) -> None:
+        clock = self.clock
+        assert isinstance(clock, VirtualClock)
+        for i, bar in enumerate(self._bars):
+            await asyncio.sleep(clock.real_seconds_until(bar.start + self._interval))
+            await self._bar_closed(bar)
+            following = self._bars[i + 1] if i + 1 < len(self._bars) else None
+            if following is None or self._day(following) != self._day(bar):
+                self._expire()
+        self.finished.set()
+
+    def _day(self, bar: Bar) -> date:
+        return bar.start.astimezone(self._tz).date()
+
+    async def _bar_closed(self, bar: Bar) -> list[TradeUpdate]:
+        end = bar.start + self._interval
+        if isinstance(self.clock, ManualClock):
+            self.clock.set(end)
+        fills = self.engine.on_bar(bar, self.clock.now(), cutoff=bar.start)
+        self._trading.publish(fills)
+        await self._data.publish(bar)
+        return fills
+
+    def _expire(self) -> list[TradeUpdate]:
+        expired = self.engine.expire_day_orders(self.clock.now())
+        self._trading.publish(expired)
+        return expired
+
+
+def _start(bar: Bar) -> datetime:
+    return bar.start
+
+
+def _interval(bars: Sequence[Bar]) -> timedelta:
+    """The smallest positive gap between consecutive bars of one symbol (one minute if none)."""
+    last: dict[str, datetime] = {}
+    gaps = []
+    for bar in bars:
+        previous = last.get(bar.symbol)
+        if previous is not None and bar.start > previous:
+            gaps.append(bar.start - previous)
+        last[bar.symbol] = bar.start
+    return min(gaps, default=timedelta(minutes=1))

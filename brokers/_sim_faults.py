@@ -1,0 +1,171 @@
+"""The simulated exchange's fault knobs: what to break, how often, decided by seeded generators.
+
+``SimFaults`` is a frozen value (all knobs off by default); ``FaultDice`` rolls the dice for it,
+one seeded ``random.Random`` per concern, so a run with the same seed, knobs and requests breaks
+the same messages. Everything here runs on the exchange's event-loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from brokers._types import Bar, Order
+
+__all__ = ["FaultDice", "SimFaults", "StreamShaper"]
+
+_PROBABILITIES = (
+    "drop",
+    "duplicate",
+    "delay",
+    "reorder",
+    "rest_429",
+    "rest_5xx",
+    "cancel_filled_204",
+    "partial_fill",
+)
+_REORDER_FLUSH_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimFaults:
+    """Fault knobs of one run; probabilities in [0, 1], all off by default.
+
+    Trade-update stream: ``drop``, ``duplicate``, ``delay`` (held ``delay_ms``) and ``reorder``
+    (swapped with the next message) are per-message probabilities; ``close_after`` closes a
+    trading-stream socket after that many ``trade_updates`` messages.
+    REST: ``rest_429`` / ``rest_5xx`` answer a request with 429 / ``rest_5xx_status`` before it
+    is carried out; ``rest_delay`` seconds are added *after* carrying out a request whose
+    ``"METHOD /path"`` matches one of ``rest_delay_routes`` (glob patterns; empty = every route),
+    so a client that times out leaves the order placed.
+    ``stream_before_response``: the stream event goes out before the REST answer that caused it.
+    ``cancel_filled_204``: a cancel of an already filled order answers 204 (and sends nothing).
+    ``partial_fill``: a fill takes only a random part (10 to 90 %) of what is left.
+    """
+
+    drop: float = 0.0
+    duplicate: float = 0.0
+    delay: float = 0.0
+    delay_ms: int = 0
+    reorder: float = 0.0
+    close_after: int | None = None
+    rest_429: float = 0.0
+    rest_5xx: float = 0.0
+    rest_5xx_status: int = 503
+    rest_delay: float = 0.0
+    rest_delay_routes: tuple[str, ...] = ()
+    stream_before_response: bool = False
+    cancel_filled_204: float = 0.0
+    partial_fill: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in _PROBABILITIES:
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"SimFaults.{name} must be a probability in [0, 1], not {value}")
+        if self.delay_ms < 0 or self.rest_delay < 0:
+            raise ValueError("SimFaults delays must not be negative")
+        if self.close_after is not None and self.close_after < 1:
+            raise ValueError("SimFaults.close_after must be at least 1")
+        if not 500 <= self.rest_5xx_status <= 599:
+            raise ValueError("SimFaults.rest_5xx_status must be a 5xx status")
+
+    def delays(self, method: str, path: str) -> bool:
+        """Whether a request is delayed by ``rest_delay``."""
+        if self.rest_delay <= 0:
+            return False
+        if not self.rest_delay_routes:
+            return True
+        route = f"{method.upper()} {path}"
+        return any(fnmatch.fnmatchcase(route, pattern) for pattern in self.rest_delay_routes)
+
+
+class FaultDice:
+    """Seeded decisions for the current ``SimFaults``; swap ``faults`` at any time."""
+
+    def __init__(self, faults: SimFaults, seed: int) -> None:
+        self.faults = faults
+        self._stream = random.Random(f"{seed}/stream")
+        self._rest = random.Random(f"{seed}/rest")
+        self._fills = random.Random(f"{seed}/fills")
+
+    def stream_roll(self, faults: SimFaults | None = None) -> tuple[bool, bool, bool, bool]:
+        """(drop, duplicate, delay, reorder) for one message; always draws four numbers."""
+        f = faults or self.faults
+        draws = [self._stream.random() for _ in range(4)]
+        return (
+            draws[0] < f.drop,
+            draws[1] < f.duplicate,
+            draws[2] < f.delay,
+            draws[3] < f.reorder,
+        )
+
+    def rest_failure(self, faults: SimFaults | None = None) -> int | None:
+        """429, a 5xx status, or None for one REST request."""
+        f = faults or self.faults
+        if f.rest_429 <= 0 and f.rest_5xx <= 0:
+            return None
+        draw = self._rest.random()
+        if draw < f.rest_429:
+            return 429
+        if draw < f.rest_429 + f.rest_5xx:
+            return f.rest_5xx_status
+        return None
+
+    def cancel_filled_gets_204(self) -> bool:
+        """Whether this cancel of a filled order answers 204."""
+        return self.faults.cancel_filled_204 > 0 and self._rest.random() < (
+            self.faults.cancel_filled_204
+        )
+
+    def fill_ratio(self, order: Order, bar: Bar) -> Decimal:
+        """The matching engine's ``fill_ratio``: 1, or a random part when ``partial_fill`` hits."""
+        if self.faults.partial_fill <= 0 or self._fills.random() >= self.faults.partial_fill:
+            return Decimal(1)
+        return Decimal(self._fills.randint(1, 9)) / 10
+
+
+class StreamShaper:
+    """Applies drop / duplicate / delay / reorder to outgoing messages, then calls ``deliver``."""
+
+    def __init__(self, dice: FaultDice, deliver: Callable[[bytes], None]) -> None:
+        self._dice = dice
+        self._deliver = deliver
+        self._held: bytes | None = None
+        self._flush: asyncio.TimerHandle | None = None
+
+    def send(self, message: bytes, faults: SimFaults | None = None) -> None:
+        """Pass one message through ``faults`` (default: those in force); on the event loop."""
+        faults = faults or self._dice.faults
+        drop, duplicate, delay, reorder = self._dice.stream_roll(faults)
+        if drop:
+            self._release()
+            return
+        copies = [message, message] if duplicate else [message]
+        if delay and faults.delay_ms > 0:
+            loop = asyncio.get_running_loop()
+            for copy in copies:
+                loop.call_later(faults.delay_ms / 1000, self._deliver, copy)
+            return
+        if reorder and self._held is None:
+            self._held = message
+            copies.pop()
+            self._flush = asyncio.get_running_loop().call_later(
+                _REORDER_FLUSH_SECONDS, self._release
+            )
+        for copy in copies:
+            self._deliver(copy)
+        if not reorder:
+            self._release()
+
+    def _release(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        held, self._held = self._held, None
+        if held is not None:
+            self._deliver(held)
