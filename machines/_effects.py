@@ -14,8 +14,9 @@ from machines._events import (
     EntrySignalled,
     ExitSignalled,
     HaltRequested,
+    InitialStopRevised,
 )
-from machines._guards import candidate_stop
+from machines._guards import candidate_stop, revised_leg
 from machines._orders import OrderRole, OrderStatus, OrderTrack, Side, client_order_id
 from machines._pricing import round_entry, round_stop
 
@@ -34,6 +35,7 @@ __all__ = [
     "raise_stop",
     "request_replace",
     "reset_day",
+    "revise_initial_stop",
 ]
 
 
@@ -76,6 +78,18 @@ def open_attempt(d: Decision) -> None:
             )
         )
     books.entries = tuple(legs)
+
+
+def revise_initial_stop(d: Decision) -> None:
+    """Give the working leg a new initial stop: the stop its fill will place (none exists yet)."""
+    event = d.event
+    assert isinstance(event, InitialStopRevised)
+    leg = revised_leg(d)
+    assert leg is not None
+    revised = leg.with_protect_at(event.stop_price)
+    d.books.entries = tuple(
+        revised if t.client_order_id == leg.client_order_id else t for t in d.books.entries
+    )
 
 
 def _cancel(d: Decision, track: OrderTrack) -> OrderTrack:

@@ -28,6 +28,7 @@ __all__ = [
     "Event",
     "ExitSignalled",
     "HaltRequested",
+    "InitialStopRevised",
     "OrderAccepted",
     "OrderCancelled",
     "OrderEvent",
@@ -119,6 +120,26 @@ class TrailProposed:
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
+        _require_decimal("stop_price", self.stop_price, positive=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InitialStopRevised:
+    """The strategy moved the initial stop of its working entry leg on ``side`` (before any fill).
+
+    Accepted only while the entry is pending and the price lies on the protective side of that
+    leg's entry; it may loosen or tighten, because no stop order exists yet.
+    """
+
+    trigger: ClassVar[str] = "revise_initial_stop"
+    at: datetime
+    side: Side
+    stop_price: Decimal
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+        if not isinstance(self.side, Side):
+            raise InvalidEventError(f"side must be a Side, got {self.side!r}")
         _require_decimal("stop_price", self.stop_price, positive=True)
 
 
@@ -303,6 +324,7 @@ class OrderReplaced:
 
 StrategyEvent = (
     EntrySignalled
+    | InitialStopRevised
     | TrailProposed
     | ExitSignalled
     | SquareOffReached

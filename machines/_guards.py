@@ -15,9 +15,10 @@ from machines._events import (
     DayRolledOver,
     EntrySignalled,
     EntryTimedOut,
+    InitialStopRevised,
     TrailProposed,
 )
-from machines._orders import OrderStatus, Side
+from machines._orders import OrderStatus, OrderTrack, Side
 from machines._pricing import round_stop
 
 __all__ = [
@@ -32,8 +33,10 @@ __all__ = [
     "position_open",
     "protected",
     "settled",
+    "side_leg_working",
     "stop_live",
     "stop_needs_update",
+    "stop_protects_leg",
     "stop_spent",
     "stop_working",
     "tighter",
@@ -85,6 +88,35 @@ def tighter(d: Decision) -> bool:
     if candidate is None or current is None:
         return False
     return candidate > current if d.books.entry_side is Side.BUY else candidate < current
+
+
+def revised_leg(d: Decision) -> OrderTrack | None:
+    """The entry leg an initial-stop revision names: working on its side, nothing filled yet."""
+    assert isinstance(d.event, InitialStopRevised)
+    side = d.event.side
+    for leg in d.books.entries:
+        if (
+            leg.side is side
+            and leg.status in (OrderStatus.SENT, OrderStatus.LIVE)
+            and leg.filled_qty == 0
+        ):
+            return leg
+    return None
+
+
+def side_leg_working(d: Decision) -> bool:
+    """An entry leg on the revision's side works and has not filled at all."""
+    return revised_leg(d) is not None
+
+
+def stop_protects_leg(d: Decision) -> bool:
+    """The revised initial stop lies on the protective side of that leg's entry price."""
+    assert isinstance(d.event, InitialStopRevised)
+    leg = revised_leg(d)
+    if leg is None or leg.stop_price is None:
+        return False
+    stop = d.event.stop_price
+    return stop < leg.stop_price if leg.side is Side.BUY else stop > leg.stop_price
 
 
 def stop_live(d: Decision) -> bool:

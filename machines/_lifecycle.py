@@ -113,8 +113,9 @@ STOPPED_OUT = moves(
     STAY,  # a partial fill of the stop
 )
 AFTER_ENTRY_FILL = moves(Go(REPLACING, (g.stop_needs_update,), (fx.request_replace,)), STAY)
-NO_POSITION, ALREADY_EXITING, HALTED_NO = (
+NO_POSITION, NO_PENDING_ENTRY, ALREADY_EXITING, HALTED_NO = (
     Decline("no_position"),
+    Decline("no_pending_entry"),
     Decline("exiting"),
     Decline("halted"),
 )
@@ -126,6 +127,14 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
         otherwise=Decline())),
     ("entry_signal", (PENDING, CANCELLING, IN, REPLACING, EXITING), Decline("one_attempt_at_a_time")),
     ("entry_signal", (HALTED,), HALTED_NO),
+    # No stop order exists before the fill, so a revision may loosen as well as tighten.
+    ("revise_initial_stop", (PENDING,), moves(
+        Go(None, (g.side_leg_working, g.stop_protects_leg), (fx.revise_initial_stop,)),
+        otherwise=Decline())),
+    ("revise_initial_stop", (FLAT, CANCELLING), NO_PENDING_ENTRY),
+    ("revise_initial_stop", (IN, REPLACING), Decline("already_filled")),  # the stop exists
+    ("revise_initial_stop", (EXITING,), ALREADY_EXITING),
+    ("revise_initial_stop", (HALTED,), HALTED_NO),
     ("trail", (IN,), moves(
         Go(REPLACING, (g.tighter, g.stop_live), (fx.raise_stop, fx.request_replace)),
         Go(None, (g.tighter,), (fx.raise_stop,)),  # stop placement still in flight

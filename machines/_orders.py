@@ -91,6 +91,10 @@ class OrderTrack:
         """This order in another status."""
         return replace(self, status=status)
 
+    def with_protect_at(self, protect_at: Decimal) -> OrderTrack:
+        """This entry with another initial protective stop (before any fill placed one)."""
+        return replace(self, protect_at=protect_at)
+
 
 def client_order_id(
     strategy: str, symbol: str, trading_date: date, attempt: int, role: str, seq: int = 0

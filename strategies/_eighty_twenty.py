@@ -3,8 +3,9 @@
 Rules: ``reference/strategies.md``. Long (the short mirrors it): D-1 opened in the top ``zone``
 of its range and closed in the bottom ``zone``; on D, a bar whose low reaches ``trigger_ticks``
 below D-1's low arms a BUY STOP at ``E = L + entry_offset_ticks·t``; the initial stop sits
-``stop_offset_ticks`` below the day's low; after the fill bar the stop trails each completed
-bar's low; a stopped-out setup arms again by the ``rearm`` rule while attempts are left.
+``stop_offset_ticks`` below the day's low until the fill; after the fill bar the stop trails
+each completed bar's low; a stopped-out setup arms again by the ``rearm`` rule while attempts
+are left.
 
 Bar data cannot say in which order things happened inside one bar. The readings chosen, each
 the conservative one, and each pinned by a test in ``tests/strategies/test_eighty_twenty.py``:
@@ -16,15 +17,23 @@ the conservative one, and each pinned by a test in ``tests/strategies/test_eight
   bar arms at its completion, like any other.
 - **Entry cutoff.** No entry is decided on a bar that ends at or after the entry cutoff; the
   engine cancels a working entry when the cutoff passes.
-- **Initial stop.** ``S0`` is computed from the lows known when the entry is decided: every bar
-  of D up to and including the arming bar. The fill bar's own low is not used — it may have come
-  after the fill — so when the fill bar reaches ``S0`` the stop is taken on that bar (the replay
-  re-matches a stop placed on a fill bar: the worst case), and when the fill bar made a lower low
+- **Initial stop.** ``S0`` follows the lows of D while the entry works. The entry is decided
+  when the arming bar completes, with ``S0`` from every bar of D up to and including it; then,
+  while the machine's entry is still pending (snapshot ``entry_pending``), each completed bar
+  that makes a new low of D re-computes ``S0`` from the lows so far and sends it as
+  ``InitialStopRevised`` when it differs from the working leg's. The machine takes a revision
+  only before any fill (no stop order exists yet, so ``S0`` may move either way); from the
+  first fill on the stop exists and only trails. In replay a bar's orders are matched when the
+  bar starts and the signal sees the bar when it completes, so the bar on which the entry fills
+  never revises ``S0``: ``S0`` covers every bar of D *before* the fill bar — exactly the rule's
+  "lowest low up to and including the fill bar" except the fill bar's own low, which may have
+  come after the fill. That low is covered by the replay's worst-case re-match instead: the
+  stop placed at the fill is matched against the fill bar once more, so when the fill bar
+  reaches ``S0`` the stop is taken on that bar, at ``S0``. When the fill bar made a lower low
   that does not reach ``S0`` (``stop_offset_ticks >= 2``) the stop stays at ``S0``: a stop is
-  never loosened after the fact. Known gap: the machine fixes an entry's initial stop when it is
-  signalled and offers no way to amend it while the entry works, so a lower low made *between*
-  the arming bar and the fill bar does not lower ``S0`` either; the position carries the tighter
-  stop. ``S0 >= E`` (possible only with zero trigger, entry and stop offsets) gives ``E - t``.
+  never loosened after the fact. ``S0 >= E`` (possible only with zero trigger, entry and stop
+  offsets) gives ``E - t``. With ``risk_per_trade`` the size is fixed when the entry is
+  decided, from the ``S0`` known then; a later revision does not resize the working order.
 - **Ticks and rounding.** ``t`` is the tick at the price in question (``context.tick``): at
   ``L``/``H`` for the trigger and entry, at the extreme for ``S0``, at the bar's low/high for a
   trail, at ``E`` for the guard. The entry rounds away from the market (a buy stop up), a long's
@@ -54,6 +63,8 @@ from brokers import Bar
 from machines import (
     EntryLeg,
     EntrySignalled,
+    InitialStopRevised,
+    OrderRole,
     Side,
     Snapshot,
     StrategyEvent,
@@ -70,6 +81,7 @@ __all__ = ["EightyTwenty", "Setup", "qualify"]
 
 _MEAN_RANGE_SESSIONS = 20
 _HOLDING = ("in_position", "stop_replacing")
+_PENDING = "entry_pending"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,16 +188,14 @@ class EightyTwenty:
         if context is None or setup is None or bar.symbol != self.symbol:
             return ()
         low_or_high = bar.low if setup.long else bar.high
-        if self._extreme is None:
+        extreme = self._extreme
+        beyond = extreme is None or (low_or_high < extreme if setup.long else low_or_high > extreme)
+        if beyond:
             self._extreme = low_or_high
-        else:
-            self._extreme = (
-                min(self._extreme, low_or_high) if setup.long else max(self._extreme, low_or_high)
-            )
         end = context.bar_end(bar)
         events: list[StrategyEvent] = []
         if self._phase is _Phase.ENTERED:
-            self._follow(bar, snapshot, end, setup, context, events)
+            self._follow(bar, snapshot, end, setup, context, events, new_extreme=beyond)
         if self._phase is _Phase.WAITING and self._arms(bar, end, setup):
             self._phase = _Phase.ARMED
         if self._phase is _Phase.ARMED:
@@ -236,6 +246,22 @@ class EightyTwenty:
         stop = ceil_to_tick(extreme + offset, tick)
         return stop if stop > setup.entry else setup.entry + tick.size_at(setup.entry)
 
+    def _revise(
+        self,
+        snapshot: Snapshot,
+        end: datetime,
+        setup: Setup,
+        tick: TickRule,
+        events: list[StrategyEvent],
+    ) -> None:
+        """A new extreme while the entry works: move ``S0`` to it (the machine has no stop yet)."""
+        stop = self._initial_stop(setup, tick)
+        for order in snapshot.working_orders:
+            if order.role is OrderRole.ENTRY and order.side is setup.side:
+                if order.protect_at != stop:
+                    events.append(InitialStopRevised(at=end, side=setup.side, stop_price=stop))
+                return
+
     def _follow(
         self,
         bar: Bar,
@@ -244,10 +270,16 @@ class EightyTwenty:
         setup: Setup,
         context: SessionContext,
         events: list[StrategyEvent],
+        *,
+        new_extreme: bool,
     ) -> None:
         if snapshot.entries_today <= self._entries_before:
             if snapshot.state == "flat":
                 self._phase = _Phase.DONE  # the machine declined the entry
+            return
+        if snapshot.state == _PENDING:
+            if new_extreme:
+                self._revise(snapshot, end, setup, context.tick, events)
             return
         if snapshot.position != 0:
             if snapshot.attempt != self._filled_attempt:

@@ -97,6 +97,10 @@ def trail(price: Decimal | str) -> m.TrailProposed:
     return m.TrailProposed(at=at(), stop_price=D(price))
 
 
+def revise(side: Side, price: Decimal | str) -> m.InitialStopRevised:
+    return m.InitialStopRevised(at=at(), side=side, stop_price=D(price))
+
+
 def timeout(attempt: int) -> m.EntryTimedOut:
     return m.EntryTimedOut(at=at(), attempt=attempt)
 
@@ -336,6 +340,12 @@ def _duplicate(s: Scenario) -> list[m.Event]:
 
 FACTORIES: dict[str, Factory] = {
     "entry_signal": lambda s: [signal(), signal(BUY_LEG), signal(when=at(9, 30))],
+    "revise_initial_stop": lambda s: [
+        revise(BUY, "98.50"),  # protective for the buy leg at 101.00
+        revise(BUY, "101.50"),  # above the buy leg's entry: the wrong side
+        revise(SELL, "101.50"),  # protective for the sell leg at 99.00
+        revise(SELL, "98.50"),  # below the sell leg's entry: the wrong side
+    ],
     "trail": _trail,
     "exit_signal": lambda s: [exit_signal()],
     "square_off": lambda s: [square_off()],

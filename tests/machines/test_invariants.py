@@ -34,6 +34,7 @@ from machines import (
     ExitSignalled,
     FixedTick,
     HaltRequested,
+    InitialStopRevised,
     OrderAccepted,
     OrderCancelled,
     OrderEvent,
@@ -408,6 +409,31 @@ class LifecycleUnderRandomEvents(RuleBasedStateMachine):
         toward = -1 if snap.side is Side.SELL else 1  # tighter for a short is lower
         price = reference + toward * Decimal(offset) / 1000
         self.fire(TrailProposed(at=self.now(), stop_price=price))
+
+    @rule(buy=st.booleans(), offset=st.integers(-500, 3000))
+    def revise_initial_stop(self, buy: bool, offset: int) -> None:
+        side = Side.BUY if buy else Side.SELL
+        legs = [
+            t
+            for t in self.machine.snapshot().working_orders
+            if t.role is OrderRole.ENTRY and t.side is side
+        ]
+        reference = legs[0].stop_price if legs and legs[0].stop_price else self.base
+        protective = -1 if side is Side.BUY else 1  # a long's stop lies below its entry
+        price = reference + protective * Decimal(offset) / 1000
+        if not price > 0:
+            return
+        outcome = self.fire(InitialStopRevised(at=self.now(), side=side, stop_price=price))
+        if outcome.kind is OutcomeKind.ACCEPTED:
+            # Only the pending leg's protective stop changes; no order moves.
+            assert outcome.state_from == outcome.state_to == "entry_pending"
+            assert outcome.commands == ()
+            (leg,) = [
+                t
+                for t in outcome.snapshot.working_orders
+                if t.role is OrderRole.ENTRY and t.side is side
+            ]
+            assert leg.protect_at == price
 
     @rule(
         what=st.sampled_from(["exit", "timeout", "old_timeout", "snapshot", "reconcile"]),

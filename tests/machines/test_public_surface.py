@@ -22,6 +22,7 @@ PINNED = [
     "ExitSignalled",
     "FixedTick",
     "HaltRequested",
+    "InitialStopRevised",
     "InvalidEventError",
     "InvalidRulesError",
     "LifecycleError",

@@ -43,12 +43,15 @@ from tests.machines.scenarios import (
     rejected,
     replaced,
     resume,
+    revise,
     round_trip,
     rules,
     signal,
     square_off,
     timeout,
+    to_cancelling,
     to_exiting_closing,
+    to_flat,
     to_halted_protecting,
     to_in_partial,
     to_in_protected,
@@ -415,6 +418,73 @@ class TestTrail:
     def test_trail_without_position_is_declined(self):
         """Nothing to trail while flat or pending."""
         assert to_pending_sent().fire(trail("99")).reason == "no_position"
+
+
+class TestInitialStopRevision:
+    @pytest.mark.parametrize("price", ["98.50", "99.50"], ids=["looser", "tighter"])
+    def test_revision_while_pending_is_the_stop_placed_at_the_fill(self, scenario, price):
+        """Before the fill no stop exists: a revision may loosen or tighten, and the fill uses it."""
+        scenario.run(signal(BUY_LEG), accepted(oid("buy")))
+        outcome = scenario.fire(revise(Side.BUY, price))
+        assert (outcome.kind, outcome.state_to, outcome.commands) == (
+            OutcomeKind.ACCEPTED, "entry_pending", (),
+        )  # fmt: skip
+        assert scenario.leg(Side.BUY).protect_at == D(price)
+        (place,) = only(scenario.fire(filled(oid("buy"), QTY, "101.00")), PlaceStop)
+        assert (place.side, place.stop_price) == (Side.SELL, D(price))
+
+    def test_short_revision_is_ceiled_when_the_stop_is_placed(self):
+        """A short's revised 101.52 is kept as given and ceiled to 101.55 on a 0.05 grid."""
+        s = Scenario(rules(tick=TICK_05))
+        s.fire(signal(SELL_LEG))
+        assert s.fire(revise(Side.SELL, "101.52")).kind is OutcomeKind.ACCEPTED
+        (place,) = only(s.fire(filled(oid("sell"), QTY, "99.00")), PlaceStop)
+        assert (place.side, place.stop_price) == (Side.BUY, D("101.55"))
+
+    def test_revision_of_one_oco_leg_leaves_the_other_alone(self):
+        """Each leg keeps its own initial stop; a revision names the leg by its side."""
+        s = to_pending_live()
+        s.fire(revise(Side.SELL, "101.50"))
+        assert (s.leg(Side.BUY).protect_at, s.leg(Side.SELL).protect_at) == (
+            D("98.99"), D("101.50"),
+        )  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("side", "price"),
+        [(Side.BUY, "101.00"), (Side.BUY, "101.50"), (Side.SELL, "99.00"), (Side.SELL, "98.50")],
+        ids=["buy-at-entry", "buy-above", "sell-at-entry", "sell-below"],
+    )
+    def test_revision_on_the_wrong_side_of_the_entry_is_declined(self, side, price):
+        """A stop at or beyond its leg's entry price protects nothing: refused, leg unchanged."""
+        s = to_pending_live()
+        before = s.leg(side).protect_at
+        outcome = s.fire(revise(side, price))
+        assert (outcome.kind, outcome.reason) == (OutcomeKind.DECLINED, "stop_protects_leg")
+        assert s.leg(side).protect_at == before
+
+    def test_revision_for_a_side_with_no_working_leg_is_declined(self, scenario):
+        """A long-only entry has no sell leg to revise; nor has a pair whose sell leg was rejected."""
+        scenario.fire(signal(BUY_LEG))
+        outcome = scenario.fire(revise(Side.SELL, "101.50"))
+        assert (outcome.kind, outcome.reason) == (OutcomeKind.DECLINED, "side_leg_working")
+        s = to_pending_live()
+        s.fire(rejected(SELL2))
+        assert s.fire(revise(Side.SELL, "101.50")).reason == "side_leg_working"
+
+    def test_revision_after_a_partial_fill_is_declined(self):
+        """Once the leg filled in part its stop exists: only a trail may move it, never looser."""
+        s = to_in_partial()
+        outcome = s.fire(revise(Side.BUY, "98.00"))
+        assert (outcome.kind, outcome.reason) == (OutcomeKind.DECLINED, "already_filled")
+        assert (outcome.snapshot.stop_price, outcome.snapshot.desired_stop) == (
+            D("98.99"), D("98.99"),
+        )  # fmt: skip
+        assert s.leg(Side.BUY).protect_at == D("98.99")
+
+    def test_revision_without_a_pending_entry_is_declined(self):
+        """Flat, or the entry already being cancelled: nothing to revise."""
+        assert to_flat().fire(revise(Side.BUY, "98.50")).reason == "no_pending_entry"
+        assert to_cancelling().fire(revise(Side.BUY, "98.50")).reason == "no_pending_entry"
 
 
 class TestReplaceLanding:

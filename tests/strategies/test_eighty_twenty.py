@@ -16,7 +16,7 @@ from machines import NSE_TICKS, Side, Snapshot, StrategyEvent
 from strategies._eighty_twenty import EightyTwenty, Setup, qualify
 from strategies._signal import DailyBar, SessionContext
 from strategies._spec_signals import EightyTwentySignal
-from tests.strategies.replaying import NSE, daily, replay, session_bars, until
+from tests.strategies.replaying import NSE, Replayed, daily, replay, session_bars, until
 
 D = Decimal
 FRI, MON, TUE = date(2013, 3, 1), date(2013, 3, 4), date(2013, 3, 5)
@@ -223,6 +223,15 @@ class TestEntry:
         assert run.orders() == [("1-buy", "buy", "canceled")]
 
 
+def stop_prices(run: Replayed) -> list[tuple[str, Decimal]]:
+    """(client order id suffix, stop price) of every protective stop the broker saw, in order."""
+    return [
+        (o.client_order_id.split("-", 3)[3], o.stop_price)
+        for o in run.paper.engine.all_orders()
+        if "-stop" in o.client_order_id
+    ]
+
+
 class TestInitialStop:
     def test_fill_bar_that_reaches_the_initial_stop_is_stopped_on_that_bar(self):
         """Worst case: the fill bar's low 98.80 came after the fill; S0 98.84 is hit at 09:40."""
@@ -244,22 +253,41 @@ class TestInitialStop:
         )
         assert trades == [("long", "Mon 09:40", D("99.00"), "Mon 09:45", D("98.83"), "stop")]
 
-    def test_lower_low_while_the_entry_works_keeps_the_arming_bar_stop_known_gap(self):
-        """Known gap: S0 is fixed when the entry is signalled; a lower low before the fill is not used."""
-        trades = monday(
+    def test_lower_low_while_the_entry_works_lowers_the_initial_stop(self):
+        """S0 follows D's lows until the fill: a lower low while the entry works gives 98.69."""
+        rows = [
             ("99.00", "99.05", "98.85", "98.90"),  # arms: S0 = 98.84
-            ("98.90", "98.95", "98.70", "98.75"),  # a lower low while the entry works
-            ("98.85", "99.10", "98.85", "99.05"),  # fills at 99.00
-            ("99.05", "99.06", "98.80", "98.90"),  # S0 98.84 hit (the book's 98.69 would hold)
-        )
-        assert trades == [("long", "Mon 09:40", D("99.00"), "Mon 09:45", D("98.84"), "stop")]
+            ("98.90", "98.95", "98.70", "98.75"),  # a lower low while the entry works: S0 98.69
+            ("98.85", "99.10", "98.85", "99.05"),  # fills at 99.00; the stop goes to 98.69
+            ("99.05", "99.06", "98.80", "98.90"),  # 98.84 would have been hit; trail to 98.80
+            ("98.90", "98.95", "98.75", "98.80"),  # stopped at 98.80
+        ]
+        run = replay(signal(), session_bars(MON, rows), history={"AAPL": (LONG_D1,)})
+        assert stop_prices(run) == [("1-stop", D("98.69")), ("1-stop-r1", D("98.80"))]
+        assert run.engine.desk.counters().declined == 0  # sent only while the entry is pending
+        assert run.trades() == [("long", "Mon 09:40", D("99.00"), "Mon 09:50", D("98.80"), "stop")]
+
+    def test_higher_high_while_the_short_entry_works_raises_the_initial_stop(self):
+        """The short mirror: S0 = ceil(highest high of D before the fill bar + 1 tick)."""
+        rows = [
+            ("101.00", "101.15", "100.95", "101.10"),  # arms: S0 = 101.16
+            ("101.10", "101.30", "101.05", "101.25"),  # a higher high while it works: S0 101.31
+            ("101.15", "101.15", "100.90", "100.95"),  # sells at 101.00; the stop goes to 101.31
+            ("100.95", "101.20", "100.90", "101.00"),  # 101.16 would have been hit; trail 101.20
+            ("101.00", "101.25", "100.95", "101.22"),  # stopped at 101.20
+        ]
+        run = replay(signal(), session_bars(MON, rows), history={"AAPL": (SHORT_D1,)})
+        assert stop_prices(run) == [("1-stop", D("101.31")), ("1-stop-r1", D("101.20"))]
+        assert run.trades() == [
+            ("short", "Mon 09:40", D("101.00"), "Mon 09:50", D("101.20"), "stop")
+        ]
 
     def test_fill_bar_opening_below_the_stop_is_stopped_at_the_stop_not_the_open(self):
         """The stop exists only from the fill at 99.00: the fill bar's open 98.75 cannot fill it."""
         trades = monday(
             ("99.00", "99.05", "98.85", "98.90"),  # arms: S0 = 98.84
-            ("98.90", "98.95", "98.70", "98.75"),
-            ("98.75", "99.10", "98.74", "99.05"),  # opens under S0, fills at 99.00, low 98.74
+            ("98.90", "98.95", "98.86", "98.87"),  # no new low: S0 stays 98.84
+            ("98.75", "99.10", "98.74", "99.05"),  # gaps under S0, fills at 99.00, low 98.74
         )
         assert trades == [("long", "Mon 09:40", D("99.00"), "Mon 09:40", D("98.84"), "stop")]
 
