@@ -74,6 +74,12 @@ class VirtualClock:
         elapsed = (time.monotonic() - self._origin) * self._speed
         return self._start + timedelta(seconds=elapsed)
 
+    def jump_to(self, when: datetime) -> None:
+        """Skip ahead to ``when`` at once (a night or a weekend without bars); never back."""
+        if when > self.now():
+            self._start = when
+            self._origin = time.monotonic()
+
     def real_seconds_until(self, when: datetime) -> float:
         """Real seconds left until the virtual clock shows ``when`` (0 if past)."""
         return max(0.0, (when - self.now()).total_seconds() / self._speed)

@@ -81,6 +81,9 @@ class MatchingEngine:
         self._fill_ratio = fill_ratio
         self._orders: dict[str, Order] = {}  # every order ever, in submission order
         self._by_client_id: dict[str, str] = {}
+        # The open orders of each symbol, in submission order (an index into ``_orders``: an
+        # order is stored open first and never reopens, so this keeps its relative order).
+        self._open: dict[str, dict[str, Order]] = {}
         self._positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol → (qty, avg price)
         self._last_price: dict[str, Decimal] = {}
         self.account_id = self.new_id()
@@ -316,14 +319,16 @@ class MatchingEngine:
         open.
         """
         limit = cutoff if cutoff is not None else bar.start
-        working = [
-            o
-            for o in self._orders.values()
-            if o.symbol == bar.symbol
-            and o.is_open
-            and o.submitted_at <= limit
-            and (only is None or o.client_order_id in only)
-        ]
+        book = self._open.get(bar.symbol)
+        working = (
+            [
+                o
+                for o in book.values()
+                if o.submitted_at <= limit and (only is None or o.client_order_id in only)
+            ]
+            if book
+            else []
+        )
         working.sort(key=lambda o: _MATCH_ORDER[o.type])
         updates = []
         for order in working:
@@ -387,6 +392,13 @@ class MatchingEngine:
     def _store(self, order: Order) -> None:
         self._orders[order.id] = order
         self._by_client_id[order.client_order_id] = order.id
+        book = self._open.get(order.symbol)
+        if order.is_open:
+            if book is None:
+                book = self._open[order.symbol] = {}
+            book[order.id] = order
+        elif book is not None:
+            book.pop(order.id, None)
 
     @staticmethod
     def _validate(request: OrderRequest) -> None:
@@ -427,8 +439,8 @@ class MatchingEngine:
         reserved = sum(
             (
                 o.remaining_qty
-                for o in self._orders.values()
-                if o.symbol == symbol and o.side is side and o.is_open and o.id != ignoring
+                for o in self._open.get(symbol, {}).values()
+                if o.side is side and o.id != ignoring
             ),
             _ZERO,
         )

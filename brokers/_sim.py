@@ -302,6 +302,8 @@ class SimExchange:
         clock = self.clock
         assert isinstance(clock, VirtualClock)
         for i, bar in enumerate(self._bars):
+            if clock.now() < bar.start - self._interval:
+                clock.jump_to(bar.start)  # no bars overnight or over a weekend: skip that time
             await asyncio.sleep(clock.real_seconds_until(bar.start + self._interval))
             await self._bar_closed(bar)
             following = self._bars[i + 1] if i + 1 < len(self._bars) else None

@@ -13,8 +13,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
+from brokers import Bar
 from machines import lifecycle_diagrams
 from strategies._exceptions import SpecError
 from strategies._spec import load_strategy, strategy_schema
@@ -147,6 +149,111 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run(args: argparse.Namespace) -> int:
+    from decimal import Decimal
+
+    from strategies._bars import load_bars
+    from strategies._exceptions import DataError
+    from strategies._live import default_data, first_sessions, run_live
+    from strategies._live_table import LiveTable
+    from strategies._logging import configure_logging
+    from strategies._report import print_summary
+    from strategies._runner import RunSettings
+
+    try:
+        spec = load_strategy(args.config)
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    bars: list[Bar] = []
+    history = None
+    if spec.broker.kind == "sim":
+        data = args.data or default_data(spec, Path(args.config))
+        if data is None:
+            print(f"{args.config}: broker.data: no recorded bars; pass --data", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            bars, history = first_sessions(load_bars(data), spec, args.days, args.start)
+        except DataError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_USAGE
+        if not bars:
+            print(f"{data}: no bars for {', '.join(spec.symbols)}", file=sys.stderr)
+            return EXIT_USAGE
+    tty = sys.stdout.isatty()
+    log_path = Path("runs") / f"{spec.name}.log"
+    if tty:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = log_path.open("a", encoding="utf-8")
+        configure_logging(renderer="json", stream=log_file)
+    else:
+        configure_logging(renderer="json", stream=sys.stdout)
+    settings = RunSettings(poll_interval=args.poll_interval, flatten_on_exit=not args.no_flatten)
+    table: LiveTable | None = None
+
+    def on_runner(runner: object) -> None:
+        nonlocal table
+        if tty:
+            from strategies._runner import LiveRunner
+
+            assert isinstance(runner, LiveRunner)
+            engine = runner.engine
+            table = LiveTable(
+                engine.desk,
+                lambda symbol: str(
+                    sum((t.pnl for t in engine.recorder.trades if t.symbol == symbol), Decimal(0))
+                ),
+            )
+            table.__enter__()
+
+    def on_bar(bar: object) -> None:
+        if table is not None:
+            table.refresh()
+
+    from strategies._lifecycle_log import log_outcome
+
+    try:
+        result = run_live(
+            spec,
+            bars=bars,
+            history=history,
+            settings=settings,
+            speed=args.speed,
+            listener=log_outcome,
+            on_bar=on_bar,
+            on_runner=on_runner,
+        )
+    except ValueError as exc:  # missing keys for Alpaca, and the like: the user's to fix
+        print(f"tickstate run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if table is not None:
+            table.__exit__()
+    trades = result.engine.recorder.trades
+    print_summary(result.summaries, title=f"{spec.name}: {len(trades)} trades, live")
+    exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
+    print(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")
+    if tty:
+        print(f"logs: {log_path}")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from strategies._exceptions import JournalError
+    from strategies._journal import read_latest
+    from strategies._status import newest_journal, print_status
+
+    try:
+        path = args.journal or newest_journal(Path("runs"))
+        statuses = read_latest(path)
+    except JournalError as exc:
+        print(f"tickstate status: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    noun = "symbol" if len(statuses) == 1 else "symbols"
+    print_status(statuses, title=f"{path}: {len(statuses)} {noun}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tickstate``."""
     parser = argparse.ArgumentParser(
@@ -189,6 +296,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", type=Path, default=None, help="also draw a PNG per symbol-day with trades here"
     )
     replay.set_defaults(run=_replay)
+    run = commands.add_parser(
+        "run", help="run a strategy live (default: against the local simulated exchange)"
+    )
+    run.add_argument("config", metavar="CONFIG", help="a strategy file (TOML)")
+    run.add_argument("--data", type=Path, default=None, help="bars the simulated exchange replays")
+    run.add_argument("--days", type=int, default=1, help="sessions of data to replay (default 1)")
+    run.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=None,
+        help="first session to replay, YYYY-MM-DD (default: the data's second session)",
+    )
+    run.add_argument("--speed", type=float, default=None, help="replay speed (default: the file's)")
+    run.add_argument(
+        "--poll-interval", type=float, default=30.0, help="seconds between reconciliations"
+    )
+    run.add_argument("--no-flatten", action="store_true", help="leave positions open when stopped")
+    run.set_defaults(run=_run)
+    status = commands.add_parser(
+        "status", help="each symbol's state, position, stop and last event, from a journal"
+    )
+    status.add_argument(
+        "journal",
+        metavar="JOURNAL",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="a journal file (default: the newest runs/*.sqlite); works while a run is live",
+    )
+    status.set_defaults(run=_status)
     sim = commands.add_parser(
         "sim", help="serve the simulated exchange (Alpaca's wire format) on one local port"
     )

@@ -17,8 +17,11 @@ from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from brokers import Bar, Broker, Clock, Side, TradeUpdate
+import structlog
+
+from brokers import Bar, Broker, Clock, Side, TradeUpdate, TransportError
 from machines import (
+    Command,
     DayRolledOver,
     Desk,
     EntryTimedOut,
@@ -36,6 +39,8 @@ from strategies._trades import TradeRecorder
 from strategies._translate import order_event
 
 __all__ = ["Engine", "SessionPlan", "SessionTimes"]
+
+_log = structlog.get_logger("tickstate.engine")
 
 
 class SessionTimes(Protocol):
@@ -79,6 +84,8 @@ class _SymbolDay:
     high: Decimal
     low: Decimal
     close: Decimal
+    entry_cutoff_at: datetime
+    square_off_at: datetime
     timed_out: set[int] = field(default_factory=set)
 
     def extend(self, bar: Bar) -> None:
@@ -106,6 +113,7 @@ class Engine:
         history: Mapping[str, tuple[DailyBar, ...]] | None = None,
         recorder: TradeRecorder | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        on_command_failed: Callable[[Command, TransportError], None] | None = None,
     ) -> None:
         self.desk = desk
         self.signals = signals
@@ -115,10 +123,13 @@ class Engine:
         self.recorder = recorder if recorder is not None else TradeRecorder()
         self.ids = OrderIds()
         self._on_outcome = on_outcome
+        self._on_command_failed = on_command_failed
         self._history: dict[str, list[DailyBar]] = {s: list(h) for s, h in (history or {}).items()}
         self._today: dict[str, _SymbolDay] = {}
         self._inbox: queue.SimpleQueue[TradeUpdate | OrderEvent] = queue.SimpleQueue()
         self._prefix = f"{desk.strategy}-"
+        self._last_start: datetime | None = None  # session_of's one-entry cache
+        self._last_session = date.min
         self._new_stops: list[str] = []
 
     # --- broker side -----------------------------------------------------------------------
@@ -129,11 +140,9 @@ class Engine:
 
     def drain(self) -> None:
         """Apply every queued update and command result, in order, until none is left."""
-        while True:
-            try:
-                item = self._inbox.get_nowait()
-            except queue.Empty:
-                return
+        inbox = self._inbox
+        while not inbox.empty():  # one consumer (this thread): not empty stays not empty
+            item = inbox.get_nowait()
             if isinstance(item, TradeUpdate):
                 self._apply_update(item)
             else:
@@ -172,8 +181,30 @@ class Engine:
                 self._new_stops.append(command.client_order_id)
             elif isinstance(command, ReplaceStop):
                 self._new_stops.append(command.new_client_order_id)
-            for result in execute(command, self.broker, self.ids, self.clock.now()):
+            try:
+                results = execute(command, self.broker, self.ids, self.clock.now())
+            except TransportError as exc:
+                # The outcome is unknown: the reconciliation finds out from the broker's state.
+                _log.warning(
+                    "command_failed",
+                    symbol=symbol,
+                    client_order_id=command.client_order_id,
+                    command=type(command).__name__,
+                    error=type(exc).__name__,
+                    detail=exc.message,
+                )
+                if self._on_command_failed is not None:
+                    self._on_command_failed(command, exc)
+                continue
+            for result in results:
                 self._inbox.put(result)
+        return outcome
+
+    def fire(self, symbol: str, event: Event) -> Outcome:
+        """Fire an event from outside the bar and trade-update paths (reconciliation, shutdown),
+        execute its commands and apply what follows."""
+        outcome = self._fire_on(symbol, event)
+        self.drain()
         return outcome
 
     def take_new_stops(self) -> list[str]:
@@ -185,7 +216,11 @@ class Engine:
 
     def session_of(self, bar: Bar) -> date:
         """The exchange-local trading date of a bar."""
-        return bar.start.astimezone(self.plan.session.timezone).date()
+        start = bar.start
+        if start != self._last_start:  # bars that start together share their session: reuse it
+            self._last_start = start
+            self._last_session = start.astimezone(self.plan.session.timezone).date()
+        return self._last_session
 
     def start_bar(self, bar: Bar) -> None:
         """A bar begins: roll the symbol's session over if the bar opens a new one."""
@@ -195,13 +230,21 @@ class Engine:
             return
         if today is not None:
             self._history.setdefault(bar.symbol, []).append(today.summary())
-        self._today[bar.symbol] = _SymbolDay(day, bar.open, bar.high, bar.low, bar.close)
+        plan = self.plan
+        self._today[bar.symbol] = _SymbolDay(
+            day,
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            plan.at(day, plan.entry_cutoff),
+            plan.at(day, plan.square_off),
+        )
         machine = self.desk.machine(bar.symbol)
         if day > machine.snapshot().trading_date:
             self._fire_on(bar.symbol, DayRolledOver(trading_date=day))
         signal = self.signals.get(bar.symbol)
         if signal is not None:
-            plan = self.plan
             signal.start_session(
                 SessionContext(
                     symbol=bar.symbol,
@@ -227,14 +270,14 @@ class Engine:
         machine = self.desk.machine(bar.symbol)
         snapshot = machine.snapshot()
         if (
-            end >= self.plan.at(today.day, self.plan.entry_cutoff)
+            end >= today.entry_cutoff_at
             and snapshot.state in ("entry_pending", "in_position", "stop_replacing")
             and snapshot.attempt not in today.timed_out
             and any(o.role.value == "entry" for o in snapshot.working_orders)
         ):
             today.timed_out.add(snapshot.attempt)
             self._fire_on(bar.symbol, EntryTimedOut(at=end, attempt=snapshot.attempt))
-        if end >= self.plan.at(today.day, self.plan.square_off) and not snapshot.done_for_day:
+        if end >= today.square_off_at and not snapshot.done_for_day:
             self._fire_on(bar.symbol, SquareOffReached(at=end))
         self.drain()
         signal = self.signals.get(bar.symbol)

@@ -5,12 +5,21 @@
     StrategyError
      ├── SpecError         a strategy file cannot be used: "{file}: {key.path}: {problem}"
      ├── CalendarError     a trading calendar is unknown, or a date lies outside its range
-     └── DataError         a bar file cannot be used: "{file}: line {n}, column {name}: {problem}"
+     ├── DataError         a bar file cannot be used: "{file}: line {n}, column {name}: {problem}"
+     └── JournalError      a journal cannot be opened, read, or rebuilt (names the file or seq)
+          └── CodecError   a journaled message cannot be encoded or decoded (names the type)
 """
 
 from __future__ import annotations
 
-__all__ = ["CalendarError", "DataError", "SpecError", "StrategyError"]
+__all__ = [
+    "CalendarError",
+    "CodecError",
+    "DataError",
+    "JournalError",
+    "SpecError",
+    "StrategyError",
+]
 
 
 class StrategyError(Exception):
@@ -56,3 +65,14 @@ class DataError(StrategyError, ValueError):
             where.append(f"column {column}")
         place = f"{file}: {', '.join(where)}" if where else file
         super().__init__(f"{place}: {problem}")
+
+
+class JournalError(StrategyError):
+    """A journal is missing, corrupt, not a tickstate journal, or disagrees with the code.
+
+    ``str()`` is one line naming the file, or the ``seq`` of the record that failed to rebuild.
+    """
+
+
+class CodecError(JournalError, ValueError):
+    """A message cannot be encoded or decoded: an unknown ``type``, field, or malformed value."""

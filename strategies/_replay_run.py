@@ -11,18 +11,17 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from brokers import Bar, ManualClock, PaperBroker
-from machines import Desk, Outcome
-from strategies._engine import Engine, SessionPlan
+from machines import Outcome
+from strategies._engine import Engine
 from strategies._plot import StopStep
-from strategies._signals import build_signal
 from strategies._spec import StrategySpec
 from strategies._trades import SymbolSummary, Trade, summarise, trades_csv
+from strategies._wiring import build_engine_for
 
 __all__ = ["ReplayResult", "run_replay", "summary_json"]
 
@@ -66,28 +65,15 @@ def build_engine(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> tuple[Engine, PaperBroker, ManualClock]:
     """The engine, paper broker and clock a replay of ``spec`` over ``bars`` runs on."""
-    session = spec.session.hours()
-    rules = spec.rules()
     first = bars[0]
     clock = ManualClock(first.start)
     paper = PaperBroker(clock=clock)
-    desk = Desk(
-        strategy=spec.name,
-        trading_date=first.start.astimezone(session.timezone).date(),
-        symbol_rules=rules,
-    )
-    plan = SessionPlan(
-        session=session,
-        entry_cutoff=spec.entry_window.end,
-        square_off=spec.square_off,
-        bar_interval=timedelta(minutes=spec.bar_minutes),
-        qty=Decimal(spec.sizing.fixed_qty or 1),
-        risk_per_trade=spec.sizing.risk_per_trade,
-        tick_of=lambda symbol: rules[symbol].tick,
-    )
-    signals = {symbol: build_signal(spec.signal, symbol) for symbol in spec.symbols}
-    engine = Engine(
-        desk=desk, signals=signals, broker=paper, clock=clock, plan=plan, on_outcome=on_outcome
+    engine = build_engine_for(
+        spec,
+        broker=paper,
+        clock=clock,
+        trading_date=first.start.astimezone(spec.session.hours().timezone).date(),
+        on_outcome=on_outcome,
     )
     paper.subscribe(engine.on_trade_update)
     return engine, paper, clock

@@ -1,0 +1,225 @@
+"""``python -m benchmarks``: every figure against its baseline, into results.json and results.md.
+
+Each figure is a ratio against a baseline measured in this same process, or a percentile over
+many samples. ``--quick`` uses small sizes (a smoke run, figures not meaningful).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks import dispatch, latency, replay, scale
+from benchmarks._common import Figure, write_results
+
+__all__ = ["main", "run_all"]
+
+HERE = Path(__file__).resolve().parent
+
+FULL: dict[str, Any] = {
+    "dispatch_cycles": 1500,
+    "scale_symbols": 10_000,
+    "scale_baseline_symbols": 200,
+    "lock_cycles": 200,
+    "in_process_samples": 2000,
+    "loopback_samples": 500,
+    "replay_days": None,
+    "replay_repeats": 2,
+    "profile": True,
+}
+QUICK: dict[str, Any] = {
+    "dispatch_cycles": 5,
+    "scale_symbols": 50,
+    "scale_baseline_symbols": 3,
+    "lock_cycles": 3,
+    "in_process_samples": 5,
+    "loopback_samples": 3,
+    "replay_days": 2,
+    "replay_repeats": 1,
+    "profile": False,
+}
+
+
+def fig_dispatch(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """``fire()`` events/s against bare transitions (target >= 0.8x) and a dict FSM."""
+    result = dispatch.measure(sizes["dispatch_cycles"], repeats=3)
+    rate = result["events_per_s"]
+    ratio = result["ratio_vs_bare_transitions"]
+    figures = [
+        Figure(
+            name="fire() events/s vs bare transitions",
+            value=rate["fire"],
+            unit="events/s",
+            baseline=rate["bare_transitions"],
+            baseline_name="bare transitions",
+            ratio=ratio,
+            target=">= 0.8x bare transitions",
+            passed=ratio >= 0.8,
+            details=result,
+        ),
+        Figure(
+            name="fire() events/s vs dict FSM",
+            value=rate["fire"],
+            unit="events/s",
+            baseline=rate["dict_fsm"],
+            baseline_name="dict FSM + lock",
+            ratio=result["ratio_vs_dict_fsm"],
+            target="— (the floor, for reference)",
+            passed=True,
+        ),
+    ]
+    extra = {"fire_profile": dispatch.profile_fire()} if sizes["profile"] else {}
+    return figures, extra
+
+
+def fig_scale(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """Build time and bytes per symbol for 10,000 symbols vs a Machine per symbol."""
+    ours = scale.measure(scale._build_ours, sizes["scale_symbols"])
+    base = scale.measure(scale._build_baseline, sizes["scale_baseline_symbols"])
+    per_base = base["build_s"] / base["symbols"] * ours["symbols"]  # scaled to the same count
+    n = int(ours["symbols"])
+    return [
+        Figure(
+            name=f"build {n:,} symbol machines",
+            value=ours["build_s"],
+            unit="s",
+            baseline=per_base,
+            baseline_name=f"Machine per symbol, scaled from {int(base['symbols'])}",
+            ratio=per_base / ours["build_s"],
+            target="<= 0.25 s (ratio = speed-up)",
+            passed=ours["build_s"] <= 0.25,
+            details={"ours": ours, "baseline": base},
+        ),
+        Figure(
+            name="bytes per symbol",
+            value=ours["bytes_per_symbol"],
+            unit="B",
+            baseline=base["bytes_per_symbol"],
+            baseline_name="Machine per symbol",
+            ratio=base["bytes_per_symbol"] / ours["bytes_per_symbol"],
+            target="<= 2 KB (ratio = saving)",
+            passed=ours["bytes_per_symbol"] <= 2048,
+        ),
+    ], {}
+
+
+def fig_lock(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """Lock hold p50/p99 under two firing threads."""
+    result = latency.lock_hold(sizes["lock_cycles"])
+    hold = result["hold_us"]
+    return [
+        Figure(
+            name="lock hold p99, 2 firing threads",
+            value=hold["p99"],
+            unit="µs",
+            target="p99 <= 50 µs",
+            passed=hold["p99"] <= 50,
+            details=result,
+        ),
+        Figure(
+            name="lock hold p50, 2 firing threads",
+            value=hold["p50"],
+            unit="µs",
+            target="— (reported)",
+            passed=True,
+        ),
+    ], {}
+
+
+def _latency_figures(name: str, result: dict[str, Any], target_us: float) -> list[Figure]:
+    cuts = result["update_to_command_us"]
+    return [
+        Figure(
+            name=f"{name} p99",
+            value=cuts["p99"],
+            unit="µs",
+            target=f"p99 <= {target_us:,.0f} µs",
+            passed=cuts["p99"] <= target_us,
+            details=result,
+        ),
+        Figure(
+            name=f"{name} p50", value=cuts["p50"], unit="µs", target="— (reported)", passed=True
+        ),
+    ]
+
+
+def fig_in_process(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """Fill received → PlaceStop handed to the paper broker."""
+    result = latency.in_process(sizes["in_process_samples"])
+    return _latency_figures("fill → stop at broker, in process", result, 200), {}
+
+
+def fig_loopback(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """Fill received over the stream → stop handed to the Alpaca adapter, against the sim."""
+    result = latency.loopback(sizes["loopback_samples"])
+    return _latency_figures("fill → stop at broker, loopback sim", result, 5000), {}
+
+
+def fig_replay(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """Replay bars/s, 80-20, 10 symbols."""
+    result = replay.measure(
+        10, repeats=sizes["replay_repeats"], days=sizes["replay_days"], profile=sizes["profile"]
+    )
+    profile = result.pop("profile", None)
+    figure = Figure(
+        name=f"replay bars/s, 80-20, {result['symbols']} symbols",
+        value=result["bars_per_s"],
+        unit="bars/s",
+        target=">= 200,000 bars/s",
+        passed=result["bars_per_s"] >= 200_000,
+        details=result,
+    )
+    return [figure], ({"replay_profile": profile} if profile else {})
+
+
+BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, Any]]]] = {
+    "dispatch": fig_dispatch,
+    "scale": fig_scale,
+    "lock": fig_lock,
+    "in_process": fig_in_process,
+    "loopback": fig_loopback,
+    "replay": fig_replay,
+}
+
+
+def run_all(
+    sizes: dict[str, Any], only: list[str] | None = None, log: Callable[[str], None] = print
+) -> tuple[list[Figure], dict[str, Any]]:
+    """Run the benchmarks (all, or ``only`` those named); their figures and extra documents."""
+    figures: list[Figure] = []
+    extra: dict[str, Any] = {}
+    for name, bench in BENCHMARKS.items():
+        if only and name not in only:
+            continue
+        log(f"running {name} ...")
+        found, more = bench(sizes)
+        figures += found
+        extra.update(more)
+        for f in found:
+            log(f"  {f.name}: {f.value:,.2f} {f.unit} ({'pass' if f.passed else 'MISS'})")
+    return figures, extra
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and write ``results.json`` and ``results.md``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), help="run only these")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.* go")
+    args = parser.parse_args(argv)
+    for noisy in ("tickstate", "transitions", "websocket", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from strategies import configure_logging
+
+    configure_logging(level="WARNING")
+    figures, extra = run_all(QUICK if args.quick else FULL, args.only)
+    json_path, md_path = write_results(figures, args.out, extra)
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

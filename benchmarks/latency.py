@@ -1,0 +1,315 @@
+"""Latency: lock hold time under two firing threads, and trade update → command at the broker.
+
+- ``lock_hold``: two threads fire the dispatch cycle on their own symbols at once; a
+  benchmark-only ``SymbolMachine`` subclass swaps in a measuring ``RLock`` that times each
+  outermost hold (``fire``'s locked section: classify, table, transition, snapshot). Production
+  code paths are unchanged.
+- ``in_process``: ``Engine`` + ``PaperBroker``: a bar fills the entry, the paper broker publishes
+  the fill; from the moment the engine's subscription receives it until ``submit_order`` is
+  called with the protective stop (``drain`` → ``fire`` → ``PlaceStop`` → ``execute``).
+- ``loopback``: the same over real sockets: ``SimExchange`` + ``AlpacaBroker`` +
+  ``AlpacaTradeStream``; from the stream thread's callback receiving the fill until the engine
+  (woken in the main thread, as a live runner would be) hands the stop to ``submit_order``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from time import perf_counter
+from types import TracebackType
+from typing import Any
+
+import machines as m
+from benchmarks import dispatch
+from benchmarks._common import percentiles
+from brokers import (
+    AlpacaBroker,
+    AlpacaSettings,
+    AlpacaTradeStream,
+    Bar,
+    ManualClock,
+    Order,
+    OrderRequest,
+    PaperBroker,
+    ReconnectPolicy,
+    SimExchange,
+    TradeUpdate,
+)
+from strategies._engine import Engine, SessionPlan
+
+__all__ = ["in_process", "lock_hold", "loopback"]
+
+_WAIT = 10.0
+_ZONE = dispatch._ZONE
+
+
+# --- lock hold -----------------------------------------------------------------------------------
+
+
+class _MeasuringRLock:
+    """An ``RLock`` that records how long each outermost acquisition was held."""
+
+    __slots__ = ("_depth", "_lock", "_since", "samples")
+
+    def __init__(self, samples: list[float]) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0  # touched only by the thread holding the lock
+        self._since = 0.0
+        self.samples = samples
+
+    def __enter__(self) -> bool:
+        self._lock.acquire()
+        if self._depth == 0:
+            self._since = perf_counter()
+        self._depth += 1
+        return True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.samples.append(perf_counter() - self._since)
+        self._lock.release()
+
+
+class _MeasuredMachine(m.SymbolMachine):
+    """A symbol machine whose lock records its hold times (benchmark only)."""
+
+    __slots__ = ()
+
+    def __init__(self, samples: list[float], symbol: str) -> None:
+        super().__init__(
+            strategy=dispatch.STRATEGY,
+            symbol=symbol,
+            trading_date=dispatch._FIRST_DAY - timedelta(days=1),
+        )
+        self._lock = _MeasuringRLock(samples)  # type: ignore[assignment]
+
+
+def lock_hold(cycles: int = 300, symbols_per_thread: int = 10, threads: int = 2) -> dict[str, Any]:
+    """Hold-time percentiles (µs) of ``fire``'s lock while ``threads`` threads fire at once."""
+    samples: list[float] = []
+    work: list[tuple[list[_MeasuredMachine], list[list[m.Event]]]] = []
+    for t in range(threads):
+        names = [f"T{t}S{i}" for i in range(symbols_per_thread)]
+        machines = [_MeasuredMachine(samples, name) for name in names]
+        work.append((machines, [dispatch.events(cycles, name) for name in names]))
+    start = threading.Barrier(threads)
+
+    def run(machines: list[_MeasuredMachine], streams: list[list[m.Event]]) -> None:
+        start.wait()
+        for i in range(len(streams[0])):  # round robin over this thread's symbols
+            for machine, stream in zip(machines, streams, strict=True):
+                machine.fire(stream[i])
+
+    workers = [
+        threading.Thread(target=run, args=w, name=f"bench-fire-{i}") for i, w in enumerate(work)
+    ]
+    began = perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = perf_counter() - began
+    return {
+        "threads": threads,
+        "events": len(samples),
+        "events_per_s": round(len(samples) / elapsed),
+        "hold_us": percentiles(samples),
+    }
+
+
+# --- trade update → command handed to the broker --------------------------------------------------
+
+
+class _Stamps:
+    """When the fill arrived and when the stop reached ``submit_order``."""
+
+    def __init__(self) -> None:
+        self.received = 0.0
+        self.handed = 0.0
+        self.stop_id = ""
+
+
+class _Hours:
+    """Round-the-clock sessions in New York (``SessionTimes``): no timer fires in the way."""
+
+    timezone = _ZONE
+
+    def open_at(self, day: date) -> datetime:
+        return datetime.combine(day, time(0, 0), tzinfo=_ZONE)
+
+    def close_at(self, day: date) -> datetime:
+        return datetime.combine(day, time(23, 59), tzinfo=_ZONE)
+
+
+def _plan() -> SessionPlan:
+    return SessionPlan(
+        session=_Hours(),
+        entry_cutoff=time(23, 58),
+        square_off=time(23, 59),
+        bar_interval=timedelta(minutes=5),
+        qty=Decimal(100),
+        tick_of=lambda symbol: m.US_EQUITY_TICK,
+    )
+
+
+class _TimedPaper(PaperBroker):
+    """A paper broker that stamps the moment a stop order is handed to it."""
+
+    stamps: _Stamps
+
+    def submit_order(self, request: OrderRequest) -> Order:
+        if request.client_order_id == self.stamps.stop_id:
+            self.stamps.handed = perf_counter()
+        return super().submit_order(request)
+
+
+class _TimedAlpaca(AlpacaBroker):
+    """An Alpaca adapter that stamps the moment a stop order is handed to it."""
+
+    stamps: _Stamps
+
+    def submit_order(self, request: OrderRequest) -> Order:
+        if request.client_order_id == self.stamps.stop_id:
+            self.stamps.handed = perf_counter()
+        return super().submit_order(request)
+
+
+def _bar(symbol: str, start: datetime, low: str, high: str) -> Bar:
+    return Bar(
+        symbol=symbol,
+        start=start,
+        open=Decimal("100.00"),
+        high=Decimal(high),
+        low=Decimal(low),
+        close=Decimal("100.00"),
+    )
+
+
+def _entry(day: date, when: datetime) -> m.EntrySignalled:
+    leg = m.EntryLeg(side=m.Side.BUY, entry_price=Decimal("101.00"), initial_stop=Decimal("98.99"))
+    return m.EntrySignalled(at=when, qty=Decimal(100), legs=(leg,))
+
+
+def in_process(samples: int = 1000, warmup: int = 50, symbol: str = "AAPL") -> dict[str, Any]:
+    """Fill received → ``PlaceStop`` handed to the paper broker: percentiles (µs)."""
+    stamps = _Stamps()
+    first = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)
+    clock = ManualClock(first)
+    paper = _TimedPaper(clock=clock, cash=Decimal(10) ** 12)
+    paper.stamps = stamps
+    desk = m.Desk(strategy=dispatch.STRATEGY, trading_date=first.date() - timedelta(days=1))
+    engine = Engine(desk=desk, signals={}, broker=paper, clock=clock, plan=_plan())
+
+    def received(update: TradeUpdate) -> None:
+        if update.event == "fill" and update.order.client_order_id.endswith("-buy"):
+            stamps.received = perf_counter()
+        engine.on_trade_update(update)
+
+    paper.subscribe(received)
+    taken: list[float] = []
+    for i in range(warmup + samples):
+        day = first.date() + timedelta(days=i)
+        at = datetime.combine(day, first.timetz())
+        clock.set(at)
+        engine.fire(symbol, m.DayRolledOver(trading_date=day))
+        engine.fire(symbol, _entry(day, at))
+        stamps.stop_id = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, "stop")
+        stamps.received = stamps.handed = 0.0
+        paper.feed_bar(_bar(symbol, at, "99.50", "101.50"))  # fills the entry
+        engine.drain()
+        if not stamps.handed > stamps.received > 0:
+            raise AssertionError("the fill did not lead to a protective stop")
+        if i >= warmup:
+            taken.append(stamps.handed - stamps.received)
+        # Back to flat: exit (cancels the stop, closes at market), the next bar fills the close.
+        engine.fire(symbol, m.ExitSignalled(at=at, reason="bench"))
+        clock.set(at + timedelta(minutes=5))
+        paper.feed_bar(_bar(symbol, at + timedelta(minutes=5), "99.90", "100.10"))
+        engine.drain()
+        if desk.machine(symbol).state != "flat":
+            raise AssertionError(f"not flat after the exit: {desk.machine(symbol).state}")
+    return {"samples": len(taken), "update_to_command_us": percentiles(taken)}
+
+
+def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict[str, Any]:
+    """The same as ``in_process`` over loopback sockets against the simulated exchange (µs)."""
+    stamps = _Stamps()
+    first = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)
+    total = warmup + samples
+    taken: list[float] = []
+    with SimExchange(
+        rate_limit=100 * total + 1000,
+        cash=Decimal(10) ** 12,
+        start=first,
+        bar_interval=timedelta(minutes=5),
+    ) as sim:
+        settings = AlpacaSettings(
+            rest_url=sim.rest_url,
+            trading_stream_url=sim.trading_stream_url,
+            data_stream_url=sim.data_stream_url,
+            key_id="K",
+            secret_key="S",
+            reconnect=ReconnectPolicy(stop_timeout=5.0),
+        )
+        broker = _TimedAlpaca(settings)
+        broker.stamps = stamps
+        desk = m.Desk(strategy=dispatch.STRATEGY, trading_date=first.date() - timedelta(days=1))
+        engine = Engine(desk=desk, signals={}, broker=broker, clock=sim.clock, plan=_plan())
+        wake: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+        def on_update(update: TradeUpdate) -> None:
+            if update.event == "fill" and update.order.client_order_id.endswith("-buy"):
+                stamps.received = perf_counter()
+            engine.on_trade_update(update)
+            wake.put(f"{update.order.client_order_id}:{update.event}")
+
+        connected: queue.SimpleQueue[None] = queue.SimpleQueue()
+        stream = AlpacaTradeStream(settings)
+        stream.start(on_update, lambda: connected.put(None))
+
+        def settle(until: str) -> None:
+            """Apply updates as they come (as a live runner would) until ``until`` arrives."""
+            while True:
+                seen = wake.get(timeout=_WAIT)
+                engine.drain()
+                if seen == until:
+                    return
+
+        try:
+            connected.get(timeout=_WAIT)
+            for i in range(total):
+                at = first + timedelta(minutes=10 * i)
+                day = first.date() + timedelta(days=i)
+                engine.fire(symbol, m.DayRolledOver(trading_date=day))
+                buy = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, "buy")
+                stop = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, "stop")
+                stamps.stop_id = stop
+                stamps.received = stamps.handed = 0.0
+                engine.fire(symbol, _entry(day, at))
+                settle(f"{buy}:new")
+                sim.feed_bar(_bar(symbol, at, "99.50", "101.50"))  # fills the entry
+                settle(f"{stop}:new")
+                if not stamps.handed > stamps.received > 0:
+                    raise AssertionError("the fill did not lead to a protective stop")
+                if i >= warmup:
+                    taken.append(stamps.handed - stamps.received)
+                engine.fire(symbol, m.ExitSignalled(at=at, reason="bench"))
+                exit_id = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, "exit")
+                settle(f"{exit_id}:new")
+                sim.feed_bar(_bar(symbol, at + timedelta(minutes=5), "99.90", "100.10"))
+                settle(f"{exit_id}:fill")
+                if desk.machine(symbol).state != "flat":
+                    raise AssertionError(f"not flat after the exit: {desk.machine(symbol).state}")
+        finally:
+            stream.stop()
+            broker.close()
+    return {"samples": len(taken), "update_to_command_us": percentiles(taken)}

@@ -1,0 +1,102 @@
+"""Replay: bars/s of the 80-20 strategy over the demo data, 10 symbols, paper broker.
+
+The demo has five real symbols in ``data/intraday_5min``; five more are built in memory as
+renamed copies (``AAPL2``, ...). Only ``replay_bars`` is timed (as ``tickstate replay`` reports),
+not loading or wiring. Run: ``python -m benchmarks.replay [--profile]`` (prints JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import time
+import tomllib
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from brokers import Bar
+from strategies._bars import load_bars
+from strategies._replay import replay_bars
+from strategies._replay_run import build_engine
+from strategies._spec import StrategySpec, validate_strategy
+
+__all__ = ["bars_and_spec", "measure"]
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "eighty_twenty.toml"
+DATA = ROOT / "data" / "intraday_5min"
+
+
+def bars_and_spec(symbols: int = 10, days: int | None = None) -> tuple[list[Bar], StrategySpec]:
+    """The demo bars (plus renamed copies up to ``symbols``) and the example spec over them."""
+    real = load_bars(DATA)
+    if days is not None:  # the first ``days`` sessions' worth of bars per symbol (smoke tests)
+        starts = sorted({b.start.date() for b in real})[:days]
+        real = [b for b in real if b.start.date() in set(starts)]
+    names = sorted({b.symbol for b in real})
+    bars = list(real)
+    copy = 2
+    while len(names) < symbols:
+        for name in sorted({b.symbol for b in real}):
+            if len(names) >= symbols:
+                break
+            renamed = f"{name}{copy}"
+            names.append(renamed)
+            bars += [replace(b, symbol=renamed) for b in real if b.symbol == name]
+        copy += 1
+    names = names[:symbols]
+    wanted = set(names)
+    bars = sorted((b for b in bars if b.symbol in wanted), key=lambda b: (b.start, b.symbol))
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"), parse_float=Decimal)
+    data["instruments"] = [{"symbol": s, "tick": "0.01"} for s in names]
+    spec = validate_strategy(data, file=str(EXAMPLE), base_dir=EXAMPLE.parent)
+    return bars, spec
+
+
+def _run(bars: list[Bar], spec: StrategySpec, profiler: cProfile.Profile | None = None) -> float:
+    engine, paper, clock = build_engine(spec, bars)
+    start = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    replay_bars(bars, engine=engine, paper=paper, clock=clock)
+    if profiler is not None:
+        profiler.disable()
+    return time.perf_counter() - start
+
+
+def measure(
+    symbols: int = 10, repeats: int = 2, days: int | None = None, profile: bool = False
+) -> dict[str, Any]:
+    """Bars/s (best of ``repeats``) and, with ``profile``, the top frames of one profiled run."""
+    bars, spec = bars_and_spec(symbols, days)
+    best = min(_run(bars, spec) for _ in range(repeats))
+    result: dict[str, Any] = {
+        "symbols": len(spec.symbols),
+        "bars": len(bars),
+        "seconds": round(best, 3),
+        "bars_per_s": round(len(bars) / best),
+    }
+    if profile:
+        from benchmarks.dispatch import top_frames
+
+        profiler = cProfile.Profile()
+        _run(bars, spec, profiler)
+        result["profile"] = top_frames(profiler, 15)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the replay figures as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.replay", description=__doc__)
+    parser.add_argument("--symbols", type=int, default=10)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(args.symbols, profile=args.profile), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

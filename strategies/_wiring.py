@@ -1,0 +1,64 @@
+"""One strategy file → one engine: desk, signals, session plan. Shared by replay and live runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+
+from brokers import Broker, Clock
+from machines import Desk, Outcome
+from strategies._engine import Engine, SessionPlan
+from strategies._signal import DailyBar
+from strategies._signals import build_signal
+from strategies._spec import StrategySpec
+
+__all__ = ["build_engine_for", "plan_for"]
+
+
+def plan_for(spec: StrategySpec) -> SessionPlan:
+    """The engine's daily timetable and sizing for ``spec``."""
+    rules = spec.rules()
+    return SessionPlan(
+        session=spec.session.hours(),
+        entry_cutoff=spec.entry_window.end,
+        square_off=spec.square_off,
+        bar_interval=timedelta(minutes=spec.bar_minutes),
+        qty=Decimal(spec.sizing.fixed_qty or 1),
+        risk_per_trade=spec.sizing.risk_per_trade,
+        tick_of=lambda symbol: rules[symbol].tick,
+    )
+
+
+def build_engine_for(
+    spec: StrategySpec,
+    *,
+    broker: Broker,
+    clock: Clock,
+    trading_date: date,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    listener: Callable[[Outcome], None] | None = None,
+    history: Mapping[str, tuple[DailyBar, ...]] | None = None,
+) -> Engine:
+    """An engine running ``spec`` against ``broker``; machines start flat on ``trading_date``.
+
+    ``listener`` is called by each machine after its lock is released (logging); ``on_outcome``
+    by the engine before the outcome's commands run (the journal). ``history``: each symbol's
+    sessions before the first bar the engine will see (D-1 for the first day).
+    """
+    desk = Desk(
+        strategy=spec.name,
+        trading_date=trading_date,
+        symbol_rules=spec.rules(),
+        listener=listener,
+    )
+    signals = {symbol: build_signal(spec.signal, symbol) for symbol in spec.symbols}
+    return Engine(
+        desk=desk,
+        signals=signals,
+        broker=broker,
+        clock=clock,
+        plan=plan_for(spec),
+        on_outcome=on_outcome,
+        history=history,
+    )

@@ -1,0 +1,137 @@
+"""``tickstate status``: the journal as a table, live or not; a bad file is one line, exit 2."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import machines as m
+from machines import Side
+from strategies._cli import main
+from strategies._journal import Journal
+from tests.strategies.journaling import FIRST_DAY, SYMBOLS, Driver, at, trade_days, trading_day
+
+D = Decimal
+
+
+@pytest.fixture
+def journal_path(tmp_path: Path) -> Path:
+    path = tmp_path / "s.sqlite"
+    with Journal(path) as journal:
+        driver = Driver(journal)
+        trade_days(driver, 1)
+        leg = m.EntryLeg(side=Side.BUY, entry_price=D("101.00"), initial_stop=D("99.00"))
+        driver.fire("AAPL", m.EntrySignalled(at=at(FIRST_DAY, 10), qty=D(100), legs=(leg,)))
+    return path
+
+
+class TestStatus:
+    def test_status_prints_each_symbol_as_a_table_row(self, journal_path, capsys):
+        """Symbol, state, position, stop, attempts and the last event with its time."""
+        assert main(["status", str(journal_path)]) == 0
+        out = capsys.readouterr().out
+        for header in ("symbol", "state", "position", "stop", "attempts", "last event", "at"):
+            assert header in out
+        rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│")}
+        assert set(rows) == set(SYMBOLS)
+        assert "entry_pending" in rows["AAPL"]
+        assert "2/2" in rows["AAPL"]  # a second attempt today
+        assert "entry_accepted" in rows["AAPL"]
+        assert "2026-11-23 10:00:00-05:00" in rows["AAPL"]
+        assert "flat" in rows["IBM"]
+        assert f"{journal_path}: 3 symbols" in out
+
+    def test_status_defaults_to_the_newest_journal_under_runs(
+        self, journal_path, tmp_path, capsys, monkeypatch
+    ):
+        """Without an argument it reads the most recently written runs/*.sqlite."""
+        runs = tmp_path / "work" / "runs"
+        runs.mkdir(parents=True)
+        old = runs / "old.sqlite"
+        Journal(old).close()
+        os.utime(old, (1, 1))
+        newest = runs / "new.sqlite"
+        newest.write_bytes(journal_path.read_bytes())
+        monkeypatch.chdir(runs.parent)
+        assert main(["status"]) == 0
+        out = capsys.readouterr().out
+        assert "runs/new.sqlite: 3 symbols" in out
+
+    def test_no_journal_under_runs_is_one_line(self, tmp_path, capsys, monkeypatch):
+        """No runs/*.sqlite: one line saying so, exit 2."""
+        monkeypatch.chdir(tmp_path)
+        assert main(["status"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "runs: no journal (*.sqlite) found" in err
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (b"\x00garbage" * 512, "not a tickstate journal"),
+            (b"", "not a tickstate journal"),
+        ],
+    )
+    def test_a_corrupt_file_is_one_line_and_exit_2(self, tmp_path, capsys, content, message):
+        """A file that is not a journal: one line naming it, exit 2, no traceback."""
+        bad = tmp_path / "bad.sqlite"
+        bad.write_bytes(content)
+        assert main(["status", str(bad)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.count("\n") == 1
+        assert captured.err.startswith(f"tickstate status: {bad}: ")
+        assert message in captured.err
+        assert "Traceback" not in captured.err
+
+    def test_a_truncated_journal_is_one_line_and_exit_2(self, journal_path, tmp_path, capsys):
+        """A journal cut short (a damaged disk): one line, exit 2."""
+        cut = tmp_path / "cut.sqlite"
+        data = journal_path.read_bytes()
+        cut.write_bytes(data[:100] + b"\xff" * (len(data) - 100))
+        assert main(["status", str(cut)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert err.startswith(f"tickstate status: {cut}: ")
+
+    def test_a_missing_file_is_one_line_and_exit_2(self, tmp_path, capsys):
+        """A path with no file: one line, exit 2, and no file is created."""
+        missing = tmp_path / "missing.sqlite"
+        assert main(["status", str(missing)]) == 2
+        assert "no such journal" in capsys.readouterr().err
+        assert not missing.exists()
+
+    def test_status_works_on_a_live_journal(self, tmp_path, capsys):
+        """While another thread keeps writing, status reads the journal as it is."""
+        path = tmp_path / "live.sqlite"
+        journal = Journal(path)
+        started, done = threading.Event(), threading.Event()
+
+        def write() -> None:
+            driver = Driver(journal)
+            trade_days(driver, 1)
+            started.set()
+            trade_days_from_second(driver)
+            done.set()
+
+        writer = threading.Thread(target=write, name="live-writer")
+        writer.start()
+        started.wait(10)
+        codes = []
+        while not done.is_set() or not codes:
+            codes.append(main(["status", str(path)]))
+        writer.join()
+        journal.close()
+        assert set(codes) == {0}
+        assert "AAPL" in capsys.readouterr().out
+
+
+def trade_days_from_second(driver: Driver) -> None:
+    for n in range(1, 6):
+        for symbol in SYMBOLS:
+            trading_day(driver, symbol, FIRST_DAY + timedelta(days=n), stopped=n % 2 == 0)
