@@ -189,6 +189,16 @@ def _run(args: argparse.Namespace) -> int:
     else:
         configure_logging(renderer="json", stream=sys.stdout)
     settings = RunSettings(poll_interval=args.poll_interval, flatten_on_exit=not args.no_flatten)
+    journal = args.journal
+    if journal is None:
+        from brokers import SystemClock
+
+        # A fresh simulated exchange knows none of an earlier run's orders: a fresh journal.
+        # Against Alpaca the journal persists, so a restart resumes where it stopped.
+        stamp = SystemClock().now().strftime("%Y%m%d-%H%M%S")
+        name = f"{spec.name}-{stamp}" if spec.broker.kind == "sim" else spec.name
+        journal = Path("runs") / f"{name}.sqlite"
+    journal.parent.mkdir(parents=True, exist_ok=True)
     table: LiveTable | None = None
 
     def on_runner(runner: object) -> None:
@@ -222,6 +232,8 @@ def _run(args: argparse.Namespace) -> int:
             listener=log_outcome,
             on_bar=on_bar,
             on_runner=on_runner,
+            journal_path=journal,
+            config_path=Path(args.config),
         )
     except ValueError as exc:  # missing keys for Alpaca, and the like: the user's to fix
         print(f"tickstate run: {exc}", file=sys.stderr)
@@ -233,6 +245,7 @@ def _run(args: argparse.Namespace) -> int:
     print_summary(result.summaries, title=f"{spec.name}: {len(trades)} trades, live")
     exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
     print(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")
+    print(f"journal: {journal} (tickstate status {journal})")
     if tty:
         print(f"logs: {log_path}")
     return EXIT_OK
@@ -313,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll-interval", type=float, default=30.0, help="seconds between reconciliations"
     )
     run.add_argument("--no-flatten", action="store_true", help="leave positions open when stopped")
+    run.add_argument(
+        "--journal",
+        type=Path,
+        default=None,
+        help="journal file; an existing one resumes (default: a new one under runs/)",
+    )
     run.set_defaults(run=_run)
     status = commands.add_parser(
         "status", help="each symbol's state, position, stop and last event, from a journal"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -38,9 +38,23 @@ from strategies._signal import DailyBar, SessionContext, SymbolSignal
 from strategies._trades import TradeRecorder
 from strategies._translate import order_event
 
-__all__ = ["Engine", "SessionPlan", "SessionTimes"]
+__all__ = ["Engine", "JournalSink", "SessionPlan", "SessionTimes"]
 
 _log = structlog.get_logger("tickstate.engine")
+
+
+class JournalSink(Protocol):
+    """Where outcomes and command results are made durable (``strategies.Journal`` fits)."""
+
+    def record(self, outcome: Outcome) -> int:
+        """Make ``outcome`` durable; its sequence number."""
+        ...
+
+    def record_result(
+        self, transition_seq: int, command: Command, result: Any, detail: str = ""
+    ) -> int:
+        """Make what became of one of its commands durable."""
+        ...
 
 
 class SessionTimes(Protocol):
@@ -113,7 +127,7 @@ class Engine:
         history: Mapping[str, tuple[DailyBar, ...]] | None = None,
         recorder: TradeRecorder | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
-        on_command_failed: Callable[[Command, TransportError], None] | None = None,
+        journal: JournalSink | None = None,
     ) -> None:
         self.desk = desk
         self.signals = signals
@@ -123,7 +137,7 @@ class Engine:
         self.recorder = recorder if recorder is not None else TradeRecorder()
         self.ids = OrderIds()
         self._on_outcome = on_outcome
-        self._on_command_failed = on_command_failed
+        self._journal = journal
         self._history: dict[str, list[DailyBar]] = {s: list(h) for s, h in (history or {}).items()}
         self._today: dict[str, _SymbolDay] = {}
         self._inbox: queue.SimpleQueue[TradeUpdate | OrderEvent] = queue.SimpleQueue()
@@ -174,6 +188,8 @@ class Engine:
 
     def _fire_on(self, symbol: str, event: Event) -> Outcome:
         outcome = self.desk.fire(symbol, event)
+        # Durable before any command runs (DESIGN §2, invariant 8).
+        seq = self._journal.record(outcome) if self._journal is not None else None
         if self._on_outcome is not None:
             self._on_outcome(outcome)
         for command in outcome.commands:
@@ -193,12 +209,21 @@ class Engine:
                     error=type(exc).__name__,
                     detail=exc.message,
                 )
-                if self._on_command_failed is not None:
-                    self._on_command_failed(command, exc)
+                self._record_result(seq, command, "failed", exc.message)
                 continue
+            self._record_result(
+                seq,
+                command,
+                "rejected" if results else "sent",
+                "; ".join(getattr(r, "reason", "") for r in results),
+            )
             for result in results:
                 self._inbox.put(result)
         return outcome
+
+    def _record_result(self, seq: int | None, command: Command, result: str, detail: str) -> None:
+        if self._journal is not None and seq is not None:
+            self._journal.record_result(seq, command, result, detail)
 
     def fire(self, symbol: str, event: Event) -> Outcome:
         """Fire an event from outside the bar and trade-update paths (reconciliation, shutdown),

@@ -241,6 +241,16 @@ class Journal:
         assert seq is not None
         return seq
 
+    def first_trading_date(self, strategy: str) -> date | None:
+        """The trading date the first journaled run of ``strategy`` started on (None: never ran)."""
+        with closing(_connect(self.path, create=False)) as db:
+            row = db.execute(
+                "SELECT trading_date FROM runs WHERE strategy = ? AND trading_date IS NOT NULL"
+                " ORDER BY started_at LIMIT 1",
+                (strategy,),
+            ).fetchone()
+        return None if row is None else date.fromisoformat(row[0])
+
     def listen(self, outcome: Outcome) -> None:
         """``record`` as a listener (``Desk(listener=...)``, ``Engine(on_outcome=...)``)."""
         self.record(outcome)

@@ -17,21 +17,26 @@ from datetime import date
 from pathlib import Path
 from types import FrameType
 
+import structlog
+
 from brokers import (
     AlpacaBarStream,
     AlpacaBroker,
     AlpacaSettings,
     AlpacaTradeStream,
     Bar,
+    BrokerError,
     Clock,
     ManualClock,
     ReconnectPolicy,
     SimExchange,
     SystemClock,
 )
-from machines import Outcome
+from machines import CancelOrder, Outcome
 from strategies._bars import daily_from_intraday
 from strategies._engine import Engine
+from strategies._execute import execute
+from strategies._journal import Journal, PendingCommand
 from strategies._runner import LiveRunner, RunSettings
 from strategies._signal import DailyBar
 from strategies._spec import StrategySpec
@@ -39,7 +44,9 @@ from strategies._spec_broker import AlpacaBroker as AlpacaBrokerSpec
 from strategies._trades import SymbolSummary, summarise
 from strategies._wiring import build_engine_for
 
-__all__ = ["LiveResult", "first_sessions", "run_live"]
+__all__ = ["LiveResult", "first_sessions", "run_live", "settle_pending"]
+
+_log = structlog.get_logger("tickstate.live")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,11 +117,19 @@ def run_live(
     on_bar: Callable[[Bar], None] | None = None,
     on_runner: Callable[[LiveRunner], None] | None = None,
     exchange: SimExchange | None = None,
+    journal_path: Path | None = None,
+    config_path: Path | None = None,
 ) -> LiveResult:
     """Run ``spec`` live until the data ends, ``settings.until``, or a stop signal.
 
     A simulated run starts its own exchange over ``bars`` and stops it at the end, unless an
-    already started ``exchange`` is given (tests read its order book afterwards).
+    already started ``exchange`` is given (tests read its order book afterwards) or the file's
+    ``[broker]`` names the exchange's URLs (one started by ``tickstate sim``).
+
+    With ``journal_path``, every outcome is journaled before its commands run. A journal that
+    already holds this strategy is a restart: the machines are rebuilt from it, commands that
+    were journaled but never confirmed are settled against the broker (adopted if it has them,
+    sent again with the same client order id if not), and the run goes on.
     """
     broker_spec = spec.broker
     sim: SimExchange | None = exchange
@@ -132,17 +147,26 @@ def run_live(
         if not bars:
             raise ValueError("a simulated run needs recorded bars")
         chosen_speed = speed if speed is not None else float(getattr(broker_spec, "speed", 60.0))
-        if sim is None:
+        external = getattr(broker_spec, "rest_url", None)
+        if sim is None and external is None:
             sim = SimExchange(
                 bars,
                 speed=chosen_speed,
                 rate_limit=100_000,
                 session_tz=str(spec.session.hours().timezone),
             ).start()
+        if sim is not None:
+            urls = (sim.rest_url, sim.trading_stream_url, sim.data_stream_url)
+        else:
+            urls = (
+                str(external),
+                str(getattr(broker_spec, "trading_stream_url", "")),
+                str(getattr(broker_spec, "data_stream_url", "")),
+            )
         alpaca = AlpacaSettings(
-            rest_url=sim.rest_url,
-            trading_stream_url=sim.trading_stream_url,
-            data_stream_url=sim.data_stream_url,
+            rest_url=urls[0],
+            trading_stream_url=urls[1],
+            data_stream_url=urls[2],
             key_id="K",
             secret_key="S",
             reconnect=ReconnectPolicy(initial_backoff=0.05, max_backoff=1.0),
@@ -150,15 +174,24 @@ def run_live(
         clock = ManualClock(bars[0].start)
         trading_date = _session_date(bars[0], spec)
     broker = AlpacaBroker(alpaca, clock=clock)
+    journal = Journal(journal_path, clock=clock) if journal_path is not None else None
+    first = journal.first_trading_date(spec.name) if journal is not None else None
     engine = build_engine_for(
         spec,
         broker=broker,
         clock=clock,
-        trading_date=trading_date,
+        trading_date=first or trading_date,
         on_outcome=on_outcome,
         listener=listener,
         history=history,
+        journal=journal,
     )
+    pending: tuple[PendingCommand, ...] = ()
+    if journal is not None:
+        if first is not None:
+            pending = journal.rebuild(engine.desk)
+            _log.info("rebuilt", journal=str(journal.path), pending=len(pending))
+        journal.begin_run(strategy=spec.name, config_path=config_path, trading_date=trading_date)
     runner = LiveRunner(
         engine=engine,
         broker=broker,
@@ -171,11 +204,14 @@ def run_live(
     if on_runner is not None:
         on_runner(runner)
     try:
+        settle_pending(pending, engine, broker, journal)
         with _stop_on_signals(runner):
             runner.run()
         exchange_orders = len(sim.orders()) if sim is not None else None
     finally:
         broker.close()
+        if journal is not None:
+            journal.close()
         if sim is not None and own_sim:
             sim.stop()
     per_symbol = {s: engine.desk.machine(s).counters() for s in spec.symbols}
@@ -193,6 +229,34 @@ def run_live(
         reconnects=runner.reconnects,
         exchange_orders=exchange_orders,
     )
+
+
+def settle_pending(
+    pending: Sequence[PendingCommand], engine: Engine, broker: AlpacaBroker, journal: Journal | None
+) -> None:
+    """Commands journaled before a crash but never confirmed: adopt what the broker has, resend
+    the rest with the same client order id (the broker refuses a second order with it)."""
+    for item in pending:
+        command = item.command
+        placed = getattr(command, "new_client_order_id", None) or command.client_order_id
+        found = None if isinstance(command, CancelOrder) else broker.find_order_by_client_id(placed)
+        if found is not None:
+            engine.ids.learn(found.client_order_id, found.id)
+            if journal is not None:
+                journal.record_result(item.transition_seq, command, "reconciled", "adopted")
+            _log.info("adopted", symbol=item.symbol, client_order_id=placed)
+            continue
+        try:
+            results = execute(command, broker, engine.ids, engine.clock.now())
+        except BrokerError as exc:
+            outcome, detail = "failed", exc.message
+        else:
+            outcome, detail = ("rejected" if results else "sent"), "resent after restart"
+            for event in results:
+                engine.fire(item.symbol, event)
+        if journal is not None:
+            journal.record_result(item.transition_seq, command, outcome, detail)
+        _log.info("resent", symbol=item.symbol, client_order_id=placed, result=outcome)
 
 
 def _session_date(bar: Bar, spec: StrategySpec) -> date:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from brokers import Broker, Clock
 from machines import Desk, Outcome
-from strategies._engine import Engine, SessionPlan
+from strategies._engine import Engine, JournalSink, SessionPlan
 from strategies._signal import DailyBar
 from strategies._signals import build_signal
 from strategies._spec import StrategySpec
@@ -39,6 +39,7 @@ def build_engine_for(
     on_outcome: Callable[[Outcome], None] | None = None,
     listener: Callable[[Outcome], None] | None = None,
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
+    journal: JournalSink | None = None,
 ) -> Engine:
     """An engine running ``spec`` against ``broker``; machines start flat on ``trading_date``.
 
@@ -61,4 +62,5 @@ def build_engine_for(
         plan=plan_for(spec),
         on_outcome=on_outcome,
         history=history,
+        journal=journal,
     )
