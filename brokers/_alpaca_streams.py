@@ -322,7 +322,7 @@ class AlpacaTradeStream(_Stream):
             self._duplicates += 1
             self._log.debug(
                 "duplicate_dropped",
-                event=update.event,
+                update_event=update.event,  # structlog's first argument is already ``event``
                 order_id=update.order.id,
                 client_order_id=update.order.client_order_id,
             )

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from brokers import Bar
@@ -149,9 +150,29 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run(args: argparse.Namespace) -> int:
-    from decimal import Decimal
+def _money(text: str) -> Decimal:
+    """An argparse type: a positive amount of money, exact."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive amount such as 500.00, got {text!r}")
+    return value
 
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port (0: any free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number 0-65535, got {text!r}")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
     from strategies._bars import load_bars
     from strategies._exceptions import DataError
     from strategies._live import default_data, first_sessions, run_live
@@ -188,7 +209,12 @@ def _run(args: argparse.Namespace) -> int:
         configure_logging(renderer="json", stream=log_file)
     else:
         configure_logging(renderer="json", stream=sys.stdout)
-    settings = RunSettings(poll_interval=args.poll_interval, flatten_on_exit=not args.no_flatten)
+    loss_limit = args.daily_loss_limit or spec.daily_loss_limit
+    settings = RunSettings(
+        poll_interval=args.poll_interval,
+        flatten_on_exit=not args.no_flatten,
+        daily_loss_limit=loss_limit,
+    )
     journal = args.journal
     if journal is None:
         from brokers import SystemClock
@@ -222,6 +248,17 @@ def _run(args: argparse.Namespace) -> int:
 
     from strategies._lifecycle_log import log_outcome
 
+    metrics = server = None
+    if args.metrics_port is not None:
+        import structlog
+
+        from strategies._metrics import RunMetrics
+
+        metrics = RunMetrics(spec.name)
+        server = metrics.serve(args.metrics_port)
+        structlog.get_logger("tickstate.cli").info("metrics_serving", url=server.url)
+        if tty:
+            print(f"metrics: {server.url}", file=sys.stderr, flush=True)
     try:
         result = run_live(
             spec,
@@ -234,6 +271,7 @@ def _run(args: argparse.Namespace) -> int:
             on_runner=on_runner,
             journal_path=journal,
             config_path=Path(args.config),
+            metrics=metrics,
         )
     except ValueError as exc:  # missing keys for Alpaca, and the like: the user's to fix
         print(f"tickstate run: {exc}", file=sys.stderr)
@@ -241,6 +279,8 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if table is not None:
             table.__exit__()
+        if server is not None:
+            server.stop()
     trades = result.engine.recorder.trades
     print_summary(result.summaries, title=f"{spec.name}: {len(trades)} trades, live")
     exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
@@ -326,6 +366,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll-interval", type=float, default=30.0, help="seconds between reconciliations"
     )
     run.add_argument("--no-flatten", action="store_true", help="leave positions open when stopped")
+    run.add_argument(
+        "--daily-loss-limit",
+        type=_money,
+        default=None,
+        metavar="AMOUNT",
+        help="halt every symbol and flatten once the session's realised loss reaches AMOUNT "
+        "(overrides the file's daily_loss_limit)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on 127.0.0.1:PORT while the run lasts (0: any free port)",
+    )
     run.add_argument(
         "--journal",
         type=Path,

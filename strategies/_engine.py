@@ -33,12 +33,13 @@ from machines import (
     SquareOffReached,
     TickRule,
 )
+from strategies._crashpoints import crash_point
 from strategies._execute import OrderIds, execute
 from strategies._signal import DailyBar, SessionContext, SymbolSignal
 from strategies._trades import TradeRecorder
 from strategies._translate import order_event
 
-__all__ = ["Engine", "JournalSink", "SessionPlan", "SessionTimes"]
+__all__ = ["Engine", "EngineProbe", "JournalSink", "SessionPlan", "SessionTimes"]
 
 _log = structlog.get_logger("tickstate.engine")
 
@@ -54,6 +55,22 @@ class JournalSink(Protocol):
         self, transition_seq: int, command: Command, result: Any, detail: str = ""
     ) -> int:
         """Make what became of one of its commands durable."""
+        ...
+
+
+class EngineProbe(Protocol):
+    """Timing hooks, called in the engine's thread (``strategies._metrics.RunMetrics`` fits)."""
+
+    def firing(self) -> None:
+        """``Desk.fire`` is about to be called."""
+        ...
+
+    def fired(self) -> None:
+        """``Desk.fire`` returned."""
+        ...
+
+    def sending(self, command: Command) -> None:
+        """``command`` is about to be handed to the broker."""
         ...
 
 
@@ -145,6 +162,7 @@ class Engine:
         self._last_start: datetime | None = None  # session_of's one-entry cache
         self._last_session = date.min
         self._new_stops: list[str] = []
+        self.probe: EngineProbe | None = None  # metrics: set by the live run when asked for
 
     # --- broker side -----------------------------------------------------------------------
 
@@ -187,7 +205,14 @@ class Engine:
         return client_order_id[len(self._prefix) :].split("-", 1)[0]
 
     def _fire_on(self, symbol: str, event: Event) -> Outcome:
-        outcome = self.desk.fire(symbol, event)
+        probe = self.probe
+        if probe is None:
+            outcome = self.desk.fire(symbol, event)
+        else:
+            probe.firing()
+            outcome = self.desk.fire(symbol, event)
+            probe.fired()
+        crash_point("before_journal", outcome.trigger)  # tests only: see _crashpoints
         # Durable before any command runs (DESIGN §2, invariant 8).
         seq = self._journal.record(outcome) if self._journal is not None else None
         if self._on_outcome is not None:
@@ -197,6 +222,9 @@ class Engine:
                 self._new_stops.append(command.client_order_id)
             elif isinstance(command, ReplaceStop):
                 self._new_stops.append(command.new_client_order_id)
+            if probe is not None:
+                probe.sending(command)
+            crash_point("before_send", type(command).__name__)
             try:
                 results = execute(command, self.broker, self.ids, self.clock.now())
             except TransportError as exc:
@@ -211,6 +239,7 @@ class Engine:
                 )
                 self._record_result(seq, command, "failed", exc.message)
                 continue
+            crash_point("after_send", type(command).__name__)
             self._record_result(
                 seq,
                 command,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -43,6 +44,9 @@ from strategies._spec import StrategySpec
 from strategies._spec_broker import AlpacaBroker as AlpacaBrokerSpec
 from strategies._trades import SymbolSummary, summarise
 from strategies._wiring import build_engine_for
+
+if TYPE_CHECKING:
+    from strategies._metrics import RunMetrics
 
 __all__ = ["LiveResult", "first_sessions", "run_live", "settle_pending"]
 
@@ -119,6 +123,7 @@ def run_live(
     exchange: SimExchange | None = None,
     journal_path: Path | None = None,
     config_path: Path | None = None,
+    metrics: RunMetrics | None = None,
 ) -> LiveResult:
     """Run ``spec`` live until the data ends, ``settings.until``, or a stop signal.
 
@@ -130,6 +135,9 @@ def run_live(
     already holds this strategy is a restart: the machines are rebuilt from it, commands that
     were journaled but never confirmed are settled against the broker (adopted if it has them,
     sent again with the same client order id if not), and the run goes on.
+
+    With ``metrics``, the run counts outcomes and times lock holds and event-to-command
+    latencies into it (serving them is the caller's: ``metrics.serve(port)``).
     """
     broker_spec = spec.broker
     sim: SimExchange | None = exchange
@@ -182,10 +190,11 @@ def run_live(
         clock=clock,
         trading_date=first or trading_date,
         on_outcome=on_outcome,
-        listener=listener,
+        listener=metrics.listener(listener) if metrics is not None else listener,
         history=history,
         journal=journal,
     )
+    engine.probe = metrics
     pending: tuple[PendingCommand, ...] = ()
     if journal is not None:
         if first is not None:
@@ -200,6 +209,7 @@ def run_live(
         settings=settings,
         data_finished=sim.finished if sim is not None else None,
         on_bar=on_bar,
+        metrics=metrics,
     )
     if on_runner is not None:
         on_runner(runner)

@@ -13,6 +13,12 @@ Threads (DESIGN §3), each named, each handing data on through the inbox and not
 
 A position mismatch must show in two reconciliations in a row before the machine is told: one
 reconciliation may have read the broker just before a fill the stream already delivered.
+
+Kill switches: an anomaly halts its own symbol (the machine does that). With a daily loss limit,
+after each item the engine thread adds up the realised PnL of the trades closed in the current
+session (exchange-local date of the engine's clock); at or below ``-limit`` it halts every symbol
+with ``HaltRequested(reason="daily_loss_limit", flatten=True)`` — once per session — logs
+``kill_switch`` and keeps running: halted machines only cancel and flatten.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from time import perf_counter
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -37,9 +45,12 @@ from brokers import (
     TradeUpdate,
     TradeUpdateStream,
 )
-from machines import BrokerSnapshotTaken, EntryTimedOut, ExitSignalled
+from machines import BrokerSnapshotTaken, EntryTimedOut, ExitSignalled, HaltRequested
 from strategies._engine import Engine
 from strategies._reconcile import Reconciliation, reconcile
+
+if TYPE_CHECKING:
+    from strategies._metrics import RunMetrics
 
 __all__ = ["LiveRunner", "RunSettings"]
 
@@ -55,10 +66,19 @@ class RunSettings:
     not_found_grace: float = 10.0  # seconds an order may be unknown to the broker (lesson 6)
     shutdown_timeout: float = 15.0  # seconds to wait for cancels and exits on the way out
     until: datetime | None = None  # stop at this (clock) time
+    daily_loss_limit: Decimal | None = None  # halt all and flatten at this session loss (> 0)
 
 
 class _Stop:
     """Inbox marker: the runner was asked to stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """A trade update with the moment (``perf_counter``) the inbox received it."""
+
+    update: TradeUpdate
+    at: float
 
 
 class LiveRunner:
@@ -74,6 +94,7 @@ class LiveRunner:
         settings: RunSettings,
         data_finished: threading.Event | None = None,
         on_bar: Callable[[Bar], None] | None = None,
+        metrics: RunMetrics | None = None,
     ) -> None:
         self.engine = engine
         self.broker = broker
@@ -82,7 +103,8 @@ class LiveRunner:
         self.settings = settings
         self.data_finished = data_finished
         self._on_bar = on_bar
-        self._inbox: queue.SimpleQueue[TradeUpdate | Bar | Reconciliation | _Stop] = (
+        self.metrics = metrics
+        self._inbox: queue.SimpleQueue[_Received | TradeUpdate | Bar | Reconciliation | _Stop] = (
             queue.SimpleQueue()
         )
         self._stop = threading.Event()
@@ -92,6 +114,12 @@ class LiveRunner:
         self.bars = 0
         self.reconciliations = 0
         self.reconnects = 0
+        self._pnl_by_day: dict[date, Decimal] = {}  # realised PnL per session, kill switch
+        self._trades_counted = 0
+        self._killed_on: date | None = None
+        if metrics is not None:
+            metrics.watch_stream("trade_updates", trade_stream)
+            metrics.watch_stream("bars", bar_stream)
 
     # --- called from other threads ---------------------------------------------------------
 
@@ -101,7 +129,7 @@ class LiveRunner:
         self._inbox.put(_Stop())
 
     def _on_update(self, update: TradeUpdate) -> None:
-        self._inbox.put(update)
+        self._inbox.put(_Received(update, perf_counter()))
 
     def _on_bar_received(self, bar: Bar) -> None:
         self._inbox.put(bar)
@@ -167,9 +195,19 @@ class LiveRunner:
 
     # --- the engine thread -----------------------------------------------------------------
 
-    def _apply(self, item: TradeUpdate | Bar | Reconciliation) -> None:
+    def _apply(self, item: _Received | TradeUpdate | Bar | Reconciliation) -> None:
         engine = self.engine
-        if isinstance(item, TradeUpdate):
+        if isinstance(item, _Received):
+            metrics = self.metrics
+            if metrics is not None:
+                metrics.update_applying(item.at)
+            try:
+                engine.on_trade_update(item.update)
+                engine.drain()
+            finally:
+                if metrics is not None:
+                    metrics.update_applied()
+        elif isinstance(item, TradeUpdate):
             engine.on_trade_update(item)
             engine.drain()
         elif isinstance(item, Bar):
@@ -248,12 +286,47 @@ class LiveRunner:
                 if finished is not None and finished.is_set() and (self._settled() or idle > 40):
                     return
                 continue
-            idle = 0
             if isinstance(item, _Stop):
                 return
+            if not isinstance(item, Reconciliation):
+                # The poller's passes are its heartbeat, not activity: counted as quiet time,
+                # or a symbol that never settles (halted) would keep the run alive forever.
+                idle = 0
             self._apply(item)
+            self._check_loss_limit()
             if self._past_until():
                 return
+
+    def _check_loss_limit(self) -> None:
+        """The daily loss limit: halt every symbol and flatten, once per session."""
+        limit = self.settings.daily_loss_limit
+        if limit is None:
+            return
+        engine = self.engine
+        tz = engine.plan.session.timezone
+        trades = engine.recorder.trades
+        for trade in trades[self._trades_counted :]:
+            day = trade.exit_time.astimezone(tz).date()
+            self._pnl_by_day[day] = self._pnl_by_day.get(day, Decimal(0)) + trade.pnl
+        self._trades_counted = len(trades)
+        now = engine.clock.now()
+        today = now.astimezone(tz).date()
+        pnl = self._pnl_by_day.get(today, Decimal(0))
+        if pnl > -limit or self._killed_on == today:
+            return
+        self._killed_on = today
+        symbols = sorted(set(engine.desk.symbols()) | set(engine.signals))
+        _log.error(
+            "kill_switch",
+            strategy=engine.desk.strategy,
+            reason="daily_loss_limit",
+            pnl=str(pnl),
+            limit=str(limit),
+            trading_date=today.isoformat(),
+            symbols=symbols,
+        )
+        for symbol in symbols:
+            engine.fire(symbol, HaltRequested(at=now, reason="daily_loss_limit", flatten=True))
 
     def _shut_down(self) -> None:
         """No new entries; cancel working entries; flatten if configured; wait for the acks."""

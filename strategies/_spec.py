@@ -7,7 +7,8 @@ Prices, ticks and money are ``Decimal`` read from the literal text (see ``_spec_
 
 Defaults left out of a file: the session's timezone and hours come from its calendar; the entry
 window runs from the session open to the signal's entry cutoff (80-20 14:30, ORB 11:30); the
-80-20 trigger window ends at the entry cutoff; ``square_off`` is 15:15; ``max_attempts`` is 1.
+80-20 trigger window ends at the entry cutoff; ``square_off`` is 15:15; ``max_attempts`` is 1;
+no ``daily_loss_limit`` (no kill switch on losses).
 """
 
 from __future__ import annotations
@@ -208,6 +209,11 @@ class StrategySpec(BaseModel):
     square_off: ClockTime = Field(default=time(15, 15), description="flatten every position at")
     max_attempts: Count = Field(default=1, ge=1, description="entries per symbol per day")
     sizing: Sizing
+    daily_loss_limit: Money | None = Field(
+        default=None,
+        description="kill switch: when the session's realised loss across all symbols reaches "
+        "this amount, every symbol is halted and flattened for the rest of the run",
+    )
     broker: BrokerSpec = Field(default_factory=SimBroker)
 
     @model_validator(mode="before")

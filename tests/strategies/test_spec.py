@@ -27,6 +27,9 @@ EXPECTED = {
     "client_order_id_too_long": "instruments[1].symbol: client order ids for "
     "'eighty_twenty_daily'/'BRK.B_TEST' would reach 52 characters (limit 48): "
     "shorten the strategy name",
+    "daily_loss_limit_not_money": 'daily_loss_limit: must be a decimal number such as "0.05", '
+    'got "five hundred"',
+    "daily_loss_limit_zero": "daily_loss_limit: must be > 0, got 0",
     "duplicate_symbol": "instruments[1].symbol: AAPL is already instruments[0]",
     "entry_before_open": "entry_window.start: must not be before the open 09:30",
     "fractional_trigger_ticks": "signal.trigger_ticks: must be an integer, got 10.5",
@@ -115,7 +118,7 @@ class TestMalformedFiles:
             validate_strategy({**MINIMAL_8020, "colour": "red"}, file="f.toml")
         assert str(caught.value) == (
             "f.toml: colour: unknown key; expected one of: name, signal, instruments, session, "
-            "bar_minutes, entry_window, square_off, max_attempts, sizing, broker"
+            "bar_minutes, entry_window, square_off, max_attempts, sizing, daily_loss_limit, broker"
         )
 
 
@@ -217,6 +220,14 @@ class TestDecimals:
         bare = _load(tmp_path, base.replace('"500.00"', "250.10"))
         assert quoted.sizing.risk_per_trade == bare.sizing.risk_per_trade == Decimal("250.10")
         assert str(bare.sizing.risk_per_trade) == "250.10"
+
+    def test_daily_loss_limit_is_optional_money(self):
+        """No daily_loss_limit by default; given, it is an exact Decimal (quoted or not)."""
+        assert validate_strategy(MINIMAL_8020).daily_loss_limit is None
+        quoted = validate_strategy({**MINIMAL_8020, "daily_loss_limit": "500.00"})
+        bare = validate_strategy({**MINIMAL_8020, "daily_loss_limit": Decimal("500.00")})
+        assert quoted.daily_loss_limit == bare.daily_loss_limit == Decimal("500.00")
+        assert str(quoted.daily_loss_limit) == "500.00"
 
     def test_toml_nan_is_not_a_price(self, tmp_path):
         """A TOML nan is refused where a decimal is wanted."""

@@ -1,0 +1,203 @@
+"""Prometheus metrics: counted from the machines' outcomes, timed in the engine thread, served on
+127.0.0.1 from the run's own registry, scraped here over loopback with ``requests``."""
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from time import perf_counter
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from brokers import StreamCounters
+from machines import (
+    BrokerSnapshotTaken,
+    CancelOrder,
+    DayRolledOver,
+    Desk,
+    EntryTimedOut,
+    HaltRequested,
+    Rules,
+)
+from strategies import _metrics
+from strategies._cli import main
+from strategies._metrics import RunMetrics
+
+ROOT = Path(__file__).resolve().parents[2]
+AT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+NAMES = {
+    "tickstate_transitions",
+    "tickstate_races",
+    "tickstate_anomalies",
+    "tickstate_stream_reconnects",
+    "tickstate_lock_hold_seconds",
+    "tickstate_event_to_command_seconds",
+}
+
+
+def scrape(url: str) -> dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
+    """Every sample of every tickstate family: {family: {(sample name, labels): value}}."""
+    response = requests.get(url, timeout=5)
+    assert response.status_code == 200
+    families = {}
+    for family in text_string_to_metric_families(response.text):
+        if family.name.startswith("tickstate_") and not family.name.endswith("_created"):
+            families[family.name] = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value for s in family.samples
+            }
+    return families
+
+
+def total(family: dict, sample: str) -> float:
+    return sum(v for (name, _labels), v in family.items() if name == sample)
+
+
+class FakeStream:
+    """A stream with the adapter's counters."""
+
+    def __init__(self, reconnects: int) -> None:
+        self.counters = StreamCounters(connects=reconnects + 1, reconnects=reconnects)
+
+
+class TestRunMetrics:
+    def test_outcomes_latencies_and_reconnects_are_served_on_loopback(self):
+        """Transitions, a race and an anomaly are counted with their labels; the engine-thread
+        hooks feed both histograms; the streams' own reconnect counts are read at scrape time."""
+        metrics = RunMetrics("s8020")
+        desk = Desk(
+            strategy="s8020",
+            trading_date=date(2026, 11, 23),
+            rules=Rules(),
+            listener=metrics.listener(),
+        )
+
+        def fire(symbol, event):  # as the engine does it
+            metrics.firing()
+            outcome = desk.fire(symbol, event)
+            metrics.fired()
+            return outcome
+
+        fire("AAPL", DayRolledOver(trading_date=date(2026, 11, 24)))  # transition
+        fire("AAPL", EntryTimedOut(at=AT, attempt=1))  # race: stale_timer
+        fire("IBM", BrokerSnapshotTaken(at=AT, position_qty=Decimal(5)))  # anomaly: halts IBM
+        fire("MSFT", HaltRequested(at=AT, reason="daily_loss_limit", flatten=True))  # transition
+        command = CancelOrder(client_order_id="s8020-AAPL-x", symbol="AAPL")
+        metrics.update_applying(perf_counter())
+        metrics.sending(command)
+        metrics.sending(command)
+        metrics.update_applied()
+        metrics.sending(command)  # not after a trade update: not an event-to-command latency
+        metrics.watch_stream("trade_updates", FakeStream(2))
+        metrics.watch_stream("bars", FakeStream(0))
+        metrics.watch_stream("fake", object())  # no counters: skipped
+
+        with metrics.serve(0) as server:
+            assert server.url.startswith("http://127.0.0.1:")
+            assert server._server.server_address[0] == "127.0.0.1"
+            got = scrape(server.url)
+        assert set(got) == NAMES
+        assert got["tickstate_transitions"] == {
+            ("tickstate_transitions_total", (("strategy", "s8020"), ("symbol", "AAPL"))): 1.0,
+            ("tickstate_transitions_total", (("strategy", "s8020"), ("symbol", "MSFT"))): 1.0,
+        }
+        race = (("reason", "stale_timer"), ("strategy", "s8020"), ("symbol", "AAPL"))
+        assert got["tickstate_races"][("tickstate_races_total", race)] == 1.0
+        anomaly = (("reason", "position_mismatch"), ("strategy", "s8020"), ("symbol", "IBM"))
+        assert got["tickstate_anomalies"][("tickstate_anomalies_total", anomaly)] == 1.0
+        assert desk.machine("IBM").state == "halted"  # the anomaly halted its own symbol
+        assert got["tickstate_stream_reconnects"] == {
+            ("tickstate_stream_reconnects_total", (("strategy", "s8020"), ("stream", "bars"))): 0.0,
+            (
+                "tickstate_stream_reconnects_total",
+                (("strategy", "s8020"), ("stream", "trade_updates")),
+            ): 2.0,
+        }
+        lock = got["tickstate_lock_hold_seconds"]
+        assert total(lock, "tickstate_lock_hold_seconds_count") == 4  # one per fire
+        assert 0 < total(lock, "tickstate_lock_hold_seconds_sum") < 1
+        latency = got["tickstate_event_to_command_seconds"]
+        assert total(latency, "tickstate_event_to_command_seconds_count") == 2
+
+    def test_the_server_stops_and_each_run_has_its_own_registry(self):
+        """After stop() the port refuses connections; a second run's counts start at zero."""
+        first, second = RunMetrics("a"), RunMetrics("a")
+        first.transitions.labels("a", "AAPL").inc()
+        server = first.serve(0)
+        assert (
+            total(scrape(server.url)["tickstate_transitions"], "tickstate_transitions_total") == 1
+        )
+        server.stop()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url, timeout=2)
+        with second.serve(0) as other:
+            assert "tickstate_transitions" not in scrape(other.url) or not total(
+                scrape(other.url)["tickstate_transitions"], "tickstate_transitions_total"
+            )
+
+    def test_the_lock_hold_falls_back_to_the_whole_fire_without_the_listener(self):
+        """A desk built without the metrics listener: fired() closes the span instead."""
+        metrics = RunMetrics("s")
+        desk = Desk(strategy="s", trading_date=date(2026, 11, 23))
+        metrics.firing()
+        desk.fire("AAPL", EntryTimedOut(at=AT, attempt=1))
+        metrics.fired()
+        metrics.fired()  # a second call observes nothing
+        samples = {s.name: s.value for s in metrics.lock_hold.collect()[0].samples}
+        assert samples["tickstate_lock_hold_seconds_count"] == 1
+
+
+class TestTickstateRunServesMetrics:
+    def test_a_live_run_serves_its_metrics_until_it_ends(self, tmp_path, monkeypatch, capsys):
+        """`tickstate run --metrics-port 0` over the demo day against the simulated exchange:
+        scraped over loopback as the run ends (before the server stops), then the port is shut."""
+        seen: dict[str, object] = {}
+        stop = _metrics.MetricsServer.stop
+
+        def scrape_then_stop(server):
+            seen["url"] = server.url
+            seen["metrics"] = scrape(server.url)
+            stop(server)
+
+        monkeypatch.setattr(_metrics.MetricsServer, "stop", scrape_then_stop)
+        code = main(
+            [
+                "run",
+                str(ROOT / "examples" / "eighty_twenty.toml"),
+                "--data",
+                str(ROOT / "data" / "intraday_5min"),
+                "--start",
+                "2012-11-15",
+                "--speed",
+                "8000",
+                "--poll-interval",
+                "0.5",
+                "--journal",
+                str(tmp_path / "j.sqlite"),
+                "--metrics-port",
+                "0",
+            ]
+        )
+        out = capsys.readouterr().out
+        assert code == 0
+        assert '"event": "metrics_serving"' in out
+        got = seen["metrics"]
+        assert set(got) == NAMES
+        trades = int(re.search(r"(\d+) trades, live", out)[1])
+        assert trades >= 1
+        transitions = total(got["tickstate_transitions"], "tickstate_transitions_total")
+        assert transitions == out.count('"event": "transition"') > 0
+        assert total(got["tickstate_anomalies"], "tickstate_anomalies_total") == 0
+        assert total(got["tickstate_races"], "tickstate_races_total") == out.count(
+            '"event": "race_detected"'
+        )
+        # Each filled entry got its protective stop sent in reaction to the fill's trade update.
+        latency = got["tickstate_event_to_command_seconds"]
+        assert total(latency, "tickstate_event_to_command_seconds_count") >= trades
+        lock = got["tickstate_lock_hold_seconds"]
+        assert total(lock, "tickstate_lock_hold_seconds_count") >= transitions
+        reconnects = got["tickstate_stream_reconnects"]
+        assert {dict(labels)["stream"] for _name, labels in reconnects} == {"bars", "trade_updates"}
+        with pytest.raises(requests.ConnectionError):
+            requests.get(str(seen["url"]), timeout=2)
