@@ -106,6 +106,8 @@ def reconcile(
             event = order_event(update, client_id_of)
             if event is not None:
                 result.events.append((symbol, event))
+    for symbol, qty in positions.items():  # symbols with no machine yet too (lesson 3)
+        result.positions.setdefault(symbol, qty)
     for client_order_id, order in orders.items():
         if client_order_id in known or not client_order_id.startswith(prefix) or not order.is_open:
             continue

@@ -166,7 +166,8 @@ class LiveRunner:
                     if found is not None:
                         orders[found.client_order_id] = found
         after = {p.symbol: p.qty for p in self.broker.list_positions()}
-        stable = {s: q for s, q in after.items() if before.get(s) == q}
+        mine = engine.signals
+        stable = {s: q for s, q in after.items() if before.get(s) == q and s in mine}
         stable.update({s: Decimal(0) for s in engine.signals if s not in after and s not in before})
         return reconcile(
             strategy=engine.desk.strategy,
@@ -225,8 +226,16 @@ class LiveRunner:
         engine = self.engine
         self.reconciliations += 1
         self._missing = found.missing
-        for symbol, event in found.events:
+        # Fills first: they may explain a position difference. The other events (a cancelled
+        # stop makes the machine flatten) only after the positions were compared, so a position
+        # the broker no longer holds halts the symbol instead of being "closed" again (lesson 1).
+        filled = [(s, e) for s, e in found.events if getattr(e, "filled_qty", None)]
+        for symbol, event in filled:
             engine.fire(symbol, event)
+        self._compare_positions(found)
+        for symbol, event in found.events:
+            if not getattr(event, "filled_qty", None):
+                engine.fire(symbol, event)
         for order in found.cancel_orphans:
             _log.warning(
                 "orphan_cancelled", symbol=order.symbol, client_order_id=order.client_order_id
@@ -237,6 +246,10 @@ class LiveRunner:
                 _log.warning(
                     "command_failed", client_order_id=order.client_order_id, detail=exc.message
                 )
+        _log.info("reconciled", events=len(found.events), orphans=len(found.cancel_orphans))
+
+    def _compare_positions(self, found: Reconciliation) -> None:
+        engine = self.engine
         first = self.reconciliations == 1
         for symbol, qty in found.positions.items():
             position = engine.desk.machine(symbol).snapshot().position
@@ -247,7 +260,6 @@ class LiveRunner:
                 self._suspect.pop(symbol, None)
             else:
                 self._suspect[symbol] = qty
-        _log.info("reconciled", events=len(found.events), orphans=len(found.cancel_orphans))
 
     def _settled(self) -> bool:
         return all(s.position == 0 and not s.working_orders for s in self.engine.desk.snapshots())

@@ -1,0 +1,46 @@
+"""Crash points: named places where a test can have the process killed outright (SIGKILL).
+
+A no-op unless the environment variable ``TICKSTATE_CRASH_AT`` names a point when this module
+is first imported: ``NAME`` kills the process the first time ``NAME`` is reached, ``NAME@N`` the
+N-th time. Nothing is flushed or cleaned up: the process dies as if the machine lost power,
+which is what ``tests/live/test_crash.py`` restarts from. The points (``Engine._fire_on``)::
+
+    before_journal:TRIGGER    the machine took the event; its outcome is not journaled yet
+    before_send:COMMAND       the outcome is journaled; the command (e.g. PlaceEntry) is not sent
+    after_send:COMMAND        the broker answered the command; its result is not journaled yet
+
+e.g. ``TICKSTATE_CRASH_AT=before_send:PlaceStop`` or ``after_send:ReplaceStop@2``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+__all__ = ["ENV", "crash_point"]
+
+ENV = "TICKSTATE_CRASH_AT"
+
+
+def _target(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    name, _, count = value.partition("@")
+    return name, int(count) if count else 1
+
+
+_TARGET = _target(os.environ.get(ENV))
+_seen = 0
+
+
+def crash_point(where: str, what: str = "") -> None:
+    """Kill this process with SIGKILL if ``where:what`` is the armed point (else nothing)."""
+    global _seen
+    if _TARGET is None:
+        return
+    name = f"{where}:{what}" if what else where
+    if name != _TARGET[0]:
+        return
+    _seen += 1  # crash points are reached from the engine's thread only
+    if _seen >= _TARGET[1]:
+        os.kill(os.getpid(), signal.SIGKILL)

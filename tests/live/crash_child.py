@@ -1,0 +1,89 @@
+"""A live run in a process of its own, for ``test_crash.py`` and ``test_field_lessons.py``.
+
+It trades the 80-20 example on AAPL and GOOG (``tests/live/support.spec_for``) against an exchange
+that lives in ANOTHER process (the test's ``SimExchange``, whose URLs it is given), journaled at
+``--journal``: the same ``run_live`` ``tickstate run --journal`` calls, so a second start on the
+same journal is a restart (rebuild, settle pending commands, reconcile). It tells the test what
+it did on stdout, one line each, flushed:
+
+    connect              a stream (trading or bars) connected; two of them: ready for bars
+    bar SYMBOL ISO       the engine finished that bar (its commands ran)
+    done CODE            the run ended normally
+
+Logs go to stderr. With ``TICKSTATE_CRASH_AT`` set (``strategies/_crashpoints.py``) it kills
+itself with SIGKILL at that point. SIGTERM stops it cleanly (``run_live``'s shutdown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import structlog  # noqa: E402
+
+from brokers import Bar  # noqa: E402
+from strategies._live import run_live  # noqa: E402
+from strategies._runner import LiveRunner, RunSettings  # noqa: E402
+from tests.live.support import day_bars, spec_for  # noqa: E402
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rest-url", required=True)
+    parser.add_argument("--trading-url", required=True)
+    parser.add_argument("--data-url", required=True)
+    parser.add_argument("--journal", required=True, type=Path)
+    parser.add_argument("--early-square-off", action="store_true")
+    parser.add_argument("--poll-interval", type=float, default=0.2)
+    args = parser.parse_args()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+    spec = spec_for(
+        early_square_off=args.early_square_off,
+        broker={
+            "kind": "sim",
+            "rest_url": args.rest_url,
+            "trading_stream_url": args.trading_url,
+            "data_stream_url": args.data_url,
+        },
+    )
+    bars, history = day_bars(spec)
+
+    def on_bar(bar: Bar) -> None:
+        _say(f"bar {bar.symbol} {bar.start.isoformat()}")
+
+    def on_runner(runner: LiveRunner) -> None:
+        connected = runner._on_connect
+
+        def on_connect() -> None:
+            connected()
+            _say("connect")
+
+        runner._on_connect = on_connect  # type: ignore[method-assign]
+
+    run_live(
+        spec,
+        bars=bars,
+        history=history,
+        settings=RunSettings(
+            poll_interval=args.poll_interval, not_found_grace=60.0, shutdown_timeout=5.0
+        ),
+        on_bar=on_bar,
+        on_runner=on_runner,
+        journal_path=args.journal,
+    )
+    _say("done 0")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
