@@ -188,7 +188,8 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("entry_cancelled", (REPLACING,), moves(STAY)),
     ("entry_cancelled", (EXITING,), SETTLE),
     ("entry_cancelled", (HALTED,), HALTED_BOOKKEEPING),
-    ("opposite_leg_filled", (IN, REPLACING, EXITING, HALTED), Anomaly("both_legs_filled", flatten=True)),
+    ("opposite_leg_filled", (IN, REPLACING, EXITING), Anomaly("both_legs_filled", flatten=True)),
+    ("opposite_leg_filled", (HALTED,), Anomaly("both_legs_filled")),
     # --- the protective stop ---------------------------------------------------------------
     ("stop_accepted", (IN,), AFTER_ENTRY_FILL),
     ("stop_accepted", (HALTED,), HALTED_BOOKKEEPING),
@@ -196,7 +197,7 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("stop_rejected", (EXITING,), SETTLE),
     ("stop_rejected", (HALTED,), moves(
         Go(None, (g.winding_down,), (fx.progress_wind_down,)),
-        otherwise=Anomaly("stop_rejected", flatten=True))),
+        otherwise=Anomaly("stop_rejected"))),
     ("stop_filled", (IN, REPLACING), STOPPED_OUT),
     ("stop_filled", (EXITING,), SETTLE),
     ("stop_filled", (HALTED,), HALTED_BOOKKEEPING),
@@ -204,7 +205,7 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("stop_cancelled", (EXITING,), SETTLE),
     ("stop_cancelled", (HALTED,), moves(
         Go(None, (g.winding_down,), (fx.progress_wind_down,)),
-        otherwise=Anomaly("stop_cancelled_unexpectedly", flatten=True))),
+        otherwise=Anomaly("stop_cancelled_unexpectedly"))),
     ("stop_replaced", (REPLACING,), moves(
         Go(None, (g.stop_working, g.stop_needs_update), (fx.request_replace,)),
         Go(IN, (g.stop_working,)),
@@ -240,9 +241,14 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("stale_order_event", STATES, Ignore("stale_order_event")),
     ("foreign_order_event", STATES, Ignore("foreign_order_event")),
     ("foreign_fill", STATES, Anomaly("foreign_fill")),
-    ("late_fill", STATES, Anomaly("fill_after_terminal", flatten=True)),
-    ("overfill", HOLDING, Anomaly("overfill", flatten=True)),
-    ("unexpected_replace", HOLDING, Anomaly("unexpected_replace", flatten=True)),
+    ("late_fill", TRADING, Anomaly("fill_after_terminal", flatten=True)),
+    ("overfill", (PENDING, CANCELLING, IN, REPLACING, EXITING), Anomaly("overfill", flatten=True)),
+    ("unexpected_replace", (PENDING, CANCELLING, IN, REPLACING, EXITING), Anomaly("unexpected_replace", flatten=True)),
+    # Halted, the books are already in doubt: an anomaly is recorded and counted but never starts
+    # a flatten of a position the machine may have wrong — the operator decides (field lesson 1).
+    ("late_fill", (HALTED,), Anomaly("fill_after_terminal")),
+    ("overfill", (HALTED,), Anomaly("overfill")),
+    ("unexpected_replace", (HALTED,), Anomaly("unexpected_replace")),
     # --- pairs the classification of order events cannot produce ---------------------------
     # Flat is only ever entered settled: no order works there, so none can be named as working.
     ("duplicate_order_event", (FLAT,), UNREACHABLE),

@@ -349,7 +349,13 @@ class LiveRunner:
                 engine.fire(
                     snapshot.symbol, EntryTimedOut(at=now, attempt=max(1, snapshot.attempt))
                 )
-            if self.settings.flatten_on_exit and snapshot.position != 0:
+            # A halted symbol's books are in doubt: never flatten on the way out what may not be
+            # there (field lesson 1); the operator decides.
+            if (
+                self.settings.flatten_on_exit
+                and snapshot.position != 0
+                and snapshot.state != "halted"
+            ):
                 engine.fire(snapshot.symbol, ExitSignalled(at=now, reason="shutdown"))
         deadline = threading.Event()
         timer = threading.Timer(self.settings.shutdown_timeout, deadline.set)

@@ -127,13 +127,6 @@ def _journal_fills_match_exchange(session: Session) -> None:
 # --- 1-4: restarts -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="machines: a symbol halted for position_mismatch still answers its stop's cancel with"
-    " ClosePosition of the position it believes in (machines/_lifecycle.py, stop_cancelled in"
-    " HALTED: Anomaly(flatten=True)), so the runner sells 100 the broker does not hold and"
-    " opens a short. No fill is invented; the flatten is the bug. Reported, not fixed here.",
-    strict=True,
-)
 def test_lesson01_restart_after_a_fill_never_invents_one(session):
     """Killed in a protected long; while it is down the position is closed by hand (our stop
     cancelled, the shares sold). On restart the books disagree: the runner halts GOOG — it does not insert a fill to
