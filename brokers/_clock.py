@@ -74,6 +74,11 @@ class VirtualClock:
         elapsed = (time.monotonic() - self._origin) * self._speed
         return self._start + timedelta(seconds=elapsed)
 
+    def reset(self) -> None:
+        """Show the start time again and run from now: for a clock that waited for its audience
+        before anything happened at the times it showed."""
+        self._origin = time.monotonic()
+
     def jump_to(self, when: datetime) -> None:
         """Skip ahead to ``when`` at once (a night or a weekend without bars); never back."""
         if when > self.now():

@@ -58,7 +58,8 @@ class SimExchange:
     symbol, or one minute). Without bars
     the exchange runs on a ``ManualClock`` (at ``start`` or now) that ``feed_bar`` moves to each
     bar's end. ``rate_limit`` requests per ``rate_window`` seconds per key; ``faults`` can be
-    replaced at any time through the ``faults`` property.
+    replaced at any time through the ``faults`` property. ``hold_until_subscribed`` starts the
+    replay (and its clock) only once a bar-stream client has subscribed.
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class SimExchange:
         start: datetime | None = None,
         bar_interval: timedelta | None = None,
         session_tz: str = "America/New_York",
+        hold_until_subscribed: bool = False,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(
@@ -93,6 +95,8 @@ class SimExchange:
         self._start = start
         self._interval = bar_interval or _interval(self._bars)
         self._tz = ZoneInfo(session_tz)
+        self._hold = hold_until_subscribed
+        self._audience: asyncio.Event | None = None
         self._keys = {key_id: secret_key}
         self._rate = (rate_limit, rate_window)
         self._dice = FaultDice(faults or SimFaults(), seed)
@@ -202,6 +206,7 @@ class SimExchange:
         site = web.TCPSite(self._runner, self.host, self._requested_port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        self._audience = asyncio.Event()
         if self._bars:
             self._replay = asyncio.create_task(self._play(), name="sim-replay")
 
@@ -259,6 +264,8 @@ class SimExchange:
         with self._sessions:
             self._subscribed = count
             self._sessions.notify_all()
+        if count and self._audience is not None:
+            self._audience.set()
 
     def wait_for_listeners(self, count: int = 1, timeout: float = _WAIT) -> bool:
         """Block until ``count`` trading-stream sessions listen (False on timeout)."""
@@ -301,6 +308,11 @@ class SimExchange:
     async def _play(self) -> None:
         clock = self.clock
         assert isinstance(clock, VirtualClock)
+        if self._hold and self._audience is not None:
+            # No bar is published before a client subscribed: a fast replay would otherwise
+            # send its first bars to nobody while the runner is still connecting.
+            await self._audience.wait()
+            clock.reset()
         for i, bar in enumerate(self._bars):
             if clock.now() < bar.start - self._interval:
                 clock.jump_to(bar.start)  # no bars overnight or over a weekend: skip that time

@@ -162,6 +162,7 @@ def run_live(
                 speed=chosen_speed,
                 rate_limit=100_000,
                 session_tz=str(spec.session.hours().timezone),
+                hold_until_subscribed=True,
             ).start()
         if sim is not None:
             urls = (sim.rest_url, sim.trading_stream_url, sim.data_stream_url)

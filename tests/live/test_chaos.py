@@ -92,7 +92,14 @@ def test_chaos_run_keeps_every_invariant(seed: int, tmp_path: Path, monkeypatch)
     )
     journal = tmp_path / "journal.db"
     fills = FillLog()
-    sim = SimExchange(bars, speed=SPEED, rate_limit=100_000, seed=seed, faults=PROFILES[profile])
+    sim = SimExchange(
+        bars,
+        speed=SPEED,
+        rate_limit=100_000,
+        seed=seed,
+        faults=PROFILES[profile],
+        hold_until_subscribed=True,
+    )
     fills.install(sim)
     sim.start()
     dice = random.Random(f"chaos/{seed}")

@@ -55,7 +55,9 @@ def _replay(tmp: Path, *, faults: SimFaults, poll: float = 0.3, on_bar=None, **s
     """One whole session in this process: exchange replaying at ``SPEED``, runner, journal."""
     spec = spec_for(**spec_kw)
     bars, history = day_bars(spec)
-    sim = SimExchange(bars, speed=SPEED, rate_limit=100_000, faults=faults).start()
+    sim = SimExchange(
+        bars, speed=SPEED, rate_limit=100_000, faults=faults, hold_until_subscribed=True
+    ).start()
     runners: list[LiveRunner] = []
     try:
         result = run_live(

@@ -22,7 +22,7 @@ def live_day():
     """One live session of the 80-20 example against the simulated exchange, kept for reading."""
     spec = load_strategy(ROOT / "examples" / "eighty_twenty.toml")
     bars, history = first_sessions(load_bars(ROOT / "data" / "intraday_5min"), spec, 1, DAY)
-    sim = SimExchange(bars, speed=4000, rate_limit=100_000).start()
+    sim = SimExchange(bars, speed=4000, rate_limit=100_000, hold_until_subscribed=True).start()
     try:
         result = run_live(
             spec,
