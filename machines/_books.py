@@ -52,6 +52,7 @@ class Books:
         "position",
         "replacement",
         "retired",
+        "retired_earlier",
         "stop",
         "stop_seq",
         "trading_date",
@@ -68,7 +69,11 @@ class Books:
         self.stop: OrderTrack | None = None
         self.replacement: OrderTrack | None = None  # a stop replacement in flight
         self.exit: OrderTrack | None = None
-        self.retired: dict[str, OrderTrack] = {}  # copy-on-write: shared between drafts
+        # Finished orders, kept forever so a late event is still recognised: today's in a small
+        # copy-on-write dict (shared between drafts), earlier days' in one that only a new day
+        # replaces — so retiring an order copies a day's worth, not the machine's whole history.
+        self.retired: dict[str, OrderTrack] = {}
+        self.retired_earlier: dict[str, OrderTrack] = {}
         self.desired_stop: Decimal | None = None
         self.position = _ZERO  # signed: sum of fills, buys positive
         self.stop_seq = 0
@@ -79,9 +84,27 @@ class Books:
 
     def draft(self) -> Books:
         """A copy to decide on; tracks are immutable so a shallow copy is enough."""
+        # Spelled out: a loop over ``__slots__`` with getattr/setattr costs four times as much,
+        # and this runs on every event.
         copy = Books.__new__(Books)
-        for name in Books.__slots__:
-            setattr(copy, name, getattr(self, name))
+        copy.attempt = self.attempt
+        copy.desired_stop = self.desired_stop
+        copy.done_for_day = self.done_for_day
+        copy.entries = self.entries
+        copy.entries_today = self.entries_today
+        copy.entry_side = self.entry_side
+        copy.exit = self.exit
+        copy.exit_seq = self.exit_seq
+        copy.halt_reason = self.halt_reason
+        copy.initial_stop = self.initial_stop
+        copy.position = self.position
+        copy.replacement = self.replacement
+        copy.retired = self.retired
+        copy.retired_earlier = self.retired_earlier
+        copy.stop = self.stop
+        copy.stop_seq = self.stop_seq
+        copy.trading_date = self.trading_date
+        copy.winding_down = self.winding_down
         return copy
 
     # --- reading ---------------------------------------------------------------------------
@@ -108,7 +131,21 @@ class Books:
                 return slot, track
         return None
 
+    def finished(self, client_order_id: str) -> OrderTrack | None:
+        """The finished order with this id, from any day."""
+        track = self.retired.get(client_order_id)
+        if track is None:
+            track = self.retired_earlier.get(client_order_id)
+        return track
+
     # --- writing ---------------------------------------------------------------------------
+
+    def new_day(self, trading_date: date) -> None:
+        """Start ``trading_date``: yesterday's finished orders join the earlier days'."""
+        self.trading_date = trading_date
+        if self.retired:
+            self.retired_earlier = {**self.retired_earlier, **self.retired}
+            self.retired = {}
 
     def retire(self, track: OrderTrack) -> None:
         """Move a finished order out of its slot into the record of finished orders."""
@@ -146,14 +183,9 @@ class Books:
         """Record what an order event says about a working order (see ``classify_order_event``)."""
         found = self.find(event.client_order_id)
         if found is None:
-            retired = self.retired.get(event.client_order_id)
+            retired = self.finished(event.client_order_id)
             if retired is not None and _cumulative(event) > retired.filled_qty:
-                self.retired = {
-                    **self.retired,
-                    retired.client_order_id: self.record_fill(
-                        retired, _cumulative(event), _avg(event, retired)
-                    ).with_status(OrderStatus.DONE),
-                }
+                self.retire(self.record_fill(retired, _cumulative(event), _avg(event, retired)))
             return
         slot, track = found
         if _cumulative(event) > track.filled_qty:
@@ -215,7 +247,7 @@ def classify_order_event(books: Books, event: OrderEvent) -> str:
     found = books.find(event.client_order_id)
     cumulative = _cumulative(event)
     if found is None:
-        retired = books.retired.get(event.client_order_id)
+        retired = books.finished(event.client_order_id)
         if retired is None:
             return FOREIGN_FILL if event.kind == "filled" else FOREIGN
         return LATE_FILL if cumulative > retired.filled_qty else STALE

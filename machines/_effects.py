@@ -241,7 +241,7 @@ def reset_day(d: Decision) -> None:
     """A new trading day: the entry counter starts again."""
     event = d.event
     assert isinstance(event, DayRolledOver)
-    d.books.trading_date = event.trading_date
+    d.books.new_day(event.trading_date)
     d.books.entries_today = 0
     d.books.attempt = 0
     d.books.done_for_day = False

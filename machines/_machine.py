@@ -124,6 +124,65 @@ class Snapshot:
     anomalies: int
 
 
+class _View:
+    """What a ``Snapshot`` is made of, captured under the lock; the ``Snapshot`` is built lazily.
+
+    Published books are never mutated again (``fire()`` decides on a draft), so building the
+    snapshot from them later, outside the lock, in any thread, sees exactly the state at capture.
+    That keeps a 19-field frozen dataclass out of the lock hold time, and out of ``fire()``
+    entirely when nobody reads it.
+    """
+
+    __slots__ = (
+        "_built",
+        "anomalies",
+        "books",
+        "last_trigger",
+        "machine",
+        "races",
+        "state",
+        "transitions",
+    )
+
+    def __init__(self, machine: SymbolMachine, last_trigger: str | None) -> None:
+        self.machine = machine
+        self.books = machine._books
+        self.state = machine._state
+        self.last_trigger = last_trigger
+        self.transitions = machine._transitions
+        self.races = machine._races
+        self.anomalies = machine._anomalies
+        self._built: Snapshot | None = None
+
+    def snapshot(self) -> Snapshot:
+        built = self._built
+        if built is None:  # two threads may both build it: equal values, either one is kept
+            books = self.books
+            stop = books.stop
+            built = self._built = Snapshot(
+                strategy=self.machine.strategy,
+                symbol=self.machine.symbol,
+                state=self.state,
+                trading_date=books.trading_date,
+                entries_today=books.entries_today,
+                max_attempts=self.machine.rules.max_attempts,
+                attempt=books.attempt,
+                position=books.position,
+                side=books.entry_side,
+                stop_price=stop.stop_price if stop is not None else None,
+                desired_stop=books.desired_stop,
+                working_orders=books.working_orders(),
+                halt_reason=books.halt_reason,
+                exit_reason=books.winding_down,
+                done_for_day=books.done_for_day,
+                last_trigger=self.last_trigger,
+                transitions=self.transitions,
+                races=self.races,
+                anomalies=self.anomalies,
+            )
+        return built
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     """The result of one ``fire()``: what happened and what the runner must do now."""
@@ -134,8 +193,13 @@ class Outcome:
     state_from: str
     state_to: str
     commands: tuple[Command, ...]
-    snapshot: Snapshot
     event: Event
+    _view: _View = field(repr=False, compare=False)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The machine as this ``fire()`` left it (built on first read, then kept)."""
+        return self._view.snapshot()
 
     @property
     def client_order_id(self) -> str | None:
@@ -209,9 +273,9 @@ class SymbolMachine:
         "_lock",
         "_races",
         "_reasons",
-        "_snapshot",
         "_state",
         "_transitions",
+        "_view",
         "rules",
         "strategy",
         "symbol",
@@ -237,7 +301,7 @@ class SymbolMachine:
         self._books = Books(trading_date)
         self._transitions = self._declined = self._races = self._anomalies = 0
         self._reasons: dict[str, int] | None = None
-        self._snapshot = self._take_snapshot(None)
+        self._view = _View(self, None)
 
     @property
     def state(self) -> str:
@@ -246,7 +310,7 @@ class SymbolMachine:
 
     def snapshot(self) -> Snapshot:
         """The state and books as of the last completed ``fire()``."""
-        return self._snapshot
+        return self._view.snapshot()
 
     def counters(self) -> Counters:
         """This machine's counters, with the reason of every race, decline and anomaly."""
@@ -267,7 +331,7 @@ class SymbolMachine:
         """
         with self._lock:
             outcome = self._decide(event)
-            self._snapshot = outcome.snapshot
+            self._view = outcome._view
         if self._listener is not None:
             self._listener(outcome)
         return outcome
@@ -327,8 +391,8 @@ class SymbolMachine:
             state_from=state_from,
             state_to=state_from,
             commands=(),
-            snapshot=self._take_snapshot(self._snapshot.last_trigger),
             event=event,
+            _view=_View(self, self._view.last_trigger),
         )
 
     def _count(self, reason: str) -> None:
@@ -352,33 +416,8 @@ class SymbolMachine:
             state_from=state_from,
             state_to=self._state,
             commands=tuple(decision.commands),
-            snapshot=self._take_snapshot(trigger),
             event=event,
-        )
-
-    def _take_snapshot(self, trigger: str | None) -> Snapshot:
-        books = self._books
-        stop = books.stop
-        return Snapshot(
-            strategy=self.strategy,
-            symbol=self.symbol,
-            state=self._state,
-            trading_date=books.trading_date,
-            entries_today=books.entries_today,
-            max_attempts=self.rules.max_attempts,
-            attempt=books.attempt,
-            position=books.position,
-            side=books.entry_side,
-            stop_price=stop.stop_price if stop is not None else None,
-            desired_stop=books.desired_stop,
-            working_orders=books.working_orders(),
-            halt_reason=books.halt_reason,
-            exit_reason=books.winding_down,
-            done_for_day=books.done_for_day,
-            last_trigger=trigger,
-            transitions=self._transitions,
-            races=self._races,
-            anomalies=self._anomalies,
+            _view=_View(self, trigger),
         )
 
 

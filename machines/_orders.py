@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 __all__ = [
     "MAX_CLIENT_ORDER_ID",
@@ -85,11 +86,33 @@ class OrderTrack:
     def with_fill(self, filled_qty: Decimal, avg_fill_price: Decimal | None) -> OrderTrack:
         """This order with a grown cumulative fill (done once it is filled in full)."""
         status = OrderStatus.DONE if filled_qty >= self.qty else self.status
-        return replace(self, filled_qty=filled_qty, avg_fill_price=avg_fill_price, status=status)
+        # Spelled out rather than ``dataclasses.replace``: it runs on every order event, and
+        # ``replace`` re-inspects the fields each call (a tenth of ``fire()``'s time).
+        return OrderTrack(
+            client_order_id=self.client_order_id,
+            role=self.role,
+            side=self.side,
+            qty=self.qty,
+            stop_price=self.stop_price,
+            protect_at=self.protect_at,
+            status=status,
+            filled_qty=filled_qty,
+            avg_fill_price=avg_fill_price,
+        )
 
     def with_status(self, status: OrderStatus) -> OrderTrack:
         """This order in another status."""
-        return replace(self, status=status)
+        return OrderTrack(
+            client_order_id=self.client_order_id,
+            role=self.role,
+            side=self.side,
+            qty=self.qty,
+            stop_price=self.stop_price,
+            protect_at=self.protect_at,
+            status=status,
+            filled_qty=self.filled_qty,
+            avg_fill_price=self.avg_fill_price,
+        )
 
     def with_protect_at(self, protect_at: Decimal) -> OrderTrack:
         """This entry with another initial protective stop (before any fill placed one)."""
@@ -100,5 +123,11 @@ def client_order_id(
     strategy: str, symbol: str, trading_date: date, attempt: int, role: str, seq: int = 0
 ) -> str:
     """The deterministic client order id of the ``seq``-th order in ``role`` of an attempt."""
-    base = f"{strategy}-{symbol}-{trading_date:%Y%m%d}-{attempt}-{role}"
+    base = f"{strategy}-{symbol}-{_day_tag(trading_date)}-{attempt}-{role}"
     return f"{base}-r{seq}" if seq else base
+
+
+@lru_cache(maxsize=64)
+def _day_tag(trading_date: date) -> str:
+    # ``strftime`` costs more than the rest of an order id; a run touches a handful of dates.
+    return f"{trading_date:%Y%m%d}"
