@@ -34,6 +34,9 @@ UNEXPECTED_REPLACE = "unexpected_replace"
 
 _ENTRY, _STOP, _REPLACEMENT, _EXIT = "entry", "stop", "replacement", "exit"
 
+# Earlier days' finished orders: (one day's, the days before it) — a chain, never copied.
+_Days = tuple[dict[str, OrderTrack], "_Days"] | None
+
 
 class Books:
     """Mutable working data of one symbol; only the machine holds one, only under its lock."""
@@ -70,10 +73,10 @@ class Books:
         self.replacement: OrderTrack | None = None  # a stop replacement in flight
         self.exit: OrderTrack | None = None
         # Finished orders, kept forever so a late event is still recognised: today's in a small
-        # copy-on-write dict (shared between drafts), earlier days' in one that only a new day
-        # replaces — so retiring an order copies a day's worth, not the machine's whole history.
+        # copy-on-write dict (shared between drafts), earlier days' in a chain of frozen ones,
+        # newest first — so neither retiring an order nor a new day copies the whole history.
         self.retired: dict[str, OrderTrack] = {}
-        self.retired_earlier: dict[str, OrderTrack] = {}
+        self.retired_earlier: _Days = None
         self.desired_stop: Decimal | None = None
         self.position = _ZERO  # signed: sum of fills, buys positive
         self.stop_seq = 0
@@ -134,8 +137,10 @@ class Books:
     def finished(self, client_order_id: str) -> OrderTrack | None:
         """The finished order with this id, from any day."""
         track = self.retired.get(client_order_id)
-        if track is None:
-            track = self.retired_earlier.get(client_order_id)
+        days = self.retired_earlier
+        while track is None and days is not None:
+            day, days = days
+            track = day.get(client_order_id)
         return track
 
     # --- writing ---------------------------------------------------------------------------
@@ -144,7 +149,7 @@ class Books:
         """Start ``trading_date``: yesterday's finished orders join the earlier days'."""
         self.trading_date = trading_date
         if self.retired:
-            self.retired_earlier = {**self.retired_earlier, **self.retired}
+            self.retired_earlier = (self.retired, self.retired_earlier)
             self.retired = {}
 
     def retire(self, track: OrderTrack) -> None:

@@ -23,6 +23,7 @@ from tests.machines.scenarios import (
     BUY2,
     BUY_LEG,
     DAY,
+    FOREIGN_ID,
     NEXT_DAY,
     QTY,
     SELL2,
@@ -226,6 +227,19 @@ class TestAttempts:
         assert (outcome.snapshot.entries_today, outcome.snapshot.trading_date) == (0, NEXT_DAY)
         entry = s.fire(signal(BUY_LEG, when=at(day=NEXT_DAY)))
         assert entry.commands[0].client_order_id == oid("buy", 1, day=NEXT_DAY)
+
+    def test_orders_of_earlier_days_are_still_known_after_rollovers(self):
+        """Finished orders outlive their day: a late fill days later is a late fill (flatten),
+        a repeated ack stale, and only an id never issued foreign."""
+        s = round_trip(Scenario())
+        for day in (NEXT_DAY, date(2026, 11, 25), date(2026, 11, 26)):
+            s.fire(m.DayRolledOver(trading_date=day))
+        stale = s.fire(accepted(oid("stop")))
+        assert (stale.kind, stale.trigger) == (OutcomeKind.IGNORED, "stale_order_event")
+        foreign = s.fire(accepted(FOREIGN_ID))
+        assert (foreign.kind, foreign.trigger) == (OutcomeKind.IGNORED, "foreign_order_event")
+        late = s.fire(filled(oid("sell"), QTY, "99.00"))
+        assert (late.kind, late.trigger) == (OutcomeKind.ANOMALY, "late_fill")
 
     def test_same_date_rollover_is_a_race(self):
         """A repeated rollover for the current date is stale: ignored, counter kept."""
