@@ -7,17 +7,19 @@ many samples. ``--quick`` uses small sizes (a smoke run, figures not meaningful)
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks import dispatch, latency, replay, scale
-from benchmarks._common import Figure, write_results
+from benchmarks._common import Figure, markdown, update_readme, write_results
 
 __all__ = ["main", "run_all"]
 
 HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
 
 FULL: dict[str, Any] = {
     "dispatch_cycles": 1500,
@@ -29,6 +31,7 @@ FULL: dict[str, Any] = {
     "replay_days": None,
     "replay_repeats": 2,
     "profile": True,
+    "profile_cycles": 500,
 }
 QUICK: dict[str, Any] = {
     "dispatch_cycles": 5,
@@ -40,6 +43,7 @@ QUICK: dict[str, Any] = {
     "replay_days": 2,
     "replay_repeats": 1,
     "profile": False,
+    "profile_cycles": 3,
 }
 
 
@@ -71,8 +75,10 @@ def fig_dispatch(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
             passed=True,
         ),
     ]
-    extra = {"fire_profile": dispatch.profile_fire()} if sizes["profile"] else {}
-    return figures, extra
+    where = dispatch.breakdown(sizes["profile_cycles"])
+    where["us_per_event"] = result["us_per_event"]
+    where["without_transitions_estimate"] = result["without_transitions_estimate"]
+    return figures, {"fire_breakdown": where}
 
 
 def fig_scale(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
@@ -204,12 +210,29 @@ def run_all(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark and write ``results.json`` and ``results.md``."""
+    """Run every benchmark; write ``results.json``, ``results.md`` and the README's table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), help="run only these")
     parser.add_argument("--out", type=Path, default=HERE, help="where results.* go")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=README,
+        help="whose performance block to regenerate (full runs of every benchmark only)",
+    )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: regenerate results.md and the README from the existing results.json",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        document = json.loads((args.out / "results.json").read_text(encoding="utf-8"))
+        (args.out / "results.md").write_text(markdown(document), encoding="utf-8")
+        update_readme(args.readme, document)
+        print(f"rendered {args.out / 'results.md'} and {args.readme}")
+        return 0
     for noisy in ("tickstate", "transitions", "websocket", "aiohttp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from strategies import configure_logging
@@ -218,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     figures, extra = run_all(QUICK if args.quick else FULL, args.only)
     json_path, md_path = write_results(figures, args.out, extra)
     print(f"wrote {json_path} and {md_path}")
+    if not args.quick and not args.only:  # a partial or smoke run never replaces the table
+        update_readme(args.readme, json.loads(json_path.read_text(encoding="utf-8")))
+        print(f"regenerated the performance table in {args.readme}")
     return 0
 
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks import dispatch, latency, replay, scale
 from benchmarks.__main__ import QUICK, run_all
-from benchmarks._common import write_results
+from benchmarks._common import (
+    README_BEGIN,
+    README_END,
+    markdown,
+    readme_section,
+    update_readme,
+    write_results,
+)
 
 
 def test_dispatch_runs_fire_and_both_baselines_on_the_same_work() -> None:
@@ -71,3 +80,47 @@ def test_the_entry_point_writes_json_and_markdown(tmp_path: Path) -> None:
     for figure in document["figures"]:
         assert {"name", "value", "baseline", "ratio", "target", "pass"} <= set(figure)
     assert "| figure | value | baseline | ratio | target | pass |" in md_path.read_text()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_readme_performance_block_is_rendered_from_results_json() -> None:
+    document = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_section(document) in readme, "run: python -m benchmarks --render"
+    assert (ROOT / "benchmarks" / "results.md").read_text(encoding="utf-8") == markdown(document)
+
+
+def test_results_json_holds_every_figure_with_baseline_and_verdict() -> None:
+    document = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
+    names = " ".join(f["name"] for f in document["figures"])
+    for wanted in ("fire()", "build", "bytes per symbol", "lock hold", "in process", "loopback"):
+        assert wanted in names
+    assert "replay bars/s" in names
+    for figure in document["figures"]:
+        assert isinstance(figure["pass"], bool)
+        assert figure["target"]
+    assert document["fire_breakdown"]["top_frames"]
+
+
+def test_update_readme_replaces_only_the_generated_block(tmp_path: Path) -> None:
+    figures, extra = run_all(QUICK, only=["dispatch"], log=lambda _: None)
+    json_path, _ = write_results(figures, tmp_path, extra)
+    document = json.loads(json_path.read_text(encoding="utf-8"))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n{README_BEGIN}\nold table\n{README_END}\nafter\n")
+    update_readme(readme, document)
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# x\n\nbefore\n")
+    assert text.endswith("\nafter\n")
+    assert "old table" not in text
+    assert "fire() events/s vs bare transitions" in text
+    assert "Where the time goes in `fire()`" in text
+
+
+def test_update_readme_without_markers_names_the_file(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# no block\n")
+    with pytest.raises(ValueError, match=r"README\.md: no"):
+        update_readme(readme, {})
