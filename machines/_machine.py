@@ -2,9 +2,10 @@
 
 The definition is one shared, static ``transitions.Machine`` built from the lifecycle table
 (``auto_transitions=False``, ``send_event=True``); each symbol is a small object holding its state,
-its books and its own ``RLock``. ``fire()`` is the only way to change either: it takes the lock,
-classifies the event, consults the table, applies the transition, and returns an ``Outcome`` with
-the commands to execute *after* the lock is released, plus an immutable ``Snapshot``::
+its books and its own ``RLock``. ``fire()`` is the only way to change either: it classifies the
+event on the published (immutable) books, takes the lock, consults the table, evaluates the guards,
+applies the transition, and returns an ``Outcome`` with the commands to execute *after* the lock
+is released, plus an immutable ``Snapshot``::
 
     >>> from datetime import date
     >>> m = SymbolMachine(strategy="s8020", symbol="AAPL", trading_date=date(2026, 11, 23))
@@ -329,22 +330,41 @@ class SymbolMachine:
         Never raises for an unexpected event: every (state, trigger) pair is declared. The
         listener, if any, is called after the lock is released, in the calling thread.
         """
+        # Classifying an order event and drafting the books only read the published books,
+        # which are never mutated again, so it happens before the lock; under the lock an
+        # identity check proves nobody decided in between (or it is done again there).
+        books = self._books
+        trigger, draft = _prepare(books, event)
         with self._lock:
-            outcome = self._decide(event)
-            self._view = outcome._view
+            if self._books is not books:
+                trigger, draft = _prepare(self._books, event)
+            state_from = self._state
+            kind, reason, commands = self._decide(event, trigger, draft)
+            state_to = self._state
+            last = trigger if commands is not None else self._view.last_trigger
+            view = self._view = _View(self, last)
+        outcome = Outcome(
+            kind=kind,
+            trigger=trigger,
+            reason=reason,
+            state_from=state_from,
+            state_to=state_to,
+            commands=tuple(commands) if commands else (),
+            event=event,
+            _view=view,
+        )
         if self._listener is not None:
             self._listener(outcome)
         return outcome
 
-    def _decide(self, event: Event) -> Outcome:
-        state_from = self._state
-        draft = self._books.draft()
-        if isinstance(event, _ORDER_EVENTS):
-            trigger = classify_order_event(self._books, event)
-            draft.apply(event)
-        else:
-            trigger = event.trigger
-        declaration = DECLARATIONS[(state_from, trigger)]
+    def _decide(
+        self, event: Event, trigger: str, draft: Books
+    ) -> tuple[OutcomeKind, str | None, list[Command] | None]:
+        """Consult the table; commit the draft if accepted or an anomaly.
+
+        Returns the kind, the reason, and the commands (``None`` when nothing changed).
+        """
+        declaration = DECLARATIONS[(self._state, trigger)]
         decision = Decision(
             strategy=self.strategy,
             symbol=self.symbol,
@@ -358,9 +378,7 @@ class SymbolMachine:
             if _EVENTS[trigger].trigger(self, decision=decision):
                 self._books = draft
                 self._transitions += 1
-                return self._outcome(
-                    OutcomeKind.ACCEPTED, trigger, None, state_from, event, decision
-                )
+                return OutcomeKind.ACCEPTED, None, decision.commands
             otherwise = declaration.otherwise
             assert otherwise is not None  # checked at import: a guard-free last move exists
             reason = otherwise.reason or _failed_guard(declaration, decision)
@@ -373,52 +391,31 @@ class SymbolMachine:
             self._books = draft
             self._anomalies += 1
             self._count(reason)
-            return self._outcome(OutcomeKind.ANOMALY, trigger, reason, state_from, event, decision)
+            return OutcomeKind.ANOMALY, reason, decision.commands
         reason = reason or declaration.reason
         assert reason is not None
         self._count(reason)
         if isinstance(declaration, Ignore):
             self._races += 1
-            kind = OutcomeKind.IGNORED
-        else:
-            assert isinstance(declaration, Decline)
-            self._declined += 1
-            kind = OutcomeKind.DECLINED
-        return Outcome(
-            kind=kind,
-            trigger=trigger,
-            reason=reason,
-            state_from=state_from,
-            state_to=state_from,
-            commands=(),
-            event=event,
-            _view=_View(self, self._view.last_trigger),
-        )
+            return OutcomeKind.IGNORED, reason, None
+        assert isinstance(declaration, Decline)
+        self._declined += 1
+        return OutcomeKind.DECLINED, reason, None
 
     def _count(self, reason: str) -> None:
         if self._reasons is None:
             self._reasons = {}
         self._reasons[reason] = self._reasons.get(reason, 0) + 1
 
-    def _outcome(
-        self,
-        kind: OutcomeKind,
-        trigger: str,
-        reason: str | None,
-        state_from: str,
-        event: Event,
-        decision: Decision,
-    ) -> Outcome:
-        return Outcome(
-            kind=kind,
-            trigger=trigger,
-            reason=reason,
-            state_from=state_from,
-            state_to=self._state,
-            commands=tuple(decision.commands),
-            event=event,
-            _view=_View(self, trigger),
-        )
+
+def _prepare(books: Books, event: Event) -> tuple[str, Books]:
+    """The trigger an event stands for, and a draft of the books with its bookkeeping applied."""
+    draft = books.draft()
+    if isinstance(event, _ORDER_EVENTS):
+        trigger = classify_order_event(books, event)
+        draft.apply(event)
+        return trigger, draft
+    return event.trigger, draft
 
 
 def _failed_guard(declaration: Moves, decision: Decision) -> str | None:

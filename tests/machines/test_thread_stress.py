@@ -605,3 +605,32 @@ class TestDeskUnderThreads:
         for outcome in harness.reconciled:
             assert outcome.kind is OutcomeKind.ACCEPTED, (outcome.snapshot.symbol, outcome.reason)
             assert outcome.commands == ()
+
+
+class TestDecidedBetweenPrepareAndLock:
+    """``fire`` classifies and drafts before taking the lock; a decision made by another thread
+    in between must be seen, or the same fill would count twice."""
+
+    def test_a_fill_decided_meanwhile_makes_the_same_fill_stale(self, monkeypatch) -> None:
+        from tests.machines.scenarios import BUY2, QTY, filled, to_pending_live
+
+        machine = to_pending_live().machine
+        fill = filled(BUY2, QTY, "101.00")
+        real = machines._machine._prepare
+        other: list[machines.Outcome] = []
+        raced = threading.Event()
+
+        def prepare_then_let_another_thread_decide(books, event):  # type: ignore[no-untyped-def]
+            prepared = real(books, event)
+            if not raced.is_set():
+                raced.set()
+                rival = threading.Thread(target=lambda: other.append(machine.fire(event)))
+                rival.start()
+                rival.join()
+            return prepared
+
+        monkeypatch.setattr(machines._machine, "_prepare", prepare_then_let_another_thread_decide)
+        late = machine.fire(fill)
+        assert (other[0].kind, other[0].trigger) == (machines.OutcomeKind.ACCEPTED, "entry_filled")
+        assert (late.kind, late.trigger) == (machines.OutcomeKind.IGNORED, "stale_order_event")
+        assert machine.snapshot().position == QTY
