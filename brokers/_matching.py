@@ -318,17 +318,16 @@ class MatchingEngine:
         order ids; ``inside`` says they were placed after the bar opened, so none fills at the
         open.
         """
-        limit = cutoff if cutoff is not None else bar.start
         book = self._open.get(bar.symbol)
-        working = (
-            [
-                o
-                for o in book.values()
-                if o.submitted_at <= limit and (only is None or o.client_order_id in only)
-            ]
-            if book
-            else []
-        )
+        if not book:  # nothing works in this symbol (most bars): only the last price moves
+            self._last_price[bar.symbol] = bar.close
+            return []
+        limit = cutoff if cutoff is not None else bar.start
+        working = [
+            o
+            for o in book.values()
+            if o.submitted_at <= limit and (only is None or o.client_order_id in only)
+        ]
         working.sort(key=lambda o: _MATCH_ORDER[o.type])
         updates = []
         for order in working:

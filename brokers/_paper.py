@@ -108,7 +108,8 @@ class PaperBroker:
         updates = self.engine.on_bar(
             bar, self._clock.now(), cutoff=cutoff, only=only, inside=inside
         )
-        self._publish(updates)
+        if updates:  # most bars fill nothing
+            self._publish(updates)
         return updates
 
     def close_session(self) -> list[TradeUpdate]:
