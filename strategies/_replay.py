@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from itertools import groupby
+from operator import attrgetter
 
 from brokers import Bar, ManualClock, PaperBroker
 from strategies._engine import Engine
 
 __all__ = ["replay_bars"]
+
+_START = attrgetter("start")
+_SYMBOL = attrgetter("symbol")
 
 
 def replay_bars(
@@ -30,24 +34,30 @@ def replay_bars(
 ) -> int:
     """Run ``bars`` (sorted by start) through the engine; returns how many bars were replayed."""
     interval = engine.plan.bar_interval
+    # Bound once: this loop runs a few calls per bar and little else, so lookups show.
+    start_bar, on_bar, drain = engine.start_bar, engine.on_bar, engine.drain
+    take_new_stops, feed_bar = engine.take_new_stops, paper.feed_bar
     count = 0
     session: date | None = None
-    for start, group in groupby(bars, key=lambda b: b.start):
-        batch = sorted(group, key=lambda b: b.symbol)
+    for start, group in groupby(bars, key=_START):
+        batch = sorted(group, key=_SYMBOL)
         day = engine.session_of(batch[0])
         if session is not None and day != session:
             _close_session(engine, paper, clock, session)
         session = day
+        end = start + interval
         clock.set(start)
         for bar in batch:
-            engine.start_bar(bar)
-            paper.feed_bar(bar)
-            engine.drain()
-            _rematch_new_stops(engine, paper, bar, start + interval)
-        clock.set(start + interval)
+            start_bar(bar)
+            feed_bar(bar)
+            drain()
+            stops = take_new_stops()
+            if stops:
+                _rematch_new_stops(engine, paper, bar, end, stops)
+        clock.set(end)
         for bar in batch:
-            engine.on_bar(bar)
-            engine.take_new_stops()  # placed after the bar completed: they work from the next bar
+            on_bar(bar)
+            take_new_stops()  # placed after the bar completed: they work from the next bar
         count += len(batch)
         if progress is not None:
             progress(len(batch))
@@ -56,8 +66,9 @@ def replay_bars(
     return count
 
 
-def _rematch_new_stops(engine: Engine, paper: PaperBroker, bar: Bar, end: datetime) -> None:
-    stops = engine.take_new_stops()
+def _rematch_new_stops(
+    engine: Engine, paper: PaperBroker, bar: Bar, end: datetime, stops: list[str]
+) -> None:
     while stops:
         paper.feed_bar(bar, cutoff=end, only=stops, inside=True)
         engine.drain()
