@@ -195,9 +195,10 @@ class EightyTwenty:
             return ()
         if self._phase is _Phase.DONE:
             return ()  # nothing more today: the extreme is read only while armed or entered
-        low_or_high = bar.low if setup.long else bar.high
+        long = setup.long
+        low_or_high = bar.low if long else bar.high
         extreme = self._extreme
-        beyond = extreme is None or (low_or_high < extreme if setup.long else low_or_high > extreme)
+        beyond = extreme is None or (low_or_high < extreme if long else low_or_high > extreme)
         if beyond:
             self._extreme = low_or_high
         end = context.bar_end(bar)

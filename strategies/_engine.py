@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -167,6 +167,7 @@ class Engine:
         self._prefix = f"{desk.strategy}-"
         self._last_start: datetime | None = None  # session_of's one-entry cache
         self._last_session = date.min
+        self._day_from = self._day_until = datetime.min.replace(tzinfo=UTC)  # its local date
         self._new_stops: list[str] = []
         self.probe: EngineProbe | None = None  # metrics: set by the live run when asked for
 
@@ -279,12 +280,25 @@ class Engine:
         start = bar.start
         if start != self._last_start:  # bars that start together share their session: reuse it
             self._last_start = start
-            self._last_session = start.astimezone(self.plan.session.timezone).date()
+            if not self._day_from <= start < self._day_until:
+                self._learn_day(start)
         return self._last_session
+
+    def _learn_day(self, start: datetime) -> None:
+        # Converting to the exchange's timezone costs about 1 µs; every bar of the same local
+        # date is known by two comparisons instead, with its local midnights in UTC. ZoneInfo
+        # maps a midnight that falls in a DST gap (fold 0) to the transition itself and an
+        # ambiguous one to its first occurrence, so the bounds are exact there too.
+        zone = self.plan.session.timezone
+        day = start.astimezone(zone).date()
+        self._last_session = day
+        self._day_from = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+        self._day_until = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
 
     def start_bar(self, bar: Bar) -> None:
         """A bar begins: roll the symbol's session over if the bar opens a new one."""
-        day = self.session_of(bar)
+        # session_of(bar), its cache read inlined: this runs for every bar.
+        day = self._last_session if bar.start == self._last_start else self.session_of(bar)
         today = self._today.get(bar.symbol)
         if today is not None and today.day == day:
             return
@@ -325,13 +339,20 @@ class Engine:
         """A bar completed: session timers first, then the signal's events, each fired in order."""
         symbol = bar.symbol
         today = self._today.get(symbol)
-        if today is None or today.day != self.session_of(bar):  # start_bar's own test, inlined
+        day = self._last_session if bar.start == self._last_start else self.session_of(bar)
+        if today is None or today.day != day:  # start_bar's own test, inlined
             self.start_bar(bar)
             today = self._today[symbol]
-        today.extend(bar)
+        # today.extend(bar), inlined: this runs for every bar of every symbol.
+        if bar.high > today.high:
+            today.high = bar.high
+        if bar.low < today.low:
+            today.low = bar.low
+        today.close = bar.close
         end = bar.start + self.plan.bar_interval
         machine = self.desk.machine(symbol)
         snapshot = machine.snapshot()
+        fired = False  # the engine fires from one thread: unless it fired, snapshot is current
         if (
             end >= today.entry_cutoff_at
             and snapshot.state in ("entry_pending", "in_position", "stop_replacing")
@@ -340,12 +361,15 @@ class Engine:
         ):
             today.timed_out.add(snapshot.attempt)
             self._fire_on(symbol, EntryTimedOut(at=end, attempt=snapshot.attempt))
+            fired = True
         if end >= today.square_off_at and not snapshot.done_for_day:
             self._fire_on(symbol, SquareOffReached(at=end))
+            fired = True
         if not self._inbox.empty():  # most bars fire nothing: skip the call
             self.drain()
+            fired = True
         signal = self.signals.get(symbol)
         if signal is not None:
-            for event in signal.on_bar(bar, machine.snapshot()):
+            for event in signal.on_bar(bar, machine.snapshot() if fired else snapshot):
                 self._fire_on(symbol, event)
                 self.drain()

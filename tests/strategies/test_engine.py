@@ -142,3 +142,38 @@ class TestEngineRoundTrip:
         assert context.session == DAY
         assert context.square_off_at == datetime(2013, 3, 4, 15, 15, tzinfo=NY)
         assert context.previous is None
+
+
+class _ZoneSession(_Session):
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.timezone = zone
+
+
+def _engine_in(zone: ZoneInfo) -> Engine:
+    clock = ManualClock(datetime(2012, 1, 1, tzinfo=UTC))
+    plan = SessionPlan(
+        session=_ZoneSession(zone),
+        entry_cutoff=time(14, 30),
+        square_off=time(15, 15),
+        bar_interval=STEP,
+        qty=D(100),
+        tick_of=lambda symbol: US_EQUITY_TICK,
+    )
+    desk = Desk(strategy="t", trading_date=DAY)
+    return Engine(desk=desk, signals={}, broker=PaperBroker(clock=clock), clock=clock, plan=plan)
+
+
+class TestSessionOf:
+    def test_local_date_matches_the_timezone_across_midnights_and_dst_changes_at_midnight(self):
+        """session_of's cached local-day bounds agree with a conversion where DST starts or ends
+        at midnight (São Paulo, 2012-10-21 and 2013-02-17) and on ordinary days (New York)."""
+        for zone, first in (
+            (ZoneInfo("America/Sao_Paulo"), datetime(2012, 10, 19, tzinfo=UTC)),
+            (ZoneInfo("America/Sao_Paulo"), datetime(2013, 2, 15, tzinfo=UTC)),
+            (ZoneInfo("America/New_York"), datetime(2013, 3, 8, tzinfo=UTC)),
+        ):
+            engine = _engine_in(zone)
+            for i in range(4 * 24 * 12):  # four days of 5-minute bars
+                start = first + i * STEP
+                bar = Bar(symbol="X", start=start, open=D(1), high=D(1), low=D(1), close=D(1))
+                assert engine.session_of(bar) == start.astimezone(zone).date(), start
