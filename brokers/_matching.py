@@ -84,6 +84,7 @@ class MatchingEngine:
         # The open orders of each symbol, in submission order (an index into ``_orders``: an
         # order is stored open first and never reopens, so this keeps its relative order).
         self._open: dict[str, dict[str, Order]] = {}
+        self._all_open: dict[str, Order] = {}  # every symbol's, in submission order (same reason)
         self._positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol → (qty, avg price)
         self._last_price: dict[str, Decimal] = {}
         self.account_id = self.new_id()
@@ -292,14 +293,24 @@ class MatchingEngine:
     def expire_day_orders(self, now: datetime) -> list[TradeUpdate]:
         """The session closed: every working DAY order expires."""
         updates = []
-        for order in list(self._orders.values()):
-            if order.is_open and order.time_in_force is TimeInForce.DAY:
+        # The open orders only, in the order a walk over every order ever placed would meet them:
+        # that walk made each session close cost more than the one before.
+        for order in list(self._all_open.values()):
+            if order.time_in_force is TimeInForce.DAY:
                 expired = replace(order, status=OrderStatus.EXPIRED, expired_at=now, updated_at=now)
                 self._store(expired)
                 updates.append(TradeUpdate(event="expired", order=expired, timestamp=now))
         return updates
 
     # --- matching --------------------------------------------------------------------------
+
+    def idle_bar(self, bar: Bar) -> bool:
+        """Whether ``bar.symbol`` has no open order, so ``bar`` can fill nothing; if so, its close
+        is taken as the last price, as ``on_bar`` would."""
+        if self._open.get(bar.symbol):
+            return False
+        self._last_price[bar.symbol] = bar.close
+        return True
 
     def on_bar(
         self,
@@ -396,8 +407,11 @@ class MatchingEngine:
             if book is None:
                 book = self._open[order.symbol] = {}
             book[order.id] = order
-        elif book is not None:
-            book.pop(order.id, None)
+            self._all_open[order.id] = order
+        else:
+            self._all_open.pop(order.id, None)
+            if book is not None:
+                book.pop(order.id, None)
 
     @staticmethod
     def _validate(request: OrderRequest) -> None:

@@ -105,6 +105,8 @@ class PaperBroker:
         inside: bool = False,
     ) -> list[TradeUpdate]:
         """Match working orders against ``bar`` and publish the fills (see ``MatchingEngine``)."""
+        if self.engine.idle_bar(bar):  # most bars: no clock read, no matching
+            return []
         updates = self.engine.on_bar(
             bar, self._clock.now(), cutoff=cutoff, only=only, inside=inside
         )

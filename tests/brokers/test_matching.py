@@ -19,6 +19,7 @@ from brokers import (
     OrderType,
     ReplaceRequest,
     Side,
+    TimeInForce,
     UnchangedOrderError,
 )
 
@@ -218,6 +219,36 @@ class TestOrderLifecycle:
         (update,) = engine.expire_day_orders(T0 + timedelta(hours=7))
         assert (update.event, update.order.status) == ("expired", OrderStatus.EXPIRED)
         assert engine.list_orders(status="open") == []
+
+    def test_expiry_follows_submission_order_across_symbols_and_skips_closed_orders(self):
+        """Expirations come in the order the orders were placed, whatever their symbol; a
+        replaced, cancelled or filled order, or a GTC one, does not expire."""
+        engine = MatchingEngine()
+        ibm = OrderRequest(
+            symbol="IBM", qty=D(10), side=Side.BUY, type=OrderType.STOP, stop_price=D("200")
+        )
+        gtc = OrderRequest(
+            symbol="IBM",
+            qty=D(10),
+            side=Side.BUY,
+            type=OrderType.STOP,
+            stop_price=D("210"),
+            time_in_force=TimeInForce.GTC,
+        )
+        first, _ = engine.submit(stop(Side.BUY, "101", cid="a1"), T0)
+        engine.submit(ibm, T0)
+        engine.submit(gtc, T0)
+        cancelled, _ = engine.submit(stop(Side.BUY, "102", cid="a2"), T0)
+        engine.submit(market(Side.BUY, cid="a3"), T0)
+        engine.replace(first.id, ReplaceRequest(stop_price=D("103"), client_order_id="a1r"), T0)
+        engine.cancel(cancelled.id, T0)
+        engine.on_bar(bar(1, "100", "100", "100", "100"), T0 + STEP)  # fills the market order
+        updates = engine.expire_day_orders(T0 + timedelta(hours=7))
+        assert [(u.order.symbol, u.order.stop_price) for u in updates] == [
+            ("IBM", D("200")),
+            ("AAPL", D("103")),
+        ]
+        assert [o.stop_price for o in engine.list_orders(status="open")] == [D("210")]
 
     @pytest.mark.parametrize(
         ("request_", "message"),
