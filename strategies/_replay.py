@@ -57,7 +57,7 @@ def replay_bars(
         clock.set(end)
         for bar in batch:
             on_bar(bar)
-            take_new_stops()  # placed after the bar completed: they work from the next bar
+        take_new_stops()  # placed after their bar completed: they work from the next bar
         count += len(batch)
         if progress is not None:
             progress(len(batch))
