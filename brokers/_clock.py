@@ -47,6 +47,8 @@ class ManualClock:
 
     def set(self, when: datetime) -> None:
         """Move to ``when`` (never backwards)."""
+        if when <= self._now:
+            return  # nothing to do: one atomic read tells, and the lock is the costly part
         with self._lock:
             if when > self._now:
                 self._now = when
