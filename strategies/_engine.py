@@ -31,6 +31,7 @@ from machines import (
     PlaceStop,
     ReplaceStop,
     SquareOffReached,
+    SymbolMachine,
     TickRule,
 )
 from strategies._crashpoints import crash_point
@@ -169,6 +170,9 @@ class Engine:
         self._last_session = date.min
         self._day_from = self._day_until = datetime.min.replace(tzinfo=UTC)  # its local date
         self._new_stops: list[str] = []
+        # The desk's machines, looked up once per symbol: on_bar needs one per bar, and the
+        # desk's registry only ever grows (a machine, once created, is the symbol's for good).
+        self._machines: dict[str, SymbolMachine] = {}
         self.probe: EngineProbe | None = None  # metrics: set by the live run when asked for
 
     # --- broker side -----------------------------------------------------------------------
@@ -350,7 +354,9 @@ class Engine:
             today.low = bar.low
         today.close = bar.close
         end = bar.start + self.plan.bar_interval
-        machine = self.desk.machine(symbol)
+        machine = self._machines.get(symbol)
+        if machine is None:
+            machine = self._machines[symbol] = self.desk.machine(symbol)
         snapshot = machine.snapshot()
         fired = False  # the engine fires from one thread: unless it fired, snapshot is current
         if (
