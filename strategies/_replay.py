@@ -39,16 +39,21 @@ def replay_bars(
     take_new_stops, feed_bar = engine.take_new_stops, paper.feed_bar
     count = 0
     session: date | None = None
+    started: set[str] = set()  # symbols whose session has started: start_bar is a no-op for them
     for start, group in groupby(bars, key=_START):
         batch = sorted(group, key=_SYMBOL)
         day = engine.session_of(batch[0])
-        if session is not None and day != session:
-            _close_session(engine, paper, clock, session)
-        session = day
+        if day != session:
+            if session is not None:
+                _close_session(engine, paper, clock, session)
+            session = day
+            started = set()
         end = start + interval
         clock.set(start)
         for bar in batch:
-            start_bar(bar)
+            if bar.symbol not in started:
+                started.add(bar.symbol)
+                start_bar(bar)
             feed_bar(bar)
             drain()
             stops = take_new_stops()
