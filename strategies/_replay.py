@@ -54,7 +54,11 @@ def replay_bars(
             if bar.symbol not in started:
                 started.add(bar.symbol)
                 start_bar(bar)
-            feed_bar(bar)
+                feed_bar(bar)
+            elif not feed_bar(bar):
+                # Nothing filled, so nothing was queued and nothing fired: every step of this
+                # loop ends drained and with its new stops taken, so there is nothing to do.
+                continue
             drain()
             stops = take_new_stops()
             if stops:
