@@ -311,7 +311,9 @@ class SymbolMachine:
 
     def snapshot(self) -> Snapshot:
         """The state and books as of the last completed ``fire()``."""
-        return self._view.snapshot()
+        view = self._view
+        # Read once per bar per symbol by the engine: skip the second call once it is built.
+        return view._built or view.snapshot()
 
     def counters(self) -> Counters:
         """This machine's counters, with the reason of every race, decline and anomaly."""
