@@ -7,6 +7,7 @@ many samples. ``--quick`` uses small sizes (a smoke run, figures not meaningful)
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import statistics
@@ -121,7 +122,10 @@ def _rounds(measure: Callable[[], dict[str, Any]], key: str, rounds: int) -> dic
     One stall of the host (this is a shared VM) inflates one round's tail; the median round
     does not move with it. Every round's percentiles stay in the details.
     """
-    found = [measure() for _ in range(rounds)]
+    found = []
+    for _ in range(rounds):
+        gc.collect()  # each round starts from a clean heap, like the first
+        found.append(measure())
     cuts = {
         name: round(statistics.median(r[key][name] for r in found), 2)
         for name in ("p50", "p90", "p99", "max")
@@ -230,6 +234,8 @@ def run_all(
         if only and name not in only:
             continue
         log(f"running {name} ...")
+        # The previous benchmark's garbage is collected now, not inside this one's samples.
+        gc.collect()
         found, more = bench(sizes)
         figures += found
         extra.update(more)
