@@ -27,7 +27,6 @@ from benchmarks import dispatch
 from benchmarks._common import percentiles
 from brokers import (
     AlpacaBroker,
-    AlpacaSettings,
     AlpacaTradeStream,
     Bar,
     ManualClock,
@@ -252,14 +251,7 @@ def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict
         start=first,
         bar_interval=timedelta(minutes=5),
     ) as sim:
-        settings = AlpacaSettings(
-            rest_url=sim.rest_url,
-            trading_stream_url=sim.trading_stream_url,
-            data_stream_url=sim.data_stream_url,
-            key_id="K",
-            secret_key="S",
-            reconnect=ReconnectPolicy(stop_timeout=5.0),
-        )
+        settings = sim.client_settings(ReconnectPolicy(stop_timeout=5.0))
         broker = _TimedAlpaca(settings)
         broker.stamps = stamps
         desk = m.Desk(strategy=dispatch.STRATEGY, trading_date=first.date() - timedelta(days=1))

@@ -26,7 +26,6 @@ from typing import Any
 
 from brokers import (
     AlpacaBroker,
-    AlpacaSettings,
     AlpacaTradeStream,
     OrderRequest,
     OrderType,
@@ -66,14 +65,7 @@ def measure(orders: int = 1000, warmup: int = 50) -> dict[str, Any]:
     connected: queue.Queue[None] = queue.Queue()
     total = warmup + orders
     with SimExchange(rate_limit=10 * total + 100, cash=Decimal(10) ** 9) as sim:
-        settings = AlpacaSettings(
-            rest_url=sim.rest_url,
-            trading_stream_url=sim.trading_stream_url,
-            data_stream_url=sim.data_stream_url,
-            key_id="K",
-            secret_key="S",
-            reconnect=ReconnectPolicy(stop_timeout=5.0),
-        )
+        settings = sim.client_settings(ReconnectPolicy(stop_timeout=5.0))
         broker = AlpacaBroker(settings)
         stream = AlpacaTradeStream(settings)
         stream.start(on_update, lambda: connected.put(None))

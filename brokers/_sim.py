@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from brokers._alpaca_settings import AlpacaSettings, ReconnectPolicy
 from brokers._clock import Clock, ManualClock, SystemClock, VirtualClock
 from brokers._matching import MatchingEngine
 from brokers._sim_faults import FaultDice, SimFaults
@@ -134,6 +135,18 @@ class SimExchange:
     def data_stream_url(self) -> str:
         """The bar WebSocket for the ``iex`` feed."""
         return f"ws://{self._netloc}/v2/iex"
+
+    def client_settings(self, reconnect: ReconnectPolicy | None = None) -> AlpacaSettings:
+        """Settings for an Alpaca client of this exchange: its URLs and the key it accepts."""
+        ((key_id, secret_key),) = self._keys.items()
+        return AlpacaSettings(
+            rest_url=self.rest_url,
+            trading_stream_url=self.trading_stream_url,
+            data_stream_url=self.data_stream_url,
+            key_id=key_id,
+            secret_key=secret_key,
+            reconnect=reconnect or ReconnectPolicy(),
+        )
 
     @property
     def faults(self) -> SimFaults:

@@ -10,7 +10,7 @@ under a machine's lock.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -37,7 +37,7 @@ from machines import (
 from strategies._crashpoints import crash_point
 from strategies._execute import OrderIds, execute
 from strategies._signal import DailyBar, SessionContext, SymbolSignal
-from strategies._trades import TradeRecorder
+from strategies._trades import SymbolSummary, TradeRecorder, summarise
 from strategies._translate import order_event
 
 __all__ = ["Engine", "EngineProbe", "JournalSink", "SessionPlan", "SessionTimes"]
@@ -174,6 +174,16 @@ class Engine:
         # desk's registry only ever grows (a machine, once created, is the symbol's for good).
         self._machines: dict[str, SymbolMachine] = {}
         self.probe: EngineProbe | None = None  # metrics: set by the live run when asked for
+
+    def summaries(self, symbols: Sequence[str]) -> list[SymbolSummary]:
+        """Per symbol: its trades so far, with its machine's race and anomaly counts."""
+        counters = {s: self.desk.machine(s).counters() for s in symbols}
+        return summarise(
+            self.recorder.trades,
+            symbols,
+            races={s: c.races for s, c in counters.items()},
+            anomalies={s: c.anomalies for s, c in counters.items()},
+        )
 
     # --- broker side -----------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ from strategies._runner import LiveRunner, RunSettings
 from strategies._signal import DailyBar
 from strategies._spec import StrategySpec
 from strategies._spec_broker import AlpacaBroker as AlpacaBrokerSpec
-from strategies._trades import SymbolSummary, summarise
+from strategies._trades import SymbolSummary
 from strategies._wiring import build_engine_for
 
 if TYPE_CHECKING:
@@ -225,13 +225,7 @@ def run_live(
             journal.close()
         if sim is not None and own_sim:
             sim.stop()
-    per_symbol = {s: engine.desk.machine(s).counters() for s in spec.symbols}
-    summaries = summarise(
-        engine.recorder.trades,
-        spec.symbols,
-        races={s: c.races for s, c in per_symbol.items()},
-        anomalies={s: c.anomalies for s, c in per_symbol.items()},
-    )
+    summaries = engine.summaries(spec.symbols)
     return LiveResult(
         engine=engine,
         summaries=tuple(summaries),

@@ -20,7 +20,7 @@ from machines import Outcome
 from strategies._engine import Engine
 from strategies._plot import StopStep
 from strategies._spec import StrategySpec
-from strategies._trades import SymbolSummary, Trade, summarise, trades_csv
+from strategies._trades import SymbolSummary, Trade, trades_csv
 from strategies._wiring import build_engine_for
 
 __all__ = ["ReplayResult", "run_replay", "summary_json"]
@@ -102,13 +102,7 @@ def run_replay(
     started = time.perf_counter()
     count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
     seconds = time.perf_counter() - started
-    per_symbol = {s: engine.desk.machine(s).counters() for s in spec.symbols}
-    summaries = summarise(
-        engine.recorder.trades,
-        spec.symbols,
-        races={s: c.races for s, c in per_symbol.items()},
-        anomalies={s: c.anomalies for s, c in per_symbol.items()},
-    )
+    summaries = engine.summaries(spec.symbols)
     out_dir.mkdir(parents=True, exist_ok=True)
     trades_path, summary_path = out_dir / "trades.csv", out_dir / "summary.json"
     trades_path.write_text(trades_csv(engine.recorder.trades), encoding="utf-8")

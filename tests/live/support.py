@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from brokers import AlpacaBroker, AlpacaSettings, Bar, Order, SimExchange, TradeUpdate
+from brokers import AlpacaBroker, Bar, Order, SimExchange, TradeUpdate
 from strategies._bars import load_bars
 from strategies._live import first_sessions
 from strategies._signal import DailyBar
@@ -74,15 +74,7 @@ def day_bars(
 
 def rest_client(sim: SimExchange) -> AlpacaBroker:
     """An adapter on the exchange's REST API (for reading its books like any client would)."""
-    return AlpacaBroker(
-        AlpacaSettings(
-            rest_url=sim.rest_url,
-            trading_stream_url=sim.trading_stream_url,
-            data_stream_url=sim.data_stream_url,
-            key_id="K",
-            secret_key="S",
-        )
-    )
+    return AlpacaBroker(sim.client_settings())
 
 
 # --- what the exchange did ------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from brokers import AlpacaBroker, AlpacaSettings, OrderType, SimExchange
+from brokers import AlpacaBroker, OrderType, SimExchange
 from strategies._bars import load_bars
 from strategies._live import first_sessions, run_live
 from strategies._runner import RunSettings
@@ -31,14 +31,7 @@ def live_day():
             settings=RunSettings(poll_interval=0.5),
             exchange=sim,
         )
-        settings = AlpacaSettings(
-            rest_url=sim.rest_url,
-            trading_stream_url=sim.trading_stream_url,
-            data_stream_url=sim.data_stream_url,
-            key_id="K",
-            secret_key="S",
-        )
-        rest = AlpacaBroker(settings)
+        rest = AlpacaBroker(sim.client_settings())
         orders = rest.list_orders(status="all", limit=500)
         positions = rest.list_positions()
         rest.close()

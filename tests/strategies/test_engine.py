@@ -20,6 +20,7 @@ from machines import (
 from strategies._engine import Engine, SessionPlan
 from strategies._replay import replay_bars
 from strategies._signal import SessionContext
+from tests.strategies.replaying import US, Market, Row, session_bars
 
 D = Decimal
 NY = ZoneInfo("America/New_York")
@@ -27,22 +28,8 @@ DAY = date(2013, 3, 4)
 STEP = timedelta(minutes=5)
 
 
-class _Session:
-    timezone = NY
-
-    def open_at(self, day: date) -> datetime:
-        return datetime.combine(day, time(9, 30), tzinfo=NY)
-
-    def close_at(self, day: date) -> datetime:
-        return datetime.combine(day, time(16, 0), tzinfo=NY)
-
-
-def bars(*rows: tuple[str, str, str, str], day: date = DAY, symbol: str = "AAPL") -> list[Bar]:
-    start = datetime.combine(day, time(9, 30), tzinfo=NY).astimezone(UTC)
-    return [
-        Bar(symbol=symbol, start=start + i * STEP, open=D(o), high=D(h), low=D(low), close=D(c))
-        for i, (o, h, low, c) in enumerate(rows)
-    ]
+def bars(*rows: Row) -> list[Bar]:
+    return session_bars(DAY, rows)
 
 
 @dataclass
@@ -76,7 +63,7 @@ def run(signal: ScriptedSignal, data: list[Bar]):
         strategy="t", trading_date=DAY, rules=Rules(max_attempts=1, timezone="America/New_York")
     )
     plan = SessionPlan(
-        session=_Session(),
+        session=US,
         entry_cutoff=time(14, 30),
         square_off=time(15, 15),
         bar_interval=STEP,
@@ -144,15 +131,10 @@ class TestEngineRoundTrip:
         assert context.previous is None
 
 
-class _ZoneSession(_Session):
-    def __init__(self, zone: ZoneInfo) -> None:
-        self.timezone = zone
-
-
 def _engine_in(zone: ZoneInfo) -> Engine:
     clock = ManualClock(datetime(2012, 1, 1, tzinfo=UTC))
     plan = SessionPlan(
-        session=_ZoneSession(zone),
+        session=Market(zone, US.opens, US.closes),
         entry_cutoff=time(14, 30),
         square_off=time(15, 15),
         bar_interval=STEP,

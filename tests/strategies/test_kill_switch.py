@@ -9,7 +9,7 @@ happened in, as a live market shows them — all in the engine thread, determini
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from itertools import groupby
 from zoneinfo import ZoneInfo
@@ -35,21 +35,12 @@ from strategies._cli import build_parser
 from strategies._engine import Engine, SessionPlan
 from strategies._runner import LiveRunner, RunSettings
 from strategies._signal import SessionContext
+from tests.strategies.replaying import US, session_bars
 
 D = Decimal
 NY = ZoneInfo("America/New_York")
 DAY = date(2013, 3, 4)
 STEP = timedelta(minutes=5)
-
-
-class _Session:
-    timezone = NY
-
-    def open_at(self, day: date) -> datetime:
-        return datetime.combine(day, time(9, 30), tzinfo=NY)
-
-    def close_at(self, day: date) -> datetime:
-        return datetime.combine(day, time(16, 0), tzinfo=NY)
 
 
 @dataclass
@@ -71,17 +62,9 @@ class BuyOnce:
         return (EntrySignalled(at=bar.start + STEP, qty=D(100), legs=(leg,)),)
 
 
-def _bars(symbol: str, rows: Sequence[tuple[str, str, str, str]]) -> list[Bar]:
-    start = datetime.combine(DAY, time(9, 30), tzinfo=NY).astimezone(UTC)
-    return [
-        Bar(symbol=symbol, start=start + i * STEP, open=D(o), high=D(h), low=D(lo), close=D(c))
-        for i, (o, h, lo, c) in enumerate(rows)
-    ]
-
-
 # AAPL: fills at 101 on bar 1, stopped at 99 on bar 2: -200.
-AAPL = _bars(
-    "AAPL",
+AAPL = session_bars(
+    DAY,
     [
         ("100.00", "100.50", "99.80", "100.20"),
         ("100.50", "101.60", "100.40", "101.50"),
@@ -92,8 +75,8 @@ AAPL = _bars(
     ],
 )
 # IBM: fills at 51 on bar 1, then drifts down to 50 without reaching its stop at 45.
-IBM = _bars(
-    "IBM",
+IBM = session_bars(
+    DAY,
     [
         ("50.00", "50.50", "49.80", "50.20"),
         ("50.50", "51.60", "50.40", "51.50"),
@@ -102,6 +85,7 @@ IBM = _bars(
         ("50.00", "50.20", "49.80", "50.00"),
         ("50.00", "50.20", "49.80", "50.00"),
     ],
+    symbol="IBM",
 )
 
 
@@ -166,7 +150,7 @@ def run(limit: str | None):
         listener=outcomes.append,
     )
     plan = SessionPlan(
-        session=_Session(),
+        session=US,
         entry_cutoff=time(14, 30),
         square_off=time(15, 15),
         bar_interval=STEP,
