@@ -1,0 +1,74 @@
+"""Behaviour pinned by files recorded before a change: replays and journals of earlier code.
+
+``tests/fixtures/replays/`` holds the ``trades.csv`` and ``summary.json`` that ``tickstate replay``
+wrote for both examples over the whole demo year; ``tests/fixtures/journals/`` holds journals
+written by ``tickstate run`` of an earlier release. A change that alters a trade, a count, or the
+way a journal rebuilds fails here: if it is meant, record the files again and say why.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from machines import Desk
+from strategies._bars import load_bars
+from strategies._journal import Journal, read_latest
+from strategies._replay_run import run_replay
+from strategies._spec import load_strategy
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+DATA = ROOT / "data" / "intraday_5min"
+
+REPLAYS = {
+    "eighty_twenty": ROOT / "examples" / "eighty_twenty.toml",
+    "opening_range": FIXTURES / "journals" / "orb15.toml",
+}
+JOURNALS = {
+    "s8020-2012-11-15.sqlite": FIXTURES / "journals" / "s8020.toml",
+    "orb15-2012-11-15.sqlite": FIXTURES / "journals" / "orb15.toml",
+}
+
+
+@pytest.fixture(scope="module")
+def bars():
+    return load_bars(DATA)
+
+
+class TestPinnedReplays:
+    @pytest.mark.parametrize("name", sorted(REPLAYS))
+    def test_replay_writes_the_recorded_files_byte_for_byte(self, name, bars, tmp_path):
+        """A year of demo data replays to exactly the trades and summary recorded earlier."""
+        spec = load_strategy(REPLAYS[name])
+        result = run_replay(spec, bars, out_dir=tmp_path)
+        recorded = FIXTURES / "replays" / name
+        assert result.trades_path.read_bytes() == (recorded / "trades.csv").read_bytes()
+        assert result.summary_path.read_bytes() == (recorded / "summary.json").read_bytes()
+
+
+class TestEarlierJournals:
+    @pytest.mark.parametrize("name", sorted(JOURNALS))
+    def test_an_earlier_journal_rebuilds_to_its_last_recorded_state(self, name, tmp_path):
+        """Every accepted outcome of an old journal replays to the same state, commands and
+        snapshot, and each symbol ends as the journal last recorded it."""
+        path = tmp_path / name
+        shutil.copy(FIXTURES / "journals" / name, path)
+        spec = load_strategy(JOURNALS[name])
+        recorded = {(s.strategy, s.symbol): s.snapshot for s in read_latest(path)}
+        with Journal(path) as journal:
+            first = journal.first_trading_date(spec.name)
+            assert first is not None
+            desk = Desk(strategy=spec.name, trading_date=first, symbol_rules=spec.rules())
+            journal.rebuild(desk)
+        assert desk.symbols() == tuple(sorted(symbol for _, symbol in recorded))
+        for snapshot in desk.snapshots():
+            was = recorded[(spec.name, snapshot.symbol)]
+            assert (snapshot.state, snapshot.position, snapshot.stop_price) == (
+                was.state,
+                was.position,
+                was.stop_price,
+            )
+            assert snapshot.entries_today == was.entries_today
