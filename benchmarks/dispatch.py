@@ -7,7 +7,7 @@ The work is a realistic cycle per trading day, repeated over many days on one sy
     (+ duplicate) → exit signal → stop cancelled → exit accepted → exit filled (+ stale) → flat
 
 ``fire`` runs it with its lock, classification, guards, effects, snapshot and an in-memory
-journal (the listener appends every outcome to a list). The baselines run the *same* events
+journal (every outcome is appended to a list). The baselines run the *same* events
 without classification (each event's trigger is computed once, before timing):
 
 - bare ``transitions``: one static ``Machine`` with the lifecycle's states and (trigger, source,
@@ -29,7 +29,6 @@ import pstats
 import sysconfig
 import threading
 import time
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -56,15 +55,16 @@ def cycle(day: date, symbol: str = SYMBOL) -> list[m.Event]:
     def at(hour: int, minute: int = 0) -> datetime:
         return datetime(day.year, day.month, day.day, hour, minute, tzinfo=_ZONE)
 
-    def oid(role: str, seq: int = 0) -> str:
-        return m.client_order_id(STRATEGY, symbol, day, 1, role, seq)
+    def oid(tag: m.Side | m.OrderRole, seq: int = 0) -> str:
+        return m.client_order_id(STRATEGY, symbol, day, 1, tag, seq)
 
+    stop_role = m.OrderRole.STOP
     buy, stop, stop1, stop2, out = (
-        oid("buy"),
-        oid("stop"),
-        oid("stop", 1),
-        oid("stop", 2),
-        oid("exit"),
+        oid(m.Side.BUY),
+        oid(stop_role),
+        oid(stop_role, 1),
+        oid(stop_role, 2),
+        oid(m.OrderRole.EXIT),
     )
     leg = m.EntryLeg(side=m.Side.BUY, entry_price=Decimal("101.00"), initial_stop=Decimal("98.99"))
     fill = Decimal("101.00")
@@ -100,15 +100,10 @@ def events(cycles: int, symbol: str = SYMBOL, first: date = _FIRST_DAY) -> list[
     return found
 
 
-def new_machine(
-    symbol: str = SYMBOL, listener: Callable[[m.Outcome], None] | None = None
-) -> m.SymbolMachine:
+def new_machine(symbol: str = SYMBOL) -> m.SymbolMachine:
     """A flat machine the day before the first cycle."""
     return m.SymbolMachine(
-        strategy=STRATEGY,
-        symbol=symbol,
-        trading_date=_FIRST_DAY - timedelta(days=1),
-        listener=listener,
+        strategy=STRATEGY, symbol=symbol, trading_date=_FIRST_DAY - timedelta(days=1)
     )
 
 
@@ -145,7 +140,7 @@ class _Model:
     __slots__ = ("_state",)
 
     def __init__(self) -> None:
-        self._state = "flat"
+        self._state = m.State.FLAT.value
 
 
 def bare_machine() -> Machine:
@@ -170,15 +165,15 @@ def bare_machine() -> Machine:
         model=None,
         states=list(LIFECYCLE.states),
         transitions=rows,
-        initial="flat",
+        initial=m.State.FLAT.value,
         auto_transitions=False,
         send_event=True,
         model_attribute="_state",
     )
 
 
-def _dict_table() -> dict[tuple[str, str], tuple[tuple[str, bool], ...] | None]:
-    table: dict[tuple[str, str], tuple[tuple[str, bool], ...] | None] = {}
+def _dict_table() -> dict[tuple[m.State, str], tuple[tuple[m.State, bool], ...] | None]:
+    table: dict[tuple[m.State, str], tuple[tuple[m.State, bool], ...] | None] = {}
     for (state, trigger), declaration in DECLARATIONS.items():
         if isinstance(declaration, Moves):
             table[(state, trigger)] = tuple(
@@ -193,11 +188,10 @@ def _dict_table() -> dict[tuple[str, str], tuple[tuple[str, bool], ...] | None]:
 def run_fire(stream: list[m.Event]) -> float:
     """Seconds to fire ``stream`` on a fresh machine with an in-memory journal."""
     journal: list[m.Outcome] = []
-    machine = new_machine(listener=journal.append)
-    fire = machine.fire
+    record, fire = journal.append, new_machine().fire
     start = time.perf_counter()
     for event in stream:
-        fire(event)
+        record(fire(event))
     elapsed = time.perf_counter() - start
     if len(journal) != len(stream):
         raise AssertionError("the journal missed outcomes")
@@ -223,7 +217,7 @@ def run_dict(steps: list[Step]) -> float:
     table = _dict_table()
     lock = threading.Lock()
     journal: list[tuple[str, str]] = []
-    state = "flat"
+    state = m.State.FLAT
     start = time.perf_counter()
     for trigger, to, _ in steps:
         with lock:
@@ -278,11 +272,11 @@ def measure(cycles: int = 3000, repeats: int = 5) -> dict[str, Any]:
 def _profile(cycles: int) -> cProfile.Profile:
     stream = events(cycles)
     journal: list[m.Outcome] = []
-    machine = new_machine(listener=journal.append)
+    machine = new_machine()
     profiler = cProfile.Profile()
     profiler.enable()
     for event in stream:
-        machine.fire(event)
+        journal.append(machine.fire(event))
     profiler.disable()
     return profiler
 

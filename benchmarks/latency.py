@@ -221,7 +221,7 @@ def in_process(samples: int = 1000, warmup: int = 50, symbol: str = "AAPL") -> d
         clock.set(at)
         engine.fire(symbol, m.DayRolledOver(trading_date=day))
         engine.fire(symbol, _entry(day, at))
-        stamps.stop_id = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, "stop")
+        stamps.stop_id = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, m.OrderRole.STOP)
         stamps.received = stamps.handed = 0.0
         paper.feed_bar(_bar(symbol, at, "99.50", "101.50"))  # fills the entry
         engine.drain()
@@ -234,7 +234,7 @@ def in_process(samples: int = 1000, warmup: int = 50, symbol: str = "AAPL") -> d
         clock.set(at + timedelta(minutes=5))
         paper.feed_bar(_bar(symbol, at + timedelta(minutes=5), "99.90", "100.10"))
         engine.drain()
-        if desk.machine(symbol).state != "flat":
+        if not desk.machine(symbol).snapshot().is_flat:
             raise AssertionError(f"not flat after the exit: {desk.machine(symbol).state}")
     return {"samples": len(taken), "update_to_command_us": percentiles(taken)}
 
@@ -282,8 +282,8 @@ def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict
                 at = first + timedelta(minutes=10 * i)
                 day = first.date() + timedelta(days=i)
                 engine.fire(symbol, m.DayRolledOver(trading_date=day))
-                buy = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, "buy")
-                stop = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, "stop")
+                buy = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, m.Side.BUY)
+                stop = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, m.OrderRole.STOP)
                 stamps.stop_id = stop
                 stamps.received = stamps.handed = 0.0
                 engine.fire(symbol, _entry(day, at))
@@ -295,11 +295,11 @@ def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict
                 if i >= warmup:
                     taken.append(stamps.handed - stamps.received)
                 engine.fire(symbol, m.ExitSignalled(at=at, reason="bench"))
-                exit_id = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, "exit")
+                exit_id = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, m.OrderRole.EXIT)
                 settle(f"{exit_id}:new")
                 sim.feed_bar(_bar(symbol, at + timedelta(minutes=5), "99.90", "100.10"))
                 settle(f"{exit_id}:fill")
-                if desk.machine(symbol).state != "flat":
+                if not desk.machine(symbol).snapshot().is_flat:
                     raise AssertionError(f"not flat after the exit: {desk.machine(symbol).state}")
         finally:
             stream.stop()

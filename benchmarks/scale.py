@@ -19,7 +19,7 @@ from typing import Any
 
 from transitions import Machine
 
-from machines import Desk, SymbolMachine
+from machines import Desk, State, SymbolMachine
 from machines._machine import LIFECYCLE
 
 __all__ = ["main", "measure"]
@@ -51,7 +51,7 @@ def _build_baseline(n: int) -> list[Any]:
             Machine(
                 states=list(LIFECYCLE.states),
                 transitions=[dict(d) for d in definition],
-                initial="flat",
+                initial=State.FLAT.value,
                 auto_transitions=False,
                 send_event=True,
             )

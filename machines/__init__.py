@@ -37,15 +37,9 @@ from machines._events import (
     TrailProposed,
 )
 from machines._exceptions import InvalidEventError, InvalidRulesError, LifecycleError
-from machines._machine import Counters, Outcome, OutcomeKind, Snapshot, SymbolMachine
-from machines._orders import (
-    MAX_CLIENT_ORDER_ID,
-    OrderRole,
-    OrderStatus,
-    OrderTrack,
-    Side,
-    client_order_id,
-)
+from machines._machine import Outcome, OutcomeKind, SymbolMachine
+from machines._order_ids import MAX_CLIENT_ORDER_ID, ClientOrderId, client_order_id
+from machines._orders import OrderRole, OrderTrack, Side, TrackStatus
 from machines._pricing import (
     NSE_TICKS,
     US_EQUITY_TICK,
@@ -59,6 +53,8 @@ from machines._pricing import (
     round_stop,
 )
 from machines._rules import Rules
+from machines._snapshot import Counters, Snapshot
+from machines._state import State
 
 __all__ = [
     "MAX_CLIENT_ORDER_ID",
@@ -66,6 +62,7 @@ __all__ = [
     "US_EQUITY_TICK",
     "BrokerSnapshotTaken",
     "CancelOrder",
+    "ClientOrderId",
     "ClosePosition",
     "Command",
     "Counters",
@@ -90,7 +87,6 @@ __all__ = [
     "OrderRejected",
     "OrderReplaced",
     "OrderRole",
-    "OrderStatus",
     "OrderTrack",
     "Outcome",
     "OutcomeKind",
@@ -103,9 +99,11 @@ __all__ = [
     "Side",
     "Snapshot",
     "SquareOffReached",
+    "State",
     "StrategyEvent",
     "SymbolMachine",
     "TickRule",
+    "TrackStatus",
     "TrailProposed",
     "ceil_to_tick",
     "client_order_id",

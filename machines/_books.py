@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 from machines._events import OrderEvent, OrderReplaced
-from machines._orders import OrderRole, OrderStatus, OrderTrack, Side
+from machines._orders import OrderRole, OrderTrack, Side, TrackStatus
 
 __all__ = ["Books", "classify_order_event"]
 
@@ -42,7 +42,6 @@ class Books:
     """Mutable working data of one symbol; only the machine holds one, only under its lock."""
 
     __slots__ = (
-        "attempt",
         "desired_stop",
         "done_for_day",
         "entries",
@@ -64,8 +63,7 @@ class Books:
 
     def __init__(self, trading_date: date) -> None:
         self.trading_date = trading_date
-        self.entries_today = 0
-        self.attempt = 0
+        self.entries_today = 0  # also the number of today's latest attempt, in its order ids
         self.entries: tuple[OrderTrack, ...] = ()
         self.entry_side: Side | None = None  # side of the first filled leg of this attempt
         self.initial_stop: Decimal | None = None  # that leg's protective stop, not yet rounded
@@ -90,7 +88,6 @@ class Books:
         # Spelled out: a loop over ``__slots__`` with getattr/setattr costs four times as much,
         # and this runs on every event.
         copy = Books.__new__(Books)
-        copy.attempt = self.attempt
         copy.desired_stop = self.desired_stop
         copy.done_for_day = self.done_for_day
         copy.entries = self.entries
@@ -154,7 +151,7 @@ class Books:
 
     def retire(self, track: OrderTrack) -> None:
         """Move a finished order out of its slot into the record of finished orders."""
-        self.retired = {**self.retired, track.client_order_id: track.with_status(OrderStatus.DONE)}
+        self.retired = {**self.retired, track.client_order_id: track.with_status(TrackStatus.DONE)}
 
     def put(self, slot: str, track: OrderTrack | None) -> None:
         """Store ``track`` in ``slot``, retiring it instead when it is done."""
@@ -197,16 +194,16 @@ class Books:
             track = self.record_fill(track, _cumulative(event), _avg(event, track))
         kind = event.kind
         if kind == "accepted":
-            if track.status is OrderStatus.SENT:
-                track = track.with_status(OrderStatus.LIVE)
+            if track.status is TrackStatus.SENT:
+                track = track.with_status(TrackStatus.LIVE)
             if slot == _REPLACEMENT:
                 self._promote_replacement(track)
                 return
         elif kind in ("rejected", "cancelled"):
-            track = track.with_status(OrderStatus.DONE)
+            track = track.with_status(TrackStatus.DONE)
         elif kind == "replaced":
             assert isinstance(event, OrderReplaced)
-            self.put(slot, track.with_status(OrderStatus.DONE))
+            self.put(slot, track.with_status(TrackStatus.DONE))
             if self.replacement is not None and (
                 self.replacement.client_order_id == event.new_client_order_id
             ):
@@ -263,7 +260,7 @@ def classify_order_event(books: Books, event: OrderEvent) -> str:
     kind = event.kind
     if kind == "replaced" and slot != _STOP:
         return UNEXPECTED_REPLACE
-    if kind == "accepted" and track.status is not OrderStatus.SENT:
+    if kind == "accepted" and track.status is not TrackStatus.SENT:
         return DUPLICATE
     if kind == "filled" and not grows:
         return DUPLICATE

@@ -5,8 +5,8 @@ grows through an atomic ``dict.setdefault``::
 
     >>> from datetime import date
     >>> desk = Desk(strategy="orb", trading_date=date(2026, 11, 23))
-    >>> desk.machine("AAPL").state
-    'flat'
+    >>> desk.machine("AAPL").snapshot().is_flat
+    True
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from datetime import date
 
 from machines._events import Event
-from machines._machine import Counters, Listener, Outcome, Snapshot, SymbolMachine
+from machines._machine import Outcome, SymbolMachine
 from machines._rules import Rules, check_identity
+from machines._snapshot import Counters, Snapshot
 
 __all__ = ["Desk"]
 
@@ -24,7 +25,7 @@ __all__ = ["Desk"]
 class Desk:
     """The symbol machines of one strategy; ``symbol_rules`` override ``rules`` per symbol."""
 
-    __slots__ = ("_listener", "_machines", "rules", "strategy", "symbol_rules", "trading_date")
+    __slots__ = ("_machines", "rules", "strategy", "symbol_rules", "trading_date")
 
     def __init__(
         self,
@@ -33,13 +34,11 @@ class Desk:
         trading_date: date,
         rules: Rules | None = None,
         symbol_rules: Mapping[str, Rules] | None = None,
-        listener: Listener | None = None,
     ) -> None:
         self.strategy = strategy
         self.trading_date = trading_date
         self.rules = rules if rules is not None else Rules()
         self.symbol_rules: Mapping[str, Rules] = dict(symbol_rules or {})
-        self._listener = listener
         self._machines: dict[str, SymbolMachine] = {}
         check_identity(strategy, "X", self.rules)
         for symbol, own in self.symbol_rules.items():
@@ -55,7 +54,6 @@ class Desk:
             symbol=symbol,
             trading_date=self.trading_date,
             rules=self.symbol_rules.get(symbol, self.rules),
-            listener=self._listener,
         )
         return self._machines.setdefault(symbol, created)
 

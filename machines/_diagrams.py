@@ -10,9 +10,7 @@ from __future__ import annotations
 from machines._lifecycle import (
     ANOMALY_TRIGGERS,
     DECLARATIONS,
-    HALTED,
     STATES,
-    TRADING,
     TRIGGERS,
     Anomaly,
     Declaration,
@@ -21,6 +19,7 @@ from machines._lifecycle import (
     Ignore,
     Moves,
 )
+from machines._state import State
 
 __all__ = ["lifecycle_diagrams", "render_dot", "render_markdown", "render_mermaid"]
 
@@ -48,7 +47,7 @@ def _compress(triggers: list[str]) -> str:
 
 def _edges() -> list[_Edge]:
     """State-changing transitions, one edge per (source, destination, guards)."""
-    grouped: dict[tuple[str, str, str], list[str]] = {}
+    grouped: dict[tuple[State, State, str], list[str]] = {}
     for state in STATES:
         for trigger in TRIGGERS:
             declaration = DECLARATIONS[(state, trigger)]
@@ -57,11 +56,11 @@ def _edges() -> list[_Edge]:
             for go in declaration.goes:
                 if go.dest is None or go.dest == state:
                     continue
+                # the policy's two triggers differ only in flattening: one edge label
+                name = ANOMALY_TRIGGERS[0] if trigger in ANOMALY_TRIGGERS else trigger
                 triggers = grouped.setdefault((state, go.dest, _guard_label(go)), [])
-                if trigger not in triggers:
-                    triggers.append(trigger)
-    for state in TRADING:  # an anomaly's policy: every trading state can be halted
-        grouped.setdefault((state, HALTED, ""), []).append(ANOMALY_TRIGGERS[0])
+                if name not in triggers:
+                    triggers.append(name)
     edges: list[_Edge] = []
     for (src, dst, guards), triggers in grouped.items():
         label = _compress(triggers)
@@ -130,7 +129,9 @@ def render_markdown() -> str:
         "Guards are in brackets, effects in parentheses; candidates are tried in order.",
         "Order events are mapped to role triggers (`entry_*`, `stop_*`, `replacement_*`, `exit_*`)",
         "by the client order id they name; one that changes nothing is a duplicate, one naming a",
-        "finished order is stale, one naming an order never placed is foreign.",
+        "finished order is stale, one naming an order never placed is foreign. The machine fires",
+        "`anomaly` (or `anomaly_flatten`) itself once an anomaly's facts are recorded: those rows",
+        "are the anomaly policy.",
         "",
         "| state | trigger | kind | what happens |",
         "|---|---|---|---|",
@@ -138,6 +139,8 @@ def render_markdown() -> str:
     for state in STATES:
         for trigger in TRIGGERS:
             kind, text = _describe(DECLARATIONS[(state, trigger)])
+            if trigger in ANOMALY_TRIGGERS:
+                kind = "anomaly policy"
             text = text.replace("|", r"\|")
             lines.append(f"| `{state}` | `{trigger}` | {kind} | {text} |")
     return "\n".join(lines) + "\n"

@@ -17,7 +17,8 @@ from machines._events import (
     InitialStopRevised,
 )
 from machines._guards import candidate_stop, revised_leg
-from machines._orders import OrderRole, OrderStatus, OrderTrack, Side, client_order_id
+from machines._order_ids import client_order_id
+from machines._orders import OrderRole, OrderTrack, Side, TrackStatus
 from machines._pricing import round_entry, round_stop
 
 __all__ = [
@@ -39,9 +40,9 @@ __all__ = [
 ]
 
 
-def _id(d: Decision, role: str, seq: int = 0) -> str:
+def _id(d: Decision, tag: Side | OrderRole, seq: int = 0) -> str:
     books = d.books
-    return client_order_id(d.strategy, d.symbol, books.trading_date, books.attempt, role, seq)
+    return client_order_id(d.strategy, d.symbol, books.trading_date, books.entries_today, tag, seq)
 
 
 def open_attempt(d: Decision) -> None:
@@ -50,7 +51,6 @@ def open_attempt(d: Decision) -> None:
     assert isinstance(event, EntrySignalled)
     books = d.books
     books.entries_today += 1
-    books.attempt = books.entries_today
     books.entry_side = None
     books.initial_stop = None
     books.desired_stop = None
@@ -60,7 +60,7 @@ def open_attempt(d: Decision) -> None:
     for leg in event.legs:
         price = round_entry(leg.side, leg.entry_price, d.rules.tick)
         track = OrderTrack(
-            client_order_id=_id(d, leg.side.value),
+            client_order_id=_id(d, leg.side),
             role=OrderRole.ENTRY,
             side=leg.side,
             qty=event.qty,
@@ -93,9 +93,9 @@ def revise_initial_stop(d: Decision) -> None:
 
 
 def _cancel(d: Decision, track: OrderTrack) -> OrderTrack:
-    if track.status in (OrderStatus.SENT, OrderStatus.LIVE):
+    if track.status in (TrackStatus.SENT, TrackStatus.LIVE):
         d.commands.append(CancelOrder(client_order_id=track.client_order_id, symbol=d.symbol))
-        return track.with_status(OrderStatus.CANCEL_SENT)
+        return track.with_status(TrackStatus.CANCEL_SENT)
     return track
 
 
@@ -115,7 +115,7 @@ def _next_stop(d: Decision, side: Side) -> OrderTrack:
     books = d.books
     assert books.desired_stop is not None
     track = OrderTrack(
-        client_order_id=_id(d, "stop", books.stop_seq),
+        client_order_id=_id(d, OrderRole.STOP, books.stop_seq),
         role=OrderRole.STOP,
         side=side,
         qty=abs(books.position),
@@ -179,7 +179,7 @@ def protect_position(d: Decision) -> None:
     stop = books.stop
     if (
         stop is not None
-        and stop.status is OrderStatus.LIVE
+        and stop.status is TrackStatus.LIVE
         and books.replacement is None
         and stop.qty - stop.filled_qty != abs(books.position)
     ):
@@ -209,7 +209,7 @@ def progress_wind_down(d: Decision) -> None:
         return
     side = Side.SELL if books.position > 0 else Side.BUY
     track = OrderTrack(
-        client_order_id=_id(d, "exit", books.exit_seq),
+        client_order_id=_id(d, OrderRole.EXIT, books.exit_seq),
         role=OrderRole.EXIT,
         side=side,
         qty=abs(books.position),
@@ -243,19 +243,16 @@ def reset_day(d: Decision) -> None:
     assert isinstance(event, DayRolledOver)
     d.books.new_day(event.trading_date)
     d.books.entries_today = 0
-    d.books.attempt = 0
     d.books.done_for_day = False
 
 
 def halt_symbol(d: Decision) -> None:
-    """Stop trading the symbol: cancel its entries, keep its stop; flatten when asked."""
+    """Stop trading the symbol: cancel its entries, keep its stop; flatten when the halt asks."""
     event = d.event
-    flatten = d.trigger == "anomaly_flatten"
     if isinstance(event, HaltRequested):
-        reason = event.reason
-        flatten = event.flatten
-    else:
-        reason = d.reason or d.trigger
+        reason, flatten = event.reason, event.flatten
+    else:  # the anomaly policy: its row in the table says whether to flatten
+        reason, flatten = d.reason or d.trigger, False
     if d.books.halt_reason is None:
         d.books.halt_reason = reason
     cancel_entries(d)

@@ -18,7 +18,7 @@ from machines._events import (
     InitialStopRevised,
     TrailProposed,
 )
-from machines._orders import OrderStatus, OrderTrack, Side
+from machines._orders import OrderTrack, Side, TrackStatus
 from machines._pricing import round_stop
 
 __all__ = [
@@ -63,7 +63,7 @@ def entry_window_open(d: Decision) -> bool:
 def for_current_attempt(d: Decision) -> bool:
     """A timer names the attempt in progress (an old attempt's timer is stale)."""
     assert isinstance(d.event, EntryTimedOut)
-    return d.event.attempt == d.books.attempt
+    return d.event.attempt == d.books.entries_today
 
 
 def later_date(d: Decision) -> bool:
@@ -97,7 +97,7 @@ def revised_leg(d: Decision) -> OrderTrack | None:
     for leg in d.books.entries:
         if (
             leg.side is side
-            and leg.status in (OrderStatus.SENT, OrderStatus.LIVE)
+            and leg.status in (TrackStatus.SENT, TrackStatus.LIVE)
             and leg.filled_qty == 0
         ):
             return leg
@@ -122,12 +122,12 @@ def stop_protects_leg(d: Decision) -> bool:
 def stop_live(d: Decision) -> bool:
     """The broker acknowledged the stop and no replacement of it is in flight."""
     stop = d.books.stop
-    return stop is not None and stop.status is OrderStatus.LIVE and d.books.replacement is None
+    return stop is not None and stop.status is TrackStatus.LIVE and d.books.replacement is None
 
 
 def stop_working(d: Decision) -> bool:
     """A stop order protects the position (live or its placement in flight)."""
-    return d.books.stop is not None and d.books.stop.status in (OrderStatus.SENT, OrderStatus.LIVE)
+    return d.books.stop is not None and d.books.stop.status in (TrackStatus.SENT, TrackStatus.LIVE)
 
 
 def stop_spent(d: Decision) -> bool:

@@ -10,6 +10,11 @@ A declaration is one of:
   runs: halt the symbol, and flatten it when ``flatten``. ``unreachable`` marks pairs that the
   classification of order events cannot produce; reaching one is a bug, handled as an anomaly.
 
+The anomaly policy itself is rows of this table too: the triggers ``anomaly`` and
+``anomaly_flatten`` (``ANOMALY_TRIGGERS``), which the machine fires after recording an anomaly's
+facts, move every trading state to ``halted`` and keep a halted symbol halted. No event names
+them; the machine, the diagrams and the Markdown table read the policy from here and nowhere else.
+
 The module checks at import that the declarations are total and unique; the diagrams and the
 Markdown table in ``diagrams/`` are generated from ``DECLARATIONS``.
 """
@@ -22,10 +27,12 @@ from dataclasses import dataclass
 from machines import _effects as fx
 from machines import _guards as g
 from machines._decision import Decision
+from machines._state import HOLDING, TRADING, State
 
 __all__ = [
     "ANOMALY_TRIGGERS",
     "DECLARATIONS",
+    "EVENT_TRIGGERS",
     "STATES",
     "TRIGGERS",
     "Anomaly",
@@ -38,24 +45,21 @@ __all__ = [
 Guard = Callable[[Decision], bool]
 Effect = Callable[[Decision], None]
 
-STATES = (
-    FLAT := "flat",
-    PENDING := "entry_pending",
-    CANCELLING := "entry_cancelling",
-    IN := "in_position",
-    REPLACING := "stop_replacing",
-    EXITING := "exiting",
-    HALTED := "halted",
+STATES = tuple(State)
+FLAT, PENDING, CANCELLING = State.FLAT, State.ENTRY_PENDING, State.ENTRY_CANCELLING
+IN, REPLACING, EXITING, HALTED = (
+    State.IN_POSITION,
+    State.STOP_REPLACING,
+    State.EXITING,
+    State.HALTED,
 )
-TRADING = (FLAT, PENDING, CANCELLING, IN, REPLACING, EXITING)  # every state but halted
-HOLDING = (PENDING, CANCELLING, IN, REPLACING, EXITING, HALTED)  # every state but flat
 
 
 @dataclass(frozen=True, slots=True)
 class Go:
     """A candidate transition: taken when every guard holds; ``dest=None`` stays put."""
 
-    dest: str | None
+    dest: State | None
     guards: tuple[Guard, ...] = ()
     effects: tuple[Effect, ...] = ()
 
@@ -120,7 +124,7 @@ NO_POSITION, NO_PENDING_ENTRY, ALREADY_EXITING, HALTED_NO = (
     Decline("halted"),
 )
 
-RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
+RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     # --- strategy events -------------------------------------------------------------------
     ("entry_signal", (FLAT,), moves(
         Go(PENDING, (g.day_open, g.entry_window_open, g.attempts_left), (fx.open_attempt,)),
@@ -274,15 +278,21 @@ RULES: tuple[tuple[str, tuple[str, ...], Declaration], ...] = (
     ("exit_rejected", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
     ("exit_filled", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
     ("exit_cancelled", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
+    # --- the anomaly policy: fired by the machine itself once an anomaly's facts are recorded --
+    ("anomaly", TRADING, moves(Go(HALTED, (), (fx.halt_symbol,)))),
+    ("anomaly", (HALTED,), moves(Go(None, (), (fx.halt_symbol,)))),
+    ("anomaly_flatten", TRADING, moves(Go(HALTED, (), (fx.halt_symbol, fx.begin_wind_down)))),
+    # Halted, the books are in doubt: never flattened by the policy (field lesson 1).
+    ("anomaly_flatten", (HALTED,), moves(Go(None, (), (fx.halt_symbol,)))),
 )  # fmt: skip
 
-#: Where an anomaly's policy takes a symbol: halted, flattening too for ``anomaly_flatten``.
+#: The triggers of the anomaly policy: halt, or halt and flatten (``Anomaly.flatten``).
 ANOMALY_TRIGGERS = ("anomaly", "anomaly_flatten")
 
 
-def _collect() -> tuple[tuple[str, ...], dict[tuple[str, str], Declaration]]:
+def _collect() -> tuple[tuple[str, ...], dict[tuple[State, str], Declaration]]:
     triggers: list[str] = []
-    table: dict[tuple[str, str], Declaration] = {}
+    table: dict[tuple[State, str], Declaration] = {}
     for trigger, sources, declaration in RULES:
         if trigger not in triggers:
             triggers.append(trigger)
@@ -296,9 +306,15 @@ def _collect() -> tuple[tuple[str, ...], dict[tuple[str, str], Declaration]]:
     if missing:
         raise AssertionError(f"undeclared (state, trigger) pairs: {missing}")
     for (state, trigger), declaration in table.items():
-        if isinstance(declaration, Moves) and not declaration.otherwise and declaration.goes[-1].guards:
+        if (
+            isinstance(declaration, Moves)
+            and not declaration.otherwise
+            and declaration.goes[-1].guards
+        ):
             raise AssertionError(f"({state}, {trigger}) can fall through: add otherwise=")
     return tuple(triggers), table
 
 
 TRIGGERS, DECLARATIONS = _collect()
+#: The triggers an event stands for: every trigger but the anomaly policy's own.
+EVENT_TRIGGERS = tuple(t for t in TRIGGERS if t not in ANOMALY_TRIGGERS)

@@ -10,17 +10,16 @@ is released, plus an immutable ``Snapshot``::
     >>> from datetime import date
     >>> m = SymbolMachine(strategy="s8020", symbol="AAPL", trading_date=date(2026, 11, 23))
     >>> m.state
-    'flat'
+    <State.FLAT: 'flat'>
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -39,21 +38,12 @@ from machines._events import (
     OrderRejected,
     OrderReplaced,
 )
-from machines._lifecycle import (
-    ANOMALY_TRIGGERS,
-    DECLARATIONS,
-    HALTED,
-    STATES,
-    TRADING,
-    Anomaly,
-    Decline,
-    Ignore,
-    Moves,
-)
-from machines._orders import OrderTrack, Side
+from machines._lifecycle import DECLARATIONS, Anomaly, Decline, Ignore, Moves
 from machines._rules import Rules, check_identity
+from machines._snapshot import Counters, Snapshot
+from machines._state import State
 
-__all__ = ["Counters", "Outcome", "OutcomeKind", "Snapshot", "SymbolMachine"]
+__all__ = ["Outcome", "OutcomeKind", "SymbolMachine"]
 
 # transitions logs every callback at INFO; that halves throughput and floods the app's logs.
 logging.getLogger("transitions").setLevel(logging.WARNING)
@@ -75,54 +65,6 @@ class OutcomeKind(StrEnum):
     DECLINED = "declined"  # a rule refused a strategy event; nothing changed
     IGNORED = "ignored"  # a race: stale or duplicate; nothing changed
     ANOMALY = "anomaly"  # should be impossible: facts recorded, declared policy applied
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Counters:
-    """How many events a machine (or a desk of machines) accepted, declined, ignored, flagged."""
-
-    transitions: int = 0
-    declined: int = 0
-    races: int = 0
-    anomalies: int = 0
-    by_reason: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-
-    def __add__(self, other: Counters) -> Counters:
-        reasons = dict(self.by_reason)
-        for reason, count in other.by_reason.items():
-            reasons[reason] = reasons.get(reason, 0) + count
-        return Counters(
-            transitions=self.transitions + other.transitions,
-            declined=self.declined + other.declined,
-            races=self.races + other.races,
-            anomalies=self.anomalies + other.anomalies,
-            by_reason=MappingProxyType(dict(sorted(reasons.items()))),
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Snapshot:
-    """An immutable view of one symbol, safe to read from any thread."""
-
-    strategy: str
-    symbol: str
-    state: str
-    trading_date: date
-    entries_today: int
-    max_attempts: int
-    attempt: int
-    position: Decimal  # signed: negative for a short
-    side: Side | None  # the side of the entry that opened the position
-    stop_price: Decimal | None  # the stop the broker holds (or is placing)
-    desired_stop: Decimal | None  # the stop the machine wants (tighter while a replace flies)
-    working_orders: tuple[OrderTrack, ...]
-    halt_reason: str | None
-    exit_reason: str | None
-    done_for_day: bool
-    last_trigger: str | None
-    transitions: int
-    races: int
-    anomalies: int
 
 
 class _View:
@@ -148,7 +90,7 @@ class _View:
     def __init__(self, machine: SymbolMachine, last_trigger: str | None) -> None:
         self.machine = machine
         self.books = machine._books
-        self.state = machine._state
+        self.state = machine._state_now
         self.last_trigger = last_trigger
         self.transitions = machine._transitions
         self.races = machine._races
@@ -167,7 +109,6 @@ class _View:
                 trading_date=books.trading_date,
                 entries_today=books.entries_today,
                 max_attempts=self.machine.rules.max_attempts,
-                attempt=books.attempt,
                 position=books.position,
                 side=books.entry_side,
                 stop_price=stop.stop_price if stop is not None else None,
@@ -191,8 +132,8 @@ class Outcome:
     kind: OutcomeKind
     trigger: str
     reason: str | None
-    state_from: str
-    state_to: str
+    state_from: State
+    state_to: State
     commands: tuple[Command, ...]
     event: Event
     _view: _View = field(repr=False, compare=False)
@@ -206,9 +147,6 @@ class Outcome:
     def client_order_id(self) -> str | None:
         """The client order id the event named, if it was an order event."""
         return getattr(self.event, "client_order_id", None)
-
-
-Listener = Callable[[Outcome], None]
 
 
 def _adapt(fn: Callable[[Decision], Any]) -> Callable[[Any], Any]:
@@ -225,8 +163,7 @@ def _compile() -> Machine:
     def wrap(fns: tuple[Callable[[Decision], Any], ...]) -> list[Callable[[Any], Any]]:
         return [adapted.setdefault(fn, _adapt(fn)) for fn in fns]
 
-    from machines import _effects as fx
-
+    # transitions treats Enum states by their member names: it is handed the plain values.
     transitions: list[dict[str, Any]] = []
     for (state, trigger), declaration in DECLARATIONS.items():
         if isinstance(declaration, Moves):
@@ -234,24 +171,17 @@ def _compile() -> Machine:
                 transitions.append(
                     {
                         "trigger": trigger,
-                        "source": state,
-                        "dest": go.dest,
+                        "source": state.value,
+                        "dest": None if go.dest is None else go.dest.value,
                         "conditions": wrap(go.guards),
                         "after": wrap(go.effects),
                     }
                 )
-    for trigger in ANOMALY_TRIGGERS:
-        effects = wrap((fx.halt_symbol,))
-        for state in TRADING:
-            transitions.append(
-                {"trigger": trigger, "source": state, "dest": HALTED, "after": effects}
-            )
-        transitions.append({"trigger": trigger, "source": HALTED, "dest": None, "after": effects})
     return Machine(
         model=None,
-        states=list(STATES),
+        states=[state.value for state in State],
         transitions=transitions,
-        initial=STATES[0],
+        initial=State.FLAT.value,
         auto_transitions=False,
         send_event=True,
         model_attribute="_state",
@@ -261,6 +191,7 @@ def _compile() -> Machine:
 #: The one static definition shared by every symbol; never mutated after import.
 LIFECYCLE = _compile()
 _EVENTS = LIFECYCLE.events
+_STATE_OF = {state.value: state for state in State}
 
 
 class SymbolMachine:
@@ -270,11 +201,10 @@ class SymbolMachine:
         "_anomalies",
         "_books",
         "_declined",
-        "_listener",
         "_lock",
         "_races",
         "_reasons",
-        "_state",
+        "_state_now",
         "_transitions",
         "_view",
         "rules",
@@ -289,25 +219,34 @@ class SymbolMachine:
         symbol: str,
         trading_date: date,
         rules: Rules | None = None,
-        listener: Listener | None = None,
     ) -> None:
         rules = rules if rules is not None else Rules()
         check_identity(strategy, symbol, rules)
         self.strategy = strategy
         self.symbol = symbol
         self.rules = rules
-        self._listener = listener
         self._lock = threading.RLock()
-        self._state: str = STATES[0]
+        self._state_now = State.FLAT
         self._books = Books(trading_date)
         self._transitions = self._declined = self._races = self._anomalies = 0
         self._reasons: dict[str, int] | None = None
         self._view = _View(self, None)
 
     @property
-    def state(self) -> str:
-        """The current state's name."""
-        return self._state
+    def state(self) -> State:
+        """The current state."""
+        return self._state_now
+
+    # The attribute the shared ``transitions`` machine reads and writes (``model_attribute``). It
+    # knows states by their plain names (an Enum it would take by member name), so it reads and
+    # writes those; the machine keeps the ``State``.
+    @property
+    def _state(self) -> str:
+        return self._state_now.value
+
+    @_state.setter
+    def _state(self, name: str) -> None:
+        self._state_now = _STATE_OF[name]
 
     def snapshot(self) -> Snapshot:
         """The state and books as of the last completed ``fire()``."""
@@ -329,8 +268,7 @@ class SymbolMachine:
     def fire(self, event: Event) -> Outcome:
         """Decide on one event under this symbol's lock; return what to do after it.
 
-        Never raises for an unexpected event: every (state, trigger) pair is declared. The
-        listener, if any, is called after the lock is released, in the calling thread.
+        Never raises for an unexpected event: every (state, trigger) pair is declared.
         """
         # Classifying an order event and drafting the books only read the published books,
         # which are never mutated again, so it happens before the lock; under the lock an
@@ -340,9 +278,9 @@ class SymbolMachine:
         with self._lock:
             if self._books is not books:
                 trigger, draft = _prepare(self._books, event)
-            state_from = self._state
+            state_from = self._state_now
             kind, reason, commands = self._decide(event, trigger, draft)
-            state_to = self._state
+            state_to = self._state_now
             last = trigger if commands is not None else self._view.last_trigger
             view = self._view = _View(self, last)
         outcome = Outcome(
@@ -355,8 +293,6 @@ class SymbolMachine:
             event=event,
             _view=view,
         )
-        if self._listener is not None:
-            self._listener(outcome)
         return outcome
 
     def _decide(
@@ -366,7 +302,7 @@ class SymbolMachine:
 
         Returns the kind, the reason, and the commands (``None`` when nothing changed).
         """
-        declaration = DECLARATIONS[(self._state, trigger)]
+        declaration = DECLARATIONS[(self._state_now, trigger)]
         decision = Decision(
             strategy=self.strategy,
             symbol=self.symbol,

@@ -16,7 +16,8 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from machines._exceptions import InvalidRulesError
-from machines._orders import MAX_CLIENT_ORDER_ID, client_order_id
+from machines._order_ids import MAX_CLIENT_ORDER_ID, ClientOrderId
+from machines._orders import OrderRole
 from machines._pricing import US_EQUITY_TICK, TickRule
 
 __all__ = ["Rules", "check_identity"]
@@ -61,13 +62,26 @@ class Rules:
 
 
 def check_identity(strategy: str, symbol: str, rules: Rules) -> None:
-    """Refuse a (strategy, symbol) whose client order ids could pass 48 characters."""
+    """Refuse a (strategy, symbol) whose client order ids could pass 48 characters or could not
+    be read back (a strategy name with a ``-``)."""
     for name, value in (("strategy", strategy), ("symbol", symbol)):
         if not value or not isinstance(value, str) or any(c.isspace() for c in value):
             raise InvalidRulesError(f"{name} must be a non-empty string without spaces: {value!r}")
-    widest = client_order_id(
-        strategy, symbol, date(2000, 1, 1), rules.max_attempts, "stop", _WIDEST_SEQ
+    if "-" in strategy:
+        raise InvalidRulesError(
+            f"strategy must not contain '-' (it ends the name in order ids): {strategy!r}"
+        )
+    parts = ClientOrderId(
+        strategy=strategy,
+        symbol=symbol,
+        trading_date=date(2000, 1, 1),
+        attempt=rules.max_attempts,
+        role=OrderRole.STOP,
+        seq=_WIDEST_SEQ,
     )
+    widest = str(parts)
+    if ClientOrderId.parse(widest) != parts:
+        raise InvalidRulesError(f"client order ids for {strategy!r}/{symbol!r} cannot be read back")
     if len(widest) > MAX_CLIENT_ORDER_ID:
         raise InvalidRulesError(
             f"client order ids for {strategy!r}/{symbol!r} would reach {len(widest)} characters "

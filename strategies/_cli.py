@@ -246,7 +246,7 @@ def _run(args: argparse.Namespace) -> int:
         if table is not None:
             table.refresh()
 
-    from strategies._lifecycle_log import log_outcome
+    from strategies._lifecycle_log import log_fired
 
     metrics = server = None
     if args.metrics_port is not None:
@@ -266,7 +266,7 @@ def _run(args: argparse.Namespace) -> int:
             history=history,
             settings=settings,
             speed=args.speed,
-            listener=log_outcome,
+            observers=(log_fired,),
             on_bar=on_bar,
             on_runner=on_runner,
             journal_path=journal,

@@ -19,6 +19,8 @@ nested message (an ``EntryLeg``, an ``OrderTrack``) is an object of its fields::
 The registries below are the journal's wire contract: a class is known by its name, so renaming
 one needs a migration. Decoding is strict — an unknown type or field, or a value of the wrong
 JSON type, raises ``CodecError`` naming it; the message's own validation runs as it is rebuilt.
+A field a message no longer has is listed in ``RETIRED_FIELDS`` and skipped when an older
+journal holds it (``Snapshot.attempt`` always equalled ``entries_today``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from strategies._exceptions import CodecError
 __all__ = [
     "COMMAND_TYPES",
     "EVENT_TYPES",
+    "RETIRED_FIELDS",
     "decode_command",
     "decode_event",
     "decode_snapshot",
@@ -103,6 +106,10 @@ EVENT_TYPES: Mapping[str, type[Any]] = {
 COMMAND_TYPES: Mapping[str, type[Any]] = {
     cls.__name__: cls for cls in (PlaceEntry, PlaceStop, ReplaceStop, CancelOrder, ClosePosition)
 }
+
+
+#: Fields older journals hold that a message no longer has, by message name: read and dropped.
+RETIRED_FIELDS: Mapping[str, frozenset[str]] = {"Snapshot": frozenset({"attempt"})}
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -234,7 +241,7 @@ def _encode_fields(value: Any, fields: _Fields) -> dict[str, JSON]:
 
 def _decode_fields(cls: type[T], obj: Mapping[str, JSON], fields: _Fields, where: str) -> T:
     known = {name for name, _, _ in fields}
-    unknown = sorted(set(obj) - known - {"type"})
+    unknown = sorted(set(obj) - known - {"type"} - RETIRED_FIELDS.get(cls.__name__, frozenset()))
     if unknown:
         raise CodecError(f"{where}: unknown field {unknown[0]!r} for {cls.__name__}")
     kwargs = {name: dec(obj[name], f"{where}.{name}") for name, _, dec in fields if name in obj}

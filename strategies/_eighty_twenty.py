@@ -80,8 +80,6 @@ from strategies._spec_signals import EightyTwentySignal
 __all__ = ["EightyTwenty", "Setup", "qualify"]
 
 _MEAN_RANGE_SESSIONS = 20
-_HOLDING = ("in_position", "stop_replacing")
-_PENDING = "entry_pending"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,7 +235,7 @@ class EightyTwenty:
         ):
             self._phase = _Phase.DONE
             return
-        if snapshot.state != "flat":
+        if not snapshot.is_flat:
             return  # one position at a time: stay armed until the machine is flat
         stop = self._initial_stop(setup, context.tick)
         leg = EntryLeg(side=setup.side, entry_price=setup.entry, initial_stop=stop)
@@ -284,22 +282,22 @@ class EightyTwenty:
         new_extreme: bool,
     ) -> None:
         if snapshot.entries_today <= self._entries_before:
-            if snapshot.state == "flat":
+            if snapshot.is_flat:
                 self._phase = _Phase.DONE  # the machine declined the entry
             return
-        if snapshot.state == _PENDING:
+        if snapshot.entry_pending:
             if new_extreme:
                 self._revise(snapshot, end, setup, context.tick, events)
             return
         if snapshot.position != 0:
             if snapshot.attempt != self._filled_attempt:
                 self._filled_attempt = snapshot.attempt  # the fill bar: no trail on it
-            elif snapshot.state in _HOLDING and self._trails_after(bar, setup):
+            elif snapshot.manages_position and self._trails_after(bar, setup):
                 proposal = self._trail(bar, setup, context.tick, snapshot)
                 if proposal is not None:
                     events.append(TrailProposed(at=end, stop_price=proposal))
             return
-        if snapshot.state == "flat":
+        if snapshot.is_flat:
             self._phase = _Phase.WAITING  # the attempt is over: wait to arm again
             self._rearming = True
 

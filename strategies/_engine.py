@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from time import perf_counter
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ import structlog
 
 from brokers import Bar, Broker, Clock, Side, TradeUpdate, TransportError
 from machines import (
+    ClientOrderId,
     Command,
     DayRolledOver,
     Desk,
@@ -40,7 +42,7 @@ from strategies._signal import DailyBar, SessionContext, SymbolSignal
 from strategies._trades import SymbolSummary, TradeRecorder, summarise
 from strategies._translate import order_event
 
-__all__ = ["Engine", "EngineProbe", "JournalSink", "SessionPlan", "SessionTimes"]
+__all__ = ["Engine", "Fired", "JournalSink", "Observer", "SessionPlan", "SessionTimes"]
 
 _log = structlog.get_logger("tickstate.engine")
 
@@ -59,20 +61,16 @@ class JournalSink(Protocol):
         ...
 
 
-class EngineProbe(Protocol):
-    """Timing hooks, called in the engine's thread (``strategies._metrics.RunMetrics`` fits)."""
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """One machine decision as the engine hands it on: journaled, its commands not yet run."""
 
-    def firing(self) -> None:
-        """``Desk.fire`` is about to be called."""
-        ...
+    outcome: Outcome
+    seconds: float  # how long ``Desk.fire`` took: an upper bound on the symbol lock's hold
 
-    def fired(self) -> None:
-        """``Desk.fire`` returned."""
-        ...
 
-    def sending(self, command: Command) -> None:
-        """``command`` is about to be handed to the broker."""
-        ...
+#: Sees every decision, in the engine's thread, after the journal and before the commands run.
+Observer = Callable[[Fired], None]
 
 
 class SessionTimes(Protocol):
@@ -150,8 +148,8 @@ class Engine:
         plan: SessionPlan,
         history: Mapping[str, tuple[DailyBar, ...]] | None = None,
         recorder: TradeRecorder | None = None,
-        on_outcome: Callable[[Outcome], None] | None = None,
         journal: JournalSink | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self.desk = desk
         self.signals = signals
@@ -160,12 +158,11 @@ class Engine:
         self.plan = plan
         self.recorder = recorder if recorder is not None else TradeRecorder()
         self.ids = OrderIds()
-        self._on_outcome = on_outcome
         self._journal = journal
+        self._observers = tuple(observers)
         self._history: dict[str, list[DailyBar]] = {s: list(h) for s, h in (history or {}).items()}
         self._today: dict[str, _SymbolDay] = {}
         self._inbox: queue.SimpleQueue[TradeUpdate | OrderEvent] = queue.SimpleQueue()
-        self._prefix = f"{desk.strategy}-"
         self._last_start: datetime | None = None  # session_of's one-entry cache
         self._last_session = date.min
         self._day_from = self._day_until = datetime.min.replace(tzinfo=UTC)  # its local date
@@ -173,7 +170,6 @@ class Engine:
         # The desk's machines, looked up once per symbol: on_bar needs one per bar, and the
         # desk's registry only ever grows (a machine, once created, is the symbol's for good).
         self._machines: dict[str, SymbolMachine] = {}
-        self.probe: EngineProbe | None = None  # metrics: set by the live run when asked for
 
     def summaries(self, symbols: Sequence[str]) -> list[SymbolSummary]:
         """Per symbol: its trades so far, with its machine's race and anomaly counts."""
@@ -199,11 +195,18 @@ class Engine:
             if isinstance(item, TradeUpdate):
                 self._apply_update(item)
             else:
-                self._fire_on(self._symbol_of(item.client_order_id), item)
+                cid = ClientOrderId.parse(item.client_order_id)
+                if cid is not None:  # a result of our own command: its id is ours
+                    self._fire_on(cid.symbol, item)
+
+    def owns(self, client_order_id: str) -> ClientOrderId | None:
+        """The parts of ``client_order_id`` if this engine's strategy placed it, else None."""
+        cid = ClientOrderId.parse(client_order_id)
+        return cid if cid is not None and cid.strategy == self.desk.strategy else None
 
     def _apply_update(self, update: TradeUpdate) -> None:
         order = update.order
-        if not order.client_order_id.startswith(self._prefix):
+        if self.owns(order.client_order_id) is None:
             return  # not ours: another strategy's or a manual order
         self.ids.learn(order.client_order_id, order.id)
         if update.event in ("fill", "partial_fill") and update.qty and update.price is not None:
@@ -221,30 +224,21 @@ class Engine:
         if event is not None:
             self._fire_on(order.symbol, event)
 
-    def _symbol_of(self, client_order_id: str) -> str:
-        # {strategy}-{symbol}-{yyyymmdd}-{attempt}-{role}...: the symbol follows the prefix.
-        return client_order_id[len(self._prefix) :].split("-", 1)[0]
-
     def _fire_on(self, symbol: str, event: Event) -> Outcome:
-        probe = self.probe
-        if probe is None:
-            outcome = self.desk.fire(symbol, event)
-        else:
-            probe.firing()
-            outcome = self.desk.fire(symbol, event)
-            probe.fired()
+        """The one outcome pipeline: decide, journal, observe, then run the commands."""
+        started = perf_counter()
+        outcome = self.desk.fire(symbol, event)
+        fired = Fired(outcome, perf_counter() - started)
         crash_point("before_journal", outcome.trigger)  # tests only: see _crashpoints
         # Durable before any command runs (DESIGN §2, invariant 8).
         seq = self._journal.record(outcome) if self._journal is not None else None
-        if self._on_outcome is not None:
-            self._on_outcome(outcome)
+        for observe in self._observers:
+            observe(fired)
         for command in outcome.commands:
             if isinstance(command, PlaceStop):
                 self._new_stops.append(command.client_order_id)
             elif isinstance(command, ReplaceStop):
                 self._new_stops.append(command.new_client_order_id)
-            if probe is not None:
-                probe.sending(command)
             crash_point("before_send", type(command).__name__)
             try:
                 results = execute(command, self.broker, self.ids, self.clock.now())
@@ -371,9 +365,8 @@ class Engine:
         fired = False  # the engine fires from one thread: unless it fired, snapshot is current
         if (
             end >= today.entry_cutoff_at
-            and snapshot.state in ("entry_pending", "in_position", "stop_replacing")
+            and snapshot.has_working_entry
             and snapshot.attempt not in today.timed_out
-            and any(o.role.value == "entry" for o in snapshot.working_orders)
         ):
             today.timed_out.add(snapshot.attempt)
             self._fire_on(symbol, EntryTimedOut(at=end, attempt=snapshot.attempt))

@@ -21,7 +21,7 @@ outcomes (transitions + anomalies) after the outcome, so a symbol's history repl
 its machine applied it even if two threads recorded in the other order. Times are ISO 8601.
 
 The write lock is the journal's one lock (style: locks live only in machines and here); it is
-never held while a machine's lock is, because machines call their listener after releasing it.
+never held while a machine's lock is: the engine records an outcome after ``fire`` returned.
 """
 
 from __future__ import annotations
@@ -149,7 +149,6 @@ class Journal:
         self.path = Path(path)
         self._clock = clock if clock is not None else SystemClock()
         self._lock = threading.Lock()
-        self._replaying = threading.local()
         self.run_id: str | None = None
         self._db = _connect(self.path, create=True)
         try:
@@ -204,14 +203,7 @@ class Journal:
         return run_id
 
     def record(self, outcome: Outcome) -> int:
-        """Commit ``outcome`` durably and return its ``seq``; call it before running commands.
-
-        During ``rebuild`` the outcomes the replay produces are already journaled: recording one
-        from the rebuilding thread writes nothing and returns the ``seq`` being replayed.
-        """
-        replaying: int | None = getattr(self._replaying, "seq", None)
-        if replaying is not None:
-            return replaying
+        """Commit ``outcome`` durably and return its ``seq``; call it before running commands."""
         snapshot = outcome.snapshot
         event = encode_event(outcome.event)
         row = (
@@ -250,10 +242,6 @@ class Journal:
                 (strategy,),
             ).fetchone()
         return None if row is None else date.fromisoformat(row[0])
-
-    def listen(self, outcome: Outcome) -> None:
-        """``record`` as a listener (``Desk(listener=...)``, ``Engine(on_outcome=...)``)."""
-        self.record(outcome)
 
     def record_result(
         self, transition_seq: int, command: Command, result: CommandResult | str, detail: str = ""
@@ -362,11 +350,7 @@ class Journal:
                     " an outcome is missing from the journal"
                 )
             expected[symbol] = ordinal
-            self._replaying.seq = seq
-            try:
-                outcome = desk.fire(symbol, _decode(decode_event, event, where))
-            finally:
-                self._replaying.seq = None
+            outcome = desk.fire(symbol, _decode(decode_event, event, where))
             _check_replay(where, outcome, kind, state_to, json.loads(commands), snapshot)
             pending.extend(
                 PendingCommand(

@@ -1,7 +1,7 @@
 """Outcomes of the lifecycle machines become log lines with stable names.
 
-``log_outcome`` is the listener a runner hands to a ``Desk`` or ``SymbolMachine``: it runs after
-the symbol's lock is released, in the firing thread, so ``tid`` names the thread that fired.
+``log_outcome`` logs one outcome; ``log_fired`` is the same as an engine observer. Both run in
+the thread that fired, after the symbol's lock was released, so ``tid`` names that thread.
 
 | outcome  | event name          | level   |
 |----------|---------------------|---------|
@@ -16,8 +16,9 @@ from __future__ import annotations
 import structlog
 
 from machines import Outcome, OutcomeKind
+from strategies._engine import Fired
 
-__all__ = ["log_outcome"]
+__all__ = ["log_fired", "log_outcome"]
 
 _log = structlog.get_logger("tickstate.lifecycle")
 
@@ -48,3 +49,8 @@ def log_outcome(outcome: Outcome) -> None:
     if outcome.commands:
         fields["commands"] = [f"{type(c).__name__}:{c.client_order_id}" for c in outcome.commands]
     getattr(_log, level)(name, **fields)
+
+
+def log_fired(fired: Fired) -> None:
+    """``log_outcome`` as an engine observer."""
+    log_outcome(fired.outcome)

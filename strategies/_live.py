@@ -33,9 +33,9 @@ from brokers import (
     SimExchange,
     SystemClock,
 )
-from machines import CancelOrder, Outcome
+from machines import CancelOrder
 from strategies._bars import daily_from_intraday
-from strategies._engine import Engine
+from strategies._engine import Engine, Observer
 from strategies._execute import execute
 from strategies._journal import Journal, PendingCommand
 from strategies._runner import LiveRunner, RunSettings
@@ -116,8 +116,7 @@ def run_live(
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     settings: RunSettings,
     speed: float | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
-    listener: Callable[[Outcome], None] | None = None,
+    observers: Sequence[Observer] = (),
     on_bar: Callable[[Bar], None] | None = None,
     on_runner: Callable[[LiveRunner], None] | None = None,
     exchange: SimExchange | None = None,
@@ -190,12 +189,10 @@ def run_live(
         broker=broker,
         clock=clock,
         trading_date=first or trading_date,
-        on_outcome=on_outcome,
-        listener=metrics.listener(listener) if metrics is not None else listener,
         history=history,
         journal=journal,
+        observers=(*observers, *(() if metrics is None else (metrics,))),
     )
-    engine.probe = metrics
     pending: tuple[PendingCommand, ...] = ()
     if journal is not None:
         if first is not None:

@@ -27,7 +27,7 @@ class LiveTable:
                 column, justify="left" if column in ("symbol", "state", "last event") else "right"
             )
         for s in self._desk.snapshots():
-            entry = next((o.stop_price for o in s.working_orders if o.role.value == "entry"), None)
+            entry = next((o.stop_price for o in s.working_entries), None)
             table.add_row(
                 s.symbol,
                 s.state,

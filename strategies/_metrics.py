@@ -13,21 +13,18 @@ two runs in one process, or two tests, never share a count.
 | ``tickstate_lock_hold_seconds``       | histogram | —                         |
 | ``tickstate_event_to_command_seconds``| histogram | —                         |
 
-Lock hold is measured without reaching into the machines: from just before the engine calls
-``Desk.fire`` to the moment the machine calls its listener, which it does right after releasing
-the symbol's lock (``SymbolMachine.fire``). That span holds the whole locked decision plus the
-lock release, so it is an upper bound on the time the lock was held — tight, because the listener
-chain starts with this module's own, before any logging. Without the listener (a desk built
-without it) the bound falls back to the whole ``fire()`` call.
+Lock hold is measured without reaching into the machines: the engine times each ``Desk.fire``
+call (``Fired.seconds``), which holds the whole locked decision plus the classification before
+it, so it is an upper bound on the time the symbol's lock was held.
 
 Event to command: from the moment the runner's inbox receives a trade update (on the stream's
-thread) to the moment the engine hands each command that update led to to the broker.
+thread) to the moment the engine hands the commands that update led to on for execution (the
+journal has made them durable; the first is sent next).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from time import perf_counter
 from typing import Protocol
 
@@ -36,7 +33,8 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from brokers import StreamCounters
-from machines import Command, Outcome, OutcomeKind
+from machines import OutcomeKind
+from strategies._engine import Fired
 
 __all__ = ["MetricsServer", "RunMetrics"]
 
@@ -93,8 +91,7 @@ class _StreamReconnects(Collector):
 class RunMetrics:
     """The counters and histograms of one run, in their own registry.
 
-    Wiring (``run_live`` does it): ``listener(inner)`` wraps the desk's listener; the engine's
-    ``probe`` is this object (``firing``/``fired``/``sending``); the runner calls
+    Wiring (``run_live`` does it): the object is one of the engine's observers; the runner calls
     ``update_applying``/``update_applied`` around each trade update and ``watch_stream`` for its
     two streams.
     """
@@ -122,7 +119,7 @@ class RunMetrics:
         )
         self.lock_hold = Histogram(
             "tickstate_lock_hold_seconds",
-            "Upper bound on a symbol lock's hold: engine calls fire() -> machine calls listener.",
+            "Upper bound on a symbol lock's hold: the engine's timing of each Desk.fire call.",
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -134,25 +131,14 @@ class RunMetrics:
         )
         self._reconnects = _StreamReconnects(strategy)
         self.registry.register(self._reconnects)
-        self._fire_started: tuple[int, float] | None = None
         self._received: float | None = None
 
-    # --- the desk's listener ---------------------------------------------------------------
+    # --- the engine's observer (engine thread) ---------------------------------------------
 
-    def listener(self, inner: Callable[[Outcome], None] | None = None) -> Callable[[Outcome], None]:
-        """A desk listener that counts (first: it also ends the lock-hold span), then calls
-        ``inner`` (logging)."""
-
-        def listen(outcome: Outcome) -> None:
-            self._lock_released()
-            self.observe(outcome)
-            if inner is not None:
-                inner(outcome)
-
-        return listen
-
-    def observe(self, outcome: Outcome) -> None:
-        """Count one machine outcome."""
+    def __call__(self, fired: Fired) -> None:
+        """Count one decision and time it: lock hold, and event to command when it has any."""
+        outcome = fired.outcome
+        self.lock_hold.observe(fired.seconds)
         snapshot = outcome.snapshot
         kind = outcome.kind
         if kind is OutcomeKind.ACCEPTED:
@@ -161,27 +147,8 @@ class RunMetrics:
             self.races.labels(snapshot.strategy, snapshot.symbol, outcome.reason or "").inc()
         elif kind is OutcomeKind.ANOMALY:
             self.anomalies.labels(snapshot.strategy, snapshot.symbol, outcome.reason or "").inc()
-
-    # --- the engine's probe (engine thread) ------------------------------------------------
-
-    def firing(self) -> None:
-        """The engine is about to call ``Desk.fire``."""
-        self._fire_started = (threading.get_ident(), perf_counter())
-
-    def _lock_released(self) -> None:
-        started = self._fire_started
-        if started is not None and started[0] == threading.get_ident():
-            self._fire_started = None
-            self.lock_hold.observe(perf_counter() - started[1])
-
-    def fired(self) -> None:
-        """``Desk.fire`` returned (only counts if the listener did not end the span)."""
-        self._lock_released()
-
-    def sending(self, command: Command) -> None:
-        """The engine is about to hand ``command`` to the broker."""
         received = self._received
-        if received is not None:
+        if received is not None and outcome.commands:
             self.event_to_command.observe(perf_counter() - received)
 
     # --- the runner ------------------------------------------------------------------------

@@ -194,7 +194,7 @@ class OpeningRange:
         ):
             self._phase = _Phase.DONE
             return
-        if snapshot.state != "flat":
+        if not snapshot.is_flat:
             return  # one position at a time
         if self.params.confirm == "stop_order":
             legs: tuple[EntryLeg, ...] = (plan.long, plan.short)
@@ -213,21 +213,21 @@ class OpeningRange:
         self, bar: Bar, snapshot: Snapshot, end: datetime, events: list[StrategyEvent]
     ) -> None:
         if snapshot.entries_today <= self._entries_before:
-            if snapshot.state == "flat":
+            if snapshot.is_flat:
                 self._phase = _Phase.DONE  # the machine declined the entry
             return
         if snapshot.position != 0:
             target = self._target(snapshot.side)
             if (
                 target is not None
-                and snapshot.state in ("in_position", "stop_replacing")
+                and snapshot.manages_position
                 and self._exited_attempt != snapshot.attempt
                 and (bar.high >= target if snapshot.side is Side.BUY else bar.low <= target)
             ):
                 self._exited_attempt = snapshot.attempt
                 events.append(ExitSignalled(at=end, reason="target"))
             return
-        if snapshot.state == "flat":
+        if snapshot.is_flat:
             self._phase = _Phase.READY  # the attempt is over: enter again if attempts are left
 
     def _target(self, side: Side | None) -> Decimal | None:

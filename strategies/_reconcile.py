@@ -24,8 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from brokers import Order, OrderStatus, TradeUpdate
-from machines import Event, HaltRequested, Snapshot
-from machines import OrderStatus as MachineStatus
+from machines import ClientOrderId, Event, HaltRequested, OrderRole, Snapshot, TrackStatus
 from strategies._translate import order_event
 
 __all__ = ["Reconciliation", "reconcile"]
@@ -52,7 +51,7 @@ class Reconciliation:
     missing: dict[str, datetime] = field(default_factory=dict)  # client id → first missed
 
 
-def _progressed(known_status: MachineStatus, known_filled: Decimal, order: Order) -> bool:
+def _progressed(known_status: TrackStatus, known_filled: Decimal, order: Order) -> bool:
     if order.filled_qty > known_filled:
         return True
     if order.status in (
@@ -63,7 +62,7 @@ def _progressed(known_status: MachineStatus, known_filled: Decimal, order: Order
         OrderStatus.FILLED,
     ):
         return True
-    return known_status is MachineStatus.SENT and order.status in (
+    return known_status is TrackStatus.SENT and order.status in (
         OrderStatus.NEW,
         OrderStatus.ACCEPTED,
         OrderStatus.PARTIALLY_FILLED,
@@ -84,7 +83,6 @@ def reconcile(
     """What the broker's orders (by client id) and net positions mean for the machines."""
     result = Reconciliation()
     known: set[str] = set()
-    prefix = f"{strategy}-"
     for snapshot in snapshots:
         symbol = snapshot.symbol
         result.positions[symbol] = positions.get(symbol, Decimal(0))
@@ -109,10 +107,10 @@ def reconcile(
     for symbol, qty in positions.items():  # symbols with no machine yet too (lesson 3)
         result.positions.setdefault(symbol, qty)
     for client_order_id, order in orders.items():
-        if client_order_id in known or not client_order_id.startswith(prefix) or not order.is_open:
+        cid = ClientOrderId.parse(client_order_id)
+        if client_order_id in known or not order.is_open or cid is None or cid.strategy != strategy:
             continue
-        role = client_order_id.rsplit("-", 1)[-1]
-        if role in ("buy", "sell"):
+        if cid.role is OrderRole.ENTRY:
             result.cancel_orphans.append(order)
         else:
             reason = f"unknown_open_order:{client_order_id}"

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from brokers import Bar, ManualClock, PaperBroker
-from machines import Outcome
-from strategies._engine import Engine
+from strategies._engine import Engine, Fired, JournalSink, Observer
 from strategies._plot import StopStep
 from strategies._spec import StrategySpec
 from strategies._trades import SymbolSummary, Trade, trades_csv
@@ -50,7 +49,8 @@ class _StopTrail:
         self.steps: list[StopStep] = []
         self._last: dict[str, Decimal | None] = {}
 
-    def __call__(self, outcome: Outcome) -> None:
+    def __call__(self, fired: Fired) -> None:
+        outcome = fired.outcome
         snapshot = outcome.snapshot
         if self._last.get(snapshot.symbol) != snapshot.stop_price:
             self._last[snapshot.symbol] = snapshot.stop_price
@@ -62,7 +62,8 @@ class _StopTrail:
 def build_engine(
     spec: StrategySpec,
     bars: Sequence[Bar],
-    on_outcome: Callable[[Outcome], None] | None = None,
+    observers: Sequence[Observer] = (),
+    journal: JournalSink | None = None,
 ) -> tuple[Engine, PaperBroker, ManualClock]:
     """The engine, paper broker and clock a replay of ``spec`` over ``bars`` runs on."""
     first = bars[0]
@@ -73,7 +74,8 @@ def build_engine(
         broker=paper,
         clock=clock,
         trading_date=first.start.astimezone(spec.session.hours().timezone).date(),
-        on_outcome=on_outcome,
+        observers=observers,
+        journal=journal,
     )
     paper.subscribe(engine.on_trade_update)
     return engine, paper, clock
@@ -98,7 +100,7 @@ def run_replay(
     if not mine:
         raise ValueError(f"no bars for {', '.join(spec.symbols)} in the data")
     trail = _StopTrail() if plot_dir is not None else None
-    engine, paper, clock = build_engine(spec, mine, on_outcome=trail)
+    engine, paper, clock = build_engine(spec, mine, observers=() if trail is None else (trail,))
     started = time.perf_counter()
     count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
     seconds = time.perf_counter() - started

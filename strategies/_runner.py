@@ -262,7 +262,7 @@ class LiveRunner:
                 self._suspect[symbol] = qty
 
     def _settled(self) -> bool:
-        return all(s.position == 0 and not s.working_orders for s in self.engine.desk.snapshots())
+        return all(s.is_settled for s in self.engine.desk.snapshots())
 
     def _past_until(self) -> bool:
         until = self.settings.until
@@ -345,17 +345,13 @@ class LiveRunner:
         engine = self.engine
         now = engine.clock.now()
         for snapshot in engine.desk.snapshots():
-            if any(o.role.value == "entry" for o in snapshot.working_orders):
+            if snapshot.has_working_entry:
                 engine.fire(
                     snapshot.symbol, EntryTimedOut(at=now, attempt=max(1, snapshot.attempt))
                 )
             # A halted symbol's books are in doubt: never flatten on the way out what may not be
             # there (field lesson 1); the operator decides.
-            if (
-                self.settings.flatten_on_exit
-                and snapshot.position != 0
-                and snapshot.state != "halted"
-            ):
+            if self.settings.flatten_on_exit and snapshot.holds_position and not snapshot.is_halted:
                 engine.fire(snapshot.symbol, ExitSignalled(at=now, reason="shutdown"))
         deadline = threading.Event()
         timer = threading.Timer(self.settings.shutdown_timeout, deadline.set)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from machines import ClientOrderId, OrderRole
+
 __all__ = ["SymbolSummary", "Trade", "TradeRecorder", "summarise", "trades_csv"]
 
 _ZERO = Decimal(0)
@@ -114,10 +116,11 @@ class TradeRecorder:
 
 
 def _reason(client_order_id: str, exit_reason: str | None) -> str:
-    role = client_order_id.rsplit("-", 2)
-    if "stop" in role:
-        return "stop"
-    return exit_reason or "exit"
+    """Why a trade closed: its protective stop, else the exit the machine was winding down for."""
+    cid = ClientOrderId.parse(client_order_id)
+    if cid is not None and cid.role is OrderRole.STOP:
+        return OrderRole.STOP.value
+    return exit_reason or OrderRole.EXIT.value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

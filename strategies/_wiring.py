@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
 from brokers import Broker, Clock
-from machines import Desk, Outcome
-from strategies._engine import Engine, JournalSink, SessionPlan
+from machines import Desk
+from strategies._engine import Engine, JournalSink, Observer, SessionPlan
 from strategies._signal import DailyBar
 from strategies._signals import build_signal
 from strategies._spec import StrategySpec
@@ -36,22 +36,20 @@ def build_engine_for(
     broker: Broker,
     clock: Clock,
     trading_date: date,
-    on_outcome: Callable[[Outcome], None] | None = None,
-    listener: Callable[[Outcome], None] | None = None,
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     journal: JournalSink | None = None,
+    observers: Sequence[Observer] = (),
 ) -> Engine:
     """An engine running ``spec`` against ``broker``; machines start flat on ``trading_date``.
 
-    ``listener`` is called by each machine after its lock is released (logging); ``on_outcome``
-    by the engine before the outcome's commands run (the journal). ``history``: each symbol's
-    sessions before the first bar the engine will see (D-1 for the first day).
+    Every outcome is journaled (with ``journal``), then handed to each of ``observers``, before
+    its commands run. ``history``: each symbol's sessions before the first bar the engine will
+    see (D-1 for the first day).
     """
     desk = Desk(
         strategy=spec.name,
         trading_date=trading_date,
         symbol_rules=spec.rules(),
-        listener=listener,
     )
     signals = {symbol: build_signal(spec.signal, symbol) for symbol in spec.symbols}
     return Engine(
@@ -60,7 +58,7 @@ def build_engine_for(
         broker=broker,
         clock=clock,
         plan=plan_for(spec),
-        on_outcome=on_outcome,
         history=history,
         journal=journal,
+        observers=observers,
     )

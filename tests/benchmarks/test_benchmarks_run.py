@@ -17,6 +17,7 @@ from benchmarks._common import (
     update_readme,
     write_results,
 )
+from machines import State
 
 
 def test_dispatch_runs_fire_and_both_baselines_on_the_same_work() -> None:
@@ -28,8 +29,8 @@ def test_dispatch_runs_fire_and_both_baselines_on_the_same_work() -> None:
 
 def test_the_dispatch_cycle_is_realistic_and_never_anomalous() -> None:
     steps = dispatch.trace(dispatch.events(2))
-    assert steps[-1][1] == "flat"
-    assert {"entry_pending", "in_position", "stop_replacing", "exiting"} <= {s for _, s, _ in steps}
+    assert steps[-1][1] == State.FLAT
+    assert {State.ENTRY_PENDING, State.IN_POSITION, State.STOP_REPLACING, State.EXITING} <= {s for _, s, _ in steps}
 
 
 def test_fire_profile_names_frames() -> None:

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from brokers import Order, OrderRequest, OrderType, Side, SimExchange, SimFaults, TimeInForce
-from machines import OrderStatus as TrackStatus
-from machines import OrderTrack, Snapshot
+from machines import OrderTrack, Snapshot, State, TrackStatus
 from machines import Side as MachineSide
 from machines._orders import OrderRole
 from strategies._journal import read_latest
@@ -147,7 +146,7 @@ def test_lesson01_restart_after_a_fill_never_invents_one(session):
         session.feed(bar)
     assert session.stop() == 0, session.log_text()
     goog = {s.symbol: s.snapshot for s in read_latest(session.journal)}["GOOG"]
-    assert goog.state == "halted", goog
+    assert goog.state == State.HALTED, goog
     _journal_fills_match_exchange(session)
     new = {o.client_order_id for o in session.sim.orders() if o.symbol == "GOOG"} - before
     assert new == set(), new
@@ -192,7 +191,7 @@ def test_lesson03_start_up_works_from_the_brokers_current_positions(session):
     session.sim.close_session()
     assert session.stop() == 0, session.log_text()
     latest = {s.symbol: s.snapshot for s in read_latest(session.journal)}
-    assert latest["GOOG"].state == "halted", latest["GOOG"]
+    assert latest["GOOG"].state == State.HALTED, latest["GOOG"]
     assert latest["GOOG"].halt_reason
     ours = [o for o in session.sim.orders() if o.client_order_id.startswith("s8020-")]
     assert not [o for o in ours if o.symbol == "GOOG"]
@@ -232,11 +231,10 @@ def test_lesson06_not_found_within_grace_is_not_evidence():
     snapshot = Snapshot(
         strategy="s8020",
         symbol="GOOG",
-        state="entry_pending",
+        state=State.ENTRY_PENDING,
         trading_date=DAY,
         entries_today=1,
         max_attempts=2,
-        attempt=1,
         position=Decimal(0),
         side=None,
         stop_price=None,

@@ -14,15 +14,19 @@ from prometheus_client.parser import text_string_to_metric_families
 from brokers import StreamCounters
 from machines import (
     BrokerSnapshotTaken,
-    CancelOrder,
     DayRolledOver,
     Desk,
+    EntryLeg,
+    EntrySignalled,
     EntryTimedOut,
     HaltRequested,
     Rules,
+    Side,
+    State,
 )
 from strategies import _metrics
 from strategies._cli import main
+from strategies._engine import Fired
 from strategies._metrics import RunMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,29 +70,25 @@ class TestRunMetrics:
         """Transitions, a race and an anomaly are counted with their labels; the engine-thread
         hooks feed both histograms; the streams' own reconnect counts are read at scrape time."""
         metrics = RunMetrics("s8020")
-        desk = Desk(
-            strategy="s8020",
-            trading_date=date(2026, 11, 23),
-            rules=Rules(),
-            listener=metrics.listener(),
-        )
+        desk = Desk(strategy="s8020", trading_date=date(2026, 11, 23), rules=Rules())
 
-        def fire(symbol, event):  # as the engine does it
-            metrics.firing()
+        def fire(symbol, event):  # as the engine does it: time the fire, hand it on
+            started = perf_counter()
             outcome = desk.fire(symbol, event)
-            metrics.fired()
+            metrics(Fired(outcome, perf_counter() - started))
             return outcome
 
+        leg = EntryLeg(side=Side.BUY, entry_price=Decimal("101"), initial_stop=Decimal("99"))
         fire("AAPL", DayRolledOver(trading_date=date(2026, 11, 24)))  # transition
         fire("AAPL", EntryTimedOut(at=AT, attempt=1))  # race: stale_timer
-        fire("IBM", BrokerSnapshotTaken(at=AT, position_qty=Decimal(5)))  # anomaly: halts IBM
-        fire("MSFT", HaltRequested(at=AT, reason="daily_loss_limit", flatten=True))  # transition
-        command = CancelOrder(client_order_id="s8020-AAPL-x", symbol="AAPL")
-        metrics.update_applying(perf_counter())
-        metrics.sending(command)
-        metrics.sending(command)
+        metrics.update_applying(perf_counter())  # a trade update arrives; what it leads to:
+        fire("AAPL", EntrySignalled(at=AT, qty=Decimal(100), legs=(leg,)))  # PlaceEntry
+        fire("IBM", BrokerSnapshotTaken(at=AT, position_qty=Decimal(5)))  # anomaly, no command
         metrics.update_applied()
-        metrics.sending(command)  # not after a trade update: not an event-to-command latency
+        fire("AAPL", HaltRequested(at=AT, reason="daily_loss_limit"))  # a cancel, not after one
+        metrics.update_applying(perf_counter())
+        fire("MSFT", HaltRequested(at=AT, reason="daily_loss_limit", flatten=True))  # no command
+        metrics.update_applied()
         metrics.watch_stream("trade_updates", FakeStream(2))
         metrics.watch_stream("bars", FakeStream(0))
         metrics.watch_stream("fake", object())  # no counters: skipped
@@ -99,14 +99,14 @@ class TestRunMetrics:
             got = scrape(server.url)
         assert set(got) == NAMES
         assert got["tickstate_transitions"] == {
-            ("tickstate_transitions_total", (("strategy", "s8020"), ("symbol", "AAPL"))): 1.0,
+            ("tickstate_transitions_total", (("strategy", "s8020"), ("symbol", "AAPL"))): 3.0,
             ("tickstate_transitions_total", (("strategy", "s8020"), ("symbol", "MSFT"))): 1.0,
         }
         race = (("reason", "stale_timer"), ("strategy", "s8020"), ("symbol", "AAPL"))
         assert got["tickstate_races"][("tickstate_races_total", race)] == 1.0
         anomaly = (("reason", "position_mismatch"), ("strategy", "s8020"), ("symbol", "IBM"))
         assert got["tickstate_anomalies"][("tickstate_anomalies_total", anomaly)] == 1.0
-        assert desk.machine("IBM").state == "halted"  # the anomaly halted its own symbol
+        assert desk.machine("IBM").state == State.HALTED  # the anomaly halted its own symbol
         assert got["tickstate_stream_reconnects"] == {
             ("tickstate_stream_reconnects_total", (("strategy", "s8020"), ("stream", "bars"))): 0.0,
             (
@@ -115,10 +115,11 @@ class TestRunMetrics:
             ): 2.0,
         }
         lock = got["tickstate_lock_hold_seconds"]
-        assert total(lock, "tickstate_lock_hold_seconds_count") == 4  # one per fire
+        assert total(lock, "tickstate_lock_hold_seconds_count") == 6  # one per fire
         assert 0 < total(lock, "tickstate_lock_hold_seconds_sum") < 1
         latency = got["tickstate_event_to_command_seconds"]
-        assert total(latency, "tickstate_event_to_command_seconds_count") == 2
+        # only the entry led to a command while a trade update was being applied
+        assert total(latency, "tickstate_event_to_command_seconds_count") == 1
 
     def test_the_server_stops_and_each_run_has_its_own_registry(self):
         """After stop() the port refuses connections; a second run's counts start at zero."""
@@ -135,17 +136,6 @@ class TestRunMetrics:
             assert "tickstate_transitions" not in scrape(other.url) or not total(
                 scrape(other.url)["tickstate_transitions"], "tickstate_transitions_total"
             )
-
-    def test_the_lock_hold_falls_back_to_the_whole_fire_without_the_listener(self):
-        """A desk built without the metrics listener: fired() closes the span instead."""
-        metrics = RunMetrics("s")
-        desk = Desk(strategy="s", trading_date=date(2026, 11, 23))
-        metrics.firing()
-        desk.fire("AAPL", EntryTimedOut(at=AT, attempt=1))
-        metrics.fired()
-        metrics.fired()  # a second call observes nothing
-        samples = {s.name: s.value for s in metrics.lock_hold.collect()[0].samples}
-        assert samples["tickstate_lock_hold_seconds_count"] == 1
 
 
 class TestTickstateRunServesMetrics:

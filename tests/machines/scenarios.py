@@ -17,7 +17,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import machines as m
-from machines import OrderRole, OrderStatus, OrderTrack, Side
+from machines import OrderRole, OrderTrack, Side, State, TrackStatus
 
 D = Decimal
 BUY, SELL = Side.BUY, Side.SELL
@@ -51,9 +51,10 @@ def rules(**overrides: object) -> m.Rules:
     return m.Rules(**params)  # type: ignore[arg-type]
 
 
-def oid(role: str, attempt: int = 1, seq: int = 0, day: date = DAY) -> str:
-    """The client order id the machine gives an order of ``STRATEGY``/``SYMBOL``."""
-    return m.client_order_id(STRATEGY, SYMBOL, day, attempt, role, seq)
+def oid(tag: Side | OrderRole, attempt: int = 1, seq: int = 0, day: date = DAY) -> str:
+    """The client order id the machine gives an order of ``STRATEGY``/``SYMBOL``: an entry leg
+    is tagged by its side, any other order by its role."""
+    return m.client_order_id(STRATEGY, SYMBOL, day, attempt, tag, seq)
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -182,20 +183,20 @@ class Scenario:
 # state also knows finished orders; the state itself is reached during attempt 2.
 
 A2 = 2
-BUY2, SELL2, STOP2 = oid("buy", A2), oid("sell", A2), oid("stop", A2)
-STOP2_R1, EXIT2 = oid("stop", A2, 1), oid("exit", A2)
+BUY2, SELL2, STOP2 = oid(BUY, A2), oid(SELL, A2), oid(OrderRole.STOP, A2)
+STOP2_R1, EXIT2 = oid(OrderRole.STOP, A2, 1), oid(OrderRole.EXIT, A2)
 
 
 def round_trip(s: Scenario) -> Scenario:
     """Attempt 1: OCO entry, buy leg fills in full, the sell leg is cancelled, the stop is hit."""
     return s.run(
         signal(),
-        accepted(oid("buy")),
-        accepted(oid("sell")),
-        filled(oid("buy"), QTY, "101.00"),
-        cancelled(oid("sell")),
-        accepted(oid("stop")),
-        filled(oid("stop"), QTY, "98.99"),
+        accepted(oid(BUY)),
+        accepted(oid(SELL)),
+        filled(oid(BUY), QTY, "101.00"),
+        cancelled(oid(SELL)),
+        accepted(oid(OrderRole.STOP)),
+        filled(oid(OrderRole.STOP), QTY, "98.99"),
     )
 
 
@@ -265,14 +266,14 @@ def to_halted_flattening() -> Scenario:
 
 
 PATHS: dict[str, dict[str, Callable[[], Scenario]]] = {
-    "flat": {"after_round_trip": to_flat},
-    "entry_pending": {"legs_sent": to_pending_sent, "legs_live": to_pending_live},
-    "entry_cancelling": {"after_timeout": to_cancelling},
-    "in_position": {"partial_before_ack": to_in_partial, "protected": to_in_protected},
-    "stop_replacing": {"partial": to_replacing_partial, "protected": to_replacing_protected},
-    "exiting": {"cancelling": to_exiting_cancelling, "closing": to_exiting_closing},
-    "halted": {
-        "flat": to_halted_flat,
+    State.FLAT: {"after_round_trip": to_flat},
+    State.ENTRY_PENDING: {"legs_sent": to_pending_sent, "legs_live": to_pending_live},
+    State.ENTRY_CANCELLING: {"after_timeout": to_cancelling},
+    State.IN_POSITION: {"partial_before_ack": to_in_partial, "protected": to_in_protected},
+    State.STOP_REPLACING: {"partial": to_replacing_partial, "protected": to_replacing_protected},
+    State.EXITING: {"cancelling": to_exiting_cancelling, "closing": to_exiting_closing},
+    State.HALTED: {
+        State.FLAT: to_halted_flat,
         "protecting": to_halted_protecting,
         "protected": to_halted_protected,
         "replacing": to_halted_replacing,
@@ -333,7 +334,7 @@ def _snapshot(s: Scenario) -> list[m.Event]:
 
 def _duplicate(s: Scenario) -> list[m.Event]:
     working = s.working()
-    return [accepted(t.client_order_id) for t in working if t.status is not OrderStatus.SENT] + [
+    return [accepted(t.client_order_id) for t in working if t.status is not TrackStatus.SENT] + [
         filled(t.client_order_id, t.filled_qty) for t in working if t.filled_qty
     ]
 

@@ -8,12 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import machines as m
-from machines import OrderRole, OutcomeKind, PlaceStop, ReplaceStop, Side
+from machines import OrderRole, OutcomeKind, PlaceStop, ReplaceStop, Side, State
 from tests.machines.scenarios import (
     A2,
+    BUY,
     BUY2,
     BUY_LEG,
     QTY,
+    SELL,
     SELL_LEG,
     STOP2,
     STOP2_R1,
@@ -46,8 +48,8 @@ def _stop_commands(outcomes: list[m.Outcome]) -> list[m.Command]:
 def _in_position(side: Side, tick: m.TickRule = m.US_EQUITY_TICK) -> Scenario:
     """A single-leg position on ``side``, filled in full, its stop live."""
     s = Scenario(rules(tick=tick))
-    leg, cid = (BUY_LEG, oid("buy")) if side is Side.BUY else (SELL_LEG, oid("sell"))
-    return s.run(signal(leg), accepted(cid), filled(cid, QTY), accepted(oid("stop")))
+    leg, cid = (BUY_LEG, oid(BUY)) if side is Side.BUY else (SELL_LEG, oid(SELL))
+    return s.run(signal(leg), accepted(cid), filled(cid, QTY), accepted(oid(OrderRole.STOP)))
 
 
 class TestLesson10CancelAfterFill:
@@ -57,11 +59,11 @@ class TestLesson10CancelAfterFill:
         s.fire(timeout(A2))  # we ask to cancel both legs...
         s.fire(filled(BUY2, QTY, "101.00"))  # ...but the buy leg fills first
         before = s.snapshot
-        assert before.state == "in_position"
+        assert before.state == State.IN_POSITION
         outcome = s.fire(cancelled(BUY2, QTY, "101.00"))
         assert (outcome.kind, outcome.reason) == (OutcomeKind.IGNORED, "stale_order_event")
         assert outcome.commands == ()
-        assert outcome.snapshot.state == "in_position"
+        assert outcome.snapshot.state == State.IN_POSITION
         assert outcome.snapshot.position == before.position == QTY
         assert outcome.snapshot.working_orders == before.working_orders
         assert outcome.snapshot.races == before.races + 1
@@ -71,7 +73,7 @@ class TestLesson13NoStopAfterClose:
     def test_no_stop_is_re_placed_after_the_position_closed(self):
         """Late stop traffic after a stop-out never places or replaces a stop."""
         s = to_replacing_protected()
-        assert s.fire(filled(STOP2, QTY, "98.99")).state_to == "flat"
+        assert s.fire(filled(STOP2, QTY, "98.99")).state_to == State.FLAT
         late = [
             s.fire(event)
             for event in (
@@ -83,14 +85,14 @@ class TestLesson13NoStopAfterClose:
             )
         ]
         assert _stop_commands(late) == []
-        assert s.state == "flat"
+        assert s.state == State.FLAT
         assert s.snapshot.working_orders == ()
 
     def test_exit_fill_leaves_no_stop_behind(self):
         """Closing by an exit order leaves nothing working and places nothing more."""
         s = to_exiting_closing()
-        done = s.fire(filled(oid("exit", A2), QTY, "100.00"))
-        assert done.state_to == "flat"
+        done = s.fire(filled(oid(OrderRole.EXIT, A2), QTY, "100.00"))
+        assert done.state_to == State.FLAT
         assert done.snapshot.working_orders == ()
         assert _stop_commands([done, s.fire(trail("100.00"))]) == []
 
@@ -104,12 +106,12 @@ class TestLesson13NoStopAfterClose:
             (protecting,) = s.working(OrderRole.STOP)  # the old one is gone: one stop works
             assert protecting.client_order_id == wanted
             if step == "replaced":  # Alpaca's order: `replaced` for the old, then `new` for it
-                assert protecting.status is m.OrderStatus.SENT
+                assert protecting.status is m.TrackStatus.SENT
                 s.fire(accepted(wanted))
-            live = [t for t in s.working(OrderRole.STOP) if t.status is m.OrderStatus.LIVE]
+            live = [t for t in s.working(OrderRole.STOP) if t.status is m.TrackStatus.LIVE]
             assert len(live) == 1
         placed = [c for c in _stop_commands(s.outcomes) if isinstance(c, PlaceStop)]
-        assert [c.client_order_id for c in placed] == [oid("stop"), STOP2]  # one per position
+        assert [c.client_order_id for c in placed] == [oid(OrderRole.STOP), STOP2]  # one per position
 
     def test_exit_during_a_replace_cancels_the_stop_and_its_replacement(self):
         """An exit while a replace flies leaves neither stop order behind."""
@@ -122,10 +124,10 @@ class TestLesson15DuplicateFill:
     def test_same_fill_event_twice_closes_the_trade_once(self):
         """A replayed exit fill is a duplicate: one close, one finished attempt."""
         s = to_exiting_closing()
-        fill = filled(oid("exit", A2), QTY, "100.00")
+        fill = filled(oid(OrderRole.EXIT, A2), QTY, "100.00")
         first = s.fire(fill)
         second = s.fire(fill)
-        assert first.state_to == "flat"
+        assert first.state_to == State.FLAT
         assert (second.kind, second.commands) == (OutcomeKind.IGNORED, ())
         assert second.snapshot.position == 0
         assert second.snapshot.transitions == first.snapshot.transitions

@@ -53,6 +53,7 @@ from machines import (
     Side,
     Snapshot,
     SquareOffReached,
+    State,
     SymbolMachine,
     TrailProposed,
 )
@@ -70,8 +71,8 @@ TICKS = {
 BASES = (Decimal("101.00"), Decimal("249.90"), Decimal("999.70"), Decimal("4999.00"))
 PLACING = (PlaceEntry, PlaceStop, ClosePosition)
 CARRIES_FILL = (OrderFilled, OrderCancelled, OrderExpired)
-HALTED = "halted"
-PROTECTED_STATES = ("in_position", "stop_replacing")
+HALTED = State.HALTED
+PROTECTED_STATES = (State.IN_POSITION, State.STOP_REPLACING)
 
 
 # --- the fake broker --------------------------------------------------------------------------
@@ -269,7 +270,7 @@ class LifecycleUnderRandomEvents(RuleBasedStateMachine):
         assert isinstance(type(self.machine).state, property)
         assert type(self.machine).state.fset is None
         with pytest.raises(AttributeError):
-            self.machine.state = "in_position"  # type: ignore[misc]
+            self.machine.state = State.IN_POSITION  # type: ignore[misc]
 
     def now(self) -> datetime:
         self.clock += timedelta(seconds=1)
@@ -335,8 +336,8 @@ class LifecycleUnderRandomEvents(RuleBasedStateMachine):
         if entries:
             # Invariant 1: a new attempt only once every earlier entry order has ended.
             assert outcome.trigger == "entry_signal"
-            assert before.state == "flat"
-            assert after.state == "entry_pending"
+            assert before.state == State.FLAT
+            assert after.state == State.ENTRY_PENDING
             assert not self.broker.where(lambda o: o.role is OrderRole.ENTRY and o.open)
             assert not [c for c in self.broker.requests if isinstance(c, PlaceEntry)]
             assert len(entries) <= (2 if self.oco else 1)
@@ -426,7 +427,7 @@ class LifecycleUnderRandomEvents(RuleBasedStateMachine):
         outcome = self.fire(InitialStopRevised(at=self.now(), side=side, stop_price=price))
         if outcome.kind is OutcomeKind.ACCEPTED:
             # Only the pending leg's protective stop changes; no order moves.
-            assert outcome.state_from == outcome.state_to == "entry_pending"
+            assert outcome.state_from == outcome.state_to == State.ENTRY_PENDING
             assert outcome.commands == ()
             (leg,) = [
                 t
@@ -691,7 +692,7 @@ class TestNoBackDoor:
         """Invariant 7: a machine's state cannot be assigned, only changed by fire()."""
         machine = SymbolMachine(strategy="inv", symbol="SYM", trading_date=DAY)
         with pytest.raises(AttributeError):
-            machine.state = "in_position"  # type: ignore[misc]
-        assert machine.state == "flat"
+            machine.state = State.IN_POSITION  # type: ignore[misc]
+        assert machine.state == State.FLAT
         assert not [name for name in dir(machine) if name.startswith("to_")]
         assert not [name for name in dir(SymbolMachine) if name.startswith("set")]

@@ -55,6 +55,7 @@ from machines import (
     Side,
     Snapshot,
     SquareOffReached,
+    State,
     TrailProposed,
 )
 
@@ -71,7 +72,7 @@ MIN_EVENTS = 50_000
 CHECK_EVERY = 1_000  # fires between two passes of the snapshot checker
 DEADLINE = 60.0  # seconds; a healthy run takes a few
 CARRIES_FILL = (OrderFilled, OrderCancelled, OrderExpired)
-PROTECTED_STATES = ("in_position", "stop_replacing")
+PROTECTED_STATES = (State.IN_POSITION, State.STOP_REPLACING)
 
 
 # --- shared bookkeeping -----------------------------------------------------------------------
@@ -319,7 +320,7 @@ class Harness:
             assert outcome.commands == ()
             assert outcome.state_to == outcome.state_from
         if outcome.kind is OutcomeKind.ANOMALY:
-            assert outcome.state_to == "halted"
+            assert outcome.state_to == State.HALTED
         check_snapshot(snap)
         ledger = self.ledger
         with ledger.lock:

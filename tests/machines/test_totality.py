@@ -17,9 +17,11 @@ from functools import cache
 import pytest
 
 import machines as m
-from machines import OutcomeKind
+from machines import OutcomeKind, State
 from machines._lifecycle import (
+    ANOMALY_TRIGGERS,
     DECLARATIONS,
+    EVENT_TRIGGERS,
     RULES,
     STATES,
     TRIGGERS,
@@ -32,7 +34,10 @@ from machines._lifecycle import (
 )
 from tests.machines.scenarios import FACTORIES, PATHS, Scenario, every_order_event
 
-PAIRS = sorted(DECLARATIONS, key=lambda p: (STATES.index(p[0]), TRIGGERS.index(p[1])))
+PAIRS = sorted(
+    (pair for pair in DECLARATIONS if pair[1] in EVENT_TRIGGERS),
+    key=lambda p: (STATES.index(p[0]), TRIGGERS.index(p[1])),
+)
 _KIND_OF = {
     Ignore: OutcomeKind.IGNORED,
     Decline: OutcomeKind.DECLINED,
@@ -83,7 +88,7 @@ def _check(declaration: Declaration, before: m.Snapshot, outcome: m.Outcome) -> 
     else:
         assert outcome.reason  # a decline without a reason names the failed guard
     if isinstance(declaration, Anomaly):
-        assert outcome.state_to == "halted" == outcome.snapshot.state
+        assert outcome.state_to == State.HALTED == outcome.snapshot.state
         assert outcome.snapshot.halt_reason is not None
         assert outcome.snapshot.anomalies == before.anomalies + 1
         return
@@ -103,8 +108,23 @@ class TestTable:
         assert set(DECLARATIONS) == set(seen)
 
     def test_every_trigger_has_an_event_factory(self):
-        """The totality walk can build an event for every trigger the table names."""
-        assert set(FACTORIES) == set(TRIGGERS)
+        """The totality walk can build an event for every trigger an event stands for."""
+        assert set(FACTORIES) == set(EVENT_TRIGGERS)
+        assert set(TRIGGERS) == set(EVENT_TRIGGERS) | set(ANOMALY_TRIGGERS)
+
+    @pytest.mark.parametrize("trigger", ANOMALY_TRIGGERS)
+    def test_the_anomaly_policy_is_rows_of_the_table(self, trigger):
+        """The policy's triggers halt every trading state in one guard-free move and keep a
+        halted symbol halted; only ``anomaly_flatten`` outside halted starts a wind-down."""
+        for state in STATES:
+            declaration = DECLARATIONS[(state, trigger)]
+            assert isinstance(declaration, Moves)
+            (go,) = declaration.goes
+            assert go.guards == ()
+            assert (go.dest or state) == State.HALTED
+            effects = [effect.__name__ for effect in go.effects]
+            flattens = trigger == "anomaly_flatten" and state is not State.HALTED
+            assert effects == ["halt_symbol", "begin_wind_down"][: 2 if flattens else 1]
 
     def test_every_state_has_a_canonical_path(self):
         """Each canonical path ends in the state it is filed under."""

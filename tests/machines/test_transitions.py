@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,26 +11,29 @@ import machines as m
 from machines import (
     CancelOrder,
     ClosePosition,
-    OrderStatus,
+    OrderRole,
     OutcomeKind,
     PlaceEntry,
     PlaceStop,
     ReplaceStop,
     Side,
+    State,
+    TrackStatus,
 )
 from tests.machines.scenarios import (
     A2,
+    BUY,
     BUY2,
     BUY_LEG,
     DAY,
     FOREIGN_ID,
     NEXT_DAY,
     QTY,
+    SELL,
     SELL2,
     SELL_LEG,
     STOP2,
     STOP2_R1,
-    STRATEGY,
     SYMBOL,
     Scenario,
     accepted,
@@ -75,8 +78,8 @@ def only(outcome: m.Outcome, kind: type) -> list:
 def long_in_position(rules_: m.Rules | None = None, qty: int = 10) -> Scenario:
     """A single-leg long, filled by ``qty`` of 10, its stop acknowledged."""
     s = Scenario(rules_)
-    s.run(signal(BUY_LEG), accepted(oid("buy")), filled(oid("buy"), qty, "101.00"))
-    s.fire(accepted(oid("stop")))
+    s.run(signal(BUY_LEG), accepted(oid(BUY)), filled(oid(BUY), qty, "101.00"))
+    s.fire(accepted(oid(OrderRole.STOP)))
     return s
 
 
@@ -84,8 +87,8 @@ def short_in_position(rules_: m.Rules | None = None) -> Scenario:
     """A single-leg short, filled in full, its stop acknowledged."""
     s = Scenario(rules_)
     return s.run(
-        signal(SELL_LEG), accepted(oid("sell")), filled(oid("sell"), QTY, "99.00"),
-        accepted(oid("stop")),
+        signal(SELL_LEG), accepted(oid(SELL)), filled(oid(SELL), QTY, "99.00"),
+        accepted(oid(OrderRole.STOP)),
     )  # fmt: skip
 
 
@@ -94,10 +97,10 @@ class TestEntry:
         """A one-leg entry decides its client order id and places one buy stop."""
         outcome = scenario.fire(signal(BUY_LEG))
         assert outcome.kind is OutcomeKind.ACCEPTED
-        assert outcome.state_to == "entry_pending"
+        assert outcome.state_to == State.ENTRY_PENDING
         assert outcome.commands == (
             PlaceEntry(
-                client_order_id=oid("buy"), symbol=SYMBOL, side=Side.BUY, qty=QTY,
+                client_order_id=oid(BUY), symbol=SYMBOL, side=Side.BUY, qty=QTY,
                 stop_price=D("101.00"),
             ),
         )  # fmt: skip
@@ -107,8 +110,8 @@ class TestEntry:
         """An OCO pair places both legs but counts as a single entry attempt."""
         outcome = scenario.fire(signal())
         assert [(c.side, c.client_order_id) for c in only(outcome, PlaceEntry)] == [
-            (Side.BUY, oid("buy")),
-            (Side.SELL, oid("sell")),
+            (Side.BUY, oid(BUY)),
+            (Side.SELL, oid(SELL)),
         ]
         assert outcome.snapshot.entries_today == 1
 
@@ -116,7 +119,7 @@ class TestEntry:
         """The first leg to fill cancels the other one and protects the position."""
         s = to_pending_live()
         outcome = s.fire(filled(BUY2, QTY, "101.00"))
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         assert outcome.commands == (
             CancelOrder(client_order_id=SELL2, symbol=SYMBOL),
             PlaceStop(
@@ -132,7 +135,7 @@ class TestEntry:
         s = to_pending_live()
         s.fire(filled(BUY2, QTY, "101.00"))
         outcome = s.fire(cancelled(SELL2))
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         assert outcome.commands == ()
         assert [t.client_order_id for t in outcome.snapshot.working_orders] == [STOP2]
 
@@ -161,7 +164,7 @@ class TestEntry:
         """The first protective stop of a long is floored to the tick."""
         s = Scenario(rules(tick=TICK_05))
         s.fire(signal(BUY_LEG))
-        (place,) = s.fire(filled(oid("buy"), QTY, "101.00")).commands
+        (place,) = s.fire(filled(oid(BUY), QTY, "101.00")).commands
         assert isinstance(place, PlaceStop)
         assert place.stop_price == D("98.95")  # 98.99 floored
 
@@ -169,22 +172,22 @@ class TestEntry:
         """The first protective stop of a short is ceiled to the tick."""
         s = Scenario(rules(tick=TICK_05))
         s.fire(signal(SELL_LEG))
-        (place,) = s.fire(filled(oid("sell"), QTY, "99.00")).commands
+        (place,) = s.fire(filled(oid(SELL), QTY, "99.00")).commands
         assert (place.side, place.stop_price) == (Side.BUY, D("101.05"))  # 101.01 ceiled
 
     def test_rejected_single_leg_returns_to_flat_and_keeps_the_attempt_spent(self, scenario):
         """A rejected entry ends the attempt; the day's counter does not move back."""
         scenario.fire(signal(BUY_LEG))
-        outcome = scenario.fire(rejected(oid("buy")))
-        assert outcome.state_to == "flat"
+        outcome = scenario.fire(rejected(oid(BUY)))
+        assert outcome.state_to == State.FLAT
         assert outcome.snapshot.entries_today == 1
 
     def test_one_rejected_oco_leg_keeps_waiting_for_the_other(self, scenario):
         """With one leg of the pair rejected, the other still works: still pending."""
         scenario.fire(signal())
-        outcome = scenario.fire(rejected(oid("sell")))
-        assert outcome.state_to == "entry_pending"
-        assert [t.client_order_id for t in outcome.snapshot.working_orders] == [oid("buy")]
+        outcome = scenario.fire(rejected(oid(SELL)))
+        assert outcome.state_to == State.ENTRY_PENDING
+        assert [t.client_order_id for t in outcome.snapshot.working_orders] == [oid(BUY)]
 
     def test_second_signal_while_pending_is_declined(self):
         """One attempt at a time: a new signal while one is pending is refused."""
@@ -208,7 +211,7 @@ class TestAttempts:
         assert second.snapshot.attempt == 2
         assert {c.client_order_id for c in second.commands} == {BUY2, SELL2}
         s.run(filled(BUY2, QTY, "101.00"), cancelled(SELL2), accepted(STOP2), filled(STOP2, QTY))
-        assert s.state == "flat"
+        assert s.state == State.FLAT
         third = s.fire(signal())
         assert (third.kind, third.reason) == (OutcomeKind.DECLINED, "attempts_left")
         assert third.snapshot.entries_today == 2
@@ -226,7 +229,7 @@ class TestAttempts:
         assert outcome.kind is OutcomeKind.ACCEPTED
         assert (outcome.snapshot.entries_today, outcome.snapshot.trading_date) == (0, NEXT_DAY)
         entry = s.fire(signal(BUY_LEG, when=at(day=NEXT_DAY)))
-        assert entry.commands[0].client_order_id == oid("buy", 1, day=NEXT_DAY)
+        assert entry.commands[0].client_order_id == oid(BUY, 1, day=NEXT_DAY)
 
     def test_orders_of_earlier_days_are_still_known_after_rollovers(self):
         """Finished orders outlive their day: a late fill days later is a late fill (flatten),
@@ -234,11 +237,11 @@ class TestAttempts:
         s = round_trip(Scenario())
         for day in (NEXT_DAY, date(2026, 11, 25), date(2026, 11, 26)):
             s.fire(m.DayRolledOver(trading_date=day))
-        stale = s.fire(accepted(oid("stop")))
+        stale = s.fire(accepted(oid(OrderRole.STOP)))
         assert (stale.kind, stale.trigger) == (OutcomeKind.IGNORED, "stale_order_event")
         foreign = s.fire(accepted(FOREIGN_ID))
         assert (foreign.kind, foreign.trigger) == (OutcomeKind.IGNORED, "foreign_order_event")
-        late = s.fire(filled(oid("sell"), QTY, "99.00"))
+        late = s.fire(filled(oid(SELL), QTY, "99.00"))
         assert (late.kind, late.trigger) == (OutcomeKind.ANOMALY, "late_fill")
 
     def test_same_date_rollover_is_a_race(self):
@@ -298,12 +301,12 @@ class TestEntryWindow:
         """Square-off winds a position down: cancel the stop, close once it is gone."""
         s = to_in_protected()
         outcome = s.fire(square_off())
-        assert outcome.state_to == "exiting"
+        assert outcome.state_to == State.EXITING
         assert outcome.commands == (CancelOrder(client_order_id=STOP2, symbol=SYMBOL),)
         assert outcome.snapshot.done_for_day
         close = s.fire(cancelled(STOP2))
         assert only(close, ClosePosition) == [
-            ClosePosition(client_order_id=oid("exit", A2), symbol=SYMBOL, side=Side.SELL, qty=QTY)
+            ClosePosition(client_order_id=oid(OrderRole.EXIT, A2), symbol=SYMBOL, side=Side.SELL, qty=QTY)
         ]
 
 
@@ -318,11 +321,11 @@ class TestPartialFills:
     def test_growing_fill_resizes_a_live_stop_by_replace(self):
         """When fills grow and the stop is live, the stop is replaced at the new size."""
         s = long_in_position(qty=4)
-        outcome = s.fire(filled(oid("buy"), 10, "101.00"))
-        assert outcome.state_to == "stop_replacing"
+        outcome = s.fire(filled(oid(BUY), 10, "101.00"))
+        assert outcome.state_to == State.STOP_REPLACING
         assert outcome.commands == (
             ReplaceStop(
-                client_order_id=oid("stop"), new_client_order_id=oid("stop", 1, 1),
+                client_order_id=oid(OrderRole.STOP), new_client_order_id=oid(OrderRole.STOP, 1, 1),
                 symbol=SYMBOL, qty=QTY, stop_price=D("98.99"),
             ),
         )  # fmt: skip
@@ -331,9 +334,9 @@ class TestPartialFills:
         """A stop still being placed is resized once the broker acknowledges it."""
         s = to_in_partial()  # stop for 4 sent, not acknowledged
         grown = s.fire(filled(BUY2, 7, "101.00"))
-        assert (grown.state_to, grown.commands) == ("in_position", ())
+        assert (grown.state_to, grown.commands) == (State.IN_POSITION, ())
         ack = s.fire(accepted(STOP2))
-        assert ack.state_to == "stop_replacing"
+        assert ack.state_to == State.STOP_REPLACING
         (replace,) = ack.commands
         assert isinstance(replace, ReplaceStop)
         assert (replace.client_order_id, replace.qty) == (STOP2, 7)
@@ -343,9 +346,9 @@ class TestPartialFills:
         s = to_replacing_partial()  # stop 4 live, replace to 99.50 x4 in flight
         assert s.fire(filled(BUY2, QTY, "101.00")).commands == ()
         landed = s.fire(replaced(STOP2, STOP2_R1))
-        assert (landed.state_to, landed.commands) == ("in_position", ())  # not replaceable yet
+        assert (landed.state_to, landed.commands) == (State.IN_POSITION, ())  # not replaceable yet
         acknowledged = s.fire(accepted(STOP2_R1))
-        assert acknowledged.state_to == "stop_replacing"
+        assert acknowledged.state_to == State.STOP_REPLACING
         (replace,) = acknowledged.commands
         assert (replace.client_order_id, replace.qty, replace.stop_price) == (
             STOP2_R1, QTY, D("99.50"),
@@ -356,14 +359,14 @@ class TestPartialFills:
         s = to_in_partial()
         s.run(filled(BUY2, QTY, "101.00"), cancelled(SELL2))
         outcome = s.fire(filled(STOP2, 4, "98.99"))
-        assert outcome.state_to == "exiting"
+        assert outcome.state_to == State.EXITING
         assert only(outcome, ClosePosition)[0].qty == 6
 
     def test_partial_stop_fill_keeps_the_position_protected(self):
         """A stop that fills in part keeps working for the rest."""
         s = to_in_protected()
         outcome = s.fire(filled(STOP2, 3, "98.99"))
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         assert outcome.snapshot.position == 7
         assert [t.client_order_id for t in outcome.snapshot.working_orders] == [STOP2]
 
@@ -373,7 +376,7 @@ class TestTrail:
         """A long's candidate 99.53 on a 0.05 grid becomes 99.50 and is sent as a replace."""
         s = long_in_position(rules(tick=TICK_05))
         outcome = s.fire(trail("99.53"))
-        assert outcome.state_to == "stop_replacing"
+        assert outcome.state_to == State.STOP_REPLACING
         (replace,) = outcome.commands
         assert replace.stop_price == D("99.50")
 
@@ -411,21 +414,21 @@ class TestTrail:
         s = to_replacing_protected()  # replace to 99.50 in flight
         wish = s.fire(trail("100.00"))
         assert (wish.kind, wish.commands, wish.state_to) == (
-            OutcomeKind.ACCEPTED, (), "stop_replacing",
+            OutcomeKind.ACCEPTED, (), State.STOP_REPLACING,
         )  # fmt: skip
         assert (wish.snapshot.stop_price, wish.snapshot.desired_stop) == (D("98.99"), D("100.00"))
         landed = s.fire(replaced(STOP2, STOP2_R1))
         assert landed.commands == ()  # Alpaca refuses to replace an order not yet at the exchange
         (replace,) = s.fire(accepted(STOP2_R1)).commands
         assert (replace.client_order_id, replace.stop_price) == (STOP2_R1, D("100.00"))
-        assert replace.new_client_order_id == oid("stop", A2, 2)
+        assert replace.new_client_order_id == oid(OrderRole.STOP, A2, 2)
 
     def test_trail_while_stop_placement_in_flight_is_sent_after_the_ack(self):
         """A tighter wish before the stop is acknowledged is replaced in once it is."""
         s = to_pending_live()
         s.run(filled(BUY2, QTY, "101.00"), cancelled(SELL2))
         wish = s.fire(trail("99.50"))
-        assert (wish.state_to, wish.commands) == ("in_position", ())
+        assert (wish.state_to, wish.commands) == (State.IN_POSITION, ())
         ack = s.fire(accepted(STOP2))
         assert ack.commands[0].stop_price == D("99.50")
 
@@ -438,13 +441,13 @@ class TestInitialStopRevision:
     @pytest.mark.parametrize("price", ["98.50", "99.50"], ids=["looser", "tighter"])
     def test_revision_while_pending_is_the_stop_placed_at_the_fill(self, scenario, price):
         """Before the fill no stop exists: a revision may loosen or tighten, and the fill uses it."""
-        scenario.run(signal(BUY_LEG), accepted(oid("buy")))
+        scenario.run(signal(BUY_LEG), accepted(oid(BUY)))
         outcome = scenario.fire(revise(Side.BUY, price))
         assert (outcome.kind, outcome.state_to, outcome.commands) == (
-            OutcomeKind.ACCEPTED, "entry_pending", (),
+            OutcomeKind.ACCEPTED, State.ENTRY_PENDING, (),
         )  # fmt: skip
         assert scenario.leg(Side.BUY).protect_at == D(price)
-        (place,) = only(scenario.fire(filled(oid("buy"), QTY, "101.00")), PlaceStop)
+        (place,) = only(scenario.fire(filled(oid(BUY), QTY, "101.00")), PlaceStop)
         assert (place.side, place.stop_price) == (Side.SELL, D(price))
 
     def test_short_revision_is_ceiled_when_the_stop_is_placed(self):
@@ -452,7 +455,7 @@ class TestInitialStopRevision:
         s = Scenario(rules(tick=TICK_05))
         s.fire(signal(SELL_LEG))
         assert s.fire(revise(Side.SELL, "101.52")).kind is OutcomeKind.ACCEPTED
-        (place,) = only(s.fire(filled(oid("sell"), QTY, "99.00")), PlaceStop)
+        (place,) = only(s.fire(filled(oid(SELL), QTY, "99.00")), PlaceStop)
         assert (place.side, place.stop_price) == (Side.BUY, D("101.55"))
 
     def test_revision_of_one_oco_leg_leaves_the_other_alone(self):
@@ -506,10 +509,10 @@ class TestReplaceLanding:
         """``OrderReplaced`` (old → new) makes the replacement the stop: back in position."""
         s = to_replacing_protected()
         outcome = s.fire(replaced(STOP2, STOP2_R1))
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         (stop,) = outcome.snapshot.working_orders
         assert (stop.client_order_id, stop.status, stop.stop_price) == (
-            STOP2_R1, OrderStatus.SENT, D("99.50"),
+            STOP2_R1, TrackStatus.SENT, D("99.50"),
         )  # fmt: skip  (live once its own acknowledgement arrives)
         assert outcome.snapshot.stop_price == D("99.50")
 
@@ -517,7 +520,7 @@ class TestReplaceLanding:
         """The replacement's ``OrderAccepted`` alone also lands the replace."""
         s = to_replacing_protected()
         outcome = s.fire(accepted(STOP2_R1))
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         assert [t.client_order_id for t in outcome.snapshot.working_orders] == [STOP2_R1]
 
     def test_replaced_after_accepted_is_ignored_as_stale(self):
@@ -536,7 +539,7 @@ class TestReplaceLanding:
             OutcomeKind.ACCEPTED, "stop_accepted", (),
         )  # fmt: skip
         (stop,) = outcome.snapshot.working_orders
-        assert stop.status is OrderStatus.LIVE
+        assert stop.status is TrackStatus.LIVE
         again = s.fire(accepted(STOP2_R1))
         assert (again.kind, again.reason) == (OutcomeKind.IGNORED, "duplicate_order_event")
 
@@ -544,7 +547,7 @@ class TestReplaceLanding:
         """Fill of A, then B rejected: flat after the fill; B's rejection is stale."""
         s = to_replacing_protected()
         out = s.fire(filled(STOP2, QTY, "98.99"))
-        assert out.state_to == "flat"
+        assert out.state_to == State.FLAT
         assert out.snapshot.working_orders == ()
         late = s.fire(rejected(STOP2_R1))
         assert (late.kind, late.reason, late.commands) == (
@@ -555,7 +558,7 @@ class TestReplaceLanding:
         """A refused replace leaves the old stop protecting the position."""
         s = to_replacing_protected()
         outcome = s.fire(rejected(STOP2_R1))
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         assert outcome.snapshot.stop_price == D("98.99")
         assert [t.client_order_id for t in outcome.snapshot.working_orders] == [STOP2]
 
@@ -564,7 +567,7 @@ class TestExits:
     def test_exit_signal_cancels_the_stop_first(self):
         """An exit cancels the stop and waits: no close order while a stop could fill."""
         outcome = to_in_protected().fire(exit_signal())
-        assert outcome.state_to == "exiting"
+        assert outcome.state_to == State.EXITING
         assert outcome.commands == (CancelOrder(client_order_id=STOP2, symbol=SYMBOL),)
         assert outcome.snapshot.exit_reason == "target"
 
@@ -573,10 +576,10 @@ class TestExits:
         s = to_exiting_closing()
         (close,) = [c for c in s.outcomes[-1].commands if isinstance(c, ClosePosition)]
         assert close == ClosePosition(
-            client_order_id=oid("exit", A2), symbol=SYMBOL, side=Side.SELL, qty=QTY
+            client_order_id=oid(OrderRole.EXIT, A2), symbol=SYMBOL, side=Side.SELL, qty=QTY
         )
-        done = s.fire(filled(oid("exit", A2), QTY, "100.50"))
-        assert done.state_to == "flat"
+        done = s.fire(filled(oid(OrderRole.EXIT, A2), QTY, "100.50"))
+        assert done.state_to == State.FLAT
         assert (done.snapshot.position, done.snapshot.exit_reason) == (0, None)
 
     def test_exit_of_partial_position_cancels_entry_remainder_too(self):
@@ -589,15 +592,15 @@ class TestExits:
         s = to_in_partial()
         s.fire(accepted(STOP2))
         outcome = s.fire(filled(STOP2, 4, "98.99"))
-        assert outcome.state_to == "exiting"
+        assert outcome.state_to == State.EXITING
         assert outcome.commands == (CancelOrder(client_order_id=BUY2, symbol=SYMBOL),)
-        assert s.fire(cancelled(SELL2)).state_to == "exiting"  # the OCO's other leg, still going
-        assert s.fire(cancelled(BUY2, 4, "101.00")).state_to == "flat"
+        assert s.fire(cancelled(SELL2)).state_to == State.EXITING  # the OCO's other leg, still going
+        assert s.fire(cancelled(BUY2, 4, "101.00")).state_to == State.FLAT
 
     def test_stop_out_of_a_full_position_goes_flat(self):
         """A stop hit with nothing else working ends the attempt."""
         outcome = to_in_protected().fire(filled(STOP2, QTY, "98.99"))
-        assert (outcome.state_to, outcome.commands) == ("flat", ())
+        assert (outcome.state_to, outcome.commands) == (State.FLAT, ())
         assert outcome.snapshot.side is None
 
 
@@ -605,7 +608,7 @@ class TestHaltAndResume:
     def test_halt_in_position_keeps_the_stop_and_cancels_entries(self):
         """Halting cancels the entry remainder but leaves the protective stop working."""
         outcome = to_in_partial().fire(halt())
-        assert outcome.state_to == "halted"
+        assert outcome.state_to == State.HALTED
         assert outcome.commands == (CancelOrder(client_order_id=BUY2, symbol=SYMBOL),)
         assert outcome.snapshot.halt_reason == "kill_switch"
 
@@ -622,25 +625,25 @@ class TestHaltAndResume:
         s = to_halted_protecting()
         outcome = s.fire(resume())
         assert (outcome.kind, outcome.reason) == (OutcomeKind.DECLINED, "books_not_coherent")
-        assert outcome.snapshot.state == "halted"
+        assert outcome.snapshot.state == State.HALTED
 
     def test_resume_once_coherent_returns_to_position(self):
         """Once the entry's cancel is acknowledged and the stop is live, resume works."""
         s = to_halted_protecting()
         s.run(cancelled(BUY2, 4, "101.00"), cancelled(SELL2), accepted(STOP2))
         outcome = s.fire(resume())
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         assert outcome.snapshot.halt_reason is None
 
     def test_resume_from_flat_halt_returns_to_flat(self, scenario):
         """A symbol halted with nothing open resumes flat."""
         scenario.fire(halt())
-        assert scenario.fire(resume()).state_to == "flat"
+        assert scenario.fire(resume()).state_to == State.FLAT
 
     def test_halted_symbol_declines_new_entries_and_second_halt(self, scenario):
         """No entry while halted; halting again is refused."""
         scenario.fire(halt())
-        assert scenario.fire(signal()).reason == "halted"
+        assert scenario.fire(signal()).reason == State.HALTED
         assert scenario.fire(halt()).reason == "already_halted"
 
     def test_resume_when_not_halted_is_declined(self, scenario):
@@ -653,14 +656,14 @@ class TestReconciliation:
         """The broker agrees with the machine's position: nothing happens."""
         outcome = to_in_protected().fire(broker_snapshot(QTY))
         assert (outcome.kind, outcome.state_to, outcome.commands) == (
-            OutcomeKind.ACCEPTED, "in_position", (),
+            OutcomeKind.ACCEPTED, State.IN_POSITION, (),
         )  # fmt: skip
 
     def test_broker_flat_while_machine_holds_is_an_anomaly_that_halts(self):
         """A mismatch halts the symbol and never invents a fill."""
         outcome = to_in_protected().fire(broker_snapshot(0))
         assert (outcome.kind, outcome.reason) == (OutcomeKind.ANOMALY, "position_mismatch")
-        assert outcome.state_to == "halted"
+        assert outcome.state_to == State.HALTED
         assert outcome.snapshot.halt_reason == "position_mismatch"
         assert outcome.snapshot.position == QTY
 
@@ -675,7 +678,7 @@ class TestEntryTimeout:
     def test_timeout_of_current_attempt_cancels_its_legs(self):
         """The pending attempt's timer cancels every leg."""
         outcome = to_pending_live().fire(timeout(A2))
-        assert outcome.state_to == "entry_cancelling"
+        assert outcome.state_to == State.ENTRY_CANCELLING
         assert {c.client_order_id for c in outcome.commands} == {BUY2, SELL2}
 
     def test_timeout_of_a_stale_attempt_is_a_race(self):
@@ -686,7 +689,7 @@ class TestEntryTimeout:
     def test_timeout_in_position_cancels_the_entry_remainder(self):
         """A partly filled entry's timer cancels what has not filled; the stop stays."""
         outcome = to_in_partial().fire(timeout(A2))
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         assert outcome.commands == (CancelOrder(client_order_id=BUY2, symbol=SYMBOL),)
 
     def test_cancelled_leg_with_partial_fill_goes_to_position(self):
@@ -694,7 +697,7 @@ class TestEntryTimeout:
         s = to_pending_live()
         s.fire(timeout(A2))
         outcome = s.fire(cancelled(BUY2, 3, "101.00"))
-        assert outcome.state_to == "in_position"
+        assert outcome.state_to == State.IN_POSITION
         assert only(outcome, PlaceStop)[0].qty == 3
 
 
@@ -712,55 +715,3 @@ class TestClientOrderIds:
             "orb-AAPL-20261123-2-stop-r1",
             "orb-AAPL-20261123-2-exit",
         ]
-
-    def test_client_order_id_function(self):
-        """The id function is deterministic and appends ``-r{n}`` only for replacements."""
-        assert m.client_order_id("s", "X", date(2026, 1, 2), 3, "stop") == "s-X-20260102-3-stop"
-        assert (
-            m.client_order_id("s", "X", date(2026, 1, 2), 3, "stop", 4) == "s-X-20260102-3-stop-r4"
-        )
-
-    def test_identity_fitting_48_characters_is_accepted(self):
-        """The widest possible id (``-r9999``) may reach exactly 48 characters."""
-        strategy = "s" * 21  # 21 + len("-AAPL-20000101-1-stop-r9999") == 48
-        assert len(m.client_order_id(strategy, "AAPL", DAY, 1, "stop", 9999)) == 48
-        m.SymbolMachine(strategy=strategy, symbol="AAPL", trading_date=DAY)
-
-    def test_identity_passing_48_characters_is_refused(self):
-        """One character more and the machine cannot be built."""
-        with pytest.raises(m.InvalidRulesError, match="48"):
-            m.SymbolMachine(strategy="s" * 22, symbol="AAPL", trading_date=DAY)
-
-    def test_more_attempts_widen_the_id(self):
-        """``max_attempts=10`` adds a digit to the widest id."""
-        with pytest.raises(m.InvalidRulesError):
-            m.SymbolMachine(
-                strategy="s" * 21, symbol="AAPL", trading_date=DAY,
-                rules=m.Rules(max_attempts=10),
-            )  # fmt: skip
-
-    def test_desk_checks_its_strategy_name(self):
-        """A desk refuses a strategy name that cannot fit even a one-letter symbol."""
-        with pytest.raises(m.InvalidRulesError):
-            m.Desk(strategy="s" * 30, trading_date=DAY)
-
-    @pytest.mark.parametrize(
-        ("strategy", "symbol"), [("", "AAPL"), (STRATEGY, ""), ("my strategy", "AAPL")]
-    )
-    def test_empty_or_spaced_identity_is_refused(self, strategy, symbol):
-        """Strategy and symbol are non-empty and carry no whitespace."""
-        with pytest.raises(m.InvalidRulesError):
-            m.SymbolMachine(strategy=strategy, symbol=symbol, trading_date=DAY)
-
-    @pytest.mark.parametrize(
-        "params",
-        [
-            {"max_attempts": 0},
-            {"entry_window": (time(15, 0), time(9, 45))},
-            {"timezone": "Mars/Olympus"},
-        ],
-    )
-    def test_unusable_rules_are_refused(self, params):
-        """Rules that cannot work cannot be built."""
-        with pytest.raises(m.InvalidRulesError):
-            m.Rules(**params)

@@ -1,7 +1,7 @@
 """A journaled desk driven through realistic trading days by an echo broker, in one thread.
 
-``Driver`` fires strategy events into a ``Desk`` whose listener records every outcome in a
-``Journal`` (before any command runs), then "sends" each command: it records the result ``sent``
+``Driver`` fires strategy events into a ``Desk``, records every outcome in a ``Journal``
+(before any command runs), then "sends" each command: it records the result ``sent``
 and queues the broker's answer (accepted, replaced, cancelled, filled), which it fires in turn.
 ``trading_day`` scripts one symbol's day: an entry, a partial fill, a duplicate fill (a race), the
 full fill, a tightened trail (replace), a looser trail (declined), and an exit by stop or
@@ -33,9 +33,9 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=NY)
 
 
-def new_desk(listener=None) -> Desk:
+def new_desk() -> Desk:
     """The desk every journaled run and every rebuild uses."""
-    return Desk(strategy=STRATEGY, trading_date=FIRST_DAY, rules=RULES, listener=listener)
+    return Desk(strategy=STRATEGY, trading_date=FIRST_DAY, rules=RULES)
 
 
 class Driver:
@@ -45,13 +45,13 @@ class Driver:
         self.journal = journal
         self.echo = echo
         self.announce = announce
-        self.desk = new_desk(listener=self.listen)
+        self.desk = new_desk()
         self.outcomes: list[Outcome] = []
         self._last: int | None = None
         self._inbox: deque[tuple[str, m.Event]] = deque()
 
     def listen(self, outcome: Outcome) -> None:
-        """The desk's listener: journal the outcome before its commands run."""
+        """Journal the outcome before its commands run."""
         self._last = self.journal.record(outcome)
         self.outcomes.append(outcome)
         if self.announce:
@@ -64,6 +64,7 @@ class Driver:
         while self._inbox:
             name, queued = self._inbox.popleft()
             outcome = self.desk.fire(name, queued)
+            self.listen(outcome)
             seq = self._last
             assert seq is not None
             first = first or outcome

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from machines import _diagrams, _lifecycle, lifecycle_diagrams
+from machines import State, _diagrams, _lifecycle, lifecycle_diagrams
 from strategies._cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ class TestDiagramCheck:
         """A table edit that was not regenerated makes --check exit 1 and name each stale file."""
         assert main(["diagram", "--dir", str(tmp_path)]) == 0
         edited = dict(_lifecycle.DECLARATIONS)
-        edited[("exiting", "trail")] = _lifecycle.Decline("edited_by_hand")
+        edited[(State.EXITING, "trail")] = _lifecycle.Decline("edited_by_hand")
         monkeypatch.setattr(_diagrams, "DECLARATIONS", edited)
         capsys.readouterr()
         assert main(["diagram", "--check", "--dir", str(tmp_path)]) == 1

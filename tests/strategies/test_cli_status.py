@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import machines as m
-from machines import Side
+from machines import Side, State
 from strategies._cli import main
 from strategies._journal import Journal
 from tests.strategies.journaling import FIRST_DAY, SYMBOLS, Driver, at, trade_days, trading_day
@@ -39,11 +39,11 @@ class TestStatus:
             assert header in out
         rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│")}
         assert set(rows) == set(SYMBOLS)
-        assert "entry_pending" in rows["AAPL"]
+        assert State.ENTRY_PENDING in rows["AAPL"]
         assert "2/2" in rows["AAPL"]  # a second attempt today
         assert "entry_accepted" in rows["AAPL"]
         assert "2026-11-23 10:00:00-05:00" in rows["AAPL"]
-        assert "flat" in rows["IBM"]
+        assert State.FLAT in rows["IBM"]
         assert f"{journal_path}: 3 symbols" in out
 
     def test_status_defaults_to_the_newest_journal_under_runs(

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from brokers import Bar
-from machines import NSE_TICKS, Side, Snapshot, StrategyEvent
+from machines import NSE_TICKS, Side, Snapshot, State, StrategyEvent
 from strategies._eighty_twenty import EightyTwenty, Setup, qualify
 from strategies._signal import DailyBar, SessionContext
 from strategies._spec_signals import EightyTwentySignal
@@ -438,7 +438,7 @@ class TestAttempts:
         )
         assert len(run.trades()) == 2
         snapshot = run.engine.desk.machine("AAPL").snapshot()
-        assert (snapshot.entries_today, snapshot.state) == (2, "flat")
+        assert (snapshot.entries_today, snapshot.state) == (2, State.FLAT)
         assert run.engine.desk.counters().declined == 0
 
 

@@ -14,6 +14,7 @@ from machines import (
     Rules,
     Side,
     Snapshot,
+    State,
     StrategyEvent,
     TrailProposed,
 )
@@ -51,7 +52,7 @@ class ScriptedSignal:
         if self.seen == 1:
             leg = EntryLeg(side=Side.BUY, entry_price=D(self.entry), initial_stop=D(self.stop))
             return (EntrySignalled(at=end, qty=D(100), legs=(leg,)),)
-        if self.trail and snapshot.state == "in_position":
+        if self.trail and snapshot.state == State.IN_POSITION:
             return (TrailProposed(at=end, stop_price=bar.low),)
         return ()
 
@@ -95,7 +96,7 @@ class TestEngineRoundTrip:
         )
         assert trade.pnl == D("20.00")
         assert trade.exit_reason == "stop"
-        assert engine.desk.machine("AAPL").state == "flat"
+        assert engine.desk.machine("AAPL").state == State.FLAT
         assert paper.list_positions() == []
 
     def test_stop_placed_on_the_fill_bar_is_hit_there_in_the_worst_case(self):

@@ -18,7 +18,7 @@ import pytest
 
 import machines as m
 from brokers import PaperBroker
-from machines import Desk, OutcomeKind, Side
+from machines import Desk, OutcomeKind, Side, State
 from strategies._bars import load_bars
 from strategies._exceptions import JournalError
 from strategies._journal import CommandResult, Journal, PendingCommand, read_latest
@@ -75,7 +75,7 @@ class TestDurability:
             "SELECT kind, trigger, state_from, state_to, commands FROM transitions WHERE seq = ?",
             (seq,),
         ).fetchone()
-        assert row[:4] == ("accepted", "entry_signal", "flat", "entry_pending")
+        assert row[:4] == ("accepted", "entry_signal", State.FLAT, State.ENTRY_PENDING)
         assert json.loads(row[4])[0]["type"] == "PlaceEntry"
         other.close()
 
@@ -189,7 +189,7 @@ class TestRebuild:
             for b in load_bars(ROOT / "data" / "intraday_5min")
             if b.symbol in wanted and b.start.date() < date(2012, 2, 1)
         ]
-        engine, paper, clock = build_engine(spec, bars, on_outcome=journal.listen)
+        engine, paper, clock = build_engine(spec, bars, journal=journal)
         replay_bars(bars, engine=engine, paper=paper, clock=clock)
         trading_date = bars[0].start.astimezone(spec.session.hours().timezone).date()
         fresh = build_engine_for(
@@ -206,7 +206,7 @@ class TestRebuild:
         trade_days(driver, 3)
         anomaly = driver.fire("IBM", m.BrokerSnapshotTaken(at=at(FIRST_DAY, 16), position_qty=D(5)))
         assert anomaly.kind is OutcomeKind.ANOMALY
-        assert driver.desk.machine("IBM").state == "halted"
+        assert driver.desk.machine("IBM").state == State.HALTED
         fresh = new_desk()
         assert journal.rebuild(fresh) == ()
         assert without_races(fresh.snapshots()) == without_races(driver.desk.snapshots())
@@ -214,9 +214,10 @@ class TestRebuild:
 
     def test_rebuild_returns_the_commands_that_have_no_result(self, journal):
         """Journaled but unconfirmed commands come back for reconciliation, not for resending."""
-        desk = new_desk(listener=journal.listen)
+        desk = new_desk()
         first = desk.fire("AAPL", entry())
-        desk.fire("IBM", entry())
+        journal.record(first)
+        journal.record(desk.fire("IBM", entry()))
         seq_aapl, seq_ibm = 1, 2
         journal.record_result(seq_aapl, first.commands[0], "sent")
         pending = journal.rebuild(new_desk())
@@ -237,15 +238,17 @@ class TestRebuild:
             ),
         )
 
-    def test_rebuild_into_a_desk_listening_to_the_journal_writes_nothing(self, journal, path):
-        """Replayed outcomes are already journaled: the desk's journal listener skips them."""
+    def test_rebuild_writes_nothing(self, journal, path):
+        """Replayed outcomes are already journaled: a rebuild adds no row; a later record does."""
         trade_days(Driver(journal), 2)
         before = count(path)
-        fresh = new_desk(listener=journal.listen)
+        fresh = new_desk()
         journal.rebuild(fresh)
         assert count(path) == before
-        fresh.fire("AAPL", m.HaltRequested(at=at(FIRST_DAY, 17), reason="after rebuild"))
-        assert count(path) == before + 1  # and records again once the rebuild is done
+        journal.record(
+            fresh.fire("AAPL", m.HaltRequested(at=at(FIRST_DAY, 17), reason="after rebuild"))
+        )
+        assert count(path) == before + 1
 
     def test_rebuild_needs_a_fresh_desk(self, journal):
         """A desk that already has machines cannot be rebuilt into."""
@@ -320,14 +323,14 @@ class TestReading:
         aapl, ibm = journal.latest()
         assert (aapl.strategy, aapl.symbol) == (STRATEGY, "AAPL")
         assert aapl.snapshot == driver.desk.machine("AAPL").snapshot()
-        assert (aapl.snapshot.state, aapl.snapshot.position) == ("in_position", D(100))
+        assert (aapl.snapshot.state, aapl.snapshot.position) == (State.IN_POSITION, D(100))
         assert aapl.snapshot.stop_price == D("99.00")
         assert (aapl.snapshot.entries_today, aapl.snapshot.max_attempts) == (1, 2)
         race = [o for o in driver.outcomes if o.snapshot.symbol == "AAPL"][-1]
         assert race.kind is OutcomeKind.IGNORED
         assert (aapl.last_trigger, aapl.last_kind) == (race.trigger, "ignored")
         assert aapl.last_at == at(FIRST_DAY, 10, 5)
-        assert ibm.snapshot.state == "entry_pending"
+        assert ibm.snapshot.state == State.ENTRY_PENDING
 
     def test_readers_work_while_another_thread_writes(self, journal, path):
         """WAL: status reads and raw reads never fail nor go backwards while a writer is live."""

@@ -29,6 +29,7 @@ from machines import (
     Rules,
     Side,
     Snapshot,
+    State,
     StrategyEvent,
 )
 from strategies._cli import build_parser
@@ -147,7 +148,6 @@ def run(limit: str | None):
         strategy="t",
         trading_date=DAY,
         rules=Rules(max_attempts=1, timezone="America/New_York"),
-        listener=outcomes.append,
     )
     plan = SessionPlan(
         session=US,
@@ -158,7 +158,14 @@ def run(limit: str | None):
         tick_of=lambda symbol: US_EQUITY_TICK,
     )
     signals = {"AAPL": BuyOnce("101.00", "99.00"), "IBM": BuyOnce("51.00", "45.00")}
-    engine = Engine(desk=desk, signals=signals, broker=paper, clock=clock, plan=plan)
+    engine = Engine(
+        desk=desk,
+        signals=signals,
+        broker=paper,
+        clock=clock,
+        plan=plan,
+        observers=(lambda fired: outcomes.append(fired.outcome),),
+    )
     bar_stream = FakeBarStream(paper, bars)
     at_end: dict[str, Snapshot] = {}
     runner: LiveRunner
@@ -204,11 +211,11 @@ class TestDailyLossLimit:
         assert kill["symbols"] == ["AAPL", "IBM"]
         assert kill["log_level"] == "error"
         assert sorted(o.snapshot.symbol for o in halts) == ["AAPL", "IBM"]
-        assert all(o.kind is OutcomeKind.ACCEPTED and o.state_to == "halted" for o in halts)
+        assert all(o.kind is OutcomeKind.ACCEPTED and o.state_to == State.HALTED for o in halts)
         assert all(o.event.flatten and o.event.reason == "daily_loss_limit" for o in halts)
         for symbol in ("AAPL", "IBM"):
             snapshot = at_end[symbol]
-            assert (snapshot.state, snapshot.halt_reason) == ("halted", "daily_loss_limit")
+            assert (snapshot.state, snapshot.halt_reason) == (State.HALTED, "daily_loss_limit")
             assert snapshot.position == 0
             assert snapshot.working_orders == ()
         assert paper.list_positions() == []
@@ -220,8 +227,8 @@ class TestDailyLossLimit:
         engine, _paper, at_end, kills, halts = run("500.00")
         assert kills == []
         assert halts == []
-        assert at_end["AAPL"].state == "flat"
-        assert at_end["IBM"].state == "in_position"
+        assert at_end["AAPL"].state == State.FLAT
+        assert at_end["IBM"].state == State.IN_POSITION
         assert at_end["IBM"].position == D(100)
         assert at_end["IBM"].halt_reason is None
         assert [t.symbol for t in engine.recorder.trades] == ["AAPL"]
@@ -230,13 +237,13 @@ class TestDailyLossLimit:
         """A loss exactly at the limit halts (falls to or below -limit)."""
         _engine, _paper, at_end, kills, _halts = run("200.00")
         assert len(kills) == 1
-        assert at_end["IBM"].state == "halted"
+        assert at_end["IBM"].state == State.HALTED
 
     def test_no_limit_no_kill_switch(self):
         """Without a limit the runner never adds up PnL to halt anything."""
         _engine, _paper, at_end, kills, halts = run(None)
         assert (kills, halts) == ([], [])
-        assert at_end["IBM"].state == "in_position"
+        assert at_end["IBM"].state == State.IN_POSITION
 
 
 class TestCommandLine:

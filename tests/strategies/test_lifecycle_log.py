@@ -15,6 +15,7 @@ from machines import (
     OrderCancelled,
     OrderFilled,
     Side,
+    State,
     SymbolMachine,
 )
 from strategies import configure_logging, log_outcome
@@ -28,15 +29,18 @@ def _json_lines(stream: io.StringIO) -> list[dict]:
 
 
 def _filled_long() -> SymbolMachine:
-    machine = SymbolMachine(
-        strategy="s8020", symbol="AAPL", trading_date=date(2026, 11, 23), listener=log_outcome
-    )
+    machine = SymbolMachine(strategy="s8020", symbol="AAPL", trading_date=date(2026, 11, 23))
     leg = EntryLeg(side=Side.BUY, entry_price=Decimal("101.00"), initial_stop=Decimal("99.00"))
-    machine.fire(EntrySignalled(at=AT, qty=Decimal(100), legs=(leg,)))
-    machine.fire(OrderAccepted(client_order_id=ENTRY_ID, at=AT))
-    machine.fire(
-        OrderFilled(
-            client_order_id=ENTRY_ID, at=AT, filled_qty=Decimal(100), avg_fill_price=Decimal("101")
+    log_outcome(machine.fire(EntrySignalled(at=AT, qty=Decimal(100), legs=(leg,))))
+    log_outcome(machine.fire(OrderAccepted(client_order_id=ENTRY_ID, at=AT)))
+    log_outcome(
+        machine.fire(
+            OrderFilled(
+                client_order_id=ENTRY_ID,
+                at=AT,
+                filled_qty=Decimal(100),
+                avg_fill_price=Decimal("101"),
+            )
         )
     )
     return machine
@@ -53,7 +57,7 @@ class TestRaceLogging:
 
         def deliver_late_cancel() -> None:
             seen["tid"] = threading.get_ident()
-            seen["outcome"] = machine.fire(
+            outcome = machine.fire(
                 OrderCancelled(
                     client_order_id=ENTRY_ID,
                     at=AT,
@@ -61,13 +65,15 @@ class TestRaceLogging:
                     avg_fill_price=Decimal("101"),
                 )
             )
+            log_outcome(outcome)  # in the thread that fired, as the engine's observer does
+            seen["outcome"] = outcome
 
         stream_thread = threading.Thread(target=deliver_late_cancel, name="trade-updates")
         stream_thread.start()
         stream_thread.join(timeout=10)
         assert not stream_thread.is_alive()
 
-        assert machine.state == "in_position"
+        assert machine.state == State.IN_POSITION
         after = machine.snapshot()
         assert (after.position, after.working_orders, after.stop_price) == (
             before.position,
@@ -80,7 +86,7 @@ class TestRaceLogging:
         assert race["tid"] == seen["tid"] != threading.get_ident()
         assert race["thread"] == "trade-updates"
         assert race["symbol"] == "AAPL"
-        assert race["state"] == race["state_from"] == race["state_to"] == "in_position"
+        assert race["state"] == race["state_from"] == race["state_to"] == State.IN_POSITION
         assert race["client_order_id"] == ENTRY_ID
         assert race["reason"] == "stale_order_event"
         assert race["level"] == "warning"

@@ -8,7 +8,7 @@ short's 100.61. Entries are cancelled at 11:30, positions flattened at 15:15.
 from datetime import date, time
 from decimal import Decimal
 
-from machines import US_EQUITY_TICK, EntryLeg, Side
+from machines import US_EQUITY_TICK, EntryLeg, Side, State
 from strategies._opening_range import OpeningRange, plan_range
 from strategies._spec_signals import OpeningRangeSignal
 from tests.strategies.replaying import replay, session_bars, until
@@ -122,7 +122,7 @@ class TestOneCancelsOther:
         assert dict(counters.by_reason) == {"both_legs_filled": 1, "duplicate_order_event": 1}
         snapshot = machine.snapshot()
         assert (snapshot.state, snapshot.position, snapshot.halt_reason) == (
-            "halted",
+            State.HALTED,
             D(0),
             "both_legs_filled",
         )
