@@ -37,7 +37,7 @@ from brokers import (
     SimExchange,
     TradeUpdate,
 )
-from strategies._engine import Engine, SessionPlan
+from strategies.engine import Engine, SessionPlan
 
 __all__ = ["in_process", "lock_hold", "loopback"]
 

@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from brokers import Bar
-from strategies._bars import load_bars
-from strategies._replay import replay_bars
-from strategies._replay_run import build_engine
-from strategies._spec import StrategySpec, validate_strategy
+from strategies.run import build_engine, load_bars, replay_bars
+from strategies.spec import StrategySpec, validate_strategy
 
 __all__ = ["bars_and_spec", "measure"]
 

@@ -1,14 +1,16 @@
 """tickstate's shell: strategies, the engine, the runners, the journal, logging and the CLI.
 
-It wires ``machines`` (the pure lifecycle) to ``brokers`` (I/O); nothing below imports it.
+It wires ``machines`` (the pure lifecycle) to ``brokers`` (I/O); nothing below imports it. Its
+rooms, each a subpackage: ``spec`` (strategy files), ``signals`` (what a strategy wants, and the
+plugin API), ``engine`` (bars → events → commands), ``journal``, ``run`` (replay and live),
+``observe`` (logs and metrics) and ``cli``.
 """
 
 from strategies._exceptions import CalendarError, SpecError, StrategyError
-from strategies._lifecycle_log import log_outcome
-from strategies._logging import configure_logging
-from strategies._plugins import ENTRY_POINT_GROUP
 from strategies._sessions import Session, TradingCalendar
-from strategies._spec import StrategySpec, load_strategy, strategy_schema
+from strategies.observe import configure_logging, log_outcome
+from strategies.signals import ENTRY_POINT_GROUP
+from strategies.spec import StrategySpec, load_strategy, strategy_schema
 
 __all__ = [
     "ENTRY_POINT_GROUP",

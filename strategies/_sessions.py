@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from strategies._exceptions import CalendarError
 
-__all__ = ["FIRST_YEAR", "LAST_YEAR", "Session", "TradingCalendar", "calendar_names"]
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "Session", "TradingCalendar"]
 
 #: The years every calendar is built for (clipped to the years its holidays are recorded for).
 FIRST_YEAR, LAST_YEAR = 2000, 2030
@@ -43,12 +43,6 @@ def _library() -> Any:
     import exchange_calendars  # type: ignore[import-untyped]
 
     return exchange_calendars
-
-
-def calendar_names() -> tuple[str, ...]:
-    """Every calendar name a strategy file may use, sorted."""
-    names = _library().get_calendar_names(include_aliases=True)
-    return tuple(sorted({*names, *_ALIASES}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from machines import Desk
-from strategies._bars import load_bars
-from strategies._journal import Journal, read_latest
-from strategies._replay_run import run_replay
-from strategies._spec import load_strategy
+from strategies.journal import Journal, read_latest
+from strategies.run import load_bars, run_replay
+from strategies.spec import load_strategy
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -25,7 +24,7 @@ DATA = ROOT / "data" / "intraday_5min"
 
 REPLAYS = {
     "eighty_twenty": ROOT / "examples" / "eighty_twenty.toml",
-    "opening_range": FIXTURES / "journals" / "orb15.toml",
+    "opening_range": ROOT / "examples" / "opening_range.toml",
 }
 JOURNALS = {
     "s8020-2012-11-15.sqlite": FIXTURES / "journals" / "s8020.toml",

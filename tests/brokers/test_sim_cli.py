@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from strategies._cli import main
+from strategies.cli import main
 
 
 def test_non_loopback_host_without_allow_remote_is_one_line_exit_2(
@@ -44,7 +44,7 @@ def test_serves_the_data_and_exits_at_its_end(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "strategies._cli",
+            "strategies.cli",
             "sim",
             "--port",
             "0",

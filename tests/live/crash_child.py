@@ -27,8 +27,11 @@ if str(ROOT) not in sys.path:
 import structlog  # noqa: E402
 
 from brokers import Bar  # noqa: E402
-from strategies._live import run_live  # noqa: E402
-from strategies._runner import LiveRunner, RunSettings  # noqa: E402
+from strategies.run import (  # noqa: E402
+    LiveRunner,
+    RunSettings,
+    run_live,
+)
 from tests.live.support import day_bars, spec_for  # noqa: E402
 
 

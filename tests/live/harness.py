@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from brokers import Bar, SimExchange
-from strategies._crashpoints import ENV
+from strategies.engine._crashpoints import ENV
 from tests.live.support import ROOT, FillLog, day_bars, spec_for
 
 CHILD = Path(__file__).with_name("crash_child.py")

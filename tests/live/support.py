@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from brokers import AlpacaBroker, Bar, Order, SimExchange, TradeUpdate
-from strategies._bars import load_bars
-from strategies._live import first_sessions
-from strategies._signal import DailyBar
-from strategies._spec import StrategySpec
+from machines import ClientOrderId, OrderRole
+from strategies.run import first_sessions, load_bars
+from strategies.signals import DailyBar
+from strategies.spec import StrategySpec
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2012, 11, 15)  # 80-20 trades GOOG (09:40 ET) and AAPL (10:55 ET) long that day
 SYMBOLS = ("AAPL", "GOOG")
-ROLES_ENTRY = ("buy", "sell")
 
 
 def spec_for(
@@ -177,10 +176,15 @@ class JournalView:
 # --- the audit ------------------------------------------------------------------------------
 
 
-def _parts(client_order_id: str) -> tuple[str, str, str, str]:
-    """(symbol, yyyymmdd, attempt, role) of ``{strategy}-{symbol}-{day}-{attempt}-{role}[-rN]``."""
-    _strategy, symbol, day, attempt, role = client_order_id.split("-")[:5]
-    return symbol, day, attempt, role
+def _parts(client_order_id: str) -> ClientOrderId:
+    """The parts of one of the strategy's client order ids, read by the machine's own codec."""
+    parts = ClientOrderId.parse(client_order_id)
+    assert parts is not None, client_order_id
+    return parts
+
+
+def _attempt_of(cid: ClientOrderId) -> tuple[str, date, int]:
+    return cid.symbol, cid.trading_date, cid.attempt
 
 
 def audit(
@@ -199,36 +203,42 @@ def audit(
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
         found.append(f"client order ids used twice: {twice}")
-    ours = [o for o in orders if o.client_order_id.startswith(f"{spec.name}-")]
+    ours = [
+        o
+        for o in orders
+        if (cid := ClientOrderId.parse(o.client_order_id)) is not None and cid.strategy == spec.name
+    ]
     if len(ours) != len(orders):
         found.append("orders at the exchange that are not the strategy's")
 
     # entries per symbol per day <= max_attempts; at most one filled entry per attempt
-    entries: dict[tuple[str, str], set[str]] = defaultdict(set)
+    entries: dict[tuple[str, date], set[int]] = defaultdict(set)
     for o in ours:
-        symbol, day, attempt, role = _parts(o.client_order_id)
-        if role in ROLES_ENTRY:
-            entries[(symbol, day)].add(attempt)
+        cid = _parts(o.client_order_id)
+        if cid.role is OrderRole.ENTRY:
+            entries[(cid.symbol, cid.trading_date)].add(cid.attempt)
     for (symbol, day), attempts in entries.items():
         if len(attempts) > spec.max_attempts:
             found.append(f"{symbol} {day}: {len(attempts)} entries > {spec.max_attempts}")
 
     by_id = {o.id: o for o in ours}
-    by_attempt: dict[tuple[str, str, str], list[Order]] = defaultdict(list)
+    by_attempt: dict[tuple[str, date, int], list[Order]] = defaultdict(list)
     for o in ours:
-        by_attempt[_parts(o.client_order_id)[:3]].append(o)
+        by_attempt[_attempt_of(_parts(o.client_order_id))].append(o)
 
     for key, group in by_attempt.items():
         filled_entries = [
-            o for o in group if _parts(o.client_order_id)[3] in ROLES_ENTRY and o.filled_qty > 0
+            o
+            for o in group
+            if _parts(o.client_order_id).role is OrderRole.ENTRY and o.filled_qty > 0
         ]
         if len(filled_entries) > 1:
             found.append(f"{key}: {len(filled_entries)} filled entries in one attempt")
         stops = sorted(
-            (o for o in group if _parts(o.client_order_id)[3] == "stop"),
+            (o for o in group if _parts(o.client_order_id).role is OrderRole.STOP),
             key=lambda o: o.created_at,
         )
-        exits = [o for o in group if _parts(o.client_order_id)[3] == "exit"]
+        exits = [o for o in group if _parts(o.client_order_id).role is OrderRole.EXIT]
         # every filled entry protected within a bounded (real) time of its first fill: by a
         # stop, or by a closing order (an entry that fills after the square-off or during the
         # shutdown is flattened at once instead)

@@ -26,10 +26,9 @@ from pathlib import Path
 
 import pytest
 
-import strategies._live as live_module
+import strategies.run._venues as venues_module
 from brokers import AlpacaSettings, Bar, SimExchange, SimFaults
-from strategies._live import run_live
-from strategies._runner import LiveRunner, RunSettings
+from strategies.run import LiveRunner, RunSettings, run_live
 from tests.live.support import FillLog, JournalView, audit, day_bars, rest_client, spec_for
 
 SEEDS = range(20)
@@ -88,7 +87,7 @@ def test_chaos_run_keeps_every_invariant(seed: int, tmp_path: Path, monkeypatch)
     spec = spec_for(early_square_off=early)
     bars, history = day_bars(spec)
     monkeypatch.setattr(
-        live_module, "AlpacaSettings", functools.partial(AlpacaSettings, read_timeout=READ_TIMEOUT)
+        venues_module, "AlpacaSettings", functools.partial(AlpacaSettings, read_timeout=READ_TIMEOUT)
     )
     journal = tmp_path / "journal.db"
     fills = FillLog()

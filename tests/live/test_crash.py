@@ -29,7 +29,7 @@ import pytest
 
 from brokers import SimFaults
 from machines import Desk
-from strategies._journal import Journal, read_latest
+from strategies.journal import Journal, read_latest
 from tests.live.harness import ChildDied, Session
 from tests.live.support import DAY, JournalView, audit, positions_of
 

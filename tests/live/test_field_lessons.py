@@ -22,10 +22,8 @@ from brokers import Order, OrderRequest, OrderType, Side, SimExchange, SimFaults
 from machines import OrderTrack, Snapshot, State, TrackStatus
 from machines import Side as MachineSide
 from machines._orders import OrderRole
-from strategies._journal import read_latest
-from strategies._live import LiveResult, run_live
-from strategies._reconcile import reconcile
-from strategies._runner import LiveRunner, RunSettings
+from strategies.journal import read_latest
+from strategies.run import LiveResult, LiveRunner, RunSettings, reconcile, run_live
 from tests.live.harness import Session
 from tests.live.support import (
     DAY,

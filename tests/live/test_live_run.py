@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from brokers import AlpacaBroker, OrderType, SimExchange
-from strategies._bars import load_bars
-from strategies._live import first_sessions, run_live
-from strategies._runner import RunSettings
-from strategies._spec import load_strategy
+from strategies.run import RunSettings, first_sessions, load_bars, run_live
+from strategies.spec import load_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2012, 11, 15)  # three 80-20 trades in the demo data (AAPL, IBM, GOOG)

@@ -24,10 +24,9 @@ from machines import (
     Side,
     State,
 )
-from strategies import _metrics
-from strategies._cli import main
-from strategies._engine import Fired
-from strategies._metrics import RunMetrics
+from strategies.cli import main
+from strategies.engine import Fired
+from strategies.observe import RunMetrics, _metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

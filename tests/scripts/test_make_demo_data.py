@@ -13,8 +13,8 @@ from types import ModuleType
 
 import pytest
 
-from strategies._bars import daily_from_intraday, load_bars, load_daily
 from strategies._sessions import TradingCalendar
+from strategies.run import daily_from_intraday, load_bars, load_daily
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
@@ -140,7 +140,7 @@ def _day(o, h, lo, c, v=1_000_000):
         _day("50.00", "50.01", "49.99", "50.00", v=7),
         _day("10.00", "10.00", "10.00", "10.00", v=0),  # no range at all
     ],
-    ids=["plain", "open-high-close-low", "open-low-close-high", "tiny", "flat"],
+    ids=["plain", "open-high-close-low", "open-low-close-high", "tiny", "unchanged"],
 )
 @pytest.mark.parametrize("seed", [1, 8020])
 def test_a_synthetic_day_goes_through_the_real_ohlc(day, seed):

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import machines as m
 from machines import Desk, OrderRole, Outcome, Rules, Side
-from strategies._journal import Journal
+from strategies.journal import Journal
 
 D = Decimal
 NY = ZoneInfo("America/New_York")

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from brokers import Bar, ManualClock, PaperBroker
 from machines import US_EQUITY_TICK, Desk, Rules, TickRule
-from strategies._engine import Engine, SessionPlan
-from strategies._replay import replay_bars
-from strategies._signal import DailyBar, SymbolSignal
+from strategies.engine import Engine, SessionPlan
+from strategies.run import replay_bars
+from strategies.signals import DailyBar, Signal
 
 D = Decimal
 STEP = timedelta(minutes=5)
@@ -100,7 +100,7 @@ class Replayed:
 
 
 def replay(
-    signal: SymbolSignal,
+    signal: Signal,
     data: Iterable[Bar],
     *,
     market: Market = US,

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from brokers import Bar
-from strategies._bars import daily_from_intraday, load_bars, load_daily
 from strategies._exceptions import DataError, StrategyError
-from strategies._signal import DailyBar
+from strategies.run import daily_from_intraday, load_bars, load_daily
+from strategies.signals import DailyBar
 
 HEADER = "symbol,start,open,high,low,close,volume\n"
 NY = ZoneInfo("America/New_York")

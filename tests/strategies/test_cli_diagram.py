@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from machines import State, _diagrams, _lifecycle, lifecycle_diagrams
-from strategies._cli import main
+from strategies.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ class TestDiagramCheck:
     def test_console_script_check_exits_zero_in_the_repository(self):
         """The installed `tickstate diagram --check` agrees, run as a process from the repo root."""
         done = subprocess.run(
-            [sys.executable, "-m", "strategies._cli", "diagram", "--check"],
+            [sys.executable, "-m", "strategies.cli", "diagram", "--check"],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from strategies._cli import main
+from strategies.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "eighty_twenty.toml"

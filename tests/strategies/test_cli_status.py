@@ -12,8 +12,8 @@ import pytest
 
 import machines as m
 from machines import Side, State
-from strategies._cli import main
-from strategies._journal import Journal
+from strategies.cli import main
+from strategies.journal import Journal
 from tests.strategies.journaling import FIRST_DAY, SYMBOLS, Driver, at, trade_days, trading_day
 
 D = Decimal

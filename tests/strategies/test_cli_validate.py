@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from strategies._cli import main
-from strategies._spec import StrategySpec, load_strategy
+from strategies.cli import main
+from strategies.spec import StrategySpec, load_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
@@ -20,7 +20,7 @@ BAD = Path(__file__).parent / "specs" / "bad"
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "strategies._cli", *args],
+        [sys.executable, "-m", "strategies.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

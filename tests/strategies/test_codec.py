@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import machines as m
 from machines import EntryLeg, OrderRole, Side
-from strategies._codec import (
+from strategies._exceptions import CodecError, JournalError
+from strategies.journal._codec import (
     COMMAND_TYPES,
     EVENT_TYPES,
     decode_command,
@@ -25,7 +26,6 @@ from strategies._codec import (
     encode_event,
     encode_snapshot,
 )
-from strategies._exceptions import CodecError, JournalError
 
 D = Decimal
 NY = ZoneInfo("America/New_York")

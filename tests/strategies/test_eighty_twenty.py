@@ -5,6 +5,7 @@ top 20 % of its 2.00 range, closed in the bottom 20 %). With the defaults the tr
 (10 ticks under L), the entry a BUY STOP at E = 99.00 and the initial stop one tick under D's low.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal
@@ -12,10 +13,9 @@ from decimal import Decimal
 import pytest
 
 from brokers import Bar
-from machines import NSE_TICKS, Side, Snapshot, State, StrategyEvent
-from strategies._eighty_twenty import EightyTwenty, Setup, qualify
-from strategies._signal import DailyBar, SessionContext
-from strategies._spec_signals import EightyTwentySignal
+from machines import NSE_TICKS, Outcome, Side, Snapshot, State, StrategyEvent
+from strategies.signals import DailyBar, SessionContext
+from strategies.signals._eighty_twenty import EightyTwenty, EightyTwentyParams, Setup, qualify
 from tests.strategies.replaying import NSE, Replayed, daily, replay, session_bars, until
 
 D = Decimal
@@ -25,7 +25,7 @@ SHORT_D1 = daily(FRI, "99.10", "101.00", "99.00", "100.85")
 
 
 def signal(**params) -> EightyTwenty:
-    return EightyTwenty(EightyTwentySignal(**params), "AAPL")
+    return EightyTwenty(EightyTwentyParams(**params), "AAPL")
 
 
 def monday(*rows, setup: DailyBar = LONG_D1, **kw):
@@ -86,12 +86,12 @@ class TestSetup:
     )
     def test_short_zone_edges(self, o, c, side):
         """The short mirrors the zone: opened in the bottom 20 %, closed in the top 20 %."""
-        found = qualify(EightyTwentySignal(), (daily(FRI, o, "101.00", "99.00", c),), NSE_TICKS)
+        found = qualify(EightyTwentyParams(), (daily(FRI, o, "101.00", "99.00", c),), NSE_TICKS)
         assert (found.side if found else None) is side
 
     def test_setup_levels_use_the_tick_at_the_price(self):
         """Long trigger L - 10 ticks, entry E = L + entry_offset ticks; short mirrored at H."""
-        params = EightyTwentySignal(entry_offset_ticks=2)
+        params = EightyTwentyParams(entry_offset_ticks=2)
         d1 = daily(FRI, "509.00", "510.00", "500.00", "501.00")
         assert qualify(params, (d1,), NSE_TICKS) == Setup(
             side=Side.BUY, trigger=D("499.50"), entry=D("500.10")
@@ -116,7 +116,7 @@ class TestSetup:
             for _ in range(sessions)
         )
         found = qualify(
-            EightyTwentySignal(range_filter="mean_range_20"), (*before, LONG_D1), NSE_TICKS
+            EightyTwentyParams(range_filter="mean_range_20"), (*before, LONG_D1), NSE_TICKS
         )
         assert (found is not None) is qualifies
 
@@ -132,8 +132,11 @@ class Recording:
         self.contexts.append(context)
         self.inner.start_session(context)
 
-    def on_bar(self, bar: Bar, snapshot: Snapshot) -> tuple[StrategyEvent, ...]:
+    def on_bar(self, bar: Bar, snapshot: Snapshot) -> Sequence[StrategyEvent]:
         return self.inner.on_bar(bar, snapshot)
+
+    def on_outcome(self, outcome: Outcome) -> None:
+        self.inner.on_outcome(outcome)
 
 
 # Friday's session as intraday bars: O 100.90, H 101.00, L 99.00, C 99.20.

@@ -11,6 +11,7 @@ from machines import (
     Desk,
     EntryLeg,
     EntrySignalled,
+    Outcome,
     Rules,
     Side,
     Snapshot,
@@ -18,9 +19,9 @@ from machines import (
     StrategyEvent,
     TrailProposed,
 )
-from strategies._engine import Engine, SessionPlan
-from strategies._replay import replay_bars
-from strategies._signal import SessionContext
+from strategies.engine import Engine, SessionPlan
+from strategies.run import replay_bars
+from strategies.signals import SessionContext
 from tests.strategies.replaying import US, Market, Row, session_bars
 
 D = Decimal
@@ -55,6 +56,9 @@ class ScriptedSignal:
         if self.trail and snapshot.state == State.IN_POSITION:
             return (TrailProposed(at=end, stop_price=bar.low),)
         return ()
+
+    def on_outcome(self, outcome: Outcome) -> None:
+        """A scripted signal decides nothing from the machine's answers."""
 
 
 def run(signal: ScriptedSignal, data: list[Bar]):

@@ -19,13 +19,10 @@ import pytest
 import machines as m
 from brokers import PaperBroker
 from machines import Desk, OutcomeKind, Side, State
-from strategies._bars import load_bars
 from strategies._exceptions import JournalError
-from strategies._journal import CommandResult, Journal, PendingCommand, read_latest
-from strategies._replay import replay_bars
-from strategies._replay_run import build_engine
-from strategies._spec import load_strategy
-from strategies._wiring import build_engine_for
+from strategies.journal import CommandResult, Journal, PendingCommand, read_latest
+from strategies.run import build_engine, build_engine_for, load_bars, replay_bars
+from strategies.spec import load_strategy
 from tests.strategies.journaling import (
     FIRST_DAY,
     STRATEGY,
@@ -320,7 +317,7 @@ class TestReading:
         driver.fire("AAPL", fill)
         driver.fire("AAPL", fill)  # a race: the last recorded event, state unchanged
         driver.fire("IBM", entry())
-        aapl, ibm = journal.latest()
+        aapl, ibm = read_latest(journal.path)
         assert (aapl.strategy, aapl.symbol) == (STRATEGY, "AAPL")
         assert aapl.snapshot == driver.desk.machine("AAPL").snapshot()
         assert (aapl.snapshot.state, aapl.snapshot.position) == (State.IN_POSITION, D(100))

@@ -32,10 +32,10 @@ from machines import (
     State,
     StrategyEvent,
 )
-from strategies._cli import build_parser
-from strategies._engine import Engine, SessionPlan
-from strategies._runner import LiveRunner, RunSettings
-from strategies._signal import SessionContext
+from strategies.cli import build_parser
+from strategies.engine import Engine, SessionPlan
+from strategies.run import LiveRunner, RunSettings
+from strategies.signals import SessionContext
 from tests.strategies.replaying import US, session_bars
 
 D = Decimal
@@ -61,6 +61,9 @@ class BuyOnce:
             return ()
         leg = EntryLeg(side=Side.BUY, entry_price=D(self.entry), initial_stop=D(self.stop))
         return (EntrySignalled(at=bar.start + STEP, qty=D(100), legs=(leg,)),)
+
+    def on_outcome(self, outcome: Outcome) -> None:
+        """Buys once whatever the machine says."""
 
 
 # AAPL: fills at 101 on bar 1, stopped at 99 on bar 2: -200.

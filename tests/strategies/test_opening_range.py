@@ -9,8 +9,7 @@ from datetime import date, time
 from decimal import Decimal
 
 from machines import US_EQUITY_TICK, EntryLeg, Side, State
-from strategies._opening_range import OpeningRange, plan_range
-from strategies._spec_signals import OpeningRangeSignal
+from strategies.signals._opening_range import OpeningRange, OpeningRangeParams, plan_range
 from tests.strategies.replaying import replay, session_bars, until
 
 D = Decimal
@@ -23,7 +22,7 @@ RANGE = [
 
 
 def run(*rows, max_attempts: int = 1, **params):
-    signal = OpeningRange(OpeningRangeSignal(**params), "AAPL")
+    signal = OpeningRange(OpeningRangeParams(**params), "AAPL")
     return replay(
         signal,
         session_bars(MON, [*RANGE, *rows]),
@@ -35,7 +34,7 @@ def run(*rows, max_attempts: int = 1, **params):
 class TestLegs:
     def test_legs_sit_one_buffer_outside_the_range(self):
         """Buy stop ORH + buffer, sell stop ORL - buffer; each stop at the other leg's price."""
-        plan = plan_range(OpeningRangeSignal(), D("100.60"), D("99.80"), US_EQUITY_TICK)
+        plan = plan_range(OpeningRangeParams(), D("100.60"), D("99.80"), US_EQUITY_TICK)
         assert plan is not None
         assert (plan.long, plan.short) == (
             EntryLeg(side=Side.BUY, entry_price=D("100.61"), initial_stop=D("99.79")),
@@ -45,26 +44,26 @@ class TestLegs:
     def test_midpoint_stops_round_toward_safety(self):
         """stop = midpoint of 100.605/99.80 = 100.2025: the long's floors, the short's ceils."""
         plan = plan_range(
-            OpeningRangeSignal(stop="midpoint"), D("100.605"), D("99.80"), US_EQUITY_TICK
+            OpeningRangeParams(stop="midpoint"), D("100.605"), D("99.80"), US_EQUITY_TICK
         )
         assert plan is not None
         assert (plan.long.initial_stop, plan.short.initial_stop) == (D("100.20"), D("100.21"))
 
     def test_range_without_width_trades_only_with_a_buffer(self):
         """A flat range: with a buffer the midpoint stops sit a buffer away; without, no trade."""
-        params = OpeningRangeSignal(stop="midpoint", buffer_ticks=1)
+        params = OpeningRangeParams(stop="midpoint", buffer_ticks=1)
         plan = plan_range(params, D("100.00"), D("100.00"), US_EQUITY_TICK)
         assert plan is not None
         assert (plan.long.entry_price, plan.long.initial_stop) == (D("100.01"), D("100.00"))
         assert (plan.short.entry_price, plan.short.initial_stop) == (D("99.99"), D("100.00"))
-        flat = plan_range(OpeningRangeSignal(buffer_ticks=0), D("100"), D("100"), US_EQUITY_TICK)
+        flat = plan_range(OpeningRangeParams(buffer_ticks=0), D("100"), D("100"), US_EQUITY_TICK)
         assert flat is None  # both legs at one price: no breakout to trade
 
 
 class TestWindow:
     def test_window_not_on_the_bar_grid_covers_whole_bars(self):
         """or_minutes 7: the 09:35 bar starts inside, so the range is 09:30-09:40; 09:40 trades."""
-        signal = OpeningRange(OpeningRangeSignal(or_minutes=7), "AAPL")
+        signal = OpeningRange(OpeningRangeParams(or_minutes=7), "AAPL")
         rows = [
             *RANGE[:2],
             ("100.60", "100.70", "100.50", "100.65"),  # 09:40 buys at 100.61

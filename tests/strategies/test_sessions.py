@@ -129,7 +129,7 @@ class TestCalendarLookup:
 
     def test_spec_session_gives_the_same_previous_session(self):
         """A strategy's session (from its file) answers previous_session by its calendar."""
-        from strategies._spec import SessionSpec
+        from strategies.spec._strategy import SessionSpec
 
         hours = SessionSpec.model_validate({"calendar": "XNYS"}).hours()
         assert hours.previous_session(date(2012, 11, 23)) == date(2012, 11, 21)

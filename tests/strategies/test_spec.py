@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 from decimal import Decimal
-from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from machines import NSE_TICKS, FixedTick
 from strategies._exceptions import SpecError
-from strategies._spec import load_strategy, validate_strategy
-from strategies._spec_signals import EightyTwentySignal, OpeningRangeSignal, PluginSignal
+from strategies.signals._eighty_twenty import EightyTwentyParams
+from strategies.signals._opening_range import OpeningRangeParams
+from strategies.spec import load_strategy, validate_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -21,7 +21,7 @@ BAD = Path(__file__).parent / "specs" / "bad"
 
 # Every malformed file and the exact line after "{file}: ".
 EXPECTED = {
-    "broker_kind_unknown": 'broker.kind: must be one of "paper", "sim", "alpaca", got "ibkr"',
+    "broker_kind_unknown": 'broker.kind: must be one of "sim", "alpaca", got "ibkr"',
     "broker_secret_in_file": "broker.secret_key: unknown key; credentials never go in a strategy "
     "file (set them in the environment)",
     "client_order_id_too_long": "instruments[1].symbol: client order ids for "
@@ -62,8 +62,7 @@ EXPECTED = {
     "the entry cutoff 14:30",
     "unknown_calendar": "session.calendar: unknown trading calendar; use XNYS, XNSE or an "
     'exchange_calendars name, got "NYSE_TYPO"',
-    "unknown_signal": 'signal.kind: unknown signal "ninety_ten"; expected one of: eighty_twenty, '
-    "opening_range_breakout",
+    "unknown_signal": 'signal.kind: unknown signal "ninety_ten"; did you mean "eighty_twenty"?',
     "zone_too_wide": "signal.zone: must be > 0 and < 0.5, got 0.6",
 }
 
@@ -139,10 +138,19 @@ class TestExamples:
     def test_rules_carry_tick_attempts_window_and_timezone_per_symbol(self):
         """spec.rules() gives each symbol the machine Rules of its tick and the strategy's limits."""
         orb = load_strategy(EXAMPLES / "opening_range.toml").rules()
-        assert list(orb) == ["RELIANCE", "INFY", "SBIN"]
-        assert orb["SBIN"].tick == NSE_TICKS
-        assert orb["SBIN"].entry_window == (time(9, 15), time(11, 30))
-        assert orb["SBIN"].timezone == "Asia/Kolkata"
+        assert list(orb) == ["AAPL", "MSFT", "GOOG", "IBM", "FB"]
+        assert orb["FB"].entry_window == (time(9, 30), time(11, 30))
+        assert orb["FB"].timezone == "America/New_York"
+        nse = validate_strategy(
+            {
+                **MINIMAL_8020,
+                "session": {"calendar": "XNSE"},
+                "instruments": [{"symbol": "SBIN", "tick": "nse"}],
+            }
+        ).rules()
+        assert nse["SBIN"].tick == NSE_TICKS
+        assert nse["SBIN"].entry_window == (time(9, 15), time(14, 30))
+        assert nse["SBIN"].timezone == "Asia/Kolkata"
         us = load_strategy(EXAMPLES / "eighty_twenty.toml").rules()["AAPL"]
         assert (us.tick, us.max_attempts) == (FixedTick(Decimal("0.01")), 1)
 
@@ -150,7 +158,7 @@ class TestExamples:
 class TestDefaults:
     def test_eighty_twenty_defaults_are_strategies_md(self):
         """zone 0.20, trigger 10 ticks, offsets 0/1/0, completed-bar trail, no filter, retrigger."""
-        signal = EightyTwentySignal()
+        signal = EightyTwentyParams()
         assert signal.zone == Decimal("0.20")
         assert (signal.trigger_ticks, signal.entry_offset_ticks) == (10, 0)
         assert (signal.stop_offset_ticks, signal.trail_offset_ticks) == (1, 0)
@@ -164,7 +172,7 @@ class TestDefaults:
 
     def test_opening_range_defaults_are_strategies_md(self):
         """or_minutes 15, buffer 1 tick, opposite-side stop, no target, stop-order confirmation."""
-        signal = OpeningRangeSignal()
+        signal = OpeningRangeParams()
         assert (signal.or_minutes, signal.buffer_ticks) == (15, 1)
         assert (signal.stop, signal.target_r, signal.confirm) == (
             "opposite_side",
@@ -173,11 +181,11 @@ class TestDefaults:
         )
 
     def test_minimal_eighty_twenty_file_gets_the_strategy_md_times(self):
-        """Left out: cutoff 14:30 (and the trigger window with it), square-off 15:15, 1 attempt."""
+        """Left out: cutoff 14:30 (the trigger window ends with it), square-off 15:15, 1 attempt."""
         spec = validate_strategy(MINIMAL_8020)
         assert spec.entry_window.start == time(9, 30)  # the calendar's open
         assert spec.entry_window.end == time(14, 30)
-        assert spec.signal.trigger_window_end == time(14, 30)
+        assert spec.signal.params.trigger_window_end is None  # meaning: the entry cutoff
         assert (spec.square_off, spec.max_attempts) == (time(15, 15), 1)
         assert (spec.session.open, spec.session.close) == (time(9, 30), time(16, 0))
         assert spec.broker.kind == "sim"
@@ -195,13 +203,12 @@ class TestDefaults:
         assert spec.entry_window.end == time(11, 30)
         assert spec.session.timezone == "Asia/Kolkata"
 
-    def test_trailing_rule_is_the_signals(self):
-        """spec.trailing: 80-20's trail_on and offset; ORB does not trail."""
+    def test_the_signal_gets_its_own_params_model(self):
+        """[signal] of 80-20 is validated into the signal's Params, defaults filled in."""
         spec = validate_strategy(
             {**MINIMAL_8020, "signal": {"kind": "eighty_twenty", "trail_on": "green_bars"}}
         )
-        assert (spec.trailing.on, spec.trailing.offset_ticks) == ("green_bars", 0)
-        assert OpeningRangeSignal().trailing.on == "none"
+        assert spec.signal.params == EightyTwentyParams(trail_on="green_bars")
 
 
 class TestDecimals:
@@ -210,7 +217,7 @@ class TestDecimals:
         text = (EXAMPLES / "eighty_twenty.toml").read_text(encoding="utf-8")
         text = text.replace("zone = 0.20", "zone = 0.1").replace('tick = "0.01"', "tick = 0.05")
         spec = _load(tmp_path, text)
-        assert spec.signal.zone == Decimal("0.1")
+        assert spec.signal.params.zone == Decimal("0.1")
         assert str(spec.instruments[0].tick) == "0.05"
 
     def test_quoted_and_unquoted_decimals_mean_the_same(self, tmp_path):
@@ -276,21 +283,10 @@ class FreeForm:
     """A fake third-party signal without a parameter model."""
 
 
-def _fake_entry_points(monkeypatch, *entries: metadata.EntryPoint) -> None:
-    def entry_points(*, group: str) -> metadata.EntryPoints:
-        return metadata.EntryPoints(e for e in entries if e.group == group)
-
-    monkeypatch.setattr(metadata, "entry_points", entry_points)
-
-
-def _entry(name: str, target: str) -> metadata.EntryPoint:
-    return metadata.EntryPoint(name=name, value=target, group="tickstate.signals")
-
-
 class TestPluginSignals:
-    def test_registered_signal_is_accepted_with_its_own_params(self, monkeypatch):
+    def test_registered_signal_is_accepted_with_its_own_params(self, register_signal):
         """kind = "gap_fade" from an entry point: its Params model validates the table."""
-        _fake_entry_points(monkeypatch, _entry("gap_fade", f"{__name__}:GapFade"))
+        register_signal("gap_fade", f"{__name__}:GapFade")
         spec = validate_strategy(
             {
                 **MINIMAL_8020,
@@ -298,13 +294,12 @@ class TestPluginSignals:
                 "entry_window": {"end": "11:00"},
             }
         )
-        assert isinstance(spec.signal, PluginSignal)
-        assert spec.signal.params == {"gap_pct": "1.5"}
-        assert spec.signal.parsed == _GapFadeParams(gap_pct=Decimal("1.5"))
+        assert spec.signal.kind == "gap_fade"
+        assert spec.signal.params == _GapFadeParams(gap_pct=Decimal("1.5"))
 
-    def test_plugin_params_error_names_the_key(self, monkeypatch):
+    def test_plugin_params_error_names_the_key(self, register_signal):
         """A value the plugin's model refuses is reported at signal.<key>."""
-        _fake_entry_points(monkeypatch, _entry("gap_fade", f"{__name__}:GapFade"))
+        register_signal("gap_fade", f"{__name__}:GapFade")
         with pytest.raises(SpecError) as caught:
             validate_strategy(
                 {
@@ -316,9 +311,23 @@ class TestPluginSignals:
             )
         assert str(caught.value) == 'f.toml: signal.gap_pct: must be > 0, got "-1"'
 
-    def test_plugin_without_params_model_passes_the_table_through(self, monkeypatch):
+    def test_plugin_unknown_key_gets_a_suggestion_like_a_builtin(self, register_signal):
+        """A misspelt plugin key reads as a built-in's does: the nearest key is suggested."""
+        register_signal("gap_fade", f"{__name__}:GapFade")
+        with pytest.raises(SpecError) as caught:
+            validate_strategy(
+                {
+                    **MINIMAL_8020,
+                    "signal": {"kind": "gap_fade", "gap_pct": "1", "gap_pc": "1"},
+                    "entry_window": {"end": "11:00"},
+                },
+                file="f.toml",
+            )
+        assert str(caught.value) == 'f.toml: signal.gap_pc: unknown key; did you mean "gap_pct"?'
+
+    def test_plugin_without_params_model_passes_the_table_through(self, register_signal):
         """Without Params, any parameters are kept as written."""
-        _fake_entry_points(monkeypatch, _entry("free", f"{__name__}:FreeForm"))
+        register_signal("free", f"{__name__}:FreeForm")
         spec = validate_strategy(
             {
                 **MINIMAL_8020,
@@ -328,26 +337,24 @@ class TestPluginSignals:
         )
         assert spec.signal.params == {"anything": [1, 2]}
 
-    def test_plugin_signal_needs_an_explicit_entry_cutoff(self, monkeypatch):
-        """A plugin has no default cutoff: entry_window.end is required."""
-        _fake_entry_points(monkeypatch, _entry("free", f"{__name__}:FreeForm"))
+    def test_plugin_signal_needs_an_explicit_entry_cutoff(self, register_signal):
+        """A plugin without a default cutoff: entry_window.end is required."""
+        register_signal("free", f"{__name__}:FreeForm")
         with pytest.raises(SpecError) as caught:
             validate_strategy({**MINIMAL_8020, "signal": {"kind": "free"}}, file="f.toml")
         assert str(caught.value) == "f.toml: entry_window.end: is required"
 
-    def test_plugin_cannot_take_a_builtin_name(self, monkeypatch):
-        """An entry point called eighty_twenty is ignored: the built-in keeps its parameters."""
-        _fake_entry_points(monkeypatch, _entry("eighty_twenty", f"{__name__}:FreeForm"))
-        spec = validate_strategy(MINIMAL_8020)
-        assert isinstance(spec.signal, EightyTwentySignal)
+    def test_plugin_cannot_take_a_builtin_name(self, register_signal):
+        """A second distribution registering eighty_twenty makes the name ambiguous: refused,
+        naming both, rather than silently running either."""
+        register_signal("eighty_twenty", f"{__name__}:FreeForm")
+        with pytest.raises(SpecError, match="registered more than once"):
+            validate_strategy(MINIMAL_8020)
 
-    def test_name_registered_twice_is_ambiguous(self, monkeypatch):
+    def test_name_registered_twice_is_ambiguous(self, register_signal):
         """Two distributions registering one name: refused, naming both targets."""
-        _fake_entry_points(
-            monkeypatch,
-            _entry("free", f"{__name__}:FreeForm"),
-            _entry("free", f"{__name__}:GapFade"),
-        )
+        register_signal("free", f"{__name__}:FreeForm")
+        register_signal("free", f"{__name__}:GapFade")
         with pytest.raises(SpecError) as caught:
             validate_strategy({**MINIMAL_8020, "signal": {"kind": "free"}}, file="f.toml")
         assert str(caught.value) == (
@@ -355,19 +362,19 @@ class TestPluginSignals:
             f"({__name__}:FreeForm, {__name__}:GapFade)"
         )
 
-    def test_unloadable_plugin_is_one_line(self, monkeypatch):
+    def test_unloadable_plugin_is_one_line(self, register_signal):
         """A plugin whose module cannot be imported is reported at signal.kind."""
-        _fake_entry_points(monkeypatch, _entry("ghost", "no_such_module_xyz:Ghost"))
+        register_signal("ghost", "no_such_module_xyz:Ghost")
         with pytest.raises(SpecError) as caught:
             validate_strategy({**MINIMAL_8020, "signal": {"kind": "ghost"}}, file="f.toml")
         assert str(caught.value) == (
             "f.toml: signal.kind: cannot load signal \"ghost\": No module named 'no_such_module_xyz'"
         )
 
-    def test_unknown_kind_lists_registered_plugins(self, monkeypatch):
+    def test_unknown_kind_lists_registered_plugins(self, register_signal):
         """The unknown-signal message names the built-ins and every registered plugin."""
-        _fake_entry_points(monkeypatch, _entry("gap_fade", f"{__name__}:GapFade"))
+        register_signal("gap_fade", f"{__name__}:GapFade")
         with pytest.raises(
-            SpecError, match="expected one of: eighty_twenty, opening_range_breakout, gap_fade"
+            SpecError, match="expected one of: eighty_twenty, gap_fade, opening_range_breakout"
         ):
             validate_strategy({**MINIMAL_8020, "signal": {"kind": "nope"}})

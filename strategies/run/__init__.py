@@ -1,0 +1,39 @@
+"""Drivers: replay over recorded bars, and live runs against a venue, on the one engine.
+
+``run_replay`` drives the engine with the paper broker on a manual clock; ``run_live`` runs it
+against a venue (one factory per ``[broker] kind``) with its journal, its recovery after a crash
+and the ``LiveRunner``'s threads; ``reconcile`` is the pure comparison of the broker's books with
+the machines'. Recorded bars come from CSV files (``load_bars``).
+"""
+
+from strategies.run._bars import daily_from_intraday, load_bars, load_daily
+from strategies.run._live import LiveResult, run_live
+from strategies.run._reconcile import Reconciliation, reconcile
+from strategies.run._recovery import settle_pending
+from strategies.run._replay import ReplayResult, build_engine, replay_bars, run_replay
+from strategies.run._runner import LiveRunner, RunSettings
+from strategies.run._venues import Venue, default_data, first_sessions, open_venue
+from strategies.run._wiring import build_engine_for, plan_for
+
+__all__ = [
+    "LiveResult",
+    "LiveRunner",
+    "Reconciliation",
+    "ReplayResult",
+    "RunSettings",
+    "Venue",
+    "build_engine",
+    "build_engine_for",
+    "daily_from_intraday",
+    "default_data",
+    "first_sessions",
+    "load_bars",
+    "load_daily",
+    "open_venue",
+    "plan_for",
+    "reconcile",
+    "replay_bars",
+    "run_live",
+    "run_replay",
+    "settle_pending",
+]

@@ -1,0 +1,147 @@
+"""``tickstate run``: a strategy live, on the venue its ``[broker]`` table names.
+
+``run_live`` assembles one run: the venue (``open_venue``: the simulated exchange by default,
+or Alpaca), the journal (a restart rebuilds the machines from it and settles what was journaled
+but never confirmed), the engine and the ``LiveRunner``'s threads; SIGINT/SIGTERM ask the runner
+to stop cleanly. It builds nothing broker-specific itself.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import structlog
+
+from brokers import Bar, SimExchange
+from strategies.engine import Engine, Observer, SymbolSummary
+from strategies.journal import Journal, PendingCommand
+from strategies.run._recovery import settle_pending
+from strategies.run._runner import LiveRunner, RunSettings
+from strategies.run._venues import open_venue
+from strategies.run._wiring import build_engine_for
+from strategies.signals import DailyBar
+from strategies.spec import StrategySpec
+
+if TYPE_CHECKING:
+    from strategies.observe._metrics import RunMetrics
+
+__all__ = ["LiveResult", "run_live"]
+
+_log = structlog.get_logger("tickstate.live")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveResult:
+    """What a live run did."""
+
+    engine: Engine
+    summaries: tuple[SymbolSummary, ...]
+    bars: int
+    reconciliations: int
+    reconnects: int
+    exchange_orders: int | None  # orders at the simulated exchange (None against Alpaca)
+
+
+@contextmanager
+def _stop_on_signals(runner: LiveRunner) -> Iterator[None]:
+    """SIGINT and SIGTERM ask the runner to stop cleanly (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        runner.request_stop()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def run_live(
+    spec: StrategySpec,
+    *,
+    bars: Sequence[Bar] = (),
+    history: Mapping[str, tuple[DailyBar, ...]] | None = None,
+    settings: RunSettings,
+    speed: float | None = None,
+    observers: Sequence[Observer] = (),
+    on_bar: Callable[[Bar], None] | None = None,
+    on_runner: Callable[[LiveRunner], None] | None = None,
+    exchange: SimExchange | None = None,
+    journal_path: Path | None = None,
+    config_path: Path | None = None,
+    metrics: RunMetrics | None = None,
+) -> LiveResult:
+    """Run ``spec`` live until the data ends, ``settings.until``, or a stop signal.
+
+    A simulated run starts its own exchange over ``bars`` and stops it at the end, unless an
+    already started ``exchange`` is given (tests read its order book afterwards) or the file's
+    ``[broker]`` names the exchange's URLs (one started by ``tickstate sim``).
+
+    With ``journal_path``, every outcome is journaled before its commands run. A journal that
+    already holds this strategy is a restart: the machines are rebuilt from it, commands that
+    were journaled but never confirmed are settled against the broker (adopted if it has them,
+    sent again with the same client order id if not), and the run goes on.
+
+    With ``metrics``, the run counts outcomes and times lock holds and event-to-command
+    latencies into it (serving them is the caller's: ``metrics.serve(port)``).
+    """
+    with ExitStack() as held:  # whatever fails, what was opened is closed, last first
+        venue = open_venue(spec, bars=bars, speed=speed, exchange=exchange)
+        held.callback(venue.close)
+        journal = None
+        if journal_path is not None:
+            journal = held.enter_context(Journal(journal_path, clock=venue.clock))
+        first = journal.first_trading_date(spec.name) if journal is not None else None
+        engine = build_engine_for(
+            spec,
+            broker=venue.broker,
+            clock=venue.clock,
+            trading_date=first or venue.trading_date,
+            history=history,
+            journal=journal,
+            observers=(*observers, *(() if metrics is None else (metrics,))),
+        )
+        pending: tuple[PendingCommand, ...] = ()
+        if journal is not None:
+            if first is not None:
+                pending = journal.rebuild(engine.desk)
+                _log.info("rebuilt", journal=str(journal.path), pending=len(pending))
+            journal.begin_run(
+                strategy=spec.name, config_path=config_path, trading_date=venue.trading_date
+            )
+        runner = LiveRunner(
+            engine=engine,
+            broker=venue.broker,
+            trade_stream=venue.trade_stream,
+            bar_stream=venue.bar_stream,
+            settings=settings,
+            data_finished=venue.data_finished,
+            on_bar=on_bar,
+            metrics=metrics,
+        )
+        if on_runner is not None:
+            on_runner(runner)
+        settle_pending(pending, engine, venue.broker, journal)
+        with _stop_on_signals(runner):
+            runner.run()
+        exchange_orders = venue.orders() if venue.orders is not None else None
+    summaries = engine.summaries(spec.symbols)
+    return LiveResult(
+        engine=engine,
+        summaries=tuple(summaries),
+        bars=runner.bars,
+        reconciliations=runner.reconciliations,
+        reconnects=runner.reconnects,
+        exchange_orders=exchange_orders,
+    )

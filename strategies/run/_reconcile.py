@@ -1,0 +1,118 @@
+"""Reconciliation: what the broker's REST state says the machines have missed, as pure decisions.
+
+The poller fetches orders and positions; ``reconcile`` compares them with the machines'
+snapshots and returns what to do. It never invents a fill: an order's REST state is a fact
+(cumulative quantities, terminal statuses) and is fed to the machine as the event the stream
+would have carried; positions are only compared.
+
+| broker (REST)                                  | machine          | resolution            |
+|------------------------------------------------|------------------|-----------------------|
+| order progressed (more filled, terminal, live) | knows it, behind | feed its state        |
+| order as the machine knows it                  | knows it         | nothing               |
+| not found, young (< grace)                     | placed it        | wait (lesson 6)       |
+| not found, older than grace                    | placed it        | halt the symbol       |
+| open order with our prefix, entry role         | does not know it | cancel it (orphan)    |
+| open order with our prefix, stop or exit role  | does not know it | halt the symbol       |
+| net position                                   | differs          | machine anomaly: halt |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from brokers import Order, OrderStatus, TradeUpdate, absence_is_evidence
+from machines import ClientOrderId, Event, HaltRequested, OrderRole, Snapshot, TrackStatus
+from strategies.engine._translate import order_event
+
+__all__ = ["Reconciliation", "reconcile"]
+
+_EVENT_OF_STATUS = {
+    OrderStatus.NEW: "new",
+    OrderStatus.ACCEPTED: "new",
+    OrderStatus.PARTIALLY_FILLED: "partial_fill",
+    OrderStatus.FILLED: "fill",
+    OrderStatus.CANCELED: "canceled",
+    OrderStatus.EXPIRED: "expired",
+    OrderStatus.REJECTED: "rejected",
+    OrderStatus.REPLACED: "replaced",
+}
+
+
+@dataclass(slots=True)
+class Reconciliation:
+    """The decisions of one reconciliation pass."""
+
+    events: list[tuple[str, Event]] = field(default_factory=list)  # (symbol, event), in order
+    cancel_orphans: list[Order] = field(default_factory=list)
+    positions: dict[str, Decimal] = field(default_factory=dict)  # symbol → broker's net qty
+    missing: dict[str, datetime] = field(default_factory=dict)  # client id → first missed
+
+
+def _progressed(known_status: TrackStatus, known_filled: Decimal, order: Order) -> bool:
+    if order.filled_qty > known_filled:
+        return True
+    if order.status in (
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REJECTED,
+        OrderStatus.REPLACED,
+        OrderStatus.FILLED,
+    ):
+        return True
+    return known_status is TrackStatus.SENT and order.status in (
+        OrderStatus.NEW,
+        OrderStatus.ACCEPTED,
+        OrderStatus.PARTIALLY_FILLED,
+    )
+
+
+def reconcile(
+    *,
+    strategy: str,
+    snapshots: Iterable[Snapshot],
+    orders: Mapping[str, Order],
+    positions: Mapping[str, Decimal],
+    client_id_of: Callable[[str], str | None],
+    now: datetime,
+    missing_since: Mapping[str, datetime],
+    grace_seconds: float,
+) -> Reconciliation:
+    """What the broker's orders (by client id) and net positions mean for the machines."""
+    result = Reconciliation()
+    known: set[str] = set()
+    for snapshot in snapshots:
+        symbol = snapshot.symbol
+        result.positions[symbol] = positions.get(symbol, Decimal(0))
+        for track in snapshot.working_orders:
+            known.add(track.client_order_id)
+            order = orders.get(track.client_order_id)
+            if order is None:
+                first = missing_since.get(track.client_order_id, now)
+                result.missing[track.client_order_id] = first
+                if absence_is_evidence(first, now, timedelta(seconds=grace_seconds)):
+                    reason = f"order_missing_at_broker:{track.client_order_id}"
+                    result.events.append((symbol, HaltRequested(at=now, reason=reason)))
+                continue
+            if not _progressed(track.status, track.filled_qty, order):
+                continue
+            update = TradeUpdate(
+                event=_EVENT_OF_STATUS.get(order.status, ""), order=order, timestamp=now
+            )
+            event = order_event(update, client_id_of)
+            if event is not None:
+                result.events.append((symbol, event))
+    for symbol, qty in positions.items():  # symbols with no machine yet too (lesson 3)
+        result.positions.setdefault(symbol, qty)
+    for client_order_id, order in orders.items():
+        cid = ClientOrderId.parse(client_order_id)
+        if client_order_id in known or not order.is_open or cid is None or cid.strategy != strategy:
+            continue
+        if cid.role is OrderRole.ENTRY:
+            result.cancel_orphans.append(order)
+        else:
+            reason = f"unknown_open_order:{client_order_id}"
+            result.events.append((order.symbol, HaltRequested(at=now, reason=reason)))
+    return result

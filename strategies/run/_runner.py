@@ -1,0 +1,367 @@
+"""The live runner: one engine thread fed by the streams and the poller, through one queue.
+
+Threads (DESIGN §3), each named, each handing data on through the inbox and nothing else:
+
+- ``tickstate-trade-stream`` (the adapter's): trade updates → inbox; after every (re)connect it
+  asks the poller for a reconciliation. It never waits on REST.
+- ``tickstate-bar-stream`` (the adapter's): bars → inbox.
+- ``poller``: every ``poll_interval`` seconds, at start-up and after every reconnect, reads the
+  broker's orders and positions over REST and puts one reconciliation into the inbox.
+- ``engine`` (the thread that calls ``run``): takes items off the inbox in order, fires them on
+  the machines, journals each outcome, then runs its commands — outside every machine lock, in
+  order (so in order per symbol).
+
+A position mismatch must show in two reconciliations in a row before the machine is told: one
+reconciliation may have read the broker just before a fill the stream already delivered.
+
+Kill switches: an anomaly halts its own symbol (the machine does that). With a daily loss limit,
+after each item the engine thread adds up the realised PnL of the trades closed in the current
+session (exchange-local date of the engine's clock); at or below ``-limit`` it halts every symbol
+with ``HaltRequested(reason="daily_loss_limit", flatten=True)`` — once per session — logs
+``kill_switch`` and keeps running: halted machines only cancel and flatten.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from time import perf_counter
+from typing import TYPE_CHECKING
+
+import structlog
+
+from brokers import (
+    Bar,
+    BarStream,
+    Broker,
+    BrokerError,
+    ManualClock,
+    NotFoundError,
+    Order,
+    TradeUpdate,
+    TradeUpdateStream,
+)
+from machines import BrokerSnapshotTaken, EntryTimedOut, ExitSignalled, HaltRequested
+from strategies.engine._engine import Engine
+from strategies.run._reconcile import Reconciliation, reconcile
+
+if TYPE_CHECKING:
+    from strategies.observe._metrics import RunMetrics
+
+__all__ = ["LiveRunner", "RunSettings"]
+
+_log = structlog.get_logger("tickstate.runner")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSettings:
+    """How a live run behaves."""
+
+    poll_interval: float = 30.0  # seconds between reconciliations
+    flatten_on_exit: bool = True  # close open positions when stopped
+    not_found_grace: float = 10.0  # seconds an order may be unknown to the broker (lesson 6)
+    shutdown_timeout: float = 15.0  # seconds to wait for cancels and exits on the way out
+    until: datetime | None = None  # stop at this (clock) time
+    daily_loss_limit: Decimal | None = None  # halt all and flatten at this session loss (> 0)
+
+
+class _Stop:
+    """Inbox marker: the runner was asked to stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """A trade update with the moment (``perf_counter``) the inbox received it."""
+
+    update: TradeUpdate
+    at: float
+
+
+class LiveRunner:
+    """Runs one engine live against a broker and its two streams."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        broker: Broker,
+        trade_stream: TradeUpdateStream,
+        bar_stream: BarStream,
+        settings: RunSettings,
+        data_finished: threading.Event | None = None,
+        on_bar: Callable[[Bar], None] | None = None,
+        metrics: RunMetrics | None = None,
+    ) -> None:
+        self.engine = engine
+        self.broker = broker
+        self.trade_stream = trade_stream
+        self.bar_stream = bar_stream
+        self.settings = settings
+        self.data_finished = data_finished
+        self._on_bar = on_bar
+        self.metrics = metrics
+        self._inbox: queue.SimpleQueue[_Received | Bar | Reconciliation | _Stop] = (
+            queue.SimpleQueue()
+        )
+        self._stop = threading.Event()
+        self._reconcile_now = threading.Event()
+        self._missing: dict[str, datetime] = {}
+        self._suspect: dict[str, Decimal] = {}
+        self.bars = 0
+        self.reconciliations = 0
+        self.reconnects = 0
+        self._pnl_by_day: dict[date, Decimal] = {}  # realised PnL per session, kill switch
+        self._trades_counted = 0
+        self._killed_on: date | None = None
+        if metrics is not None:
+            metrics.watch_stream("trade_updates", trade_stream)
+            metrics.watch_stream("bars", bar_stream)
+
+    # --- called from other threads ---------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Stop soon: no new entries, cancel working entries, flatten if configured, exit."""
+        self._stop.set()
+        self._inbox.put(_Stop())
+
+    def _on_update(self, update: TradeUpdate) -> None:
+        self._inbox.put(_Received(update, perf_counter()))
+
+    def _on_bar_received(self, bar: Bar) -> None:
+        self._inbox.put(bar)
+
+    def _on_connect(self) -> None:
+        self.reconnects += 1
+        self._reconcile_now.set()
+
+    # --- the poller ------------------------------------------------------------------------
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            self._reconcile_now.wait(self.settings.poll_interval)
+            self._reconcile_now.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self._inbox.put(self._read_broker())
+            except BrokerError as exc:  # one failed pass is logged; the next one tries again
+                _log.warning("reconcile_failed", error=type(exc).__name__, detail=exc.message)
+
+    def _read_broker(self) -> Reconciliation:
+        engine = self.engine
+        before = {p.symbol: p.qty for p in self.broker.list_positions()}
+        snapshots = engine.desk.snapshots()
+        orders: dict[str, Order] = {
+            o.client_order_id: o
+            for o in self.broker.list_orders(status="all", limit=500, symbols=list(engine.signals))
+        }
+        for snapshot in snapshots:
+            for track in snapshot.working_orders:
+                if track.client_order_id not in orders:
+                    found = self._lookup(track.client_order_id)
+                    if found is not None:
+                        orders[found.client_order_id] = found
+        after = {p.symbol: p.qty for p in self.broker.list_positions()}
+        mine = engine.signals
+        stable = {s: q for s, q in after.items() if before.get(s) == q and s in mine}
+        stable.update({s: Decimal(0) for s in engine.signals if s not in after and s not in before})
+        return reconcile(
+            strategy=engine.desk.strategy,
+            snapshots=snapshots,
+            orders=orders,
+            positions=stable,
+            client_id_of=self._client_id_of(orders),
+            now=engine.clock.now(),
+            missing_since=dict(self._missing),
+            grace_seconds=self.settings.not_found_grace,
+        )
+
+    def _lookup(self, client_order_id: str) -> Order | None:
+        try:
+            return self.broker.get_order_by_client_id(client_order_id)
+        except NotFoundError:
+            return None
+
+    def _client_id_of(self, orders: dict[str, Order]) -> Callable[[str], str | None]:
+        by_venue = {o.id: o.client_order_id for o in orders.values()}
+
+        def client_id_of(venue_id: str) -> str | None:
+            return by_venue.get(venue_id) or self.engine.ids.client_of.get(venue_id)
+
+        return client_id_of
+
+    # --- the engine thread -----------------------------------------------------------------
+
+    def _apply(self, item: _Received | Bar | Reconciliation) -> None:
+        engine = self.engine
+        if isinstance(item, _Received):
+            metrics = self.metrics
+            if metrics is not None:
+                metrics.update_applying(item.at)
+            try:
+                engine.on_trade_update(item.update)
+                engine.drain()
+            finally:
+                if metrics is not None:
+                    metrics.update_applied()
+        elif isinstance(item, Bar):
+            clock = engine.clock
+            if isinstance(clock, ManualClock):
+                clock.set(item.start + engine.plan.bar_interval)
+            engine.on_bar(item)
+            self.bars += 1
+            if self._on_bar is not None:
+                self._on_bar(item)
+        else:
+            self._apply_reconciliation(item)
+
+    def _apply_reconciliation(self, found: Reconciliation) -> None:
+        engine = self.engine
+        self.reconciliations += 1
+        self._missing = found.missing
+        # Fills first: they may explain a position difference. The other events (a cancelled
+        # stop makes the machine flatten) only after the positions were compared, so a position
+        # the broker no longer holds halts the symbol instead of being "closed" again (lesson 1).
+        filled = [(s, e) for s, e in found.events if getattr(e, "filled_qty", None)]
+        for symbol, event in filled:
+            engine.fire(symbol, event)
+        self._compare_positions(found)
+        for symbol, event in found.events:
+            if not getattr(event, "filled_qty", None):
+                engine.fire(symbol, event)
+        for order in found.cancel_orphans:
+            _log.warning(
+                "orphan_cancelled", symbol=order.symbol, client_order_id=order.client_order_id
+            )
+            try:
+                self.broker.cancel_order(order.id)
+            except BrokerError as exc:
+                _log.warning(
+                    "command_failed", client_order_id=order.client_order_id, detail=exc.message
+                )
+        _log.info("reconciled", events=len(found.events), orphans=len(found.cancel_orphans))
+
+    def _compare_positions(self, found: Reconciliation) -> None:
+        engine = self.engine
+        first = self.reconciliations == 1
+        for symbol, qty in found.positions.items():
+            position = engine.desk.machine(symbol).snapshot().position
+            if position == qty:
+                self._suspect.pop(symbol, None)
+            elif first or self._suspect.get(symbol) == qty:
+                engine.fire(symbol, BrokerSnapshotTaken(at=engine.clock.now(), position_qty=qty))
+                self._suspect.pop(symbol, None)
+            else:
+                self._suspect[symbol] = qty
+
+    def _settled(self) -> bool:
+        return all(s.is_settled for s in self.engine.desk.snapshots())
+
+    def _past_until(self) -> bool:
+        until = self.settings.until
+        return until is not None and self.engine.clock.now() >= until
+
+    def run(self) -> None:
+        """Start the streams and the poller, run the engine until asked to stop or the data ends."""
+        poller = threading.Thread(target=self._poll_loop, name="poller", daemon=True)
+        self.trade_stream.start(self._on_update, self._on_connect)
+        self._inbox.put(self._read_broker())  # start-up reconciliation, before any bar
+        self.bar_stream.start(list(self.engine.signals), self._on_bar_received, self._on_connect)
+        poller.start()
+        try:
+            self._loop()
+            self._shut_down()
+        finally:
+            self._stop.set()
+            self._reconcile_now.set()
+            self.bar_stream.stop()
+            self.trade_stream.stop()
+            poller.join(timeout=5)
+
+    def _loop(self) -> None:
+        finished = self.data_finished
+        idle = 0
+        while not self._stop.is_set():
+            try:
+                item = self._inbox.get(timeout=0.05)
+            except queue.Empty:
+                idle += 1
+                # The data ended: stop once every symbol is settled, or after two quiet seconds
+                # (the shutdown then cancels and flattens what is left).
+                if finished is not None and finished.is_set() and (self._settled() or idle > 40):
+                    return
+                continue
+            if isinstance(item, _Stop):
+                return
+            if not isinstance(item, Reconciliation):
+                # The poller's passes are its heartbeat, not activity: counted as quiet time,
+                # or a symbol that never settles (halted) would keep the run alive forever.
+                idle = 0
+            self._apply(item)
+            self._check_loss_limit()
+            if self._past_until():
+                return
+
+    def _check_loss_limit(self) -> None:
+        """The daily loss limit: halt every symbol and flatten, once per session."""
+        limit = self.settings.daily_loss_limit
+        if limit is None:
+            return
+        engine = self.engine
+        tz = engine.plan.session.timezone
+        trades = engine.recorder.trades
+        for trade in trades[self._trades_counted :]:
+            day = trade.exit_time.astimezone(tz).date()
+            self._pnl_by_day[day] = self._pnl_by_day.get(day, Decimal(0)) + trade.pnl
+        self._trades_counted = len(trades)
+        now = engine.clock.now()
+        today = now.astimezone(tz).date()
+        pnl = self._pnl_by_day.get(today, Decimal(0))
+        if pnl > -limit or self._killed_on == today:
+            return
+        self._killed_on = today
+        symbols = sorted(set(engine.desk.symbols()) | set(engine.signals))
+        _log.error(
+            "kill_switch",
+            strategy=engine.desk.strategy,
+            reason="daily_loss_limit",
+            pnl=str(pnl),
+            limit=str(limit),
+            trading_date=today.isoformat(),
+            symbols=symbols,
+        )
+        for symbol in symbols:
+            engine.fire(symbol, HaltRequested(at=now, reason="daily_loss_limit", flatten=True))
+
+    def _shut_down(self) -> None:
+        """No new entries; cancel working entries; flatten if configured; wait for the acks."""
+        engine = self.engine
+        now = engine.clock.now()
+        for snapshot in engine.desk.snapshots():
+            if snapshot.has_working_entry:
+                engine.fire(
+                    snapshot.symbol, EntryTimedOut(at=now, attempt=max(1, snapshot.attempt))
+                )
+            # A halted symbol's books are in doubt: never flatten on the way out what may not be
+            # there (field lesson 1); the operator decides.
+            if self.settings.flatten_on_exit and snapshot.holds_position and not snapshot.is_halted:
+                engine.fire(snapshot.symbol, ExitSignalled(at=now, reason="shutdown"))
+        deadline = threading.Event()
+        timer = threading.Timer(self.settings.shutdown_timeout, deadline.set)
+        timer.daemon = True
+        timer.start()
+        try:
+            while not deadline.is_set() and not self._settled():
+                try:
+                    item = self._inbox.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if not isinstance(item, _Stop | Bar):
+                    self._apply(item)
+        finally:
+            timer.cancel()
+        _log.info("stopped", settled=self._settled())

@@ -1,0 +1,63 @@
+"""One strategy file → one engine: desk, signals, session plan. Shared by replay and live runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+
+from brokers import Broker, Clock
+from machines import Desk
+from strategies.engine._engine import Engine, JournalSink, Observer, SessionPlan
+from strategies.signals._protocol import DailyBar
+from strategies.spec._strategy import StrategySpec
+
+__all__ = ["build_engine_for", "plan_for"]
+
+
+def plan_for(spec: StrategySpec) -> SessionPlan:
+    """The engine's daily timetable and sizing for ``spec``."""
+    rules = spec.rules()
+    return SessionPlan(
+        session=spec.session.hours(),
+        entry_cutoff=spec.entry_window.end,
+        square_off=spec.square_off,
+        bar_interval=timedelta(minutes=spec.bar_minutes),
+        qty=Decimal(spec.sizing.fixed_qty or 1),
+        risk_per_trade=spec.sizing.risk_per_trade,
+        tick_of=lambda symbol: rules[symbol].tick,
+    )
+
+
+def build_engine_for(
+    spec: StrategySpec,
+    *,
+    broker: Broker,
+    clock: Clock,
+    trading_date: date,
+    history: Mapping[str, tuple[DailyBar, ...]] | None = None,
+    journal: JournalSink | None = None,
+    observers: Sequence[Observer] = (),
+) -> Engine:
+    """An engine running ``spec`` against ``broker``; machines start flat on ``trading_date``.
+
+    Every outcome is journaled (with ``journal``), then handed to each of ``observers``, before
+    its commands run. ``history``: each symbol's sessions before the first bar the engine will
+    see (D-1 for the first day).
+    """
+    desk = Desk(
+        strategy=spec.name,
+        trading_date=trading_date,
+        symbol_rules=spec.rules(),
+    )
+    signals = {symbol: spec.signal.build(symbol) for symbol in spec.symbols}
+    return Engine(
+        desk=desk,
+        signals=signals,
+        broker=broker,
+        clock=clock,
+        plan=plan_for(spec),
+        history=history,
+        journal=journal,
+        observers=observers,
+    )

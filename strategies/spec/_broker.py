@@ -1,0 +1,100 @@
+"""The ``[broker]`` table: where ``tickstate run`` sends a strategy's orders. No credentials.
+
+``sim`` (the default) is the local simulated exchange, ``alpaca`` Alpaca's API (its paper
+endpoints by default; keys come from the environment). Each kind has one venue factory
+(``strategies.run``) that builds its broker, streams and clock. ``tickstate replay`` always
+runs on the in-process paper broker and ignores this table. Relative ``data`` paths are resolved
+against the strategy file's folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from strategies._fields import FROZEN, shown
+
+__all__ = ["BROKER_TAGS", "AlpacaBrokerSpec", "BrokerSpec", "SimBrokerSpec"]
+
+Feed = Literal["iex", "sip"]
+
+
+def _url(value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is not None and not value.startswith(tuple(f"{s}://" for s in schemes)):
+        expected = " or ".join(f"{s}://" for s in schemes)
+        raise PydanticCustomError(
+            "url",
+            "must start with {expected}, got {got}",
+            {"expected": expected, "got": shown(value)},
+        )
+    return value
+
+
+class _Endpoints(BaseModel):
+    model_config = FROZEN
+
+    rest_url: str | None = Field(default=None, description="REST base URL (no /v2)")
+    trading_stream_url: str | None = Field(default=None, description="trade-updates WebSocket URL")
+    data_stream_url: str | None = Field(default=None, description="market-data WebSocket URL")
+    feed: Feed = Field(default="iex", description="market-data feed")
+
+    @field_validator("rest_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        return _url(value, ("http", "https"))
+
+    @field_validator("trading_stream_url", "data_stream_url")
+    @classmethod
+    def _ws(cls, value: str | None) -> str | None:
+        return _url(value, ("ws", "wss"))
+
+
+class SimBrokerSpec(_Endpoints):
+    """The local simulated exchange; URLs default to the one the runner starts."""
+
+    kind: Literal["sim"] = "sim"
+    speed: float = Field(default=1.0, gt=0, description="replay speed: 60 plays an hour a minute")
+    data: Path | None = Field(default=None, description="recorded bars to replay")
+
+    @field_validator("data")
+    @classmethod
+    def _beside_the_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        base = (info.context or {}).get("base_dir")
+        if value is None or value.is_absolute() or base is None:
+            return value
+        return Path(base) / value
+
+
+class AlpacaBrokerSpec(_Endpoints):
+    """Alpaca's API; keys come from APCA_API_KEY_ID / APCA_API_SECRET_KEY, never from the file."""
+
+    kind: Literal["alpaca"]
+    rest_url: str | None = "https://paper-api.alpaca.markets"
+    trading_stream_url: str | None = "wss://paper-api.alpaca.markets/stream"
+    data_stream_url: str | None = "wss://stream.data.alpaca.markets/v2/iex"
+
+
+def _broker_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        kind = value.get("kind", "sim")
+        return kind if isinstance(kind, str) else shown(kind)
+    return str(getattr(value, "kind", "sim"))
+
+
+#: The tags pydantic puts in an error's location after ``broker``; dropped from key paths.
+BROKER_TAGS = ("sim", "alpaca")
+
+BrokerSpec = Annotated[
+    Annotated[SimBrokerSpec, Tag("sim")] | Annotated[AlpacaBrokerSpec, Tag("alpaca")],
+    Discriminator(_broker_tag),
+]
