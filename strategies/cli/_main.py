@@ -1,7 +1,8 @@
 """The ``tickstate`` command line: one argparse parser, one function per subcommand.
 
 A user's mistake ends in one line on stderr naming what is wrong and a non-zero exit code,
-never a traceback.
+never a traceback. Each subcommand imports what it needs when it runs: the parser alone (and so
+``tickstate --help``) loads the standard library and nothing else.
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from brokers import Bar
-from machines import lifecycle_diagrams
 from strategies._exceptions import SpecError
-from strategies.spec import load_strategy, strategy_schema
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from brokers import Bar
+
+__all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_DIFFERS, EXIT_USAGE = 0, 1, 2
 
 
 def _diagram(args: argparse.Namespace) -> int:
+    from machines import lifecycle_diagrams
+
     out: Path = args.dir
     generated = lifecycle_diagrams()
     if args.check:
@@ -60,6 +64,8 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from strategies.spec import load_strategy
+
     try:
         spec = load_strategy(args.file)
     except SpecError as exc:
@@ -72,6 +78,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from strategies.spec import strategy_schema
+
     print(json.dumps(strategy_schema(), indent=2, sort_keys=False))
     return EXIT_OK
 
@@ -117,6 +125,7 @@ def _replay(args: argparse.Namespace) -> int:
     from strategies._exceptions import DataError
     from strategies.cli._tables import print_summary
     from strategies.run import load_bars, run_replay
+    from strategies.spec import load_strategy
 
     try:
         spec = load_strategy(args.config)
@@ -176,6 +185,7 @@ def _run(args: argparse.Namespace) -> int:
     from strategies.cli._tables import LiveTable, print_summary
     from strategies.observe import configure_logging
     from strategies.run import RunSettings, default_data, first_sessions, load_bars, run_live
+    from strategies.spec import load_strategy
 
     try:
         spec = load_strategy(args.config)

@@ -28,6 +28,7 @@ import pytest
 
 import strategies.run._venues as venues_module
 from brokers import AlpacaSettings, Bar, SimExchange, SimFaults
+from machines import ClientOrderId, OrderRole
 from strategies.run import LiveRunner, RunSettings, run_live
 from tests.live.support import FillLog, JournalView, audit, day_bars, rest_client, spec_for
 
@@ -82,6 +83,11 @@ def _case(seed: int) -> tuple[str, bool]:
 @pytest.mark.parametrize(
     "seed", SEEDS, ids=[f"seed{s}-{_case(s)[0]}{'-sq' if _case(s)[1] else ''}" for s in SEEDS]
 )
+def _is_entry(client_order_id: str) -> bool:
+    cid = ClientOrderId.parse(client_order_id)
+    return cid is not None and cid.role is OrderRole.ENTRY
+
+
 def test_chaos_run_keeps_every_invariant(seed: int, tmp_path: Path, monkeypatch) -> None:
     profile, early = _case(seed)
     spec = spec_for(early_square_off=early)
@@ -150,10 +156,9 @@ def test_chaos_run_keeps_every_invariant(seed: int, tmp_path: Path, monkeypatch)
     assert findings == [], f"seed {seed} ({profile}):\n" + "\n".join(findings)
     # the run was not vacuous: entries were placed (whether they filled depends on how far
     # behind the faults put the runner; ``test_the_chaos_runs_traded`` checks that most did)
-    assert any(o.client_order_id.endswith(("-buy", "-sell")) for o in orders)
-    TRADED[seed] = any(
-        o.filled_qty for o in orders if o.client_order_id.endswith(("-buy", "-sell"))
-    )
+    entries = [o for o in orders if _is_entry(o.client_order_id)]
+    assert entries
+    TRADED[seed] = any(o.filled_qty for o in entries)
     assert result.reconciliations >= 2
     # Both streams connected (the disconnect profile usually adds reconnects, but how many
     # depends on how many messages the day sent before the exchange closed the socket).

@@ -12,16 +12,15 @@ import itertools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from brokers import Order, OrderRequest, OrderType, Side, SimExchange, SimFaults, TimeInForce
-from machines import OrderTrack, Snapshot, State, TrackStatus
+from machines import ClientOrderId, OrderRole, OrderTrack, Snapshot, State, TrackStatus
 from machines import Side as MachineSide
-from machines._orders import OrderRole
 from strategies.journal import read_latest
 from strategies.run import LiveResult, LiveRunner, RunSettings, reconcile, run_live
 from tests.live.harness import Session
@@ -292,8 +291,28 @@ def test_lesson09_a_reconnect_reconciles_and_catches_what_was_missed(tmp_path):
     day = _replay(tmp_path, faults=SimFaults(drop=1.0), poll=600.0, on_bar=drop_now_and_then)
     assert day.result.reconnects > 2
     assert day.result.reconciliations >= 2
-    assert any(o.filled_qty for o in day.orders if o.client_order_id.endswith("-buy"))
+    assert any(o.filled_qty for o in day.orders if _cid(o).side is MachineSide.BUY)
     assert day.runner.trade_stream.counters.delivered == 0  # nothing came over the stream
+
+
+def _cid(order: Order) -> ClientOrderId:
+    cid = ClientOrderId.parse(order.client_order_id)
+    assert cid is not None, order.client_order_id
+    return cid
+
+
+def _role(order: Order) -> OrderRole:
+    return _cid(order).role
+
+
+def _attempt(order: Order) -> tuple[str, date, int]:
+    cid = _cid(order)
+    return cid.symbol, cid.trading_date, cid.attempt
+
+
+def _is_stop(client_order_id: str) -> bool:
+    cid = ClientOrderId.parse(client_order_id)
+    return cid is not None and cid.role is OrderRole.STOP
 
 
 def test_lesson12_stops_move_by_replace_never_cancel_then_create(tmp_path):
@@ -301,10 +320,10 @@ def test_lesson12_stops_move_by_replace_never_cancel_then_create(tmp_path):
     attempt's first replaces the one before, no stop is cancelled while its position is open,
     and the journal has no stop cancel other than at an exit."""
     day = _replay(tmp_path, faults=SimFaults())
-    stops: dict[str, list[Order]] = {}
+    stops: dict[tuple[str, date, int], list[Order]] = {}
     for order in day.orders:
-        if "-stop" in order.client_order_id:
-            stops.setdefault(order.client_order_id.split("-stop")[0], []).append(order)
+        if _role(order) is OrderRole.STOP:
+            stops.setdefault(_attempt(order), []).append(order)
     assert any(len(chain) > 1 for chain in stops.values())  # it trailed
     for chain in stops.values():
         chain.sort(key=lambda o: o.created_at)
@@ -314,7 +333,7 @@ def test_lesson12_stops_move_by_replace_never_cancel_then_create(tmp_path):
     commands = [c for t in day.journal.transitions for c in t["commands"]]
     assert any(c["type"] == "ReplaceStop" for c in commands)
     assert not [
-        c for c in commands if c["type"] == "CancelOrder" and "-stop" in c["client_order_id"]
+        c for c in commands if c["type"] == "CancelOrder" and _is_stop(c["client_order_id"])
     ]
 
 
@@ -323,21 +342,17 @@ def test_lesson14_partial_fills_and_entry_timeout_leave_a_stop_sized_to_the_posi
     partly filled: every stop is sized to what the entry filled, never to the order's qty, and
     the day ends flat."""
     day = _replay(tmp_path, faults=SimFaults(partial_fill=1.0), early_square_off=True)
-    entries = {
-        o.client_order_id.rsplit("-", 1)[0]: o
-        for o in day.orders
-        if o.client_order_id.endswith(("-buy", "-sell"))
-    }
+    entries = {_attempt(o): o for o in day.orders if _role(o) is OrderRole.ENTRY}
     assert any(Decimal(0) < e.filled_qty < e.qty for e in entries.values())  # a partial entry
     for order in day.orders:
-        if "-stop" not in order.client_order_id:
+        if _role(order) is not OrderRole.STOP:
             continue
-        entry = entries[order.client_order_id.split("-stop")[0]]
+        entry = entries[_attempt(order)]
         assert order.qty <= entry.filled_qty, (order.client_order_id, order.qty)
-    last_stops: dict[str, Order] = {}
+    last_stops: dict[tuple[str, date, int], Order] = {}
     for order in sorted(day.orders, key=lambda o: o.created_at):
-        if "-stop" in order.client_order_id:
-            last_stops[order.client_order_id.split("-stop")[0]] = order
+        if _role(order) is OrderRole.STOP:
+            last_stops[_attempt(order)] = order
     for attempt, stop in last_stops.items():
         entry = entries[attempt]
         if entry.status.value in ("canceled", "expired", "filled"):

@@ -7,12 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from brokers import AlpacaBroker, OrderType, SimExchange
+from brokers import AlpacaBroker, Order, OrderType, SimExchange
+from machines import ClientOrderId, OrderRole
 from strategies.run import RunSettings, first_sessions, load_bars, run_live
 from strategies.spec import load_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2012, 11, 15)  # three 80-20 trades in the demo data (AAPL, IBM, GOOG)
+
+
+def _cid(order: Order) -> ClientOrderId:
+    cid = ClientOrderId.parse(order.client_order_id)
+    assert cid is not None, order.client_order_id
+    return cid
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +52,8 @@ class TestLiveDay:
         trades = result.engine.recorder.trades
         assert len(trades) >= 2
         assert result.bars == 78 * 4
-        kinds = Counter(o.client_order_id.split("-", 4)[4].split("-")[0] for o in orders)
-        assert kinds["stop"] >= len(trades)  # each position protected, some stops replaced
+        roles = Counter(_cid(o).role for o in orders)
+        assert roles[OrderRole.STOP] >= len(trades)  # each position protected, some replaced
         assert any(o.replaces for o in orders)  # trailing replaced a stop at the exchange
 
     def test_the_exchange_order_book_agrees_with_the_machines(self, live_day):
@@ -54,11 +61,11 @@ class TestLiveDay:
         spec, result, orders, positions = live_day
         ids = [o.client_order_id for o in orders]
         assert len(ids) == len(set(ids))
-        assert all(i.startswith(f"{spec.name}-") for i in ids)
+        assert all(_cid(o).strategy == spec.name for o in orders)
         entries = Counter(
-            (o.symbol, o.client_order_id.split("-")[2])
+            (o.symbol, _cid(o).trading_date, _cid(o).attempt)
             for o in orders
-            if o.type is OrderType.STOP and o.client_order_id.endswith(("-buy", "-sell"))
+            if o.type is OrderType.STOP and _cid(o).role is OrderRole.ENTRY
         )
         assert all(count <= spec.max_attempts for count in entries.values())
         assert positions == []

@@ -121,14 +121,16 @@ class Ledger:
         self.errors: list[str] = []
 
 
+def _attempt(client_order_id: str) -> int:
+    cid = machines.ClientOrderId.parse(client_order_id)
+    assert cid is not None, client_order_id
+    return cid.attempt
+
+
 def check_snapshot(snap: Snapshot) -> None:
     """Invariants that hold on any snapshot, whenever it is read."""
     assert 0 <= snap.entries_today <= snap.max_attempts  # 2
-    attempts = {
-        t.client_order_id.rsplit("-", 1)[0]
-        for t in snap.working_orders
-        if t.role is OrderRole.ENTRY
-    }
+    attempts = {_attempt(t.client_order_id) for t in snap.working_orders if t.role is OrderRole.ENTRY}
     assert len(attempts) <= 1, f"{snap.symbol}: entries of several attempts work: {attempts}"  # 1
     for price in (snap.stop_price, snap.desired_stop):
         assert price is None or machines.is_on_tick(price, RULES.tick)  # 3

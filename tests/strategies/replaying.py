@@ -14,7 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from brokers import Bar, ManualClock, PaperBroker
-from machines import US_EQUITY_TICK, Desk, Rules, TickRule
+from machines import US_EQUITY_TICK, ClientOrderId, Desk, OrderRole, Rules, TickRule
 from strategies.engine import Engine, SessionPlan
 from strategies.run import replay_bars
 from strategies.signals import DailyBar, Signal
@@ -94,7 +94,7 @@ class Replayed:
     def orders(self) -> list[tuple[str, str, str]]:
         """(client order id suffix, side, status) of every order, oldest first."""
         return [
-            (o.client_order_id.split("-", 3)[3], o.side.value, o.status.value)
+            (order_tail(o.client_order_id), o.side.value, o.status.value)
             for o in self.paper.engine.all_orders()
         ]
 
@@ -143,3 +143,16 @@ def replay(
     paper.subscribe(engine.on_trade_update)
     replay_bars(bars, engine=engine, paper=paper, clock=clock)
     return Replayed(engine, paper, market)
+
+
+def order_tail(client_order_id: str) -> str:
+    """``{attempt}-{tag}[-r{seq}]`` of one of the machine's ids, read by its codec: ``1-stop-r2``."""
+    cid = ClientOrderId.parse(client_order_id)
+    assert cid is not None, client_order_id
+    return f"{cid.attempt}-{cid.tag.value}" + (f"-r{cid.seq}" if cid.seq else "")
+
+
+def is_stop(client_order_id: str) -> bool:
+    """Whether the id names a protective stop (or one of its replacements)."""
+    cid = ClientOrderId.parse(client_order_id)
+    return cid is not None and cid.role is OrderRole.STOP

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from strategies.cli import main
-from strategies.spec import StrategySpec, load_strategy
+from strategies.spec import StrategySpec, load_strategy, strategy_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
@@ -100,6 +100,23 @@ class TestSchema:
         jsonschema = pytest.importorskip("jsonschema")
         data = tomllib.loads((ROOT / "examples" / "eighty_twenty.toml").read_text(encoding="utf-8"))
         data["signal"]["trigger_tick"] = 10
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+
+    def test_schema_carries_every_registered_signals_params(self, register_signal):
+        """A plugin's Params appear in the schema beside the built-ins', each under its kind."""
+        register_signal("gap_fade", "tests.strategies.test_spec:GapFade")
+        schema = strategy_schema()
+        alternatives = schema["$defs"]["SignalTable"]["oneOf"]
+        by_kind = {a["properties"]["kind"]["const"]: a for a in alternatives}
+        assert {"eighty_twenty", "gap_fade", "opening_range_breakout"} <= set(by_kind)
+        assert "gap_pct" in by_kind["gap_fade"]["properties"]
+        assert by_kind["gap_fade"]["required"] == ["kind", "gap_pct"]
+        jsonschema = pytest.importorskip("jsonschema")
+        data = tomllib.loads((ROOT / "examples" / "eighty_twenty.toml").read_text(encoding="utf-8"))
+        data["signal"] = {"kind": "gap_fade", "gap_pct": 1.5}
+        jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+        data["signal"]["gap_pc"] = 1
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
 

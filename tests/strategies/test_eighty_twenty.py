@@ -16,7 +16,16 @@ from brokers import Bar
 from machines import NSE_TICKS, Outcome, Side, Snapshot, State, StrategyEvent
 from strategies.signals import DailyBar, SessionContext
 from strategies.signals._eighty_twenty import EightyTwenty, EightyTwentyParams, Setup, qualify
-from tests.strategies.replaying import NSE, Replayed, daily, replay, session_bars, until
+from tests.strategies.replaying import (
+    NSE,
+    Replayed,
+    daily,
+    is_stop,
+    order_tail,
+    replay,
+    session_bars,
+    until,
+)
 
 D = Decimal
 FRI, MON, TUE = date(2013, 3, 1), date(2013, 3, 4), date(2013, 3, 5)
@@ -229,9 +238,9 @@ class TestEntry:
 def stop_prices(run: Replayed) -> list[tuple[str, Decimal]]:
     """(client order id suffix, stop price) of every protective stop the broker saw, in order."""
     return [
-        (o.client_order_id.split("-", 3)[3], o.stop_price)
+        (order_tail(o.client_order_id), o.stop_price)
         for o in run.paper.engine.all_orders()
-        if "-stop" in o.client_order_id
+        if is_stop(o.client_order_id)
     ]
 
 
