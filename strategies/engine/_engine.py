@@ -33,7 +33,6 @@ from machines import (
     PlaceStop,
     ReplaceStop,
     SquareOffReached,
-    SymbolMachine,
     TickRule,
 )
 from strategies.engine._crashpoints import crash_point
@@ -121,6 +120,12 @@ class _SymbolDay:
     square_off_at: datetime
     timed_out: set[int] = field(default_factory=set)
 
+    def extend(self, bar: Bar) -> None:
+        """One more bar of the day: its range and its close."""
+        self.high = max(self.high, bar.high)
+        self.low = min(self.low, bar.low)
+        self.close = bar.close
+
     def summary(self) -> DailyBar:
         return DailyBar(
             session=self.day, open=self.open, high=self.high, low=self.low, close=self.close
@@ -159,9 +164,6 @@ class Engine:
         self._last_session = date.min
         self._day_from = self._day_until = datetime.min.replace(tzinfo=UTC)  # its local date
         self._new_stops: list[str] = []
-        # The desk's machines, looked up once per symbol: on_bar needs one per bar, and the
-        # desk's registry only ever grows (a machine, once created, is the symbol's for good).
-        self._machines: dict[str, SymbolMachine] = {}
 
     def summaries(self, symbols: Sequence[str]) -> list[SymbolSummary]:
         """Per symbol: its trades so far, with its machine's race and anomaly counts."""
@@ -297,8 +299,7 @@ class Engine:
 
     def start_bar(self, bar: Bar) -> None:
         """A bar begins: roll the symbol's session over if the bar opens a new one."""
-        # session_of(bar), its cache read inlined: this runs for every bar.
-        day = self._last_session if bar.start == self._last_start else self.session_of(bar)
+        day = self.session_of(bar)
         today = self._today.get(bar.symbol)
         if today is not None and today.day == day:
             return
@@ -338,23 +339,12 @@ class Engine:
     def on_bar(self, bar: Bar) -> None:
         """A bar completed: session timers first, then the signal's events, each fired in order."""
         symbol = bar.symbol
-        today = self._today.get(symbol)
-        day = self._last_session if bar.start == self._last_start else self.session_of(bar)
-        if today is None or today.day != day:  # start_bar's own test, inlined
-            self.start_bar(bar)
-            today = self._today[symbol]
-        # today.extend(bar), inlined: this runs for every bar of every symbol.
-        if bar.high > today.high:
-            today.high = bar.high
-        if bar.low < today.low:
-            today.low = bar.low
-        today.close = bar.close
+        self.start_bar(bar)  # nothing to do unless the bar opens the symbol's session
+        today = self._today[symbol]
+        today.extend(bar)
         end = bar.start + self.plan.bar_interval
-        machine = self._machines.get(symbol)
-        if machine is None:
-            machine = self._machines[symbol] = self.desk.machine(symbol)
+        machine = self.desk.machine(symbol)
         snapshot = machine.snapshot()
-        fired = False  # the engine fires from one thread: unless it fired, snapshot is current
         if (
             end >= today.entry_cutoff_at
             and snapshot.has_working_entry
@@ -362,15 +352,11 @@ class Engine:
         ):
             today.timed_out.add(snapshot.attempt)
             self._fire_on(symbol, EntryTimedOut(at=end, attempt=snapshot.attempt))
-            fired = True
         if end >= today.square_off_at and not snapshot.done_for_day:
             self._fire_on(symbol, SquareOffReached(at=end))
-            fired = True
-        if not self._inbox.empty():  # most bars fire nothing: skip the call
-            self.drain()
-            fired = True
+        self.drain()
         signal = self.signals.get(symbol)
         if signal is not None:
-            for event in signal.on_bar(bar, machine.snapshot() if fired else snapshot):
+            for event in signal.on_bar(bar, machine.snapshot()):
                 signal.on_outcome(self._fire_on(symbol, event))
                 self.drain()
