@@ -33,3 +33,10 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert "pytest" in test_command
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert test_command in ci
+
+
+def test_the_machine_example_runs_as_written(capsys):
+    """The README's Python example runs, and its assertions hold."""
+    (block,) = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    exec(compile(block, "README.md", "exec"), {})
+    assert '"event": "transition"' in capsys.readouterr().err
