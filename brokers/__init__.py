@@ -4,14 +4,6 @@ Imports neither ``machines`` nor ``strategies``. The simulated exchange (``SimEx
 the Alpaca adapter build on the same types and matching core.
 """
 
-from brokers._alpaca import AlpacaBroker, RestCounters, absence_is_evidence
-from brokers._alpaca_settings import AlpacaSettings, ReconnectPolicy, RetryPolicy
-from brokers._alpaca_streams import (
-    AlpacaBarStream,
-    AlpacaTradeStream,
-    StreamCounters,
-    WebSocketFactory,
-)
 from brokers._clock import Clock, ManualClock, SystemClock, VirtualClock
 from brokers._exceptions import (
     AuthenticationError,
@@ -40,8 +32,6 @@ from brokers._protocol import (
     TradeUpdateHandler,
     TradeUpdateStream,
 )
-from brokers._sim import SimExchange
-from brokers._sim_faults import SimFaults
 from brokers._types import (
     TERMINAL_STATUSES,
     Account,
@@ -56,6 +46,19 @@ from brokers._types import (
     TimeInForce,
     TradeUpdate,
 )
+from brokers.alpaca import (
+    AlpacaBarStream,
+    AlpacaBroker,
+    AlpacaSettings,
+    AlpacaTradeStream,
+    ReconnectPolicy,
+    RestCounters,
+    RetryPolicy,
+    StreamCounters,
+    WebSocketFactory,
+    absence_is_evidence,
+)
+from brokers.sim import SimExchange, SimFaults
 
 __all__ = [
     "TERMINAL_STATUSES",

@@ -33,7 +33,7 @@ from brokers import (
     UnchangedOrderError,
     VenueError,
 )
-from brokers._wire import (
+from brokers.alpaca._wire import (
     ORDER_FIELDS,
     UNAUTHORIZED_BODY,
     account_from_json,
@@ -52,7 +52,7 @@ from brokers._wire import (
     replace_request_from_json,
     replace_request_to_json,
 )
-from brokers._wire_streams import (
+from brokers.alpaca._wire_streams import (
     bar_from_json,
     bar_to_json,
     trade_update_from_json,

@@ -36,7 +36,6 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
-from brokers._alpaca_settings import AlpacaSettings
 from brokers._clock import Clock, SystemClock
 from brokers._exceptions import (
     BrokerError,
@@ -50,7 +49,8 @@ from brokers._exceptions import (
     VenueError,
 )
 from brokers._types import Account, Order, OrderRequest, Position, ReplaceRequest
-from brokers._wire import (
+from brokers.alpaca._settings import AlpacaSettings
+from brokers.alpaca._wire import (
     account_from_json,
     error_from_response,
     order_from_json,

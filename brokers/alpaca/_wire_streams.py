@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from brokers._exceptions import VenueError
 from brokers._types import Bar, TradeUpdate
-from brokers._wire import (
+from brokers.alpaca._wire import (
     JSON,
     Reader,
     format_decimal,

@@ -28,11 +28,11 @@ from typing import Any
 import structlog
 import websocket
 
-from brokers._alpaca_settings import AlpacaSettings, jittered_backoff
 from brokers._exceptions import VenueError
 from brokers._protocol import BarHandler, ConnectHandler, TradeUpdateHandler
 from brokers._types import TradeUpdate
-from brokers._wire_streams import bar_from_json, trade_update_from_json
+from brokers.alpaca._settings import AlpacaSettings, jittered_backoff
+from brokers.alpaca._wire_streams import bar_from_json, trade_update_from_json
 
 __all__ = [
     "AlpacaBarStream",

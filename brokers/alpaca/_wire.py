@@ -28,7 +28,7 @@ from brokers._types import (
     Side,
     TimeInForce,
 )
-from brokers._wire_errors import UNAUTHORIZED_BODY, error_body, error_from_response
+from brokers.alpaca._wire_errors import UNAUTHORIZED_BODY, error_body, error_from_response
 
 __all__ = [
     "JSON",
