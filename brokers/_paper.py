@@ -51,17 +51,17 @@ class PaperBroker:
     # --- the Broker protocol ---------------------------------------------------------------
 
     def submit_order(self, request: OrderRequest) -> Order:
-        """Place an order; its ``new`` update is published before this returns."""
+        """Place an order; its ``NEW`` update is published before this returns."""
         order, updates = self.engine.submit(request, self._clock.now())
         self._publish(updates)
         return order
 
     def cancel_order(self, order_id: str) -> None:
-        """Cancel an order; its ``canceled`` update is published before this returns."""
+        """Cancel an order; its ``CANCELED`` update is published before this returns."""
         self._publish(self.engine.cancel(order_id, self._clock.now()))
 
     def replace_order(self, order_id: str, request: ReplaceRequest) -> Order:
-        """Replace an order; ``replaced`` and ``new`` are published before this returns."""
+        """Replace an order; ``REPLACED`` and ``NEW`` are published before this returns."""
         order, updates = self.engine.replace(order_id, request, self._clock.now())
         self._publish(updates)
         return order

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from brokers import Bar, Broker, Clock, Side, TradeUpdate, TransportError
+from brokers import Bar, Broker, Clock, OrderSide, TradeUpdate, TransportError, UpdateKind
 from machines import (
     Command,
     DayRolledOver,
@@ -41,6 +41,8 @@ from strategies._trades import SymbolSummary, TradeRecorder, summarise
 from strategies._translate import order_event
 
 __all__ = ["Engine", "EngineProbe", "JournalSink", "SessionPlan", "SessionTimes"]
+
+_FILLS = (UpdateKind.FILL, UpdateKind.PARTIAL_FILL)
 
 _log = structlog.get_logger("tickstate.engine")
 
@@ -206,11 +208,11 @@ class Engine:
         if not order.client_order_id.startswith(self._prefix):
             return  # not ours: another strategy's or a manual order
         self.ids.learn(order.client_order_id, order.id)
-        if update.event in ("fill", "partial_fill") and update.qty and update.price is not None:
+        if update.kind in _FILLS and update.qty and update.price is not None:
             machine = self.desk.machine(order.symbol)
             self.recorder.on_fill(
                 symbol=order.symbol,
-                buy=order.side is Side.BUY,
+                buy=order.side is OrderSide.BUY,
                 qty=update.qty,
                 price=update.price,
                 at=update.timestamp,

@@ -20,9 +20,9 @@ from brokers import (
     ManualClock,
     NotCancelableError,
     NotFoundError,
+    OrderSide,
     OrderStatus,
     ReplaceRequest,
-    Side,
     SimExchange,
     VenueError,
 )
@@ -55,7 +55,7 @@ class TestConformance:
         assert (order.qty, order.stop_price, order.side) == (
             Decimal(10),
             Decimal("101.5"),
-            Side.BUY,
+            OrderSide.BUY,
         )
         assert broker.get_order_by_client_id("ad-1").id == order.id
         assert broker.get_order(order.id).client_order_id == "ad-1"
@@ -103,7 +103,7 @@ class TestConformance:
             Decimal(101),
         )
         closing = broker.close_position("AAPL")
-        assert (closing.side, closing.qty) == (Side.SELL, Decimal(10))
+        assert (closing.side, closing.qty) == (OrderSide.SELL, Decimal(10))
         with pytest.raises(NotFoundError):
             broker.close_position("MSFT")
 
