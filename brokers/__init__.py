@@ -31,6 +31,7 @@ from brokers._protocol import (
     ConnectHandler,
     TradeUpdateHandler,
     TradeUpdateStream,
+    absence_is_evidence,
 )
 from brokers._types import (
     TERMINAL_STATUSES,
@@ -57,7 +58,6 @@ from brokers.alpaca import (
     RetryPolicy,
     StreamCounters,
     WebSocketFactory,
-    absence_is_evidence,
 )
 from brokers.sim import SimExchange, SimFaults
 

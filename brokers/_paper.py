@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from brokers._clock import Clock
+from brokers._exceptions import NotFoundError
 from brokers._matching import FillRatio, MatchingEngine
 from brokers._protocol import TradeUpdateHandler
 from brokers._types import Account, Bar, Order, OrderRequest, Position, ReplaceRequest, TradeUpdate
@@ -73,6 +74,13 @@ class PaperBroker:
     def get_order_by_client_id(self, client_order_id: str) -> Order:
         """One order by client order id."""
         return self.engine.get_order_by_client_id(client_order_id)
+
+    def find_order_by_client_id(self, client_order_id: str) -> Order | None:
+        """One order by client order id, or None when there is none."""
+        try:
+            return self.engine.get_order_by_client_id(client_order_id)
+        except NotFoundError:
+            return None
 
     def list_orders(
         self, *, status: str = "open", limit: int = 50, symbols: Sequence[str] | None = None

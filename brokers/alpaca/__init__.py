@@ -6,7 +6,7 @@ imports ``brokers.sim``; the simulated exchange imports this room's wire modules
 way round.
 """
 
-from brokers.alpaca._rest import AlpacaBroker, RestCounters, absence_is_evidence
+from brokers.alpaca._rest import AlpacaBroker, RestCounters
 from brokers.alpaca._settings import AlpacaSettings, ReconnectPolicy, RetryPolicy
 from brokers.alpaca._streams import (
     AlpacaBarStream,
@@ -25,5 +25,4 @@ __all__ = [
     "RetryPolicy",
     "StreamCounters",
     "WebSocketFactory",
-    "absence_is_evidence",
 ]
