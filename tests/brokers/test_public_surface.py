@@ -1,9 +1,22 @@
-"""The public surface of ``brokers`` is pinned: a change to it is a decision, not an accident."""
+"""The public surface of ``brokers`` is pinned: a change to it is a decision, not an accident.
+
+So are its walls: which room may import which, and that the core loads no I/O library.
+"""
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 import brokers
+import brokers.alpaca
+import brokers.sim
+
+#: What only the rooms may load: ``import brokers`` for a ``Bar`` must not pay for them.
+IO_LIBRARIES = ("aiohttp", "msgpack", "requests", "tenacity", "websocket")
 
 EXPECTED = [
     "TERMINAL_STATUSES",
@@ -32,6 +45,7 @@ EXPECTED = [
     "NotReplaceableError",
     "Order",
     "OrderRequest",
+    "OrderSide",
     "OrderStatus",
     "OrderType",
     "PaperBroker",
@@ -42,7 +56,6 @@ EXPECTED = [
     "RequestRejectedError",
     "RestCounters",
     "RetryPolicy",
-    "OrderSide",
     "SimExchange",
     "SimFaults",
     "StreamCounters",
@@ -62,15 +75,71 @@ EXPECTED = [
 ]
 
 
+def _sorted(names: list[str]) -> list[str]:
+    """Sorted as ruff's RUF022 sorts ``__all__``: CONSTANTS, then Classes, then functions."""
+    return sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
+
+
 def test_all_is_exactly_the_pinned_surface():
-    """brokers.__all__ lists exactly the pinned names."""
-    assert sorted(brokers.__all__) == sorted(EXPECTED)
+    """brokers.__all__ lists exactly the pinned names, sorted."""
+    assert brokers.__all__ == EXPECTED == _sorted(EXPECTED)
 
 
 def test_every_public_name_resolves():
-    """Each exported name exists on the package."""
+    """Each exported name exists on the package (the rooms' names are loaded on the way)."""
     for name in brokers.__all__:
         assert hasattr(brokers, name), name
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    """The lazy loader knows only the rooms' public names."""
+    with pytest.raises(AttributeError, match="has no attribute 'Side'"):
+        brokers.Side  # noqa: B018  (renamed OrderSide: gone, not aliased)
+
+
+def test_dir_lists_every_public_name():
+    """dir(brokers) shows the whole surface, loaded or not."""
+    assert set(brokers.__all__) <= set(dir(brokers))
+    assert dir(brokers) == sorted(dir(brokers))
+
+
+@pytest.mark.parametrize("room", [brokers.alpaca, brokers.sim], ids=["alpaca", "sim"])
+def test_each_room_exports_a_sorted_surface_the_package_re_exports(room):
+    """A room's __all__ is sorted, part of brokers.__all__, and the very same objects."""
+    assert room.__all__ == _sorted(room.__all__)
+    assert set(room.__all__) <= set(brokers.__all__)
+    for name in room.__all__:
+        assert getattr(brokers, name) is getattr(room, name), name
+
+
+def _loaded_after(code: str) -> dict[str, list[str]]:
+    """Run ``code`` in a fresh interpreter; which I/O libraries and rooms it loaded."""
+    probe = (
+        f"import sys\n{code}\nimport json\n"
+        f"print(json.dumps({{'io': sorted(m for m in {IO_LIBRARIES!r} if m in sys.modules),"
+        f" 'rooms': sorted(m for m in ('brokers.alpaca', 'brokers.sim') if m in sys.modules)}}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded: dict[str, list[str]] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize(
+    "code", ["import brokers", "from brokers import Bar, PaperBroker, ManualClock"]
+)
+def test_the_core_loads_no_http_or_websocket_library(code: str) -> None:
+    """``import brokers`` and the core names load neither room nor any I/O library."""
+    assert _loaded_after(code) == {"io": [], "rooms": []}
+
+
+def test_a_room_name_loads_its_room_on_first_use() -> None:
+    """``from brokers import AlpacaBroker`` loads the Alpaca room (and its libraries) only."""
+    loaded = _loaded_after("from brokers import AlpacaBroker")
+    assert loaded["rooms"] == ["brokers.alpaca"]
+    assert {"requests", "tenacity", "websocket"} <= set(loaded["io"])
+    assert "aiohttp" not in loaded["io"]
 
 
 PACKAGE = Path(brokers.__file__).parent
