@@ -182,7 +182,7 @@ def run_live(
         )
         clock = ManualClock(bars[0].start)
         trading_date = _session_date(bars[0], spec)
-    broker = AlpacaBroker(alpaca)
+    broker = AlpacaBroker(alpaca, clock=clock)
     journal = Journal(journal_path, clock=clock) if journal_path is not None else None
     first = journal.first_trading_date(spec.name) if journal is not None else None
     engine = build_engine_for(

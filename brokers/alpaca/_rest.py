@@ -35,6 +35,7 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
+from brokers._clock import Clock
 from brokers._exceptions import (
     BrokerError,
     BrokerTimeoutError,
@@ -86,7 +87,9 @@ class AlpacaBroker:
 
     ``session`` is the HTTP seam: pass a ``requests.Session`` (or a subclass that wraps one, in
     tests); without one the broker makes its own and closes it in ``close()``. ``sleep`` waits
-    between retries (tests pass one that records the delays instead of waiting).
+    between retries (tests pass one that records the delays instead of waiting). ``clock`` is
+    accepted for the callers that still pass one and read by nothing: the not-found grace it
+    served is the runner's (``brokers.absence_is_evidence``).
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class AlpacaBroker:
         settings: AlpacaSettings,
         session: requests.Session | None = None,
         *,
+        clock: Clock | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings

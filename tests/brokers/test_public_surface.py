@@ -16,7 +16,7 @@ import brokers.alpaca
 import brokers.sim
 
 #: What only the rooms may load: ``import brokers`` for a ``Bar`` must not pay for them.
-IO_LIBRARIES = ("aiohttp", "msgpack", "requests", "tenacity", "websocket")
+IO_LIBRARIES = ("aiohttp", "msgpack", "requests", "tenacity", "urllib3", "websocket")
 
 EXPECTED = [
     "TERMINAL_STATUSES",
