@@ -134,6 +134,14 @@ class TestOrder:
         order = an_order(**changes)
         assert order_from_json(json.loads(json.dumps(order_to_json(order)))) == order
 
+    @pytest.mark.parametrize("status", list(OrderStatus))
+    def test_every_status_round_trips(self, status: OrderStatus) -> None:
+        """Each of Alpaca's statuses (held and pending_review included) is read back as sent."""
+        order = an_order(status=status)
+        body = order_to_json(order)
+        assert body["status"] == status.value
+        assert order_from_json(json.loads(json.dumps(body))) == order
+
     def test_missing_or_bad_field_is_a_venue_error(self) -> None:
         """A venue order without an id, or with a bad status, is VenueError naming the field."""
         body = order_to_json(an_order())
