@@ -36,6 +36,7 @@ from brokers import (
     ReconnectPolicy,
     SimExchange,
     TradeUpdate,
+    UpdateKind,
 )
 from strategies.engine import Engine, SessionPlan
 
@@ -209,7 +210,7 @@ def in_process(samples: int = 1000, warmup: int = 50, symbol: str = "AAPL") -> d
     engine = Engine(desk=desk, signals={}, broker=paper, clock=clock, plan=_plan())
 
     def received(update: TradeUpdate) -> None:
-        if update.event == "fill" and update.order.client_order_id.endswith("-buy"):
+        if update.kind is UpdateKind.FILL and update.order.client_order_id.endswith("-buy"):
             stamps.received = perf_counter()
         engine.on_trade_update(update)
 
@@ -259,10 +260,10 @@ def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict
         wake: queue.SimpleQueue[str] = queue.SimpleQueue()
 
         def on_update(update: TradeUpdate) -> None:
-            if update.event == "fill" and update.order.client_order_id.endswith("-buy"):
+            if update.kind is UpdateKind.FILL and update.order.client_order_id.endswith("-buy"):
                 stamps.received = perf_counter()
             engine.on_trade_update(update)
-            wake.put(f"{update.order.client_order_id}:{update.event}")
+            wake.put(f"{update.order.client_order_id}:{update.kind.value}")
 
         connected: queue.SimpleQueue[None] = queue.SimpleQueue()
         stream = AlpacaTradeStream(settings)

@@ -28,12 +28,13 @@ from brokers import (
     AlpacaBroker,
     AlpacaTradeStream,
     OrderRequest,
+    OrderSide,
     OrderType,
     ReconnectPolicy,
-    Side,
     SimExchange,
     TimeInForce,
     TradeUpdate,
+    UpdateKind,
 )
 from strategies import configure_logging
 
@@ -57,10 +58,10 @@ def _summary(samples_s: list[float]) -> dict[str, float]:
 
 def measure(orders: int = 1000, warmup: int = 50) -> dict[str, Any]:
     """Submit ``warmup + orders`` orders; the round-trip figures of the last ``orders``."""
-    received: queue.Queue[tuple[str, str, float]] = queue.Queue()
+    received: queue.Queue[tuple[str, UpdateKind, float]] = queue.Queue()
 
     def on_update(update: TradeUpdate) -> None:
-        received.put((update.order.client_order_id, update.event, time.perf_counter()))
+        received.put((update.order.client_order_id, update.kind, time.perf_counter()))
 
     connected: queue.Queue[None] = queue.Queue()
     total = warmup + orders
@@ -78,7 +79,7 @@ def measure(orders: int = 1000, warmup: int = 50) -> dict[str, Any]:
                 request = OrderRequest(
                     symbol="AAPL",
                     qty=Decimal(1),
-                    side=Side.BUY,
+                    side=OrderSide.BUY,
                     type=OrderType.STOP,
                     time_in_force=TimeInForce.GTC,
                     stop_price=Decimal(100000),
@@ -88,8 +89,8 @@ def measure(orders: int = 1000, warmup: int = 50) -> dict[str, Any]:
                 broker.submit_order(request)
                 answered = time.perf_counter()
                 while True:
-                    cid, event, at = received.get(timeout=_WAIT)
-                    if cid == client_order_id and event == "new":
+                    cid, kind, at = received.get(timeout=_WAIT)
+                    if cid == client_order_id and kind is UpdateKind.NEW:
                         break
                 if i >= warmup:
                     round_trips.append(at - start)

@@ -1,17 +1,21 @@
 """tickstate's brokers: protocol, typed values and errors, the matching core and paper broker.
 
-Imports neither ``machines`` nor ``strategies``. The simulated exchange (``SimExchange``) and
-the Alpaca adapter build on the same types and matching core.
+Imports neither ``machines`` nor ``strategies``. The core (the modules here) loads only the
+standard library; its two rooms load their I/O libraries and are imported on first use of one of
+their names (PEP 562), so ``from brokers import Bar, PaperBroker`` costs no HTTP or WebSocket
+import, while ``from brokers import AlpacaBroker, SimExchange`` works as ever:
+
+- ``brokers.alpaca`` — Alpaca's wire format and the adapter (``requests``, ``websocket-client``);
+- ``brokers.sim`` — the simulated exchange (``aiohttp``, ``msgpack``), which speaks that wire.
+
+Both build on the same types and matching core.
 """
 
-from brokers._alpaca import AlpacaBroker, RestCounters, absence_is_evidence
-from brokers._alpaca_settings import AlpacaSettings, ReconnectPolicy, RetryPolicy
-from brokers._alpaca_streams import (
-    AlpacaBarStream,
-    AlpacaTradeStream,
-    StreamCounters,
-    WebSocketFactory,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from brokers._clock import Clock, ManualClock, SystemClock, VirtualClock
 from brokers._exceptions import (
     AuthenticationError,
@@ -39,23 +43,52 @@ from brokers._protocol import (
     ConnectHandler,
     TradeUpdateHandler,
     TradeUpdateStream,
+    absence_is_evidence,
 )
-from brokers._sim import SimExchange
-from brokers._sim_faults import SimFaults
 from brokers._types import (
     TERMINAL_STATUSES,
     Account,
     Bar,
     Order,
     OrderRequest,
+    OrderSide,
     OrderStatus,
     OrderType,
     Position,
     ReplaceRequest,
-    Side,
     TimeInForce,
     TradeUpdate,
+    UpdateKind,
 )
+
+if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imports them
+    from brokers.alpaca import (
+        AlpacaBarStream,
+        AlpacaBroker,
+        AlpacaSettings,
+        AlpacaTradeStream,
+        ReconnectPolicy,
+        RestCounters,
+        RetryPolicy,
+        StreamCounters,
+        WebSocketFactory,
+    )
+    from brokers.sim import SimExchange, SimFaults
+
+#: The public names that live in a room, and the room: imported when first asked for.
+_ROOMS = {
+    "AlpacaBarStream": "brokers.alpaca",
+    "AlpacaBroker": "brokers.alpaca",
+    "AlpacaSettings": "brokers.alpaca",
+    "AlpacaTradeStream": "brokers.alpaca",
+    "ReconnectPolicy": "brokers.alpaca",
+    "RestCounters": "brokers.alpaca",
+    "RetryPolicy": "brokers.alpaca",
+    "StreamCounters": "brokers.alpaca",
+    "WebSocketFactory": "brokers.alpaca",
+    "SimExchange": "brokers.sim",
+    "SimFaults": "brokers.sim",
+}
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -84,6 +117,7 @@ __all__ = [
     "NotReplaceableError",
     "Order",
     "OrderRequest",
+    "OrderSide",
     "OrderStatus",
     "OrderType",
     "PaperBroker",
@@ -94,7 +128,6 @@ __all__ = [
     "RequestRejectedError",
     "RestCounters",
     "RetryPolicy",
-    "Side",
     "SimExchange",
     "SimFaults",
     "StreamCounters",
@@ -106,8 +139,28 @@ __all__ = [
     "TransportError",
     "UnavailableError",
     "UnchangedOrderError",
+    "UpdateKind",
     "VenueError",
     "VirtualClock",
     "WebSocketFactory",
     "absence_is_evidence",
 ]
+
+
+def _load(name: str) -> object:
+    """A room's public name, imported on first use and then kept as a plain attribute."""
+    room = _ROOMS.get(name)
+    if room is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value: object = getattr(importlib.import_module(room), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """What the package holds: everything loaded so far and every public name."""
+    return sorted(set(globals()) | set(__all__))
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise take any name as valid
+    __getattr__ = _load

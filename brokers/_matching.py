@@ -44,13 +44,14 @@ from brokers._types import (
     Bar,
     Order,
     OrderRequest,
+    OrderSide,
     OrderStatus,
     OrderType,
     Position,
     ReplaceRequest,
-    Side,
     TimeInForce,
     TradeUpdate,
+    UpdateKind,
 )
 
 __all__ = ["FillRatio", "MatchingEngine"]
@@ -186,7 +187,7 @@ class MatchingEngine:
     # --- requests --------------------------------------------------------------------------
 
     def submit(self, request: OrderRequest, now: datetime) -> tuple[Order, list[TradeUpdate]]:
-        """Accept a new order; returns it as the REST answer shows it, and its ``new`` event."""
+        """Accept a new order; returns it as the REST answer shows it, and its ``NEW`` update."""
         self._validate(request)
         client_order_id = request.client_order_id or self.new_id()
         if client_order_id in self._by_client_id:
@@ -212,16 +213,16 @@ class MatchingEngine:
         )
         live = replace(accepted, status=OrderStatus.NEW)
         self._store(live)
-        return accepted, [TradeUpdate(event="new", order=live, timestamp=now)]
+        return accepted, [TradeUpdate(kind=UpdateKind.NEW, order=live, timestamp=now)]
 
     def cancel(self, order_id: str, now: datetime) -> list[TradeUpdate]:
-        """Cancel a working order; its ``canceled`` event."""
+        """Cancel a working order; its ``CANCELED`` update."""
         order = self.get_order(order_id)
         if not order.is_open:
             raise NotCancelableError(f'order is already in "{order.status.value}" state')
         canceled = replace(order, status=OrderStatus.CANCELED, canceled_at=now, updated_at=now)
         self._store(canceled)
-        return [TradeUpdate(event="canceled", order=canceled, timestamp=now)]
+        return [TradeUpdate(kind=UpdateKind.CANCELED, order=canceled, timestamp=now)]
 
     def replace(
         self, order_id: str, changes: ReplaceRequest, now: datetime
@@ -279,14 +280,14 @@ class MatchingEngine:
         self._store(replaced)
         self._store(new)
         return new, [
-            TradeUpdate(event="replaced", order=replaced, timestamp=now),
-            TradeUpdate(event="new", order=new, timestamp=now),
+            TradeUpdate(kind=UpdateKind.REPLACED, order=replaced, timestamp=now),
+            TradeUpdate(kind=UpdateKind.NEW, order=new, timestamp=now),
         ]
 
     def close_position(self, symbol: str, now: datetime) -> tuple[Order, list[TradeUpdate]]:
         """Flatten ``symbol`` with a market order."""
         held = self.position(symbol)
-        side = Side.SELL if held.qty > 0 else Side.BUY
+        side = OrderSide.SELL if held.qty > 0 else OrderSide.BUY
         request = OrderRequest(symbol=symbol, qty=abs(held.qty), side=side, type=OrderType.MARKET)
         return self.submit(request, now)
 
@@ -299,7 +300,7 @@ class MatchingEngine:
             if order.time_in_force is TimeInForce.DAY:
                 expired = replace(order, status=OrderStatus.EXPIRED, expired_at=now, updated_at=now)
                 self._store(expired)
-                updates.append(TradeUpdate(event="expired", order=expired, timestamp=now))
+                updates.append(TradeUpdate(kind=UpdateKind.EXPIRED, order=expired, timestamp=now))
         return updates
 
     # --- matching --------------------------------------------------------------------------
@@ -376,7 +377,7 @@ class MatchingEngine:
         self._store(updated)
         position_qty = self._apply_position(order.symbol, order.side, qty, price)
         return TradeUpdate(
-            event="fill" if done else "partial_fill",
+            kind=UpdateKind.FILL if done else UpdateKind.PARTIAL_FILL,
             order=updated,
             timestamp=now,
             execution_id=self.new_id(),
@@ -385,9 +386,11 @@ class MatchingEngine:
             position_qty=position_qty,
         )
 
-    def _apply_position(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Decimal:
+    def _apply_position(
+        self, symbol: str, side: OrderSide, qty: Decimal, price: Decimal
+    ) -> Decimal:
         held, avg = self._positions.get(symbol, (_ZERO, _ZERO))
-        signed = qty if side is Side.BUY else -qty
+        signed = qty if side is OrderSide.BUY else -qty
         self._cash -= signed * price
         new = held + signed
         if held == 0 or (held > 0) == (signed > 0):
@@ -442,11 +445,11 @@ class MatchingEngine:
                 raise bad("prices must be > 0")
 
     def _check_available(
-        self, symbol: str, side: Side, qty: Decimal, *, ignoring: str | None
+        self, symbol: str, side: OrderSide, qty: Decimal, *, ignoring: str | None
     ) -> None:
         """A closing order may not exceed the position less what other orders already hold."""
         held = self._positions.get(symbol, (_ZERO, _ZERO))[0]
-        closing = (held > 0 and side is Side.SELL) or (held < 0 and side is Side.BUY)
+        closing = (held > 0 and side is OrderSide.SELL) or (held < 0 and side is OrderSide.BUY)
         if not closing:
             return
         reserved = sum(
@@ -470,8 +473,8 @@ class MatchingEngine:
         if reference is None:
             return
         held = self._positions.get(request.symbol, (_ZERO, _ZERO))[0]
-        reduces = (held > 0 and request.side is Side.SELL) or (
-            held < 0 and request.side is Side.BUY
+        reduces = (held > 0 and request.side is OrderSide.SELL) or (
+            held < 0 and request.side is OrderSide.BUY
         )
         if not reduces and request.qty * reference > self.account().buying_power:
             raise InsufficientFundsError("insufficient buying power")
@@ -488,13 +491,13 @@ def _fill_price(order: Order, bar: Bar, *, placed_inside: bool = False) -> Decim
     if order.type is OrderType.STOP:
         stop = order.stop_price
         assert stop is not None
-        if order.side is Side.BUY:
+        if order.side is OrderSide.BUY:
             return bar.open if gap and bar.open >= stop else (stop if bar.high >= stop else None)
         return bar.open if gap and bar.open <= stop else (stop if bar.low <= stop else None)
     if order.type is OrderType.LIMIT:
         limit = order.limit_price
         assert limit is not None
-        if order.side is Side.BUY:
+        if order.side is OrderSide.BUY:
             return bar.open if gap and bar.open <= limit else (limit if bar.low <= limit else None)
         return bar.open if gap and bar.open >= limit else (limit if bar.high >= limit else None)
     return None

@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from brokers._clock import Clock
+from brokers._exceptions import NotFoundError
 from brokers._matching import FillRatio, MatchingEngine
 from brokers._protocol import TradeUpdateHandler
 from brokers._types import Account, Bar, Order, OrderRequest, Position, ReplaceRequest, TradeUpdate
@@ -51,17 +52,17 @@ class PaperBroker:
     # --- the Broker protocol ---------------------------------------------------------------
 
     def submit_order(self, request: OrderRequest) -> Order:
-        """Place an order; its ``new`` update is published before this returns."""
+        """Place an order; its ``NEW`` update is published before this returns."""
         order, updates = self.engine.submit(request, self._clock.now())
         self._publish(updates)
         return order
 
     def cancel_order(self, order_id: str) -> None:
-        """Cancel an order; its ``canceled`` update is published before this returns."""
+        """Cancel an order; its ``CANCELED`` update is published before this returns."""
         self._publish(self.engine.cancel(order_id, self._clock.now()))
 
     def replace_order(self, order_id: str, request: ReplaceRequest) -> Order:
-        """Replace an order; ``replaced`` and ``new`` are published before this returns."""
+        """Replace an order; ``REPLACED`` and ``NEW`` are published before this returns."""
         order, updates = self.engine.replace(order_id, request, self._clock.now())
         self._publish(updates)
         return order
@@ -73,6 +74,13 @@ class PaperBroker:
     def get_order_by_client_id(self, client_order_id: str) -> Order:
         """One order by client order id."""
         return self.engine.get_order_by_client_id(client_order_id)
+
+    def find_order_by_client_id(self, client_order_id: str) -> Order | None:
+        """One order by client order id, or None when there is none."""
+        try:
+            return self.engine.get_order_by_client_id(client_order_id)
+        except NotFoundError:
+            return None
 
     def list_orders(
         self, *, status: str = "open", limit: int = 50, symbols: Sequence[str] | None = None

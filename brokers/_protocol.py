@@ -2,12 +2,14 @@
 
 A broker method is named after what it does to an order; implementations raise the errors of
 ``brokers._exceptions`` and nothing else. Streams call back on their own thread; a handler must
-not block on REST (hand the update to a queue instead).
+not block on REST (hand the update to a queue instead). How to read a "not found" is the same
+for every broker and lives here too: ``absence_is_evidence``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from brokers._types import Account, Bar, Order, OrderRequest, Position, ReplaceRequest, TradeUpdate
@@ -19,11 +21,29 @@ __all__ = [
     "ConnectHandler",
     "TradeUpdateHandler",
     "TradeUpdateStream",
+    "absence_is_evidence",
 ]
 
 TradeUpdateHandler = Callable[[TradeUpdate], None]
 BarHandler = Callable[[Bar], None]
 ConnectHandler = Callable[[], None]
+
+
+def absence_is_evidence(sent_at: datetime, now: datetime, grace: timedelta) -> bool:
+    """Whether a "not found" for an order sent at ``sent_at`` proves it was never placed.
+
+    Only once ``grace`` has passed: before that the venue may simply not know it yet, and
+    re-placing it would duplicate it (field lesson 6). Resending with the *same* client order id
+    is harmless at any time — the venue refuses a second order with it.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 1, 5, 15, tzinfo=UTC)
+    >>> absence_is_evidence(t, t + timedelta(seconds=2), timedelta(seconds=10))
+    False
+    >>> absence_is_evidence(t, t + timedelta(seconds=10), timedelta(seconds=10))
+    True
+    """
+    return now - sent_at >= grace
 
 
 class Broker(Protocol):
@@ -46,7 +66,12 @@ class Broker(Protocol):
         ...
 
     def get_order_by_client_id(self, client_order_id: str) -> Order:
-        """One order by client order id."""
+        """One order by client order id; ``NotFoundError`` when there is none."""
+        ...
+
+    def find_order_by_client_id(self, client_order_id: str) -> Order | None:
+        """One order by client order id, or None when the broker does not know it (yet: a None
+        proves absence only as ``absence_is_evidence`` says)."""
         ...
 
     def list_orders(

@@ -1,8 +1,10 @@
 """Broker vocabulary: requests we send, orders/positions/bars/trade updates the venue reports.
 
-All prices and quantities are ``Decimal``; all times timezone-aware. Names and values follow the
-Alpaca Trading API v2 (``reference/alpaca-wire.md``), so converting to and from the wire is a
-field-by-field copy.
+All prices and quantities are ``Decimal``; all times timezone-aware. Field names and order values
+follow the Alpaca Trading API v2 (``reference/alpaca-wire.md``), so converting an order to and
+from the wire is a field-by-field copy. What a trade update reports is a neutral ``UpdateKind``
+(FIX-like names); a venue's own spelling of it lives with that venue's wire
+(``brokers.alpaca._wire_streams`` for Alpaca), never here.
 """
 
 from __future__ import annotations
@@ -18,18 +20,19 @@ __all__ = [
     "Bar",
     "Order",
     "OrderRequest",
+    "OrderSide",
     "OrderStatus",
     "OrderType",
     "Position",
     "ReplaceRequest",
-    "Side",
     "TimeInForce",
     "TradeUpdate",
+    "UpdateKind",
 ]
 
 
-class Side(StrEnum):
-    """Buy or sell."""
+class OrderSide(StrEnum):
+    """Buy or sell (an order's side; the machine layer has a ``Side`` of its own)."""
 
     BUY = "buy"
     SELL = "sell"
@@ -56,7 +59,7 @@ class TimeInForce(StrEnum):
 
 
 class OrderStatus(StrEnum):
-    """Alpaca's order statuses."""
+    """Alpaca's order statuses (``reference/alpaca-behaviours.md`` row 4)."""
 
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
@@ -67,6 +70,7 @@ class OrderStatus(StrEnum):
     REPLACED = "replaced"
     PENDING_CANCEL = "pending_cancel"
     PENDING_REPLACE = "pending_replace"
+    PENDING_REVIEW = "pending_review"
     ACCEPTED = "accepted"
     PENDING_NEW = "pending_new"
     ACCEPTED_FOR_BIDDING = "accepted_for_bidding"
@@ -74,6 +78,36 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"
     SUSPENDED = "suspended"
     CALCULATED = "calculated"
+    HELD = "held"
+
+
+class UpdateKind(StrEnum):
+    """What a trade update reports about its order: every kind a venue can send.
+
+    Neutral, FIX-like names (execution types); ``brokers.alpaca._wire_streams`` maps each to
+    Alpaca's event name and back.
+    """
+
+    NEW = "new"
+    PARTIAL_FILL = "partial_fill"
+    FILL = "fill"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    DONE_FOR_DAY = "done_for_day"
+    REPLACED = "replaced"
+    REJECTED = "rejected"
+    PENDING_NEW = "pending_new"
+    PENDING_CANCEL = "pending_cancel"
+    PENDING_REPLACE = "pending_replace"
+    STOPPED = "stopped"
+    SUSPENDED = "suspended"
+    CALCULATED = "calculated"
+    HELD = "held"
+    CANCEL_REJECTED = "cancel_rejected"
+    REPLACE_REJECTED = "replace_rejected"
+    TRADE_BUST = "trade_bust"
+    TRADE_CORRECT = "trade_correct"
+    RESTATED = "restated"
 
 
 TERMINAL_STATUSES = frozenset(
@@ -93,7 +127,7 @@ class OrderRequest:
 
     symbol: str
     qty: Decimal
-    side: Side
+    side: OrderSide
     type: OrderType
     time_in_force: TimeInForce = TimeInForce.DAY
     stop_price: Decimal | None = None
@@ -120,7 +154,7 @@ class Order:
     id: str
     client_order_id: str
     symbol: str
-    side: Side
+    side: OrderSide
     type: OrderType
     time_in_force: TimeInForce
     qty: Decimal
@@ -223,12 +257,17 @@ class Bar:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradeUpdate:
-    """One trade-updates stream event (``new``, ``fill``, ``partial_fill``, ``canceled``, ...)."""
+    """One trade update: what happened to ``order`` (``kind``), with the fill's price and
+    quantity when it is a fill."""
 
-    event: str
+    kind: UpdateKind
     order: Order
     timestamp: datetime
     execution_id: str | None = None
     price: Decimal | None = None
     qty: Decimal | None = None
     position_qty: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, UpdateKind):  # a venue's spelling must not pass for a kind
+            raise TypeError(f"TradeUpdate.kind must be an UpdateKind, not {self.kind!r}")

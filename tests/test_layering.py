@@ -121,6 +121,18 @@ class TestLayers:
         assert imports(module) == {"structlog", "machines", "machines._x"}
 
 
+class TestNames:
+    def test_no_class_name_is_defined_twice(self):
+        """One name, one class, across the three packages: ``Side`` is the machine's, ``OrderSide``
+        the broker's; ``OrderStatus`` the venue's, ``TrackStatus`` the machine's."""
+        where: dict[str, list[str]] = defaultdict(list)
+        for module, path in MODULES.items():
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(node, ast.ClassDef):
+                    where[node.name].append(module)
+        assert {name: found for name, found in where.items() if len(found) > 1} == {}
+
+
 class TestCycles:
     def test_no_module_imports_itself_round_a_loop(self):
         """The module graph of the three packages has no cycle."""

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from brokers import Bar, Broker, Clock, Side, TradeUpdate, TransportError
+from brokers import Bar, Broker, Clock, OrderSide, TradeUpdate, TransportError, UpdateKind
 from machines import (
     ClientOrderId,
     Command,
@@ -42,6 +42,8 @@ from strategies.engine._translate import order_event
 from strategies.signals._protocol import DailyBar, SessionContext, Signal
 
 __all__ = ["Engine", "Fired", "JournalSink", "Observer", "SessionPlan", "SessionTimes"]
+
+_FILLS = (UpdateKind.FILL, UpdateKind.PARTIAL_FILL)
 
 _log = structlog.get_logger("tickstate.engine")
 
@@ -203,11 +205,11 @@ class Engine:
         if self.owns(order.client_order_id) is None:
             return  # not ours: another strategy's or a manual order
         self.ids.learn(order.client_order_id, order.id)
-        if update.event in ("fill", "partial_fill") and update.qty and update.price is not None:
+        if update.kind in _FILLS and update.qty and update.price is not None:
             machine = self.desk.machine(order.symbol)
             self.recorder.on_fill(
                 symbol=order.symbol,
-                buy=order.side is Side.BUY,
+                buy=order.side is OrderSide.BUY,
                 qty=update.qty,
                 price=update.price,
                 at=update.timestamp,

@@ -22,7 +22,7 @@ from brokers import (
     RequestRejectedError,
     TimeInForce,
 )
-from brokers import Side as BrokerSide
+from brokers import OrderSide as BrokerSide
 from machines import (
     CancelOrder,
     ClosePosition,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from brokers import TradeUpdate
+from brokers import TradeUpdate, UpdateKind
 from machines import (
     OrderAccepted,
     OrderCancelled,
@@ -31,10 +31,10 @@ def order_event(
     """The machine event an update stands for, or None for updates the machine does not need."""
     order = update.order
     cid, at = order.client_order_id, update.timestamp
-    event = update.event
-    if event == "new":
+    event = update.kind
+    if event is UpdateKind.NEW:
         return OrderAccepted(client_order_id=cid, at=at)
-    if event in ("fill", "partial_fill"):
+    if event in (UpdateKind.FILL, UpdateKind.PARTIAL_FILL):
         if order.filled_avg_price is None or not order.filled_qty > 0:
             return None
         return OrderFilled(
@@ -43,15 +43,15 @@ def order_event(
             filled_qty=order.filled_qty,
             avg_fill_price=order.filled_avg_price,
         )
-    if event in ("canceled", "expired"):
-        kind = OrderCancelled if event == "canceled" else OrderExpired
+    if event in (UpdateKind.CANCELED, UpdateKind.EXPIRED):
+        kind = OrderCancelled if event is UpdateKind.CANCELED else OrderExpired
         filled = order.filled_qty if order.filled_avg_price is not None else Decimal(0)
         return kind(
             client_order_id=cid, at=at, filled_qty=filled, avg_fill_price=order.filled_avg_price
         )
-    if event == "rejected":
+    if event is UpdateKind.REJECTED:
         return OrderRejected(client_order_id=cid, at=at)
-    if event == "replaced" and order.replaced_by is not None:
+    if event is UpdateKind.REPLACED and order.replaced_by is not None:
         new_cid = client_id_of(order.replaced_by)
         if new_cid is None:
             return None

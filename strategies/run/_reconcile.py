@@ -23,21 +23,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from brokers import Order, OrderStatus, TradeUpdate, absence_is_evidence
+from brokers import Order, OrderStatus, TradeUpdate, UpdateKind, absence_is_evidence
 from machines import ClientOrderId, Event, HaltRequested, OrderRole, Snapshot, TrackStatus
 from strategies.engine._translate import order_event
 
 __all__ = ["Reconciliation", "reconcile"]
 
-_EVENT_OF_STATUS = {
-    OrderStatus.NEW: "new",
-    OrderStatus.ACCEPTED: "new",
-    OrderStatus.PARTIALLY_FILLED: "partial_fill",
-    OrderStatus.FILLED: "fill",
-    OrderStatus.CANCELED: "canceled",
-    OrderStatus.EXPIRED: "expired",
-    OrderStatus.REJECTED: "rejected",
-    OrderStatus.REPLACED: "replaced",
+_KIND_OF_STATUS = {
+    OrderStatus.NEW: UpdateKind.NEW,
+    OrderStatus.ACCEPTED: UpdateKind.NEW,
+    OrderStatus.PARTIALLY_FILLED: UpdateKind.PARTIAL_FILL,
+    OrderStatus.FILLED: UpdateKind.FILL,
+    OrderStatus.CANCELED: UpdateKind.CANCELED,
+    OrderStatus.EXPIRED: UpdateKind.EXPIRED,
+    OrderStatus.REJECTED: UpdateKind.REJECTED,
+    OrderStatus.REPLACED: UpdateKind.REPLACED,
 }
 
 
@@ -96,11 +96,10 @@ def reconcile(
                     reason = f"order_missing_at_broker:{track.client_order_id}"
                     result.events.append((symbol, HaltRequested(at=now, reason=reason)))
                 continue
-            if not _progressed(track.status, track.filled_qty, order):
-                continue
-            update = TradeUpdate(
-                event=_EVENT_OF_STATUS.get(order.status, ""), order=order, timestamp=now
-            )
+            kind = _KIND_OF_STATUS.get(order.status)
+            if kind is None or not _progressed(track.status, track.filled_qty, order):
+                continue  # no update kind stands for this status: nothing to feed
+            update = TradeUpdate(kind=kind, order=order, timestamp=now)
             event = order_event(update, client_id_of)
             if event is not None:
                 result.events.append((symbol, event))

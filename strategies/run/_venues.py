@@ -84,7 +84,7 @@ def _alpaca_venue(spec: StrategySpec, broker_spec: AlpacaBrokerSpec) -> Venue:
         data_stream_url=broker_spec.data_stream_url,
     )
     clock = SystemClock()
-    broker = AlpacaBroker(settings, clock=clock)
+    broker = AlpacaBroker(settings)
     return Venue(
         broker=broker,
         trade_stream=AlpacaTradeStream(settings),
@@ -132,7 +132,7 @@ def _sim_venue(
         reconnect=ReconnectPolicy(initial_backoff=0.05, max_backoff=1.0),
     )
     clock = ManualClock(bars[0].start)
-    broker = AlpacaBroker(settings, clock=clock)
+    broker = AlpacaBroker(settings)
 
     def close() -> None:
         broker.close()

@@ -88,7 +88,15 @@ from strategies.signals._attempts import AttemptWatch, entries_closed
 from strategies.signals._phases import STAY, PhaseTable
 from strategies.signals._protocol import DailyBar, SessionContext, StrategyTimes
 
-__all__ = ["EightyTwenty", "EightyTwentyParams", "Setup", "qualify"]
+__all__ = [
+    "PHASES",
+    "EightyTwenty",
+    "EightyTwentyCue",
+    "EightyTwentyParams",
+    "EightyTwentyPhase",
+    "Setup",
+    "qualify",
+]
 
 _MEAN_RANGE_SESSIONS = 20
 
@@ -203,7 +211,7 @@ def qualify(
     return None
 
 
-class Phase(Enum):
+class EightyTwentyPhase(Enum):
     """Where an 80-20 day stands."""
 
     IDLE = "idle"  # no setup today
@@ -214,7 +222,7 @@ class Phase(Enum):
     DONE = "done"  # nothing more today
 
 
-class Cue(StrEnum):
+class EightyTwentyCue(StrEnum):
     """What moves an 80-20 day from one phase to the next."""
 
     SETUP = "setup"  # a session starts and D-1 qualifies
@@ -226,26 +234,27 @@ class Cue(StrEnum):
     ENTRIES_CLOSED = "entries_closed"  # entry cutoff, square-off, or no attempt left
 
 
-_EVERY = tuple(Phase)
+_P = EightyTwentyPhase  # short, for the table below
+_EVERY = tuple(_P)
 PHASES = PhaseTable.declare(
     "eighty_twenty",
-    Phase,
-    Cue,
-    initial=Phase.IDLE,
+    _P,
+    EightyTwentyCue,
+    initial=_P.IDLE,
     rows=(
-        ("setup", _EVERY, Phase.WAITING),
-        ("no_setup", _EVERY, Phase.IDLE),
-        ("triggered", (Phase.WAITING, Phase.REARMING), Phase.ARMED),
-        ("triggered", (Phase.IDLE, Phase.ARMED, Phase.ENTERED, Phase.DONE), STAY),
-        ("entry_taken", (Phase.ARMED,), Phase.ENTERED),
-        ("entry_declined", (Phase.ARMED,), Phase.DONE),
-        ("entries_closed", (Phase.ARMED,), Phase.DONE),
-        ("attempt_over", (Phase.ENTERED,), Phase.REARMING),
+        ("setup", _EVERY, _P.WAITING),
+        ("no_setup", _EVERY, _P.IDLE),
+        ("triggered", (_P.WAITING, _P.REARMING), _P.ARMED),
+        ("triggered", (_P.IDLE, _P.ARMED, _P.ENTERED, _P.DONE), STAY),
+        ("entry_taken", (_P.ARMED,), _P.ENTERED),
+        ("entry_declined", (_P.ARMED,), _P.DONE),
+        ("entries_closed", (_P.ARMED,), _P.DONE),
+        ("attempt_over", (_P.ENTERED,), _P.REARMING),
         *(
-            (cue, tuple(p for p in _EVERY if p is not Phase.ARMED), STAY)
+            (cue, tuple(p for p in _EVERY if p is not _P.ARMED), STAY)
             for cue in ("entry_taken", "entry_declined", "entries_closed")
         ),
-        ("attempt_over", tuple(p for p in _EVERY if p is not Phase.ENTERED), STAY),
+        ("attempt_over", tuple(p for p in _EVERY if p is not _P.ENTERED), STAY),
     ),
 )
 
@@ -254,7 +263,7 @@ class EightyTwenty:
     """The 80-20 signal of one symbol (long and short)."""
 
     Params: ClassVar[type[EightyTwentyParams]] = EightyTwentyParams
-    phases: ClassVar[PhaseTable[Phase, Cue]] = PHASES
+    phases: ClassVar[PhaseTable[EightyTwentyPhase, EightyTwentyCue]] = PHASES
     default_entry_cutoff: ClassVar[time] = time(14, 30)
 
     def __init__(self, params: EightyTwentyParams, symbol: str) -> None:
@@ -271,7 +280,7 @@ class EightyTwenty:
         self._extreme: Decimal | None = None  # lowest low (long) / highest high (short) of D
 
     @property
-    def phase(self) -> Phase:
+    def phase(self) -> EightyTwentyPhase:
         """Where today stands."""
         return self._phase
 
@@ -280,14 +289,14 @@ class EightyTwenty:
         """Today's setup, if D-1 qualified."""
         return self._setup
 
-    def _cue(self, cue: Cue) -> None:
+    def _cue(self, cue: EightyTwentyCue) -> None:
         self._phase = PHASES.next(self._phase, cue)
 
     def start_session(self, context: SessionContext) -> None:
         """Session D begins: qualify D-1 and forget yesterday's intraday state."""
         self._context = context
         self._setup = qualify(self.params, context.history, context.tick)
-        self._cue(Cue.SETUP if self._setup is not None else Cue.NO_SETUP)
+        self._cue(EightyTwentyCue.SETUP if self._setup is not None else EightyTwentyCue.NO_SETUP)
         self._attempt.reset()
         self._extreme = None
         window = self.params.trigger_window_end
@@ -305,7 +314,7 @@ class EightyTwenty:
         context, setup = self._context, self._setup
         if context is None or setup is None or bar.symbol != self.symbol:
             return ()
-        if self._phase is Phase.DONE:
+        if self._phase is EightyTwentyPhase.DONE:
             return ()  # nothing more today: the extreme is read only while armed or entered
         long = setup.long
         low_or_high = bar.low if long else bar.high
@@ -315,11 +324,12 @@ class EightyTwenty:
             self._extreme = low_or_high
         end = context.bar_end(bar)
         events: list[StrategyEvent] = []
-        if self._phase is Phase.ENTERED:
+        if self._phase is EightyTwentyPhase.ENTERED:
             self._follow(bar, snapshot, end, setup, context, events, new_extreme=beyond)
-        if self._phase in (Phase.WAITING, Phase.REARMING) and self._arms(bar, end, setup):
-            self._cue(Cue.TRIGGERED)
-        if self._phase is Phase.ARMED:
+        waiting = self._phase in (EightyTwentyPhase.WAITING, EightyTwentyPhase.REARMING)
+        if waiting and self._arms(bar, end, setup):
+            self._cue(EightyTwentyCue.TRIGGERED)
+        if self._phase is EightyTwentyPhase.ARMED:
             self._enter(snapshot, end, setup, context, events)
         return events
 
@@ -327,7 +337,7 @@ class EightyTwenty:
         """The machine's answer to our entry: the attempt is ours, or this arming is spent."""
         if isinstance(outcome.event, EntrySignalled):
             taken = self._attempt.entry_taken(outcome)
-            self._cue(Cue.ENTRY_TAKEN if taken else Cue.ENTRY_DECLINED)
+            self._cue(EightyTwentyCue.ENTRY_TAKEN if taken else EightyTwentyCue.ENTRY_DECLINED)
 
     # --- the steps -------------------------------------------------------------------------
 
@@ -335,7 +345,7 @@ class EightyTwenty:
         assert self._window_end is not None
         if end > self._window_end:
             return False
-        if self._phase is Phase.REARMING and self.params.rearm == "below_entry":
+        if self._phase is EightyTwentyPhase.REARMING and self.params.rearm == "below_entry":
             return bar.low < setup.entry if setup.long else bar.high > setup.entry
         return bar.low <= setup.trigger if setup.long else bar.high >= setup.trigger
 
@@ -349,7 +359,7 @@ class EightyTwenty:
     ) -> None:
         assert self._entry_cutoff is not None
         if entries_closed(end, self._entry_cutoff, snapshot):
-            self._cue(Cue.ENTRIES_CLOSED)
+            self._cue(EightyTwentyCue.ENTRIES_CLOSED)
             return
         if not snapshot.is_flat:
             return  # one position at a time: stay armed until the machine is flat
@@ -408,7 +418,7 @@ class EightyTwenty:
                     events.append(TrailProposed(at=end, stop_price=proposal))
             return
         if self._attempt.over(snapshot):
-            self._cue(Cue.ATTEMPT_OVER)
+            self._cue(EightyTwentyCue.ATTEMPT_OVER)
 
     def _trails_after(self, bar: Bar, setup: Setup) -> bool:
         if self.params.trail_on == "completed_bar":

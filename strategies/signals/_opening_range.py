@@ -74,7 +74,15 @@ from strategies.signals._attempts import AttemptWatch, entries_closed
 from strategies.signals._phases import STAY, PhaseTable
 from strategies.signals._protocol import SessionContext, StrategyTimes
 
-__all__ = ["OpeningRange", "OpeningRangeParams", "OpeningRangePlan", "plan_range"]
+__all__ = [
+    "PHASES",
+    "OpeningRange",
+    "OpeningRangeCue",
+    "OpeningRangeParams",
+    "OpeningRangePhase",
+    "OpeningRangePlan",
+    "plan_range",
+]
 
 _TWO = Decimal(2)
 _ANY_DAY = date(2000, 1, 3)
@@ -158,7 +166,7 @@ def plan_range(
     )
 
 
-class Phase(Enum):
+class OpeningRangePhase(Enum):
     """Where an opening-range day stands."""
 
     FORMING = "forming"  # the opening range is still being measured
@@ -167,7 +175,7 @@ class Phase(Enum):
     DONE = "done"  # nothing more today
 
 
-class Cue(StrEnum):
+class OpeningRangeCue(StrEnum):
     """What moves an opening-range day from one phase to the next."""
 
     SESSION = "session"  # a session starts: measure a new range
@@ -179,32 +187,33 @@ class Cue(StrEnum):
     ENTRIES_CLOSED = "entries_closed"  # entry cutoff, square-off, or no attempt left
 
 
-_EVERY = tuple(Phase)
+_P = OpeningRangePhase  # short, for the table below
+_EVERY = tuple(_P)
 
 
-def _others(*phases: Phase) -> tuple[Phase, ...]:
+def _others(*phases: OpeningRangePhase) -> tuple[OpeningRangePhase, ...]:
     return tuple(p for p in _EVERY if p not in phases)
 
 
 PHASES = PhaseTable.declare(
     "opening_range_breakout",
-    Phase,
-    Cue,
-    initial=Phase.FORMING,
+    _P,
+    OpeningRangeCue,
+    initial=_P.FORMING,
     rows=(
-        ("session", _EVERY, Phase.FORMING),
-        ("range_set", (Phase.FORMING,), Phase.READY),
-        ("no_range", (Phase.FORMING,), Phase.DONE),
-        ("entry_taken", (Phase.READY,), Phase.ENTERED),
-        ("entry_declined", (Phase.READY,), Phase.DONE),
-        ("entries_closed", (Phase.READY,), Phase.DONE),
-        ("attempt_over", (Phase.ENTERED,), Phase.READY),
-        ("range_set", _others(Phase.FORMING), STAY),
-        ("no_range", _others(Phase.FORMING), STAY),
-        ("entry_taken", _others(Phase.READY), STAY),
-        ("entry_declined", _others(Phase.READY), STAY),
-        ("entries_closed", _others(Phase.READY), STAY),
-        ("attempt_over", _others(Phase.ENTERED), STAY),
+        ("session", _EVERY, _P.FORMING),
+        ("range_set", (_P.FORMING,), _P.READY),
+        ("no_range", (_P.FORMING,), _P.DONE),
+        ("entry_taken", (_P.READY,), _P.ENTERED),
+        ("entry_declined", (_P.READY,), _P.DONE),
+        ("entries_closed", (_P.READY,), _P.DONE),
+        ("attempt_over", (_P.ENTERED,), _P.READY),
+        ("range_set", _others(_P.FORMING), STAY),
+        ("no_range", _others(_P.FORMING), STAY),
+        ("entry_taken", _others(_P.READY), STAY),
+        ("entry_declined", _others(_P.READY), STAY),
+        ("entries_closed", _others(_P.READY), STAY),
+        ("attempt_over", _others(_P.ENTERED), STAY),
     ),
 )
 
@@ -213,7 +222,7 @@ class OpeningRange:
     """The opening-range-breakout signal of one symbol."""
 
     Params: ClassVar[type[OpeningRangeParams]] = OpeningRangeParams
-    phases: ClassVar[PhaseTable[Phase, Cue]] = PHASES
+    phases: ClassVar[PhaseTable[OpeningRangePhase, OpeningRangeCue]] = PHASES
     default_entry_cutoff: ClassVar[time] = time(11, 30)
 
     def __init__(self, params: OpeningRangeParams, symbol: str) -> None:
@@ -232,7 +241,7 @@ class OpeningRange:
         self._plan: OpeningRangePlan | None = None
 
     @property
-    def phase(self) -> Phase:
+    def phase(self) -> OpeningRangePhase:
         """Where today stands."""
         return self._phase
 
@@ -241,13 +250,13 @@ class OpeningRange:
         """Today's range and legs, once the window is over."""
         return self._plan
 
-    def _cue(self, cue: Cue) -> None:
+    def _cue(self, cue: OpeningRangeCue) -> None:
         self._phase = PHASES.next(self._phase, cue)
 
     def start_session(self, context: SessionContext) -> None:
         """Session D begins: measure a new opening range."""
         self._context = context
-        self._cue(Cue.SESSION)
+        self._cue(OpeningRangeCue.SESSION)
         self._opens_at = context.opens_at.astimezone(UTC)
         self._window_end = self._opens_at + timedelta(minutes=self.params.or_minutes)
         self._entry_cutoff = context.entry_cutoff.astimezone(UTC)
@@ -258,15 +267,15 @@ class OpeningRange:
     def on_bar(self, bar: Bar, snapshot: Snapshot) -> Sequence[StrategyEvent]:
         """A bar of D completed: measure the range, enter, watch the target and the attempt."""
         context = self._context
-        if context is None or bar.symbol != self.symbol or self._phase is Phase.DONE:
+        if context is None or bar.symbol != self.symbol or self._phase is OpeningRangePhase.DONE:
             return ()
         end = context.bar_end(bar)
         events: list[StrategyEvent] = []
-        if self._phase is Phase.FORMING:
+        if self._phase is OpeningRangePhase.FORMING:
             self._measure(bar, end, context)
-        if self._phase is Phase.ENTERED:
+        if self._phase is OpeningRangePhase.ENTERED:
             self._follow(bar, snapshot, end, events)
-        if self._phase is Phase.READY:
+        if self._phase is OpeningRangePhase.READY:
             self._enter(bar, snapshot, end, context, events)
         return events
 
@@ -274,7 +283,7 @@ class OpeningRange:
         """The machine's answer to our entry, or to our exit at the target."""
         if isinstance(outcome.event, EntrySignalled):
             taken = self._attempt.entry_taken(outcome)
-            self._cue(Cue.ENTRY_TAKEN if taken else Cue.ENTRY_DECLINED)
+            self._cue(OpeningRangeCue.ENTRY_TAKEN if taken else OpeningRangeCue.ENTRY_DECLINED)
         elif isinstance(outcome.event, ExitSignalled):
             self._attempt.exit_taken(outcome)
 
@@ -290,7 +299,7 @@ class OpeningRange:
             return
         if self._high is not None and self._low is not None:
             self._plan = plan_range(self.params, self._high, self._low, context.tick)
-        self._cue(Cue.RANGE_SET if self._plan is not None else Cue.NO_RANGE)
+        self._cue(OpeningRangeCue.RANGE_SET if self._plan is not None else OpeningRangeCue.NO_RANGE)
 
     def _enter(
         self,
@@ -304,7 +313,7 @@ class OpeningRange:
         assert plan is not None
         assert self._entry_cutoff is not None
         if entries_closed(end, self._entry_cutoff, snapshot):
-            self._cue(Cue.ENTRIES_CLOSED)
+            self._cue(OpeningRangeCue.ENTRIES_CLOSED)
             return
         if not snapshot.is_flat:
             return  # one position at a time
@@ -333,7 +342,7 @@ class OpeningRange:
                 events.append(ExitSignalled(at=end, reason="target"))
             return
         if self._attempt.over(snapshot):
-            self._cue(Cue.ATTEMPT_OVER)  # enter again if attempts are left
+            self._cue(OpeningRangeCue.ATTEMPT_OVER)  # enter again if attempts are left
 
     def _target(self, side: Side | None) -> Decimal | None:
         if self.params.target_r is None or side is None or self._plan is None:

@@ -20,11 +20,12 @@ from brokers import (
     ManualClock,
     NotCancelableError,
     NotFoundError,
+    OrderSide,
     OrderStatus,
     ReplaceRequest,
-    Side,
     SimExchange,
     VenueError,
+    absence_is_evidence,
 )
 
 from .alpaca_support import ScriptedSession, answer, settings_for, stop_order
@@ -55,7 +56,7 @@ class TestConformance:
         assert (order.qty, order.stop_price, order.side) == (
             Decimal(10),
             Decimal("101.5"),
-            Side.BUY,
+            OrderSide.BUY,
         )
         assert broker.get_order_by_client_id("ad-1").id == order.id
         assert broker.get_order(order.id).client_order_id == "ad-1"
@@ -103,7 +104,7 @@ class TestConformance:
             Decimal(101),
         )
         closing = broker.close_position("AAPL")
-        assert (closing.side, closing.qty) == (Side.SELL, Decimal(10))
+        assert (closing.side, closing.qty) == (OrderSide.SELL, Decimal(10))
         with pytest.raises(NotFoundError):
             broker.close_position("MSFT")
 
@@ -184,16 +185,24 @@ class TestSettings:
 
 
 class TestGracePeriod:
-    def test_not_found_for_a_young_order_is_not_evidence(self, sim: SimExchange) -> None:
+    def test_not_found_for_a_young_order_is_not_evidence(self, broker: AlpacaBroker) -> None:
         """Field lesson 6: "not found" proves absence only once the grace period has passed."""
-        clock = ManualClock(T0)
-        adapter = AlpacaBroker(settings_for(sim, not_found_grace=5.0), clock=clock)
+        clock, grace = ManualClock(T0), timedelta(seconds=5)
         sent_at = T0
-        assert adapter.find_order_by_client_id("just-sent") is None
+        assert broker.find_order_by_client_id("just-sent") is None
         clock.advance(timedelta(seconds=2))
-        assert adapter.absence_is_evidence(sent_at) is False
+        assert absence_is_evidence(sent_at, clock.now(), grace) is False
         clock.advance(timedelta(seconds=3))
-        assert adapter.absence_is_evidence(sent_at) is True
+        assert absence_is_evidence(sent_at, clock.now(), grace) is True
+
+    def test_find_by_client_id_answers_the_order_once_it_exists(self, broker: AlpacaBroker) -> None:
+        """find_order_by_client_id is get_order_by_client_id with None for "not found"."""
+        placed = broker.submit_order(stop_order("found-1"))
+        found = broker.find_order_by_client_id("found-1")
+        assert found is not None
+        assert found.id == placed.id
+        with pytest.raises(NotFoundError):
+            broker.get_order_by_client_id("never-sent")
 
 
 def test_no_log_line_carries_a_key(make_sim) -> None:

@@ -85,7 +85,7 @@ class TestStreamDrops:
         reconciled = {o.client_order_id for o in broker.list_orders(status="all")}
         broker.submit_order(stop_order("after"))
         delivered = got.until("after")
-        keys = [(u.order.id, u.event, u.execution_id) for u in delivered]
+        keys = [(u.order.id, u.kind, u.execution_id) for u in delivered]
         assert len(keys) == len(set(keys)), "an event was delivered twice"
         streamed = {u.order.client_order_id for u in delivered}
         assert {"drop-0", "drop-1", "after"} <= streamed

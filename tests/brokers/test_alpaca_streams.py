@@ -4,6 +4,7 @@ the thread."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -21,11 +22,14 @@ from brokers import (
     BarStream,
     SimExchange,
     SimFaults,
+    TradeUpdate,
     TradeUpdateStream,
+    UpdateKind,
 )
+from brokers.alpaca._wire_streams import trade_update_to_json
 
 from .alpaca_support import WAIT, Collector, settings_for, stop_order
-from .conftest import make_bar
+from .conftest import T0, make_bar
 
 Streams = Callable[..., Any]
 
@@ -93,11 +97,11 @@ class TestTradeStream:
         sim.feed_bar(make_bar(0, "100.5", "101.5", "100", "101.25"))
         broker.cancel_order(other.id)
         updates = got.take(4)
-        assert [(u.event, u.order.id) for u in updates] == [
-            ("new", filled.id),
-            ("new", other.id),
-            ("fill", filled.id),
-            ("canceled", other.id),
+        assert [(u.kind, u.order.id) for u in updates] == [
+            (UpdateKind.NEW, filled.id),
+            (UpdateKind.NEW, other.id),
+            (UpdateKind.FILL, filled.id),
+            (UpdateKind.CANCELED, other.id),
         ]
         fill = updates[2]
         assert (fill.price, fill.qty, fill.position_qty) == (Decimal(101), Decimal(10), Decimal(10))
@@ -123,7 +127,7 @@ class TestTradeStream:
     def test_duplicates_from_the_venue_are_delivered_once(
         self, sim: SimExchange, broker: AlpacaBroker, streams: Streams
     ) -> None:
-        """With every message sent twice, each (order, event, execution id) arrives once."""
+        """With every message sent twice, each (order, kind, execution id) arrives once."""
         got = Collector()
         stream = streams(AlpacaTradeStream, settings_for(sim))
         stream.start(got.on_update, got.on_connect)
@@ -133,20 +137,29 @@ class TestTradeStream:
         sim.feed_bar(make_bar(0, "100.5", "101.5", "100", "101.25"))
         sim.faults = SimFaults()
         broker.submit_order(stop_order("sentinel"))
-        events = [(u.event, u.order.client_order_id) for u in got.until("sentinel")]
-        assert events == [("new", "dup-1"), ("fill", "dup-1"), ("new", "sentinel")]
+        kinds = [(u.kind, u.order.client_order_id) for u in got.until("sentinel")]
+        assert kinds == [
+            (UpdateKind.NEW, "dup-1"),
+            (UpdateKind.FILL, "dup-1"),
+            (UpdateKind.NEW, "sentinel"),
+        ]
         assert stream.counters.duplicates == 2
 
     def test_malformed_frames_are_logged_counted_and_dropped(
         self, sim: SimExchange, broker: AlpacaBroker, streams: Streams
     ) -> None:
-        """Bad bytes, bad JSON, a wrong shape and an unknown stream never stop the stream."""
+        """Bad bytes, bad JSON, a wrong shape, an unknown stream and an unknown event never stop
+        the stream."""
+        order = broker.submit_order(stop_order("before-garbage"))
+        message = trade_update_to_json(TradeUpdate(kind=UpdateKind.NEW, order=order, timestamp=T0))
+        message["data"]["event"] = "order_teleported"
         bad: list[str | bytes] = [
             b"\xff\xfe not utf-8",
             "{not json",
             b'{"stream":"trade_updates","data":{"event":"new"}}',
             '["a", "list"]',
             '{"stream":"mystery","data":{}}',
+            json.dumps(message).encode(),
         ]
         got = Collector()
         stream = streams(AlpacaTradeStream, settings_for(sim), _injecting(bad))
@@ -159,6 +172,7 @@ class TestTradeStream:
         assert stream.counters.dropped_frames == len(bad)
         dropped = [entry for entry in logs if entry["event"] == "frame_dropped"]
         assert len(dropped) == len(bad)
+        assert any("unknown event 'order_teleported'" in entry["reason"] for entry in dropped)
         assert stream.counters.connects == 1
 
     def test_a_failing_handler_is_logged_and_the_stream_goes_on(

@@ -15,12 +15,13 @@ from brokers import (
     NotFoundError,
     NotReplaceableError,
     OrderRequest,
+    OrderSide,
     OrderStatus,
     OrderType,
     ReplaceRequest,
-    Side,
     TimeInForce,
     UnchangedOrderError,
+    UpdateKind,
 )
 
 D = Decimal
@@ -32,7 +33,7 @@ def bar(i: int, o: str, h: str, low: str, c: str, symbol: str = "AAPL") -> Bar:
     return Bar(symbol=symbol, start=T0 + i * STEP, open=D(o), high=D(h), low=D(low), close=D(c))
 
 
-def stop(side: Side, price: str, qty: int = 100, cid: str | None = None) -> OrderRequest:
+def stop(side: OrderSide, price: str, qty: int = 100, cid: str | None = None) -> OrderRequest:
     return OrderRequest(
         symbol="AAPL",
         qty=D(qty),
@@ -43,13 +44,13 @@ def stop(side: Side, price: str, qty: int = 100, cid: str | None = None) -> Orde
     )
 
 
-def market(side: Side, qty: int = 100, cid: str | None = None) -> OrderRequest:
+def market(side: OrderSide, qty: int = 100, cid: str | None = None) -> OrderRequest:
     return OrderRequest(
         symbol="AAPL", qty=D(qty), side=side, type=OrderType.MARKET, client_order_id=cid
     )
 
 
-def limit(side: Side, price: str, qty: int = 100) -> OrderRequest:
+def limit(side: OrderSide, price: str, qty: int = 100) -> OrderRequest:
     return OrderRequest(
         symbol="AAPL", qty=D(qty), side=side, type=OrderType.LIMIT, limit_price=D(price)
     )
@@ -59,10 +60,10 @@ class TestFillModel:
     def test_buy_stop_fills_at_its_price_when_the_high_reaches_it(self):
         """A buy stop inside the bar's range fills at the stop price."""
         engine = MatchingEngine()
-        engine.submit(stop(Side.BUY, "101.00"), T0)
+        engine.submit(stop(OrderSide.BUY, "101.00"), T0)
         (fill,) = engine.on_bar(bar(0, "100.00", "101.50", "99.80", "101.20"), T0 + STEP)
-        assert (fill.event, fill.price, fill.qty, fill.position_qty) == (
-            "fill",
+        assert (fill.kind, fill.price, fill.qty, fill.position_qty) == (
+            UpdateKind.FILL,
             D("101.00"),
             D(100),
             D(100),
@@ -71,53 +72,53 @@ class TestFillModel:
     def test_buy_stop_fills_at_the_open_on_a_gap_through(self):
         """A bar opening above a buy stop fills it at the open, not at the stop."""
         engine = MatchingEngine()
-        engine.submit(stop(Side.BUY, "101.00"), T0)
+        engine.submit(stop(OrderSide.BUY, "101.00"), T0)
         (fill,) = engine.on_bar(bar(0, "102.00", "102.50", "101.80", "102.20"), T0 + STEP)
         assert fill.price == D("102.00")
 
     def test_sell_stop_mirrors_the_buy_stop(self):
         """A sell stop fills at the stop when the low reaches it, at the open on a gap down."""
         engine = MatchingEngine()
-        engine.submit(stop(Side.SELL, "99.00", cid="a"), T0)
-        engine.submit(stop(Side.SELL, "98.00", cid="b"), T0)
+        engine.submit(stop(OrderSide.SELL, "99.00", cid="a"), T0)
+        engine.submit(stop(OrderSide.SELL, "98.00", cid="b"), T0)
         fills = engine.on_bar(bar(0, "97.50", "99.50", "97.00", "98.00"), T0 + STEP)
         assert {f.order.client_order_id: f.price for f in fills} == {
             "a": D("97.50"),
             "b": D("97.50"),
         }
         engine2 = MatchingEngine()
-        engine2.submit(stop(Side.SELL, "99.00"), T0)
+        engine2.submit(stop(OrderSide.SELL, "99.00"), T0)
         (fill,) = engine2.on_bar(bar(0, "100.00", "100.50", "98.50", "99.20"), T0 + STEP)
         assert fill.price == D("99.00")
 
     def test_a_stop_the_bar_does_not_reach_keeps_working(self):
         """No fill while the bar stays on the safe side of the stop."""
         engine = MatchingEngine()
-        order, _ = engine.submit(stop(Side.BUY, "105.00"), T0)
+        order, _ = engine.submit(stop(OrderSide.BUY, "105.00"), T0)
         assert engine.on_bar(bar(0, "100", "104.99", "99", "104"), T0 + STEP) == []
         assert engine.get_order(order.id).status is OrderStatus.NEW
 
     def test_market_order_fills_at_the_next_bar_open(self):
         """A market order fills at the open of the first bar after it was placed."""
         engine = MatchingEngine()
-        engine.submit(market(Side.BUY), T0)
+        engine.submit(market(OrderSide.BUY), T0)
         (fill,) = engine.on_bar(bar(0, "100.10", "101", "99", "100.50"), T0 + STEP)
         assert fill.price == D("100.10")
 
     def test_limit_orders_fill_at_the_limit_or_better(self):
         """A buy limit fills at the limit when the low reaches it; a sell limit at the open if better."""
         engine = MatchingEngine()
-        engine.submit(limit(Side.BUY, "99.50"), T0)
+        engine.submit(limit(OrderSide.BUY, "99.50"), T0)
         (fill,) = engine.on_bar(bar(0, "100", "100.20", "99.10", "99.90"), T0 + STEP)
         assert fill.price == D("99.50")
-        engine.submit(limit(Side.SELL, "99.00"), T0 + STEP)
+        engine.submit(limit(OrderSide.SELL, "99.00"), T0 + STEP)
         (fill,) = engine.on_bar(bar(1, "99.80", "100", "99.60", "99.70"), T0 + 2 * STEP)
         assert fill.price == D("99.80")
 
     def test_an_order_placed_after_the_bar_opened_waits_for_the_next_bar(self):
         """Orders submitted after a bar's start match from the next bar unless a cutoff says otherwise."""
         engine = MatchingEngine()
-        engine.submit(stop(Side.BUY, "101"), T0 + timedelta(minutes=2))
+        engine.submit(stop(OrderSide.BUY, "101"), T0 + timedelta(minutes=2))
         late_bar = bar(0, "100", "102", "99", "101.5")
         assert engine.on_bar(late_bar, T0 + STEP) == []
         (fill,) = engine.on_bar(late_bar, T0 + STEP, cutoff=T0 + STEP)
@@ -126,7 +127,7 @@ class TestFillModel:
     def test_an_order_placed_inside_a_bar_never_fills_at_its_open(self):
         """Re-matched with inside=True, a sell stop below a bar's open-below-it fills at its price."""
         engine = MatchingEngine()
-        engine.submit(stop(Side.SELL, "98.84"), T0)
+        engine.submit(stop(OrderSide.SELL, "98.84"), T0)
         fill_bar = bar(0, "98.75", "99.10", "98.74", "99.05")  # opened under the stop
         (fill,) = engine.on_bar(fill_bar, T0, cutoff=T0 + STEP, inside=True)
         assert fill.price == D("98.84")
@@ -134,10 +135,10 @@ class TestFillModel:
     def test_stops_match_before_limits_in_the_same_bar(self):
         """When one bar reaches a long's stop and its target, the stop is taken first."""
         engine = MatchingEngine()
-        engine.submit(market(Side.BUY), T0)
+        engine.submit(market(OrderSide.BUY), T0)
         engine.on_bar(bar(0, "100", "100", "100", "100"), T0 + STEP)
-        engine.submit(limit(Side.SELL, "103", qty=50), T0 + STEP)
-        engine.submit(stop(Side.SELL, "98", qty=50), T0 + STEP)
+        engine.submit(limit(OrderSide.SELL, "103", qty=50), T0 + STEP)
+        engine.submit(stop(OrderSide.SELL, "98", qty=50), T0 + STEP)
         fills = engine.on_bar(bar(1, "100", "104", "97", "100"), T0 + 2 * STEP)
         assert fills[0].order.type is OrderType.STOP
         assert fills[0].price == D("98")
@@ -145,11 +146,15 @@ class TestFillModel:
     def test_partial_fills_follow_the_fill_ratio(self):
         """A fill ratio of one half fills half now and the rest on a later bar, cumulative."""
         engine = MatchingEngine(fill_ratio=lambda order, bar: D("0.5"))
-        engine.submit(stop(Side.BUY, "101"), T0)
+        engine.submit(stop(OrderSide.BUY, "101"), T0)
         (first,) = engine.on_bar(bar(0, "100", "102", "99", "101.5"), T0 + STEP)
-        assert (first.event, first.qty, first.order.filled_qty) == ("partial_fill", D(50), D(50))
+        assert (first.kind, first.qty, first.order.filled_qty) == (
+            UpdateKind.PARTIAL_FILL,
+            D(50),
+            D(50),
+        )
         (second,) = engine.on_bar(bar(1, "101.5", "102", "101", "101.8"), T0 + 2 * STEP)
-        assert (second.event, second.order.filled_qty) == ("partial_fill", D(75))
+        assert (second.kind, second.order.filled_qty) == (UpdateKind.PARTIAL_FILL, D(75))
         assert second.order.filled_avg_price == (D(101) * 50 + D("101.5") * 25) / 75
 
 
@@ -157,24 +162,24 @@ class TestOrderLifecycle:
     def test_submit_answers_accepted_and_streams_new(self):
         """The REST answer says accepted; the stream says new; the order is open."""
         engine = MatchingEngine()
-        order, updates = engine.submit(stop(Side.BUY, "101", cid="x-1"), T0)
+        order, updates = engine.submit(stop(OrderSide.BUY, "101", cid="x-1"), T0)
         assert order.status is OrderStatus.ACCEPTED
-        assert [u.event for u in updates] == ["new"]
+        assert [u.kind for u in updates] == [UpdateKind.NEW]
         assert engine.get_order_by_client_id("x-1").status is OrderStatus.NEW
 
     def test_client_order_ids_are_unique_forever(self):
         """A client order id used once, even by a cancelled order, is refused again."""
         engine = MatchingEngine()
-        order, _ = engine.submit(stop(Side.BUY, "101", cid="x-1"), T0)
+        order, _ = engine.submit(stop(OrderSide.BUY, "101", cid="x-1"), T0)
         engine.cancel(order.id, T0)
         with pytest.raises(DuplicateClientOrderIdError, match="client_order_id must be unique"):
-            engine.submit(stop(Side.BUY, "101", cid="x-1"), T0)
+            engine.submit(stop(OrderSide.BUY, "101", cid="x-1"), T0)
 
     def test_cancelling_a_terminal_order_is_refused(self):
         """Cancel twice: the second names the terminal state with 422."""
         engine = MatchingEngine()
-        order, _ = engine.submit(stop(Side.BUY, "101"), T0)
-        assert [u.event for u in engine.cancel(order.id, T0)] == ["canceled"]
+        order, _ = engine.submit(stop(OrderSide.BUY, "101"), T0)
+        assert [u.kind for u in engine.cancel(order.id, T0)] == [UpdateKind.CANCELED]
         with pytest.raises(NotCancelableError, match='order is already in "canceled" state') as exc:
             engine.cancel(order.id, T0)
         assert (exc.value.status, exc.value.code) == (422, 42210000)
@@ -182,11 +187,11 @@ class TestOrderLifecycle:
     def test_replace_creates_a_new_order_and_retires_the_old(self):
         """Replace: a new id that `replaces` the old; the old is `replaced` with `replaced_by`."""
         engine = MatchingEngine()
-        old, _ = engine.submit(stop(Side.BUY, "101", cid="s-1"), T0)
+        old, _ = engine.submit(stop(OrderSide.BUY, "101", cid="s-1"), T0)
         new, updates = engine.replace(
             old.id, ReplaceRequest(stop_price=D("100.50"), client_order_id="s-1-r1"), T0
         )
-        assert [u.event for u in updates] == ["replaced", "new"]
+        assert [u.kind for u in updates] == [UpdateKind.REPLACED, UpdateKind.NEW]
         assert (new.replaces, new.stop_price, new.client_order_id) == (
             old.id,
             D("100.50"),
@@ -200,7 +205,7 @@ class TestOrderLifecycle:
     def test_replace_that_changes_nothing_is_refused(self):
         """A replace with the same parameters answers 403 'order parameters are not changed'."""
         engine = MatchingEngine()
-        old, _ = engine.submit(stop(Side.BUY, "101"), T0)
+        old, _ = engine.submit(stop(OrderSide.BUY, "101"), T0)
         with pytest.raises(UnchangedOrderError, match="order parameters are not changed"):
             engine.replace(old.id, ReplaceRequest(stop_price=D("101")), T0)
 
@@ -215,9 +220,9 @@ class TestOrderLifecycle:
     def test_day_orders_expire_at_the_close(self):
         """Closing the session expires every working DAY order."""
         engine = MatchingEngine()
-        engine.submit(stop(Side.BUY, "101"), T0)
+        engine.submit(stop(OrderSide.BUY, "101"), T0)
         (update,) = engine.expire_day_orders(T0 + timedelta(hours=7))
-        assert (update.event, update.order.status) == ("expired", OrderStatus.EXPIRED)
+        assert (update.kind, update.order.status) == (UpdateKind.EXPIRED, OrderStatus.EXPIRED)
         assert engine.list_orders(status="open") == []
 
     def test_expiry_follows_submission_order_across_symbols_and_skips_closed_orders(self):
@@ -225,21 +230,21 @@ class TestOrderLifecycle:
         replaced, cancelled or filled order, or a GTC one, does not expire."""
         engine = MatchingEngine()
         ibm = OrderRequest(
-            symbol="IBM", qty=D(10), side=Side.BUY, type=OrderType.STOP, stop_price=D("200")
+            symbol="IBM", qty=D(10), side=OrderSide.BUY, type=OrderType.STOP, stop_price=D("200")
         )
         gtc = OrderRequest(
             symbol="IBM",
             qty=D(10),
-            side=Side.BUY,
+            side=OrderSide.BUY,
             type=OrderType.STOP,
             stop_price=D("210"),
             time_in_force=TimeInForce.GTC,
         )
-        first, _ = engine.submit(stop(Side.BUY, "101", cid="a1"), T0)
+        first, _ = engine.submit(stop(OrderSide.BUY, "101", cid="a1"), T0)
         engine.submit(ibm, T0)
         engine.submit(gtc, T0)
-        cancelled, _ = engine.submit(stop(Side.BUY, "102", cid="a2"), T0)
-        engine.submit(market(Side.BUY, cid="a3"), T0)
+        cancelled, _ = engine.submit(stop(OrderSide.BUY, "102", cid="a2"), T0)
+        engine.submit(market(OrderSide.BUY, cid="a3"), T0)
         engine.replace(first.id, ReplaceRequest(stop_price=D("103"), client_order_id="a1r"), T0)
         engine.cancel(cancelled.id, T0)
         engine.on_bar(bar(1, "100", "100", "100", "100"), T0 + STEP)  # fills the market order
@@ -254,18 +259,18 @@ class TestOrderLifecycle:
         ("request_", "message"),
         [
             (
-                OrderRequest(symbol="AAPL", qty=D(0), side=Side.BUY, type=OrderType.MARKET),
+                OrderRequest(symbol="AAPL", qty=D(0), side=OrderSide.BUY, type=OrderType.MARKET),
                 "qty must be > 0",
             ),
             (
-                OrderRequest(symbol="AAPL", qty=D(1), side=Side.BUY, type=OrderType.STOP),
+                OrderRequest(symbol="AAPL", qty=D(1), side=OrderSide.BUY, type=OrderType.STOP),
                 "stop_price is required",
             ),
             (
                 OrderRequest(
                     symbol="AAPL",
                     qty=D(1),
-                    side=Side.BUY,
+                    side=OrderSide.BUY,
                     type=OrderType.MARKET,
                     client_order_id="x" * 49,
                 ),
@@ -286,16 +291,16 @@ class TestPositions:
     def test_a_closing_order_may_not_exceed_the_unreserved_position(self):
         """Long 100 with a sell stop for 100: another sell is refused (qty held by the stop)."""
         engine = MatchingEngine()
-        engine.submit(market(Side.BUY), T0)
+        engine.submit(market(OrderSide.BUY), T0)
         engine.on_bar(bar(0, "100", "100", "100", "100"), T0 + STEP)
-        engine.submit(stop(Side.SELL, "98"), T0 + STEP)
+        engine.submit(stop(OrderSide.SELL, "98"), T0 + STEP)
         with pytest.raises(InsufficientFundsError, match=r"requested: 100, available: 0"):
-            engine.submit(market(Side.SELL), T0 + STEP)
+            engine.submit(market(OrderSide.SELL), T0 + STEP)
 
     def test_positions_and_cash_follow_the_fills(self):
         """Buy 100 at 100, sell 100 at 102: flat, cash up 200."""
         engine = MatchingEngine(cash=D(100000))
-        engine.submit(market(Side.BUY), T0)
+        engine.submit(market(OrderSide.BUY), T0)
         engine.on_bar(bar(0, "100", "100", "100", "100"), T0 + STEP)
         assert engine.position("AAPL").qty == D(100)
         assert engine.position("AAPL").avg_entry_price == D(100)
@@ -311,7 +316,7 @@ class TestPositions:
         ids = []
         for _ in range(2):
             engine = MatchingEngine(seed=7)
-            order, _ = engine.submit(stop(Side.BUY, "101"), T0)
+            order, _ = engine.submit(stop(OrderSide.BUY, "101"), T0)
             ids.append(order.id)
         assert ids[0] == ids[1]
         assert ids[0][14] == "4"  # version 4

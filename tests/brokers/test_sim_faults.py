@@ -11,6 +11,7 @@ import requests
 import websocket
 
 from brokers import SimExchange, SimFaults
+from brokers.alpaca._wire_streams import update_kind_to_wire
 
 from .conftest import TIMEOUT, Rest, StreamClient, make_bar
 
@@ -191,7 +192,7 @@ def _partial_run(seed: int) -> list[tuple[str, str]]:
             fills = []
             for i in range(40):
                 for update in sim.feed_bar(make_bar(i, "100", "100", "100", "100")):
-                    fills.append((update.event, str(update.order.filled_qty)))
+                    fills.append((update_kind_to_wire(update.kind), str(update.order.filled_qty)))
                 if fills and fills[-1][0] == "fill":
                     break
             streamed = [(e, d["order"]["filled_qty"]) for e, d in stream.events(len(fills))]

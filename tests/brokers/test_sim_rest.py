@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from brokers import SimExchange
-from brokers._wire import ORDER_FIELDS, UNAUTHORIZED_BODY
+from brokers.alpaca._wire import ORDER_FIELDS, UNAUTHORIZED_BODY
 
 from .conftest import HEADERS, Rest, make_bar
 

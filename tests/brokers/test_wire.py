@@ -21,19 +21,20 @@ from brokers import (
     NotReplaceableError,
     Order,
     OrderRequest,
+    OrderSide,
     OrderStatus,
     OrderType,
     Position,
     RateLimitedError,
     ReplaceRequest,
-    Side,
     TimeInForce,
     TradeUpdate,
     UnavailableError,
     UnchangedOrderError,
+    UpdateKind,
     VenueError,
 )
-from brokers._wire import (
+from brokers.alpaca._wire import (
     ORDER_FIELDS,
     UNAUTHORIZED_BODY,
     account_from_json,
@@ -52,11 +53,14 @@ from brokers._wire import (
     replace_request_from_json,
     replace_request_to_json,
 )
-from brokers._wire_streams import (
+from brokers.alpaca._wire_streams import (
+    ALPACA_EVENTS,
     bar_from_json,
     bar_to_json,
     trade_update_from_json,
     trade_update_to_json,
+    update_kind_from_wire,
+    update_kind_to_wire,
 )
 
 D = Decimal
@@ -70,7 +74,7 @@ def an_order(**changes: object) -> Order:
         id=ID,
         client_order_id="orb-AAPL-20261123-1-entry",
         symbol="AAPL",
-        side=Side.BUY,
+        side=OrderSide.BUY,
         type=OrderType.STOP,
         time_in_force=TimeInForce.DAY,
         qty=D(10),
@@ -119,7 +123,7 @@ class TestOrder:
             {
                 "status": OrderStatus.EXPIRED,
                 "expired_at": T,
-                "side": Side.SELL,
+                "side": OrderSide.SELL,
                 "extended_hours": True,
             },
             {"type": OrderType.MARKET, "stop_price": None, "qty": D("0.5")},
@@ -129,6 +133,14 @@ class TestOrder:
         """JSON → Order gives back the order, through a real JSON text."""
         order = an_order(**changes)
         assert order_from_json(json.loads(json.dumps(order_to_json(order)))) == order
+
+    @pytest.mark.parametrize("status", list(OrderStatus))
+    def test_every_status_round_trips(self, status: OrderStatus) -> None:
+        """Each of Alpaca's statuses (held and pending_review included) is read back as sent."""
+        order = an_order(status=status)
+        body = order_to_json(order)
+        assert body["status"] == status.value
+        assert order_from_json(json.loads(json.dumps(body))) == order
 
     def test_missing_or_bad_field_is_a_venue_error(self) -> None:
         """A venue order without an id, or with a bad status, is VenueError naming the field."""
@@ -175,7 +187,7 @@ class TestRequests:
         assert request == OrderRequest(
             symbol="AAPL",
             qty=D("10.0"),
-            side=Side.BUY,
+            side=OrderSide.BUY,
             type=OrderType.STOP,
             time_in_force=TimeInForce.DAY,
             stop_price=D("101.15"),
@@ -217,7 +229,7 @@ class TestRequests:
         request = OrderRequest(
             symbol="MSFT",
             qty=D(3),
-            side=Side.SELL,
+            side=OrderSide.SELL,
             type=OrderType.LIMIT,
             time_in_force=TimeInForce.GTC,
             limit_price=D("410.05"),
@@ -331,7 +343,7 @@ class TestStreamMessages:
     def test_fill_round_trip(self) -> None:
         """A fill message carries price, qty and position_qty as strings, and parses back."""
         update = TradeUpdate(
-            event="fill",
+            kind=UpdateKind.FILL,
             order=an_order(
                 status=OrderStatus.FILLED, filled_qty=D(10), filled_avg_price=D("101.25")
             ),
@@ -349,10 +361,58 @@ class TestStreamMessages:
 
     def test_new_has_no_price(self) -> None:
         """A ``new`` event has a timestamp and a null execution id, no fill fields."""
-        data = trade_update_to_json(TradeUpdate(event="new", order=an_order(), timestamp=T))["data"]
+        new = TradeUpdate(kind=UpdateKind.NEW, order=an_order(), timestamp=T)
+        data = trade_update_to_json(new)["data"]
+        assert data["event"] == "new"
         assert data["execution_id"] is None
         assert data["timestamp"] == "2026-11-23T14:30:01.123456Z"
         assert not {"price", "qty", "position_qty"} & set(data)
+
+    @pytest.mark.parametrize("kind", list(UpdateKind))
+    def test_every_kind_round_trips_through_the_wire(self, kind: UpdateKind) -> None:
+        """Each UpdateKind leaves as Alpaca's event name and comes back, through JSON text."""
+        update = TradeUpdate(kind=kind, order=an_order(), timestamp=T)
+        text = json.dumps(trade_update_to_json(update))
+        assert json.loads(text)["data"]["event"] == ALPACA_EVENTS[kind]
+        assert trade_update_from_json(json.loads(text)) == update
+
+    @pytest.mark.parametrize(
+        ("kind", "event"),
+        [
+            (UpdateKind.NEW, "new"),
+            (UpdateKind.PARTIAL_FILL, "partial_fill"),
+            (UpdateKind.FILL, "fill"),
+            (UpdateKind.CANCEL_REJECTED, "order_cancel_rejected"),
+            (UpdateKind.REPLACE_REJECTED, "order_replace_rejected"),
+            (UpdateKind.TRADE_BUST, "trade_bust"),
+            (UpdateKind.TRADE_CORRECT, "trade_correct"),
+            (UpdateKind.HELD, "held"),
+        ],
+    )
+    def test_kinds_are_spelled_as_alpaca_spells_them(self, kind: UpdateKind, event: str) -> None:
+        """The neutral names map to Alpaca's spellings (alpaca-behaviours row 5) and back."""
+        assert update_kind_to_wire(kind) == event
+        assert update_kind_from_wire(event) is kind
+
+    def test_the_table_names_every_kind_once(self) -> None:
+        """Every kind has exactly one event name and no two kinds share one."""
+        assert set(ALPACA_EVENTS) == set(UpdateKind)
+        assert len(set(ALPACA_EVENTS.values())) == len(UpdateKind)
+
+    @pytest.mark.parametrize("event", ["order_teleported", "cancel_rejected", "FILL", ""])
+    def test_an_unknown_event_is_a_venue_error(self, event: str) -> None:
+        """An event name Alpaca does not send (the neutral spelling included) is VenueError."""
+        message = trade_update_to_json(
+            TradeUpdate(kind=UpdateKind.NEW, order=an_order(), timestamp=T)
+        )
+        message["data"]["event"] = event
+        with pytest.raises(VenueError, match="trade update"):
+            trade_update_from_json(json.loads(json.dumps(message)))
+
+    def test_a_trade_update_takes_a_kind_not_a_venue_spelling(self) -> None:
+        """A string where an UpdateKind belongs is refused when the update is built."""
+        with pytest.raises(TypeError, match="UpdateKind"):
+            TradeUpdate(kind="fill", order=an_order(), timestamp=T)  # type: ignore[arg-type]
 
     def test_bar_round_trip(self) -> None:
         """A bar leaves with JSON numbers and ``t`` in Z, and parses back exactly."""

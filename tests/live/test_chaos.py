@@ -80,14 +80,14 @@ def _case(seed: int) -> tuple[str, bool]:
     return NAMES[seed % len(NAMES)], bool((seed // len(NAMES)) % 2)
 
 
-@pytest.mark.parametrize(
-    "seed", SEEDS, ids=[f"seed{s}-{_case(s)[0]}{'-sq' if _case(s)[1] else ''}" for s in SEEDS]
-)
 def _is_entry(client_order_id: str) -> bool:
     cid = ClientOrderId.parse(client_order_id)
     return cid is not None and cid.role is OrderRole.ENTRY
 
 
+@pytest.mark.parametrize(
+    "seed", SEEDS, ids=[f"seed{s}-{_case(s)[0]}{'-sq' if _case(s)[1] else ''}" for s in SEEDS]
+)
 def test_chaos_run_keeps_every_invariant(seed: int, tmp_path: Path, monkeypatch) -> None:
     profile, early = _case(seed)
     spec = spec_for(early_square_off=early)

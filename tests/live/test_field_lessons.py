@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from brokers import Order, OrderRequest, OrderType, Side, SimExchange, SimFaults, TimeInForce
+from brokers import Order, OrderRequest, OrderSide, OrderType, SimExchange, SimFaults, TimeInForce
 from machines import ClientOrderId, OrderRole, OrderTrack, Snapshot, State, TrackStatus
 from machines import Side as MachineSide
 from strategies.journal import read_latest
@@ -89,7 +89,7 @@ def session(tmp_path: Path) -> Iterator[Session]:
         day.close()
 
 
-def _manual(session: Session, side: Side, qty: int, client_order_id: str) -> None:
+def _manual(session: Session, side: OrderSide, qty: int, client_order_id: str) -> None:
     """A market order someone else placed (not the strategy's: no ``s8020-`` prefix)."""
     rest = rest_client(session.sim)
     try:
@@ -135,7 +135,7 @@ def test_lesson01_restart_after_a_fill_never_invents_one(session):
         rest.cancel_order(rest.get_order_by_client_id("s8020-GOOG-20121115-1-stop").id)
     finally:
         rest.close()
-    _manual(session, Side.SELL, 100, "manual-flatten")
+    _manual(session, OrderSide.SELL, 100, "manual-flatten")
     next_bar = _feed_until_goog_is(session, next_bar, 0)  # the hand-made sell fills
     before = {o.client_order_id for o in session.sim.orders()}
     session.start()
@@ -180,7 +180,7 @@ def test_lesson03_start_up_works_from_the_brokers_current_positions(session):
     """A fresh journal, and the broker already holds 100 GOOG from before any history we have:
     the runner starts (it does not refuse), takes the broker's position as a fact, halts GOOG
     (it cannot know that position's stop) and trades AAPL normally."""
-    _manual(session, Side.BUY, 100, "opened-long-ago")
+    _manual(session, OrderSide.BUY, 100, "opened-long-ago")
     next_bar = _feed_until_goog_is(session, 0, 100)  # fills at GOOG's first bar
     session.start()
     for bar in session.bars[next_bar:]:

@@ -12,7 +12,12 @@ from pydantic import BaseModel, ConfigDict
 
 from strategies.signals import STAY, PhaseTable, PhaseTableError, signal_kind, signal_names
 from strategies.signals._eighty_twenty import PHASES as EIGHTY_TWENTY_PHASES
-from strategies.signals._eighty_twenty import Cue, EightyTwenty, EightyTwentyParams, Phase
+from strategies.signals._eighty_twenty import (
+    EightyTwenty,
+    EightyTwentyCue,
+    EightyTwentyParams,
+    EightyTwentyPhase,
+)
 from strategies.signals._opening_range import PHASES as ORB_PHASES
 from strategies.signals._opening_range import OpeningRange, OpeningRangeParams
 from strategies.spec import SignalTable
@@ -113,15 +118,15 @@ class TestPhaseTables:
     def test_eighty_twenty_reads_as_its_rules(self):
         """waiting → armed → entered → rearming → armed; a declined entry ends the day."""
         t = EIGHTY_TWENTY_PHASES
-        day = t.next(t.initial, Cue.SETUP)
-        assert day is Phase.WAITING
-        armed = t.next(day, Cue.TRIGGERED)
-        assert armed is Phase.ARMED
-        assert t.next(armed, Cue.ENTRY_DECLINED) is Phase.DONE
-        entered = t.next(armed, Cue.ENTRY_TAKEN)
-        rearming = t.next(entered, Cue.ATTEMPT_OVER)
-        assert (entered, rearming) == (Phase.ENTERED, Phase.REARMING)
-        assert t.next(rearming, Cue.TRIGGERED) is Phase.ARMED
+        day = t.next(t.initial, EightyTwentyCue.SETUP)
+        assert day is EightyTwentyPhase.WAITING
+        armed = t.next(day, EightyTwentyCue.TRIGGERED)
+        assert armed is EightyTwentyPhase.ARMED
+        assert t.next(armed, EightyTwentyCue.ENTRY_DECLINED) is EightyTwentyPhase.DONE
+        entered = t.next(armed, EightyTwentyCue.ENTRY_TAKEN)
+        rearming = t.next(entered, EightyTwentyCue.ATTEMPT_OVER)
+        assert (entered, rearming) == (EightyTwentyPhase.ENTERED, EightyTwentyPhase.REARMING)
+        assert t.next(rearming, EightyTwentyCue.TRIGGERED) is EightyTwentyPhase.ARMED
 
     def test_the_tables_are_drawn_as_mermaid(self):
         """One edge per phase change, labelled with the cues that make it."""

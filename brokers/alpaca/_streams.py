@@ -4,10 +4,11 @@ One rule: a stream never dies of what it receives. Each ``WebSocketApp`` session
 socket ends; then the thread waits a jittered exponential backoff (``ReconnectPolicy``) and
 connects again: re-authenticates, re-listens / re-subscribes, and calls ``on_connect`` — after
 the first connection and after every reconnection, so the runner can reconcile over REST what it
-missed (the venue does not replay). A frame that cannot be read is logged (``frame_dropped``),
-counted and dropped; a handler that raises is logged (``handler_failed``) and the stream goes
-on. Trade updates are deduplicated by ``(order id, event, execution_id)`` in a bounded memory
-that survives reconnects. Only a refused key ends the stream for good (``stream_auth_failed``).
+missed (the venue does not replay). A frame that cannot be read (one naming an unknown
+trade-update event too) is logged (``frame_dropped``), counted and dropped; a handler that
+raises is logged (``handler_failed``) and the stream goes on. Trade updates are deduplicated by
+``(order id, kind, execution_id)`` in a bounded memory that survives reconnects. Only a refused
+key ends the stream for good (``stream_auth_failed``).
 
 Handlers run on the stream's thread: hand updates to a queue, never block on REST there.
 """
@@ -28,11 +29,11 @@ from typing import Any
 import structlog
 import websocket
 
-from brokers._alpaca_settings import AlpacaSettings, jittered_backoff
 from brokers._exceptions import VenueError
 from brokers._protocol import BarHandler, ConnectHandler, TradeUpdateHandler
-from brokers._types import TradeUpdate
-from brokers._wire_streams import bar_from_json, trade_update_from_json
+from brokers._types import TradeUpdate, UpdateKind
+from brokers.alpaca._settings import AlpacaSettings, jittered_backoff
+from brokers.alpaca._wire_streams import bar_from_json, trade_update_from_json
 
 __all__ = [
     "AlpacaBarStream",
@@ -46,7 +47,7 @@ _log = structlog.get_logger("tickstate.brokers.alpaca_stream")
 #: Builds the ``WebSocketApp`` of one session: ``factory(url, on_open=..., on_message=...,
 #: on_error=..., on_close=...)``. ``websocket.WebSocketApp`` itself by default; tests wrap it.
 WebSocketFactory = Callable[..., websocket.WebSocketApp]
-DedupKey = tuple[str, str, str | None]
+DedupKey = tuple[str, UpdateKind, str | None]
 #: Market-data errors a reconnect cannot cure: auth failed, insufficient subscription.
 _FATAL_DATA_ERRORS = (402, 409)
 
@@ -318,11 +319,11 @@ class AlpacaTradeStream(_Stream):
             raise VenueError(f"unexpected trading-stream message {stream!r}")
 
     def _update(self, update: TradeUpdate) -> None:
-        if not self._dedup.first_time((update.order.id, update.event, update.execution_id)):
+        if not self._dedup.first_time((update.order.id, update.kind, update.execution_id)):
             self._duplicates += 1
             self._log.debug(
                 "duplicate_dropped",
-                update_event=update.event,  # structlog's first argument is already ``event``
+                kind=update.kind.value,
                 order_id=update.order.id,
                 client_order_id=update.order.client_order_id,
             )

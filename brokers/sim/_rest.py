@@ -23,10 +23,8 @@ from aiohttp import web
 from brokers._clock import Clock
 from brokers._exceptions import BrokerError, InvalidOrderError, RateLimitedError
 from brokers._matching import MatchingEngine
-from brokers._sim_faults import FaultDice
-from brokers._sim_streams import TradingStreamHub
 from brokers._types import Order, OrderStatus, TradeUpdate
-from brokers._wire import (
+from brokers.alpaca._wire import (
     JSON,
     UNAUTHORIZED_BODY,
     account_to_json,
@@ -38,6 +36,8 @@ from brokers._wire import (
     position_to_json,
     replace_request_from_json,
 )
+from brokers.sim._faults import FaultDice
+from brokers.sim._streams import TradingStreamHub
 
 __all__ = ["SimRest"]
 

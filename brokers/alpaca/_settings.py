@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = [
@@ -85,10 +85,9 @@ class AlpacaSettings:
     """Where and how the adapter talks to Alpaca (or to the simulated exchange).
 
     ``rest_url`` is the REST base without ``/v2``. ``connect_timeout``/``read_timeout`` bound
-    every HTTP request. ``not_found_grace`` is how long after sending an order a "not found"
-    for it proves nothing (field lesson 6). Without a client order id a submit gets one of
-    ``uuid4`` form when ``assign_client_order_ids`` is on, so it can be recovered after a lost
-    answer; with it off such a submit is sent once and never retried.
+    every HTTP request. Without a client order id a submit gets one of ``uuid4`` form when
+    ``assign_client_order_ids`` is on, so it can be recovered after a lost answer; with it off
+    such a submit is sent once and never retried.
     """
 
     rest_url: str = PAPER_REST_URL
@@ -100,7 +99,6 @@ class AlpacaSettings:
     read_timeout: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
-    not_found_grace: float = 10.0
     assign_client_order_ids: bool = True
 
     def __post_init__(self) -> None:
@@ -121,10 +119,6 @@ class AlpacaSettings:
         if missing:
             raise ValueError(f"missing environment variable(s): {', '.join(missing)}")
         return cls(key_id=env[_KEY_ID_ENV], secret_key=env[_SECRET_ENV], **overrides)
-
-    def with_keys(self, key_id: str, secret_key: str) -> AlpacaSettings:
-        """A copy with other keys."""
-        return replace(self, key_id=key_id, secret_key=secret_key)
 
     @property
     def rest_headers(self) -> dict[str, str]:

@@ -21,14 +21,14 @@ from brokers._types import (
     Account,
     Order,
     OrderRequest,
+    OrderSide,
     OrderStatus,
     OrderType,
     Position,
     ReplaceRequest,
-    Side,
     TimeInForce,
 )
-from brokers._wire_errors import UNAUTHORIZED_BODY, error_body, error_from_response
+from brokers.alpaca._wire_errors import UNAUTHORIZED_BODY, error_body, error_from_response
 
 __all__ = [
     "JSON",
@@ -269,7 +269,7 @@ def order_from_json(obj: object) -> Order:
         id=r.req_text("id"),
         client_order_id=r.req_text("client_order_id"),
         symbol=r.req_text("symbol"),
-        side=r.req_enum("side", Side),
+        side=r.req_enum("side", OrderSide),
         type=kind,
         time_in_force=r.req_enum("time_in_force", TimeInForce),
         qty=r.req_decimal("qty"),
@@ -311,7 +311,7 @@ def order_request_from_json(obj: object) -> OrderRequest:
     return OrderRequest(
         symbol=r.req_text("symbol").upper(),
         qty=r.req_decimal("qty"),
-        side=r.req_enum("side", Side),
+        side=r.req_enum("side", OrderSide),
         type=kind,
         time_in_force=r.req_enum("time_in_force", TimeInForce),
         stop_price=r.decimal("stop_price"),

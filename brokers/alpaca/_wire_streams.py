@@ -1,19 +1,23 @@
 """Alpaca's stream messages (``reference/alpaca-wire.md``), both directions, without I/O.
 
 The trading stream's ``trade_updates`` and control messages, and the market-data stream's bar
-and control messages. Bars leave with JSON numbers (as Alpaca sends them) and arrive as numbers
-or strings, converted through ``Decimal(str(x))``; ``t`` arrives as text (JSON) or a
-``datetime`` (msgpack). A message of the wrong shape raises ``VenueError``.
+and control messages. A trade update's ``event`` is Alpaca's name for an ``UpdateKind``: the
+table ``ALPACA_EVENTS`` below is the one place those spellings live, read both ways; an event
+name it does not hold raises ``VenueError``. Bars leave with JSON numbers (as Alpaca sends them)
+and arrive as numbers or strings, converted through ``Decimal(str(x))``; ``t`` arrives as text
+(JSON) or a ``datetime`` (msgpack). A message of the wrong shape raises ``VenueError``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import MappingProxyType
 
 from brokers._exceptions import VenueError
-from brokers._types import Bar, TradeUpdate
-from brokers._wire import (
+from brokers._types import Bar, TradeUpdate, UpdateKind
+from brokers.alpaca._wire import (
     JSON,
     Reader,
     format_decimal,
@@ -24,13 +28,65 @@ from brokers._wire import (
 )
 
 __all__ = [
+    "ALPACA_EVENTS",
     "authorization_message",
     "bar_from_json",
     "bar_to_json",
     "listening_message",
     "trade_update_from_json",
     "trade_update_to_json",
+    "update_kind_from_wire",
+    "update_kind_to_wire",
 ]
+
+#: Every trade-update kind and Alpaca's ``event`` name for it (``reference/alpaca-behaviours.md``
+#: row 5), one row each way: read left to right to send, right to left to receive.
+ALPACA_EVENTS: Mapping[UpdateKind, str] = MappingProxyType(
+    {
+        UpdateKind.NEW: "new",
+        UpdateKind.PARTIAL_FILL: "partial_fill",
+        UpdateKind.FILL: "fill",
+        UpdateKind.CANCELED: "canceled",
+        UpdateKind.EXPIRED: "expired",
+        UpdateKind.DONE_FOR_DAY: "done_for_day",
+        UpdateKind.REPLACED: "replaced",
+        UpdateKind.REJECTED: "rejected",
+        UpdateKind.PENDING_NEW: "pending_new",
+        UpdateKind.PENDING_CANCEL: "pending_cancel",
+        UpdateKind.PENDING_REPLACE: "pending_replace",
+        UpdateKind.STOPPED: "stopped",
+        UpdateKind.SUSPENDED: "suspended",
+        UpdateKind.CALCULATED: "calculated",
+        UpdateKind.HELD: "held",
+        UpdateKind.CANCEL_REJECTED: "order_cancel_rejected",
+        UpdateKind.REPLACE_REJECTED: "order_replace_rejected",
+        UpdateKind.TRADE_BUST: "trade_bust",
+        UpdateKind.TRADE_CORRECT: "trade_correct",
+        UpdateKind.RESTATED: "restated",
+    }
+)
+_KIND_OF_EVENT: Mapping[str, UpdateKind] = MappingProxyType(
+    {event: kind for kind, event in ALPACA_EVENTS.items()}
+)
+if set(ALPACA_EVENTS) != set(UpdateKind) or len(_KIND_OF_EVENT) != len(ALPACA_EVENTS):
+    raise AssertionError("ALPACA_EVENTS must name every UpdateKind once, each by its own event")
+
+
+def update_kind_to_wire(kind: UpdateKind) -> str:
+    """Alpaca's ``event`` name for ``kind``."""
+    return ALPACA_EVENTS[kind]
+
+
+def update_kind_from_wire(event: str) -> UpdateKind:
+    """The kind Alpaca's ``event`` name stands for; ``VenueError`` for a name it never sends.
+
+    >>> update_kind_from_wire("order_cancel_rejected")
+    <UpdateKind.CANCEL_REJECTED: 'cancel_rejected'>
+    """
+    try:
+        return _KIND_OF_EVENT[event]
+    except KeyError:
+        raise VenueError(f"malformed trade update: unknown event {event!r}") from None
 
 
 def authorization_message(*, authorized: bool, action: str = "authenticate") -> JSON:
@@ -47,7 +103,7 @@ def listening_message(streams: list[str]) -> JSON:
 def trade_update_to_json(update: TradeUpdate) -> JSON:
     """The whole ``trade_updates`` stream message; price/qty/position_qty only on fills."""
     data: JSON = {
-        "event": update.event,
+        "event": update_kind_to_wire(update.kind),
         "execution_id": update.execution_id,
         "timestamp": format_time(update.timestamp),
         "order": order_to_json(update.order),
@@ -65,7 +121,7 @@ def trade_update_from_json(obj: object) -> TradeUpdate:
     data = outer.obj.get("data", outer.obj) if "stream" in outer.obj else outer.obj
     r = Reader(data, venue_error("trade update"), "trade update data")
     return TradeUpdate(
-        event=r.req_text("event"),
+        kind=update_kind_from_wire(r.req_text("event")),
         order=order_from_json(r.obj.get("order")),
         timestamp=r.req_time("timestamp"),
         execution_id=r.text("execution_id", required=False),

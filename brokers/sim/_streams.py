@@ -19,15 +19,15 @@ from typing import Any
 import msgpack
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from brokers._sim_faults import FaultDice, SimFaults, StreamShaper
 from brokers._types import Bar, TradeUpdate
-from brokers._wire import JSON
-from brokers._wire_streams import (
+from brokers.alpaca._wire import JSON
+from brokers.alpaca._wire_streams import (
     authorization_message,
     bar_to_json,
     listening_message,
     trade_update_to_json,
 )
+from brokers.sim._faults import FaultDice, SimFaults, StreamShaper
 
 __all__ = ["DataStreamHub", "TradingStreamHub"]
 

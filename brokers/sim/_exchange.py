@@ -27,13 +27,13 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from brokers._alpaca_settings import AlpacaSettings, ReconnectPolicy
 from brokers._clock import Clock, ManualClock, SystemClock, VirtualClock
 from brokers._matching import MatchingEngine
-from brokers._sim_faults import FaultDice, SimFaults
-from brokers._sim_rest import SimRest
-from brokers._sim_streams import DataStreamHub, TradingStreamHub
 from brokers._types import Bar, Order, TradeUpdate
+from brokers.alpaca._settings import AlpacaSettings, ReconnectPolicy
+from brokers.sim._faults import FaultDice, SimFaults
+from brokers.sim._rest import SimRest
+from brokers.sim._streams import DataStreamHub, TradingStreamHub
 
 __all__ = ["SimExchange"]
 

@@ -15,9 +15,9 @@ become ``brokers._exceptions`` errors. Then:
   answer is raised, never retried blindly; closing a position is never repeated.
 
 The runner learns what happened from the error type (``RequestRejectedError``: do not retry;
-``TransportError``: the outcome is unknown, reconcile). A "not found" for an order younger than
-``not_found_grace`` is not evidence that it does not exist (field lesson 6): see
-``absence_is_evidence``.
+``TransportError``: the outcome is unknown, reconcile). A "not found" for an order sent only
+lately is not evidence that it does not exist (field lesson 6): see
+``brokers.absence_is_evidence``, which the runner applies with its own grace.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -36,8 +35,6 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
-from brokers._alpaca_settings import AlpacaSettings
-from brokers._clock import Clock, SystemClock
 from brokers._exceptions import (
     BrokerError,
     BrokerTimeoutError,
@@ -50,7 +47,8 @@ from brokers._exceptions import (
     VenueError,
 )
 from brokers._types import Account, Order, OrderRequest, Position, ReplaceRequest
-from brokers._wire import (
+from brokers.alpaca._settings import AlpacaSettings
+from brokers.alpaca._wire import (
     account_from_json,
     error_from_response,
     order_from_json,
@@ -59,28 +57,11 @@ from brokers._wire import (
     replace_request_to_json,
 )
 
-__all__ = ["AlpacaBroker", "RestCounters", "absence_is_evidence"]
+__all__ = ["AlpacaBroker", "RestCounters"]
 
 _log = structlog.get_logger("tickstate.brokers.alpaca")
 
 Predicate = Callable[[BaseException], bool]
-
-
-def absence_is_evidence(sent_at: datetime, now: datetime, grace: timedelta) -> bool:
-    """Whether a "not found" for an order sent at ``sent_at`` proves it was never placed.
-
-    Only once ``grace`` has passed: before that the venue may simply not know it yet, and
-    re-placing it would duplicate it (field lesson 6). Resending with the *same* client order id
-    is harmless at any time — the venue refuses a second order with it.
-
-    >>> from datetime import UTC
-    >>> t = datetime(2026, 1, 5, 15, tzinfo=UTC)
-    >>> absence_is_evidence(t, t + timedelta(seconds=2), timedelta(seconds=10))
-    False
-    >>> absence_is_evidence(t, t + timedelta(seconds=10), timedelta(seconds=10))
-    True
-    """
-    return now - sent_at >= grace
 
 
 def _any_transport(exc: BaseException) -> bool:
@@ -104,9 +85,8 @@ class AlpacaBroker:
     """The ``Broker`` protocol against Alpaca's REST API (or the simulated exchange).
 
     ``session`` is the HTTP seam: pass a ``requests.Session`` (or a subclass that wraps one, in
-    tests); without one the broker makes its own and closes it in ``close()``. ``clock`` tells
-    the time for ``absence_is_evidence``; ``sleep`` waits between retries (tests pass one that
-    records the delays instead of waiting).
+    tests); without one the broker makes its own and closes it in ``close()``. ``sleep`` waits
+    between retries (tests pass one that records the delays instead of waiting).
     """
 
     def __init__(
@@ -114,13 +94,11 @@ class AlpacaBroker:
         settings: AlpacaSettings,
         session: requests.Session | None = None,
         *,
-        clock: Clock | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
-        self._clock: Clock = clock if clock is not None else SystemClock()
         self._sleep = sleep
         self._base = settings.rest_url + "/v2"
         self._headers = settings.rest_headers
@@ -244,17 +222,12 @@ class AlpacaBroker:
     def find_order_by_client_id(self, client_order_id: str) -> Order | None:
         """The order with this client order id, or None on "not found".
 
-        None is evidence of absence only together with ``absence_is_evidence``.
+        None proves absence only as ``brokers.absence_is_evidence`` says.
         """
         try:
             return self.get_order_by_client_id(client_order_id)
         except NotFoundError:
             return None
-
-    def absence_is_evidence(self, sent_at: datetime) -> bool:
-        """Whether "not found" for an order sent at ``sent_at`` proves it is not at the venue."""
-        grace = timedelta(seconds=self._settings.not_found_grace)
-        return absence_is_evidence(sent_at, self._clock.now(), grace)
 
     def list_orders(
         self, *, status: str = "open", limit: int = 50, symbols: Sequence[str] | None = None

@@ -1,0 +1,28 @@
+"""The Alpaca room: the wire format (pure, no I/O) and the adapter on ``requests`` and
+``websocket-client`` (I/O behind the HTTP session and WebSocket factory it is handed).
+
+Builds on the core (``brokers._types``, ``_protocol``, ``_exceptions``, ``_clock``) and never
+imports ``brokers.sim``; the simulated exchange imports this room's wire modules, not the other
+way round.
+"""
+
+from brokers.alpaca._rest import AlpacaBroker, RestCounters
+from brokers.alpaca._settings import AlpacaSettings, ReconnectPolicy, RetryPolicy
+from brokers.alpaca._streams import (
+    AlpacaBarStream,
+    AlpacaTradeStream,
+    StreamCounters,
+    WebSocketFactory,
+)
+
+__all__ = [
+    "AlpacaBarStream",
+    "AlpacaBroker",
+    "AlpacaSettings",
+    "AlpacaTradeStream",
+    "ReconnectPolicy",
+    "RestCounters",
+    "RetryPolicy",
+    "StreamCounters",
+    "WebSocketFactory",
+]
