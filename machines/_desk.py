@@ -16,6 +16,7 @@ from datetime import date
 
 from machines._events import Event
 from machines._machine import Outcome, SymbolMachine
+from machines._order_ids import ClientOrderId
 from machines._rules import Rules, check_identity
 from machines._snapshot import Counters, Snapshot
 
@@ -60,6 +61,15 @@ class Desk:
     def fire(self, symbol: str, event: Event) -> Outcome:
         """Fire ``event`` on the machine of ``symbol``."""
         return self.machine(symbol).fire(event)
+
+    def decided(self, client_order_id: str) -> bool:
+        """Whether one of this desk's machines decided the order with this id (it need not work
+        any more); an id of another strategy, or of a symbol with no machine, was not."""
+        cid = ClientOrderId.parse(client_order_id)
+        if cid is None or cid.strategy != self.strategy:
+            return False
+        machine = self._machines.get(cid.symbol)
+        return machine is not None and machine.decided(client_order_id)
 
     def symbols(self) -> tuple[str, ...]:
         """Every symbol with a machine, sorted."""

@@ -254,6 +254,15 @@ class SymbolMachine:
         # Read once per bar per symbol by the engine: skip the second call once it is built.
         return view._built or view.snapshot()
 
+    def decided(self, client_order_id: str) -> bool:
+        """Whether this machine decided the order with this id: it works, or it finished.
+
+        Safe from any thread: it reads the published books, which are never mutated again.
+        """
+        books = self._books
+        found = books.find(client_order_id) or books.finished(client_order_id)
+        return found is not None
+
     def counters(self) -> Counters:
         """This machine's counters, with the reason of every race, decline and anomaly."""
         with self._lock:

@@ -11,8 +11,9 @@ would have carried; positions are only compared.
 | order as the machine knows it                  | knows it         | nothing               |
 | not found, young (< grace)                     | placed it        | wait (lesson 6)       |
 | not found, older than grace                    | placed it        | halt the symbol       |
-| open order with our prefix, entry role         | does not know it | cancel it (orphan)    |
-| open order with our prefix, stop or exit role  | does not know it | halt the symbol       |
+| open order with our prefix, entry role         | never decided it | cancel it (orphan)    |
+| open order with our prefix, stop or exit role  | never decided it | halt the symbol       |
+| open order, not in the (older) snapshots       | decided it since | nothing (next pass)   |
 | net position                                   | differs          | machine anomaly: halt |
 """
 
@@ -79,8 +80,14 @@ def reconcile(
     now: datetime,
     missing_since: Mapping[str, datetime],
     grace_seconds: float,
+    decided: Callable[[str], bool] = lambda _client_order_id: False,
 ) -> Reconciliation:
-    """What the broker's orders (by client id) and net positions mean for the machines."""
+    """What the broker's orders (by client id) and net positions mean for the machines.
+
+    ``snapshots`` may be older than ``orders``: an order the machines decided after their
+    snapshots were taken is not an orphan, which ``decided`` (asked after the orders were
+    read) tells.
+    """
     result = Reconciliation()
     known: set[str] = set()
     for snapshot in snapshots:
@@ -109,6 +116,8 @@ def reconcile(
         cid = ClientOrderId.parse(client_order_id)
         if client_order_id in known or not order.is_open or cid is None or cid.strategy != strategy:
             continue
+        if decided(client_order_id):
+            continue  # placed after the snapshots were taken: the next pass compares it
         if cid.role is OrderRole.ENTRY:
             result.cancel_orphans.append(order)
         else:

@@ -178,6 +178,7 @@ class LiveRunner:
             now=engine.clock.now(),
             missing_since=dict(self._missing),
             grace_seconds=self.settings.not_found_grace,
+            decided=engine.desk.decided,
         )
 
     def _lookup(self, client_order_id: str) -> Order | None:
