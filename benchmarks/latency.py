@@ -280,7 +280,7 @@ def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict
         try:
             connected.get(timeout=_WAIT)
             for i in range(total):
-                at = first + timedelta(minutes=10 * i)
+                at = first + timedelta(minutes=15 * i)
                 day = first.date() + timedelta(days=i)
                 engine.fire(symbol, m.DayRolledOver(trading_date=day))
                 buy = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, m.Side.BUY)
@@ -296,9 +296,15 @@ def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict
                 if i >= warmup:
                     taken.append(stamps.handed - stamps.received)
                 engine.fire(symbol, m.ExitSignalled(at=at, reason="bench"))
+                # The stop's cancel takes exchange time, as at Alpaca; this exchange's clock
+                # only moves when told, so land it (``fire`` returned after its 204); the exit
+                # follows the cancel.
+                sim.land_requests()
                 exit_id = m.client_order_id(dispatch.STRATEGY, symbol, day, 1, m.OrderRole.EXIT)
                 settle(f"{exit_id}:new")
-                sim.feed_bar(_bar(symbol, at + timedelta(minutes=5), "99.90", "100.10"))
+                # The exit went in after the next bar began (the cancel took exchange time): the
+                # bar after that fills it.
+                sim.feed_bar(_bar(symbol, at + timedelta(minutes=10), "99.90", "100.10"))
                 settle(f"{exit_id}:fill")
                 if not desk.machine(symbol).snapshot().is_flat:
                     raise AssertionError(f"not flat after the exit: {desk.machine(symbol).state}")

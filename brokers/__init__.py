@@ -27,12 +27,14 @@ from brokers._exceptions import (
     NotCancelableError,
     NotFoundError,
     NotReplaceableError,
+    PatternDayTraderError,
     RateLimitedError,
     RequestRejectedError,
     TransportError,
     UnavailableError,
     UnchangedOrderError,
     VenueError,
+    WashTradeError,
 )
 from brokers._matching import FillRatio, MatchingEngine
 from brokers._paper import PaperBroker
@@ -48,6 +50,7 @@ from brokers._protocol import (
 from brokers._types import (
     TERMINAL_STATUSES,
     Account,
+    Asset,
     Bar,
     Order,
     OrderRequest,
@@ -60,6 +63,7 @@ from brokers._types import (
     TradeUpdate,
     UpdateKind,
 )
+from brokers._venue import ALPACA_PAPER, PLAIN, VenueRules
 
 if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imports them
     from brokers.alpaca import (
@@ -91,12 +95,15 @@ _ROOMS = {
 }
 
 __all__ = [
+    "ALPACA_PAPER",
+    "PLAIN",
     "TERMINAL_STATUSES",
     "Account",
     "AlpacaBarStream",
     "AlpacaBroker",
     "AlpacaSettings",
     "AlpacaTradeStream",
+    "Asset",
     "AuthenticationError",
     "Bar",
     "BarHandler",
@@ -121,6 +128,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "PaperBroker",
+    "PatternDayTraderError",
     "Position",
     "RateLimitedError",
     "ReconnectPolicy",
@@ -141,7 +149,9 @@ __all__ = [
     "UnchangedOrderError",
     "UpdateKind",
     "VenueError",
+    "VenueRules",
     "VirtualClock",
+    "WashTradeError",
     "WebSocketFactory",
     "absence_is_evidence",
 ]

@@ -6,6 +6,8 @@
      │    ├── InvalidOrderError        422: bad fields, unsupported order, not a UUID
      │    ├── DuplicateClientOrderIdError  422: the client order id was used before
      │    ├── InsufficientFundsError   403: buying power or available quantity too small
+     │    ├── WashTradeError           403: an opposite working order could trade with it
+     │    ├── PatternDayTraderError    403: it would complete a fourth day trade in 5 sessions
      │    ├── NotFoundError            404: no such order or position
      │    ├── NotCancelableError       422: the order is already terminal
      │    ├── NotReplaceableError      422: the order is not open (or not yet at the exchange)
@@ -31,12 +33,14 @@ __all__ = [
     "NotCancelableError",
     "NotFoundError",
     "NotReplaceableError",
+    "PatternDayTraderError",
     "RateLimitedError",
     "RequestRejectedError",
     "TransportError",
     "UnavailableError",
     "UnchangedOrderError",
     "VenueError",
+    "WashTradeError",
 ]
 
 
@@ -73,6 +77,31 @@ class DuplicateClientOrderIdError(InvalidOrderError):
 
 class InsufficientFundsError(RequestRejectedError):
     status, code = 403, 40310000
+
+
+class WashTradeError(RequestRejectedError):
+    """The venue refuses an order that could trade with an opposite working order of the symbol
+    (Alpaca: "potential wash trade detected. use complex orders"); ``existing_order_id`` names
+    that order."""
+
+    status, code = 403, 40310000
+
+    def __init__(
+        self,
+        message: str = "potential wash trade detected. use complex orders",
+        *,
+        existing_order_id: str | None = None,
+        status: int | None = None,
+        code: int | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.existing_order_id = existing_order_id
+
+
+class PatternDayTraderError(RequestRejectedError):
+    """An account under $25,000 may not complete a fourth day trade in five sessions."""
+
+    status, code = 403, 40310100
 
 
 class NotFoundError(RequestRejectedError):

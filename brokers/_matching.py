@@ -2,13 +2,18 @@
 
 Deterministic and single-threaded: the caller serialises access (the paper broker runs in the
 engine's thread, the simulated exchange on its event loop) and passes the time in. Ids are
-UUID v4 drawn from a seeded generator, so the same inputs give the same ids.
+UUID v4 drawn from a seeded generator, so the same inputs give the same ids. What the venue
+refuses and how it fills is its ``VenueRules`` (``brokers._venue``): Alpaca paper's for the
+simulated exchange, ``PLAIN`` for the paper broker of a replay.
 
 Fill model (DESIGN §4), per bar, for orders submitted at or before the bar's cutoff:
 
 - market: at the bar's open;
 - buy stop: at the open if the bar opens at or above the stop, else at the stop if the high
   reaches it; sell stop mirrored;
+- stop-limit (a buy stop under Alpaca's collar): elected like a stop; then a limit — at the open
+  when the open is within the limit, else at the limit if the bar comes back to it, else it stays
+  elected and unfilled (a gap beyond the collar);
 - buy limit: at the open if it opens at or below the limit, else at the limit if the low reaches
   it; sell limit mirrored.
 
@@ -19,28 +24,38 @@ placed inside a bar fills at its own price when the rest of the bar reaches it.
 When one bar could fill several orders of a symbol and bar data cannot tell which came first,
 stops are matched before limits and markets, oldest first: the conservative reading for a
 position that holds both a protective stop and a target.
+
+Cancels and replaces are asynchronous when the rules give them a latency (rows 6-7): the order
+is ``pending_cancel`` / ``pending_replace`` until ``settle`` is called at or after its due time,
+and a bar matched in between can still fill it — a cancel that loses is answered
+``order_cancel_rejected``, a replace that loses rejects its new order (``order_replace_rejected``
+for the old one). A bar is matched before the requests due by its end are settled: bar data
+cannot say whether the fill or the request came first, and the fill is the reading that can hurt.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import replace
-from datetime import datetime
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from brokers._admission import Admission
 from brokers._exceptions import (
     DuplicateClientOrderIdError,
-    InsufficientFundsError,
     InvalidOrderError,
     NotCancelableError,
     NotFoundError,
     NotReplaceableError,
     UnchangedOrderError,
 )
+from brokers._ledger import Ledger
 from brokers._types import (
     Account,
+    Asset,
     Bar,
     Order,
     OrderRequest,
@@ -53,16 +68,28 @@ from brokers._types import (
     TradeUpdate,
     UpdateKind,
 )
+from brokers._venue import PLAIN, VenueRules, collar_limit, fill_price
 
 __all__ = ["FillRatio", "MatchingEngine"]
 
-MAX_CLIENT_ORDER_ID = 48
 _ZERO = Decimal(0)
 _ASSET_NAMESPACE = uuid.UUID("6f1c4b5e-2a7d-4c1e-9b1a-7f3e5d2c9a10")
 _MATCH_ORDER = {OrderType.STOP: 0, OrderType.STOP_LIMIT: 0, OrderType.LIMIT: 1, OrderType.MARKET: 2}
+_NEW_YORK = ZoneInfo("America/New_York")
+#: Statuses in which an order waits for a request to land and cannot take another (row 6).
+_BUSY = frozenset({OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE})
 
-#: How much of an order's remaining quantity fills on a bar (1 = all of it); a fault knob.
+#: How much of an order's remaining quantity fills on a bar (1 = all of it).
 FillRatio = Callable[[Order, Bar], Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A cancel or replace on its way to the venue: it lands at ``due``."""
+
+    due: datetime
+    order_id: str
+    replacement: Order | None = None  # a replace: the new order, not yet working
 
 
 class MatchingEngine:
@@ -75,19 +102,31 @@ class MatchingEngine:
         seed: int = 0,
         margin_multiplier: Decimal = Decimal(4),
         fill_ratio: FillRatio | None = None,
+        rules: VenueRules = PLAIN,
+        assets: Mapping[str, Asset] | None = None,
+        zone: tzinfo = _NEW_YORK,
     ) -> None:
         self._rng = random.Random(seed)
-        self._cash = cash
-        self._margin = margin_multiplier
+        self.rules = rules
         self._fill_ratio = fill_ratio
+        self._assets = dict(assets) if assets is not None else None
+        self._zone = zone
+        self.ledger = Ledger(cash=cash, margin=margin_multiplier)
         self._orders: dict[str, Order] = {}  # every order ever, in submission order
         self._by_client_id: dict[str, str] = {}
         # The open orders of each symbol, in submission order (an index into ``_orders``: an
         # order is stored open first and never reopens, so this keeps its relative order).
         self._open: dict[str, dict[str, Order]] = {}
         self._all_open: dict[str, Order] = {}  # every symbol's, in submission order (same reason)
-        self._positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol → (qty, avg price)
-        self._last_price: dict[str, Decimal] = {}
+        self._elected: set[str] = set()  # stop-limits whose stop traded: limits now
+        self._pending: list[_Pending] = []  # requests on their way, in the order they were made
+        self._admission = Admission(
+            rules=rules,
+            ledger=self.ledger,
+            assets=self._assets,
+            book_of=lambda symbol: self._open.get(symbol, {}),
+            buying_power=lambda: self.account().buying_power,
+        )
         self.account_id = self.new_id()
 
     # --- ids -------------------------------------------------------------------------------
@@ -143,57 +182,70 @@ class MatchingEngine:
         """Every order ever placed, oldest first (for audits)."""
         return list(self._orders.values())
 
+    def assets(self) -> list[Asset]:
+        """The instruments the venue lists, by symbol (every one traded so far without a list)."""
+        if self._assets is not None:
+            return [self._assets[s] for s in sorted(self._assets)]
+        seen = sorted({o.symbol for o in self._orders.values()} | set(self.ledger.last_price))
+        return [self.asset(s) for s in seen]
+
+    def asset(self, symbol: str) -> Asset:
+        """The asset ``symbol``; ``NotFoundError`` when the venue does not list it."""
+        if self._assets is None:
+            return Asset(symbol=symbol, id=self.asset_id(symbol))
+        found = self._assets.get(symbol)
+        if found is None:
+            raise NotFoundError(f"asset not found for {symbol}")
+        return found
+
     def position(self, symbol: str) -> Position:
         """The open position in ``symbol``."""
-        held = self._positions.get(symbol)
-        if held is None or held[0] == 0:
+        held = self.ledger.held(symbol)
+        if held == 0:
             raise NotFoundError("position does not exist")
-        qty, avg = held
         return Position(
             symbol=symbol,
-            qty=qty,
-            avg_entry_price=avg,
+            qty=held,
+            avg_entry_price=self.ledger.average(symbol),
             asset_id=self.asset_id(symbol),
-            current_price=self._last_price.get(symbol),
+            current_price=self.ledger.last_price.get(symbol),
+            qty_available=abs(held)
+            - self._admission.reserved(symbol, _closing_side(held), ignoring=None),
         )
 
     def positions(self) -> list[Position]:
         """Every open position, by symbol."""
-        return [self.position(s) for s in sorted(self._positions) if self._positions[s][0] != 0]
+        held = sorted(s for s, h in self.ledger.holdings.items() if h.qty != 0)
+        return [self.position(s) for s in held]
 
     def account(self) -> Account:
-        """Cash, equity and buying power."""
-        equity = self._cash + sum(
-            (
-                qty * self._last_price.get(symbol, avg)
-                for symbol, (qty, avg) in self._positions.items()
-            ),
-            _ZERO,
-        )
+        """Cash, equity and buying power (less what open opening orders would use)."""
+        ledger = self.ledger
+        working = self._all_open.values() if self.rules.open_orders_use_buying_power else ()
         return Account(
             id=self.account_id,
             account_number="SIM" + self.account_id[:8].upper(),
-            cash=self._cash,
-            equity=equity,
-            buying_power=max(_ZERO, equity * self._margin - self._exposure()),
+            cash=ledger.cash,
+            equity=ledger.equity(),
+            buying_power=ledger.buying_power(working),
+            pattern_day_trader=self.rules.pattern_day_trader and ledger.pattern_day_trader(),
+            daytrade_count=ledger.day_trade_count(),
         )
 
-    def _exposure(self) -> Decimal:
-        return sum(
-            (abs(qty) * self._last_price.get(s, avg) for s, (qty, avg) in self._positions.items()),
-            _ZERO,
-        )
+    def next_due(self) -> datetime | None:
+        """When the next cancel or replace on its way lands (None: nothing is on its way)."""
+        return min((p.due for p in self._pending), default=None)
 
     # --- requests --------------------------------------------------------------------------
 
     def submit(self, request: OrderRequest, now: datetime) -> tuple[Order, list[TradeUpdate]]:
         """Accept a new order; returns it as the REST answer shows it, and its ``NEW`` update."""
-        self._validate(request)
+        request = self._admission.as_taken(request)
+        self._admission.fields(request)
         client_order_id = request.client_order_id or self.new_id()
         if client_order_id in self._by_client_id:
             raise DuplicateClientOrderIdError("client_order_id must be unique")
-        self._check_available(request.symbol, request.side, request.qty, ignoring=None)
-        self._check_buying_power(request)
+        self._admission.new_order(request, self._session(now))
         accepted = Order(
             id=self.new_id(),
             client_order_id=client_order_id,
@@ -215,26 +267,47 @@ class MatchingEngine:
         self._store(live)
         return accepted, [TradeUpdate(kind=UpdateKind.NEW, order=live, timestamp=now)]
 
-    def cancel(self, order_id: str, now: datetime) -> list[TradeUpdate]:
-        """Cancel a working order; its ``CANCELED`` update."""
+    def cancel(self, order_id: str, now: datetime, *, at_once: bool = False) -> list[TradeUpdate]:
+        """Ask to cancel a working order: ``CANCELED`` now, or ``PENDING_CANCEL`` until it lands
+        (a replace in flight refuses it: ``CANCEL_REJECTED``). ``at_once``: the venue cancels
+        it itself, as part of closing every position."""
         order = self.get_order(order_id)
+        if order.status is OrderStatus.PENDING_CANCEL:
+            raise NotCancelableError(f'order is already in "{order.status.value}" state')
         if not order.is_open:
             raise NotCancelableError(f'order is already in "{order.status.value}" state')
-        canceled = replace(order, status=OrderStatus.CANCELED, canceled_at=now, updated_at=now)
-        self._store(canceled)
-        return [TradeUpdate(kind=UpdateKind.CANCELED, order=canceled, timestamp=now)]
+        if order.status is OrderStatus.PENDING_REPLACE:
+            return [TradeUpdate(kind=UpdateKind.CANCEL_REJECTED, order=order, timestamp=now)]
+        if at_once or self.rules.order_latency == timedelta(0):
+            return self._canceled(order, now)
+        pending = replace(order, status=OrderStatus.PENDING_CANCEL, updated_at=now)
+        if order.status is OrderStatus.PENDING_NEW:  # a replacement not working yet
+            self._orders[order.id] = pending
+        else:
+            self._store(pending)
+        self._pending.append(_Pending(now + self.rules.order_latency, order.id))
+        return [TradeUpdate(kind=UpdateKind.PENDING_CANCEL, order=pending, timestamp=now)]
 
     def replace(
         self, order_id: str, changes: ReplaceRequest, now: datetime
     ) -> tuple[Order, list[TradeUpdate]]:
-        """Replace a working order by a new one; the old becomes ``replaced``."""
+        """Replace a working order by a new one; the old becomes ``replaced`` (at once, or when
+        the request lands: ``PENDING_REPLACE`` until then)."""
         old = self.get_order(order_id)
         if not old.is_open:
             raise NotReplaceableError("unable to replace order, order is not open")
+        if old.status in _BUSY:
+            raise NotReplaceableError(
+                f"unable to replace order, order is in {old.status.value} state"
+            )
         qty = changes.qty if changes.qty is not None else old.remaining_qty
         stop = changes.stop_price if changes.stop_price is not None else old.stop_price
         limit = changes.limit_price if changes.limit_price is not None else old.limit_price
         tif = changes.time_in_force or old.time_in_force
+        if old.type is OrderType.STOP_LIMIT and changes.stop_price is not None and (
+            changes.limit_price is None and self.rules.buy_stop_collar
+        ):
+            limit = collar_limit(changes.stop_price)  # the collar follows the stop
         if (qty, stop, limit, tif) == (
             old.remaining_qty,
             old.stop_price,
@@ -252,11 +325,11 @@ class MatchingEngine:
             limit_price=limit,
             client_order_id=changes.client_order_id,
         )
-        self._validate(request)
+        self._admission.fields(request)
         client_order_id = changes.client_order_id or self.new_id()
         if client_order_id in self._by_client_id:
             raise DuplicateClientOrderIdError("client_order_id must be unique")
-        self._check_available(old.symbol, old.side, qty, ignoring=old.id)
+        self._admission.replacement(request, old)
         new = Order(
             id=self.new_id(),
             client_order_id=client_order_id,
@@ -274,26 +347,45 @@ class MatchingEngine:
             limit_price=limit,
             replaces=old.id,
         )
-        replaced = replace(
-            old, status=OrderStatus.REPLACED, replaced_by=new.id, replaced_at=now, updated_at=now
-        )
-        self._store(replaced)
-        self._store(new)
-        return new, [
-            TradeUpdate(kind=UpdateKind.REPLACED, order=replaced, timestamp=now),
-            TradeUpdate(kind=UpdateKind.NEW, order=new, timestamp=now),
-        ]
+        if self.rules.order_latency == timedelta(0):
+            return new, self._replaced(old, new, now)
+        waiting = replace(new, status=OrderStatus.PENDING_NEW)
+        self._orders[waiting.id] = waiting  # known by id and client id, not working yet
+        self._by_client_id[waiting.client_order_id] = waiting.id
+        pending = replace(old, status=OrderStatus.PENDING_REPLACE, updated_at=now)
+        self._store(pending)
+        self._pending.append(_Pending(now + self.rules.order_latency, old.id, waiting))
+        return waiting, [TradeUpdate(kind=UpdateKind.PENDING_REPLACE, order=pending, timestamp=now)]
 
-    def close_position(self, symbol: str, now: datetime) -> tuple[Order, list[TradeUpdate]]:
-        """Flatten ``symbol`` with a market order."""
-        held = self.position(symbol)
-        side = OrderSide.SELL if held.qty > 0 else OrderSide.BUY
-        request = OrderRequest(symbol=symbol, qty=abs(held.qty), side=side, type=OrderType.MARKET)
+    def close_position(
+        self,
+        symbol: str,
+        now: datetime,
+        *,
+        qty: Decimal | None = None,
+        percentage: Decimal | None = None,
+    ) -> tuple[Order, list[TradeUpdate]]:
+        """Flatten ``symbol`` (or ``qty`` of it, or ``percentage`` % of it) with a market order."""
+        held = self.position(symbol).qty
+        amount = abs(held)
+        if qty is not None and percentage is not None:
+            raise InvalidOrderError("only one of qty or percentage may be given")
+        if qty is not None:
+            if not _ZERO < qty <= amount:
+                raise InvalidOrderError(f"qty must be > 0 and <= {amount}, got {qty}")
+            amount = qty
+        elif percentage is not None:
+            if not _ZERO < percentage <= 100:
+                raise InvalidOrderError(f"percentage must be > 0 and <= 100, got {percentage}")
+            amount = (amount * percentage / 100).to_integral_value()
+        request = OrderRequest(
+            symbol=symbol, qty=amount, side=_closing_side(held), type=OrderType.MARKET
+        )
         return self.submit(request, now)
 
     def expire_day_orders(self, now: datetime) -> list[TradeUpdate]:
-        """The session closed: every working DAY order expires."""
-        updates = []
+        """The session closed: every working DAY order expires; a GTC one is done for the day."""
+        updates = self.settle(now)
         # The open orders only, in the order a walk over every order ever placed would meet them:
         # that walk made each session close cost more than the one before.
         for order in list(self._all_open.values()):
@@ -301,7 +393,72 @@ class MatchingEngine:
                 expired = replace(order, status=OrderStatus.EXPIRED, expired_at=now, updated_at=now)
                 self._store(expired)
                 updates.append(TradeUpdate(kind=UpdateKind.EXPIRED, order=expired, timestamp=now))
+            elif order.status is not OrderStatus.DONE_FOR_DAY:
+                resting = replace(order, status=OrderStatus.DONE_FOR_DAY, updated_at=now)
+                self._store(resting)
+                updates.append(
+                    TradeUpdate(kind=UpdateKind.DONE_FOR_DAY, order=resting, timestamp=now)
+                )
+        for pending in self._pending:  # a replace whose old order expired never lands
+            if pending.replacement is not None and not self._orders[pending.order_id].is_open:
+                stale = self._orders[pending.replacement.id]
+                self._orders[stale.id] = replace(
+                    stale, status=OrderStatus.EXPIRED, expired_at=now, updated_at=now
+                )
+        self._pending = [p for p in self._pending if self._orders[p.order_id].is_open]
         return updates
+
+    def settle(self, now: datetime) -> list[TradeUpdate]:
+        """Land every cancel and replace due by ``now``, in the order they were made."""
+        due = [p for p in self._pending if p.due <= now]
+        if not due:
+            return []
+        self._pending = [p for p in self._pending if p.due > now]
+        updates: list[TradeUpdate] = []
+        for pending in due:
+            order = self._orders[pending.order_id]
+            if pending.replacement is None:
+                updates += self._land_cancel(order, now)
+            else:
+                updates += self._land_replace(order, self._orders[pending.replacement.id], now)
+        return updates
+
+    def _land_cancel(self, order: Order, now: datetime) -> list[TradeUpdate]:
+        if not order.is_open:  # it filled while the cancel was on its way: too late
+            return [TradeUpdate(kind=UpdateKind.CANCEL_REJECTED, order=order, timestamp=now)]
+        return self._canceled(order, now)
+
+    def _land_replace(self, old: Order, new: Order, now: datetime) -> list[TradeUpdate]:
+        if not old.is_open:  # the old order filled first: the new one never reaches the venue
+            rejected = replace(new, status=OrderStatus.REJECTED, failed_at=now, updated_at=now)
+            self._orders[rejected.id] = rejected
+            return [
+                TradeUpdate(kind=UpdateKind.REJECTED, order=rejected, timestamp=now),
+                TradeUpdate(kind=UpdateKind.REPLACE_REJECTED, order=old, timestamp=now),
+            ]
+        # A cancel of the new order may already be on its way: it keeps waiting for it.
+        status = OrderStatus.NEW if new.status is OrderStatus.PENDING_NEW else new.status
+        return self._replaced(old, replace(new, status=status, updated_at=now), now)
+
+    def _canceled(self, order: Order, now: datetime) -> list[TradeUpdate]:
+        canceled = replace(order, status=OrderStatus.CANCELED, canceled_at=now, updated_at=now)
+        self._store(canceled)
+        self._elected.discard(order.id)
+        return [TradeUpdate(kind=UpdateKind.CANCELED, order=canceled, timestamp=now)]
+
+    def _replaced(self, old: Order, new: Order, now: datetime) -> list[TradeUpdate]:
+        replaced = replace(
+            old, status=OrderStatus.REPLACED, replaced_by=new.id, replaced_at=now, updated_at=now
+        )
+        self._store(replaced)
+        self._store(new)
+        if old.id in self._elected:  # a replaced stop-limit keeps its election
+            self._elected.discard(old.id)
+            self._elected.add(new.id)
+        return [
+            TradeUpdate(kind=UpdateKind.REPLACED, order=replaced, timestamp=now),
+            TradeUpdate(kind=UpdateKind.NEW, order=new, timestamp=now),
+        ]
 
     # --- matching --------------------------------------------------------------------------
 
@@ -310,7 +467,7 @@ class MatchingEngine:
         is taken as the last price, as ``on_bar`` would."""
         if self._open.get(bar.symbol):
             return False
-        self._last_price[bar.symbol] = bar.close
+        self.ledger.mark(bar.symbol, bar.close)
         return True
 
     def on_bar(
@@ -330,9 +487,10 @@ class MatchingEngine:
         order ids; ``inside`` says they were placed after the bar opened, so none fills at the
         open.
         """
+        self.ledger.start_session(self._session(bar.start))
         book = self._open.get(bar.symbol)
         if not book:  # nothing works in this symbol (most bars): only the last price moves
-            self._last_price[bar.symbol] = bar.close
+            self.ledger.mark(bar.symbol, bar.close)
             return []
         limit = cutoff if cutoff is not None else bar.start
         working = [
@@ -344,7 +502,10 @@ class MatchingEngine:
         updates = []
         for order in working:
             current = self._orders[order.id]  # an earlier fill may have changed nothing here
-            price = _fill_price(current, bar, placed_inside=inside)
+            if current.status is OrderStatus.DONE_FOR_DAY:
+                current = replace(current, status=OrderStatus.NEW)  # a new session: working again
+                self._store(current)
+            price = self._fill_price(current, bar, placed_inside=inside)
             if price is None:
                 continue
             qty = current.remaining_qty
@@ -355,8 +516,24 @@ class MatchingEngine:
                 if qty == 0:
                     continue
             updates.append(self._fill(current, qty, price, now))
-        self._last_price[bar.symbol] = bar.close
+        self.ledger.mark(bar.symbol, bar.close)
         return updates
+
+    def _fill_price(self, order: Order, bar: Bar, *, placed_inside: bool) -> Decimal | None:
+        if order.type is not OrderType.STOP_LIMIT or order.id in self._elected:
+            return fill_price(order, bar, placed_inside=placed_inside)
+        stop = order.stop_price
+        assert stop is not None
+        elects = bar.high >= stop if order.side is OrderSide.BUY else bar.low <= stop
+        if not elects:
+            return None
+        self._elected.add(order.id)
+        gapped = not placed_inside and (
+            bar.open >= stop if order.side is OrderSide.BUY else bar.open <= stop
+        )
+        if not gapped:
+            return stop  # traded up through the stop inside the bar: the stop is within the limit
+        return fill_price(replace(order, type=OrderType.LIMIT), bar, placed_inside=False)
 
     def _fill(self, order: Order, qty: Decimal, price: Decimal, now: datetime) -> TradeUpdate:
         filled = order.filled_qty + qty
@@ -370,12 +547,20 @@ class MatchingEngine:
             order,
             filled_qty=filled,
             filled_avg_price=avg,
-            status=OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
+            status=(
+                OrderStatus.FILLED
+                if done
+                else (order.status if order.status in _BUSY else OrderStatus.PARTIALLY_FILLED)
+            ),
             filled_at=now if done else order.filled_at,
             updated_at=now,
         )
         self._store(updated)
-        position_qty = self._apply_position(order.symbol, order.side, qty, price)
+        if done:
+            self._elected.discard(order.id)
+        position_qty = self.ledger.record_fill(
+            order.symbol, order.side, qty, price, self._session(now)
+        )
         return TradeUpdate(
             kind=UpdateKind.FILL if done else UpdateKind.PARTIAL_FILL,
             order=updated,
@@ -386,19 +571,8 @@ class MatchingEngine:
             position_qty=position_qty,
         )
 
-    def _apply_position(
-        self, symbol: str, side: OrderSide, qty: Decimal, price: Decimal
-    ) -> Decimal:
-        held, avg = self._positions.get(symbol, (_ZERO, _ZERO))
-        signed = qty if side is OrderSide.BUY else -qty
-        self._cash -= signed * price
-        new = held + signed
-        if held == 0 or (held > 0) == (signed > 0):
-            avg = (abs(held) * avg + qty * price) / abs(new)  # opening or adding
-        elif new != 0 and (new > 0) != (held > 0):
-            avg = price  # flipped through zero: the rest opened at this price
-        self._positions[symbol] = (new, avg if new != 0 else _ZERO)
-        return new
+    def _session(self, when: datetime) -> date:
+        return when.astimezone(self._zone).date()
 
     # --- checks ----------------------------------------------------------------------------
 
@@ -416,88 +590,6 @@ class MatchingEngine:
             if book is not None:
                 book.pop(order.id, None)
 
-    @staticmethod
-    def _validate(request: OrderRequest) -> None:
-        def bad(message: str) -> InvalidOrderError:
-            return InvalidOrderError(message)
 
-        if not request.symbol:
-            raise bad("symbol is required")
-        if not request.qty > 0:
-            raise bad("qty must be > 0")
-        if (
-            request.client_order_id is not None
-            and len(request.client_order_id) > MAX_CLIENT_ORDER_ID
-        ):
-            raise bad("client_order_id must be no more than 48 characters")
-        if request.time_in_force not in (TimeInForce.DAY, TimeInForce.GTC):
-            raise bad(f"time_in_force {request.time_in_force.value} is not supported here")
-        needs_stop = request.type in (OrderType.STOP, OrderType.STOP_LIMIT)
-        needs_limit = request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        if request.type is OrderType.STOP_LIMIT:
-            raise bad("order type stop_limit is not supported here")
-        if needs_stop != (request.stop_price is not None):
-            raise bad("stop_price is required for stop orders only")
-        if needs_limit != (request.limit_price is not None):
-            raise bad("limit_price is required for limit orders only")
-        for price in (request.stop_price, request.limit_price):
-            if price is not None and not price > 0:
-                raise bad("prices must be > 0")
-
-    def _check_available(
-        self, symbol: str, side: OrderSide, qty: Decimal, *, ignoring: str | None
-    ) -> None:
-        """A closing order may not exceed the position less what other orders already hold."""
-        held = self._positions.get(symbol, (_ZERO, _ZERO))[0]
-        closing = (held > 0 and side is OrderSide.SELL) or (held < 0 and side is OrderSide.BUY)
-        if not closing:
-            return
-        reserved = sum(
-            (
-                o.remaining_qty
-                for o in self._open.get(symbol, {}).values()
-                if o.side is side and o.id != ignoring
-            ),
-            _ZERO,
-        )
-        available = abs(held) - reserved
-        if qty > available:
-            raise InsufficientFundsError(
-                f"insufficient qty available for order (requested: {qty}, available: {available})"
-            )
-
-    def _check_buying_power(self, request: OrderRequest) -> None:
-        reference = (
-            request.stop_price or request.limit_price or self._last_price.get(request.symbol)
-        )
-        if reference is None:
-            return
-        held = self._positions.get(request.symbol, (_ZERO, _ZERO))[0]
-        reduces = (held > 0 and request.side is OrderSide.SELL) or (
-            held < 0 and request.side is OrderSide.BUY
-        )
-        if not reduces and request.qty * reference > self.account().buying_power:
-            raise InsufficientFundsError("insufficient buying power")
-
-
-def _fill_price(order: Order, bar: Bar, *, placed_inside: bool = False) -> Decimal | None:
-    """The price ``order`` fills at on ``bar``, or None if the bar does not reach it.
-
-    ``placed_inside``: the order was placed after the bar opened, so the open cannot fill it.
-    """
-    if order.type is OrderType.MARKET:
-        return bar.open
-    gap = not placed_inside
-    if order.type is OrderType.STOP:
-        stop = order.stop_price
-        assert stop is not None
-        if order.side is OrderSide.BUY:
-            return bar.open if gap and bar.open >= stop else (stop if bar.high >= stop else None)
-        return bar.open if gap and bar.open <= stop else (stop if bar.low <= stop else None)
-    if order.type is OrderType.LIMIT:
-        limit = order.limit_price
-        assert limit is not None
-        if order.side is OrderSide.BUY:
-            return bar.open if gap and bar.open <= limit else (limit if bar.low <= limit else None)
-        return bar.open if gap and bar.open >= limit else (limit if bar.high >= limit else None)
-    return None
+def _closing_side(held: Decimal) -> OrderSide:
+    return OrderSide.SELL if held > 0 else OrderSide.BUY

@@ -17,6 +17,7 @@ from enum import StrEnum
 __all__ = [
     "TERMINAL_STATUSES",
     "Account",
+    "Asset",
     "Bar",
     "Order",
     "OrderRequest",
@@ -197,6 +198,7 @@ class Position:
     asset_id: str
     exchange: str = "NASDAQ"
     current_price: Decimal | None = None
+    qty_available: Decimal | None = None  # not held by open closing orders (None: not told)
 
     @property
     def side(self) -> str:
@@ -232,6 +234,23 @@ class Account:
     buying_power: Decimal
     currency: str = "USD"
     status: str = "ACTIVE"
+    pattern_day_trader: bool = False
+    daytrade_count: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Asset:
+    """A tradable instrument as the venue lists it (Alpaca's Asset object, the fields we use)."""
+
+    symbol: str
+    id: str
+    exchange: str = "NASDAQ"
+    name: str = ""
+    tradable: bool = True
+    marginable: bool = True
+    shortable: bool = True
+    easy_to_borrow: bool = True
+    fractionable: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,6 +32,7 @@ __all__ = [
     "open_attempt",
     "place_stop",
     "progress_wind_down",
+    "protect_fill",
     "protect_position",
     "raise_stop",
     "request_replace",
@@ -125,6 +126,25 @@ def _next_stop(d: Decision, side: Side) -> OrderTrack:
     return track
 
 
+def protect_fill(d: Decision) -> None:
+    """Protect a position an entry opened or grew: place its stop — or, where the venue refuses a
+    stop opposite a working order and a leg on the position's side still works (a remainder),
+    cancel it first (the stop is placed when that cancel is answered). Legs on the stop's own
+    side do not conflict with it."""
+    books = d.books
+    if books.stop is not None or books.replacement is not None or books.position == 0:
+        return
+    side = books.entry_side
+    if d.rules.stop_waits_for_entry and any(
+        leg.working and leg.side is side for leg in books.entries
+    ):
+        d.books.entries = tuple(
+            _cancel(d, leg) if leg.side is side else leg for leg in books.entries
+        )
+        return
+    place_stop(d)
+
+
 def place_stop(d: Decision) -> None:
     """Protect a new position: a stop on the other side, at the filled leg's initial stop."""
     books = d.books
@@ -174,7 +194,7 @@ def protect_position(d: Decision) -> None:
     if books.position == 0 or books.entry_side is None:
         return
     if books.stop is None and books.replacement is None:
-        place_stop(d)
+        protect_fill(d)
         return
     stop = books.stop
     if (

@@ -35,6 +35,7 @@ __all__ = [
     "settled",
     "side_leg_working",
     "stop_live",
+    "stop_missing",
     "stop_needs_update",
     "stop_protects_leg",
     "stop_spent",
@@ -143,6 +144,12 @@ def stop_needs_update(d: Decision) -> bool:
     assert books.stop is not None
     remaining = books.stop.qty - books.stop.filled_qty
     return remaining != abs(books.position) or books.stop.stop_price != books.desired_stop
+
+
+def stop_missing(d: Decision) -> bool:
+    """A position is open and no stop order protects it, nor is one being placed or replaced."""
+    books = d.books
+    return books.position != 0 and books.stop is None and books.replacement is None
 
 
 def position_open(d: Decision) -> bool:

@@ -116,7 +116,13 @@ STOPPED_OUT = moves(
     Go(EXITING, (g.stop_spent,), (fx.begin_wind_down,)),
     STAY,  # a partial fill of the stop
 )
-AFTER_ENTRY_FILL = moves(Go(REPLACING, (g.stop_needs_update,), (fx.request_replace,)), STAY)
+# More of the entry filled, or its remainder was cancelled: place the stop if it waited for that
+# (a venue refusing opposite orders), else resize the live one.
+AFTER_ENTRY_FILL = moves(
+    Go(None, (g.stop_missing,), (fx.protect_fill,)),
+    Go(REPLACING, (g.stop_needs_update,), (fx.request_replace,)),
+    STAY,
+)
 NO_POSITION, NO_PENDING_ENTRY, ALREADY_EXITING, HALTED_NO = (
     Decline("no_position"),
     Decline("no_pending_entry"),
@@ -178,14 +184,14 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("entry_rejected", (IN, REPLACING), moves(STAY)),
     ("entry_rejected", (EXITING,), SETTLE),
     ("entry_rejected", (HALTED,), HALTED_BOOKKEEPING),
-    ("entry_filled", (PENDING,), moves(Go(IN, (), (fx.cancel_other_legs, fx.place_stop)))),
-    ("entry_filled", (CANCELLING,), moves(Go(IN, (), (fx.place_stop,)))),
+    ("entry_filled", (PENDING,), moves(Go(IN, (), (fx.cancel_other_legs, fx.protect_fill)))),
+    ("entry_filled", (CANCELLING,), moves(Go(IN, (), (fx.protect_fill,)))),
     ("entry_filled", (IN,), AFTER_ENTRY_FILL),
     ("entry_filled", (REPLACING,), moves(STAY)),  # the stop is resized when the replace lands
     ("entry_filled", (EXITING,), SETTLE),
     ("entry_filled", (HALTED,), HALTED_BOOKKEEPING),
     ("entry_cancelled", (PENDING, CANCELLING), moves(
-        Go(IN, (g.position_open,), (fx.cancel_other_legs, fx.place_stop)),  # it filled in part
+        Go(IN, (g.position_open,), (fx.cancel_other_legs, fx.protect_fill)),  # it filled in part
         Go(FLAT, (g.settled,), (fx.finish_attempt,)),
         STAY)),
     ("entry_cancelled", (IN,), AFTER_ENTRY_FILL),

@@ -35,6 +35,9 @@ class Rules:
     max_attempts: int = 1
     entry_window: tuple[time, time] | None = None  # [start, end) in ``timezone``; None = always
     timezone: str = "UTC"
+    # The venue refuses an order opposite a working one (Alpaca's wash-trade rule): after an
+    # entry fills in part, its remainder is cancelled and the protective stop follows the cancel.
+    stop_waits_for_entry: bool = False
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from brokers._exceptions import BrokerError, InvalidOrderError, VenueError
 from brokers._types import (
     Account,
+    Asset,
     Order,
     OrderRequest,
     OrderSide,
@@ -37,6 +38,8 @@ __all__ = [
     "Reader",
     "account_from_json",
     "account_to_json",
+    "asset_from_json",
+    "asset_to_json",
     "error_body",
     "error_from_response",
     "format_decimal",
@@ -394,6 +397,9 @@ def position_to_json(position: Position) -> JSON:
         "current_price": _opt_decimal(current),
         "lastday_price": _opt_decimal(current),
         "change_today": "0",
+        "qty_available": format_decimal(
+            position.qty_available if position.qty_available is not None else abs(position.qty)
+        ),
     }
 
 
@@ -407,6 +413,7 @@ def position_from_json(obj: object) -> Position:
         asset_id=r.req_text("asset_id"),
         exchange=r.text("exchange", required=False) or "NASDAQ",
         current_price=r.decimal("current_price"),
+        qty_available=r.decimal("qty_available"),
     )
 
 
@@ -430,7 +437,8 @@ def account_to_json(account: Account) -> JSON:
         "currency": account.currency,
         **{key: format_decimal(value) for key, value in money.items()},
         "accrued_fees": "0",
-        "pattern_day_trader": False,
+        "pattern_day_trader": account.pattern_day_trader,
+        "daytrade_count": account.daytrade_count,
         "trading_blocked": False,
         "transfers_blocked": False,
         "account_blocked": False,
@@ -451,4 +459,52 @@ def account_from_json(obj: object) -> Account:
         buying_power=r.req_decimal("buying_power"),
         currency=r.text("currency", required=False) or "USD",
         status=r.req_text("status"),
+        pattern_day_trader=r.flag("pattern_day_trader"),
+        daytrade_count=_count(r.obj.get("daytrade_count")),
+    )
+
+
+def _count(value: object) -> int:
+    """A non-negative count the venue may send as a number or a numeric string."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(0, value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return 0
+
+
+def asset_to_json(asset: Asset) -> JSON:
+    """Alpaca's Asset object."""
+    return {
+        "id": asset.id,
+        "class": "us_equity",
+        "exchange": asset.exchange,
+        "symbol": asset.symbol,
+        "name": asset.name or asset.symbol,
+        "status": "active",
+        "tradable": asset.tradable,
+        "marginable": asset.marginable,
+        "shortable": asset.shortable,
+        "easy_to_borrow": asset.easy_to_borrow,
+        "fractionable": asset.fractionable,
+        "maintenance_margin_requirement": 30,
+        "attributes": [],
+    }
+
+
+def asset_from_json(obj: object) -> Asset:
+    """An Asset from Alpaca's JSON; ``VenueError`` if malformed."""
+    r = Reader(obj, venue_error("asset"), "asset")
+    return Asset(
+        symbol=r.req_text("symbol"),
+        id=r.req_text("id"),
+        exchange=r.text("exchange", required=False) or "NASDAQ",
+        name=r.text("name", required=False) or "",
+        tradable=r.flag("tradable", True),
+        marginable=r.flag("marginable", True),
+        shortable=r.flag("shortable"),
+        easy_to_borrow=r.flag("easy_to_borrow"),
+        fractionable=r.flag("fractionable"),
     )

@@ -19,11 +19,13 @@ from brokers._exceptions import (
     NotCancelableError,
     NotFoundError,
     NotReplaceableError,
+    PatternDayTraderError,
     RateLimitedError,
     RequestRejectedError,
     UnavailableError,
     UnchangedOrderError,
     VenueError,
+    WashTradeError,
 )
 
 __all__ = ["UNAUTHORIZED_BODY", "error_body", "error_from_response"]
@@ -39,7 +41,13 @@ def error_body(error: BrokerError) -> dict[str, Any]:
     """``{"code", "message"}`` for an error the venue answers with."""
     if isinstance(error, AuthenticationError):
         return dict(UNAUTHORIZED_BODY)
-    return {"code": error.code if error.code is not None else 50010000, "message": error.message}
+    body: dict[str, Any] = {
+        "code": error.code if error.code is not None else 50010000,
+        "message": error.message,
+    }
+    if isinstance(error, WashTradeError) and error.existing_order_id is not None:
+        body["existing_order_id"] = error.existing_order_id
+    return body
 
 
 def error_from_response(status: int, body: bytes | str) -> BrokerError:
@@ -50,10 +58,17 @@ def error_from_response(status: int, body: bytes | str) -> BrokerError:
         parsed = json.loads(message)
     except ValueError:
         parsed = None
+    existing: str | None = None
     if isinstance(parsed, Mapping):
         raw_code = parsed.get("code")
         code = raw_code if isinstance(raw_code, int) else None
         message = str(parsed.get("message", message))
+        raw_existing = parsed.get("existing_order_id")
+        existing = raw_existing if isinstance(raw_existing, str) else None
+    if status == 403 and "wash trade" in message:
+        return WashTradeError(message, existing_order_id=existing, status=status, code=code)
+    if status == 403 and (code == PatternDayTraderError.code or "pattern day" in message):
+        return PatternDayTraderError(message, status=status, code=code)
     kind: type[BrokerError]
     if status == 401:
         kind = AuthenticationError

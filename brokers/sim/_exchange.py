@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
@@ -29,7 +29,8 @@ from aiohttp import web
 
 from brokers._clock import Clock, ManualClock, SystemClock, VirtualClock
 from brokers._matching import MatchingEngine
-from brokers._types import Bar, Order, TradeUpdate
+from brokers._types import Asset, Bar, Order, TradeUpdate
+from brokers._venue import ALPACA_PAPER, VenueRules
 from brokers.alpaca._settings import AlpacaSettings, ReconnectPolicy
 from brokers.sim._faults import FaultDice, SimFaults
 from brokers.sim._rest import SimRest
@@ -58,9 +59,17 @@ class SimExchange:
     bar closes ``bar_interval`` after it opens (default: the smallest gap between two bars of a
     symbol, or one minute). Without bars
     the exchange runs on a ``ManualClock`` (at ``start`` or now) that ``feed_bar`` moves to each
-    bar's end. ``rate_limit`` requests per ``rate_window`` seconds per key; ``faults`` can be
-    replaced at any time through the ``faults`` property. ``hold_until_subscribed`` starts the
-    replay (and its clock) only once a bar-stream client has subscribed.
+    bar's end, and cancels and replaces land when it is moved (``land_requests`` moves it just
+    far enough). ``rate_limit`` requests per ``rate_window`` seconds of the exchange's clock per
+    key; ``faults`` can be replaced at any time through the ``faults`` property.
+    ``hold_until_subscribed`` starts the replay (and its clock) only once a bar-stream client has
+    subscribed.
+
+    ``rules`` are Alpaca paper's by default (``brokers.ALPACA_PAPER``: wash trades refused, buy
+    stops collared, sub-penny prices refused, the pattern-day-trader rule, open orders counted in
+    buying power, 10 % partial fills, cancels and replaces that take time); a focused test may
+    relax one. ``assets`` lists what the venue trades (default: the recorded bars' symbols, all
+    shortable and easy to borrow; without bars, any symbol).
     """
 
     def __init__(
@@ -82,6 +91,8 @@ class SimExchange:
         bar_interval: timedelta | None = None,
         session_tz: str = "America/New_York",
         hold_until_subscribed: bool = False,
+        rules: VenueRules = ALPACA_PAPER,
+        assets: Mapping[str, Asset] | None = None,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(
@@ -100,8 +111,19 @@ class SimExchange:
         self._audience: asyncio.Event | None = None
         self._keys = {key_id: secret_key}
         self._rate = (rate_limit, rate_window)
-        self._dice = FaultDice(faults or SimFaults(), seed)
-        self.engine = MatchingEngine(cash=cash, seed=seed, fill_ratio=self._dice.fill_ratio)
+        self.rules = rules
+        self._dice = FaultDice(faults or SimFaults(), seed, rules.partial_fill_rate)
+        if assets is None and self._bars:
+            assets = {s: _asset(s) for s in sorted({b.symbol for b in self._bars})}
+        self.engine = MatchingEngine(
+            cash=cash,
+            seed=seed,
+            fill_ratio=self._dice.fill_ratio,
+            rules=rules,
+            assets=assets,
+            zone=self._tz,
+        )
+        self._settle_at: datetime | None = None  # when the armed settle timer fires
         self.clock: Clock = ManualClock(start or SystemClock().now())
         self.finished = threading.Event()
         self.port = 0
@@ -111,7 +133,9 @@ class SimExchange:
         self._replay: asyncio.Task[None] | None = None
         self._sessions = threading.Condition()
         self._listening = self._subscribed = 0
-        self._trading = TradingStreamHub(self._check_key, self._dice, self._on_listening)
+        self._trading = TradingStreamHub(
+            self._check_key, self._dice, self._on_listening, keys=len(self._keys)
+        )
         self._data = DataStreamHub(self._check_key, self._on_subscribed)
 
     # --- addresses and knobs ---------------------------------------------------------------
@@ -208,6 +232,7 @@ class SimExchange:
             trading=self._trading,
             rate_limit=self._rate[0],
             rate_window=self._rate[1],
+            on_pending=self._arm_settle,
         )
         rest.add_routes(app)
         app.router.add_get("/stream", self._trading.handle)
@@ -343,15 +368,56 @@ class SimExchange:
         end = bar.start + self._interval
         if isinstance(self.clock, ManualClock):
             self.clock.set(end)
-        fills = self.engine.on_bar(bar, self.clock.now(), cutoff=bar.start)
-        self._trading.publish(fills)
+        now = self.clock.now()
+        # The bar first, then the requests due by its end: bar data cannot say which came first,
+        # and a cancel or replace that loses to a fill is the reading that can hurt.
+        fills = self.engine.on_bar(bar, now, cutoff=bar.start)
+        self._trading.publish(fills + self.engine.settle(now))
+        self._arm_settle()
         await self._data.publish(bar)
         return fills
+
+    def _arm_settle(self) -> None:
+        """Land the next cancel or replace when it is due (on a replay's clock; a manual clock
+        lands them when it is moved)."""
+        due = self.engine.next_due()
+        clock, loop = self.clock, self._loop
+        if due is None or not isinstance(clock, VirtualClock) or loop is None:
+            return
+        if self._settle_at is not None and self._settle_at <= due:
+            return  # an earlier timer will land it, and arm the next
+        self._settle_at = due
+        loop.call_later(clock.real_seconds_until(due), self._settle_now)
+
+    def _settle_now(self) -> None:
+        self._settle_at = None
+        self._trading.publish(self.engine.settle(self.clock.now()))
+        self._arm_settle()
 
     def _expire(self) -> list[TradeUpdate]:
         expired = self.engine.expire_day_orders(self.clock.now())
         self._trading.publish(expired)
         return expired
+
+    def land_requests(self) -> list[TradeUpdate]:
+        """Move a manual clock past every cancel and replace on its way and land them (for an
+        exchange without recorded bars, whose clock only moves when told); their updates."""
+        return self.call(self._land_requests)
+
+    def _land_requests(self) -> list[TradeUpdate]:
+        due = self.engine.next_due()
+        if due is None:
+            return []
+        if isinstance(self.clock, ManualClock):
+            self.clock.set(due)
+        landed = self.engine.settle(self.clock.now())
+        self._trading.publish(landed)
+        return landed
+
+
+def _asset(symbol: str) -> Asset:
+    """An easy-to-borrow US equity for a symbol the recorded data trades."""
+    return Asset(symbol=symbol, id=MatchingEngine.asset_id(symbol))
 
 
 def _start(bar: Bar) -> datetime:

@@ -44,7 +44,8 @@ class SimFaults:
     so a client that times out leaves the order placed.
     ``stream_before_response``: the stream event goes out before the REST answer that caused it.
     ``cancel_filled_204``: a cancel of an already filled order answers 204 (and sends nothing).
-    ``partial_fill``: a fill takes only a random part (10 to 90 %) of what is left.
+    ``partial_fill``: a fill takes only a random part (10 to 90 %) of what is left, this often
+    (when 0, the venue's own rate applies: ``VenueRules.partial_fill_rate``, Alpaca's 10 %).
     """
 
     drop: float = 0.0
@@ -87,8 +88,9 @@ class SimFaults:
 class FaultDice:
     """Seeded decisions for the current ``SimFaults``; swap ``faults`` at any time."""
 
-    def __init__(self, faults: SimFaults, seed: int) -> None:
+    def __init__(self, faults: SimFaults, seed: int, partial_fill_rate: float = 0.0) -> None:
         self.faults = faults
+        self._partial_fill_rate = partial_fill_rate
         self._stream = random.Random(f"{seed}/stream")
         self._rest = random.Random(f"{seed}/rest")
         self._fills = random.Random(f"{seed}/fills")
@@ -123,8 +125,10 @@ class FaultDice:
         )
 
     def fill_ratio(self, order: Order, bar: Bar) -> Decimal:
-        """The matching engine's ``fill_ratio``: 1, or a random part when ``partial_fill`` hits."""
-        if self.faults.partial_fill <= 0 or self._fills.random() >= self.faults.partial_fill:
+        """The matching engine's ``fill_ratio``: 1, or a random part when a partial fill hits
+        (the fault knob's rate when set, else the venue's)."""
+        rate = self.faults.partial_fill or self._partial_fill_rate
+        if rate <= 0 or self._fills.random() >= rate or order.qty <= 1:
             return Decimal(1)
         return Decimal(self._fills.randint(1, 9)) / 10
 

@@ -1,9 +1,12 @@
 """The simulated exchange's REST API under ``/v2``: Alpaca's subset, on the matching core.
 
 Runs on the exchange's event loop (the only thread that touches the matching engine). One
-middleware checks the keys (401), the rate limit per key (429) and the REST fault knobs, turns
-``BrokerError`` into ``{"code", "message"}`` answers, and sends the stream events a request
-caused after its answer has gone out (or before it, with ``stream_before_response``).
+middleware checks the keys (401), the rate limit per key (429, with Alpaca's ``X-RateLimit-*``
+headers on every answer) and the REST fault knobs, turns ``BrokerError`` into
+``{"code", "message"}`` answers, and sends the stream events a request caused after its answer
+has gone out (or before it, with ``stream_before_response``). The rate window is measured on
+the exchange's own clock when it replays recorded bars (a sped-up session keeps Alpaca's rate per
+minute of market time), on the wall clock otherwise.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ import asyncio
 import collections
 import contextvars
 import json
+import math
+import time as time_module
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from brokers._clock import Clock
+from brokers._clock import Clock, VirtualClock
 from brokers._exceptions import BrokerError, InvalidOrderError, RateLimitedError
 from brokers._matching import MatchingEngine
 from brokers._types import Order, OrderStatus, TradeUpdate
@@ -28,6 +34,7 @@ from brokers.alpaca._wire import (
     JSON,
     UNAUTHORIZED_BODY,
     account_to_json,
+    asset_to_json,
     error_body,
     format_time,
     order_request_from_json,
@@ -60,6 +67,19 @@ def _error(status: int, code: int, message: str) -> web.Response:
     return _json({"code": code, "message": message}, status)
 
 
+def _query_decimal(request: web.Request, name: str) -> Decimal | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidOrderError(f"invalid {name}: {text!r}") from None
+    if not value.is_finite():
+        raise InvalidOrderError(f"invalid {name}: {text!r}")
+    return value
+
+
 def _order_id(request: web.Request) -> str:
     raw = request.match_info["order_id"]
     try:
@@ -81,6 +101,7 @@ class SimRest:
         trading: TradingStreamHub,
         rate_limit: int,
         rate_window: float,
+        on_pending: Callable[[], None] = lambda: None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -89,6 +110,7 @@ class SimRest:
         self._trading = trading
         self._rate_limit = rate_limit
         self._rate_window = rate_window
+        self._on_pending = on_pending
         self._hits: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
 
     def add_routes(self, app: web.Application) -> None:
@@ -107,6 +129,8 @@ class SimRest:
         app.router.add_delete("/v2/positions", self.close_all)
         app.router.add_get("/v2/positions/{symbol}", self.position)
         app.router.add_delete("/v2/positions/{symbol}", self.close_position)
+        app.router.add_get("/v2/assets", self.assets)
+        app.router.add_get("/v2/assets/{symbol}", self.asset)
 
     # --- the guard -------------------------------------------------------------------------
 
@@ -118,8 +142,19 @@ class SimRest:
         key = request.headers.get("APCA-API-KEY-ID", "")
         if key not in self._keys or self._keys[key] != request.headers.get("APCA-API-SECRET-KEY"):
             return _json(UNAUTHORIZED_BODY, 401)
-        if not self._admit(key):
-            return _json(error_body(RateLimitedError("rate limit exceeded")), 429)
+        admitted, limits = self._admit(key)
+        if not admitted:
+            limited = _json(error_body(RateLimitedError("rate limit exceeded")), 429)
+            limited.headers.update(limits)
+            return limited
+        response = await self._guarded(request, handler, limits)
+        self._on_pending()  # a cancel or replace it made lands when it is due
+        return response
+
+    async def _guarded(
+        self, request: web.Request, handler: Handler, limits: dict[str, str]
+    ) -> web.StreamResponse:
+        """Faults, errors, and the stream events after the answer."""
         faults = self._dice.faults  # the knobs in force when the request arrived
         failure = self._dice.rest_failure(faults)
         if failure == 429:
@@ -134,6 +169,7 @@ class SimRest:
             response = _json(error_body(exc), exc.status or 500)
         except web.HTTPException as exc:
             response = _error(exc.status, exc.status * 100000, exc.reason)
+        response.headers.update(limits)
         if pending and faults.stream_before_response:
             self._trading.publish(pending, faults)
             await self._trading.flush()
@@ -150,15 +186,31 @@ class SimRest:
         self._trading.publish(pending, faults)
         return response
 
-    def _admit(self, key: str) -> bool:
-        now = asyncio.get_running_loop().time()
+    def _admit(self, key: str) -> tuple[bool, dict[str, str]]:
+        """Whether one more request of ``key`` fits in its window, and the headers that say so."""
+        now = self._now()
         hits = self._hits[key]
         while hits and hits[0] <= now - self._rate_window:
             hits.popleft()
-        if len(hits) >= self._rate_limit:
-            return False
-        hits.append(now)
-        return True
+        admitted = len(hits) < self._rate_limit
+        if admitted:
+            hits.append(now)
+        reset = (hits[0] if hits else now) + self._rate_window
+        if isinstance(self._clock, VirtualClock):
+            # the window closes at that exchange time: say when, in wall-clock epoch seconds
+            moment = datetime.fromtimestamp(reset, UTC)
+            reset = time_module.time() + self._clock.real_seconds_until(moment)
+        limits = {
+            "X-RateLimit-Limit": str(self._rate_limit),
+            "X-RateLimit-Remaining": str(max(0, self._rate_limit - len(hits))),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+        }
+        return admitted, limits
+
+    def _now(self) -> float:
+        if isinstance(self._clock, VirtualClock):
+            return self._clock.now().timestamp()
+        return time_module.time()
 
     @staticmethod
     def _later(request: web.Request, updates: list[TradeUpdate]) -> None:
@@ -279,10 +331,13 @@ class SimRest:
         """``DELETE /v2/orders``: 207 with one entry per open order."""
         return _json(self._cancel_open(request), 207)
 
-    def _cancel_open(self, request: web.Request) -> list[JSON]:
+    def _cancel_open(self, request: web.Request, *, at_once: bool = False) -> list[JSON]:
         results: list[JSON] = []
         for order in self._engine.list_orders(status="open", limit=500, newest_first=False):
-            self._later(request, self._engine.cancel(order.id, self._clock.now()))
+            if order.status is OrderStatus.PENDING_CANCEL:
+                continue  # already on its way
+            updates = self._engine.cancel(order.id, self._clock.now(), at_once=at_once)
+            self._later(request, updates)
             results.append({"id": order.id, "status": 200})
         return results
 
@@ -304,19 +359,46 @@ class SimRest:
         return _json(position_to_json(self._engine.position(self._symbol(request))))
 
     async def close_position(self, request: web.Request) -> web.Response:
-        """``DELETE /v2/positions/{symbol}``: the closing market order."""
-        order = self._close(request, self._symbol(request))
+        """``DELETE /v2/positions/{symbol}[?qty=|percentage=]``: the closing market order."""
+        qty = _query_decimal(request, "qty")
+        percentage = _query_decimal(request, "percentage")
+        order = self._close(request, self._symbol(request), qty=qty, percentage=percentage)
         return _json(order_to_json(order))
 
-    def _close(self, request: web.Request, symbol: str) -> Order:
-        order, updates = self._engine.close_position(symbol, self._clock.now())
+    def _close(
+        self,
+        request: web.Request,
+        symbol: str,
+        *,
+        qty: Decimal | None = None,
+        percentage: Decimal | None = None,
+    ) -> Order:
+        order, updates = self._engine.close_position(
+            symbol, self._clock.now(), qty=qty, percentage=percentage
+        )
         self._later(request, updates)
         return order
+
+    # --- assets ----------------------------------------------------------------------------
+
+    async def assets(self, request: web.Request) -> web.Response:
+        """``GET /v2/assets``: what the venue trades (every asset is an active US equity)."""
+        status = request.query.get("status", "active")
+        found = self._engine.assets() if status == "active" else []
+        return _json([asset_to_json(a) for a in found])
+
+    async def asset(self, request: web.Request) -> web.Response:
+        """``GET /v2/assets/{symbol or id}``; 404 for one the venue does not list."""
+        wanted = request.match_info["symbol"]
+        for listed in self._engine.assets():
+            if wanted in (listed.symbol, listed.id):
+                return _json(asset_to_json(listed))
+        return _json(asset_to_json(self._engine.asset(wanted.upper())))
 
     async def close_all(self, request: web.Request) -> web.Response:
         """``DELETE /v2/positions[?cancel_orders=true]``: 207, one entry per position."""
         if request.query.get("cancel_orders", "false").lower() == "true":
-            self._cancel_open(request)
+            self._cancel_open(request, at_once=True)  # the venue's own: done before it closes
         results: list[JSON] = []
         for held in self._engine.positions():
             try:

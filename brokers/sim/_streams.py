@@ -60,16 +60,22 @@ class _TradingSession:
 class TradingStreamHub:
     """``/stream``: authenticate, listen, then ``trade_updates`` through the fault knobs."""
 
-    def __init__(self, check_key: KeyCheck, dice: FaultDice, watch: Watcher) -> None:
+    def __init__(
+        self, check_key: KeyCheck, dice: FaultDice, watch: Watcher, keys: int = 1
+    ) -> None:
         self._check_key = check_key
+        self._keys = keys
         self._dice = dice
         self._watch = watch
         self._sessions: dict[str, _TradingSession] = {}  # key → its one live session
         self._all: set[_TradingSession] = set()
         self._shaper = StreamShaper(dice, self._deliver)
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        """One client connection, until either side closes it."""
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """One client connection, until either side closes it. While every key already has its
+        live session, a new handshake is refused with 429 (row 12: one session per account)."""
+        if self._keys and len(self._sessions) >= self._keys:
+            return web.Response(status=429, text="connection limit exceeded")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         session = _TradingSession(ws=ws)
@@ -104,10 +110,14 @@ class TradingStreamHub:
                 await session.ws.send_bytes(_dumps(authorization_message(authorized=False)))
                 return False
             previous = self._sessions.get(key)
+            if previous is not None and previous is not session:
+                # the key's session is still live (not reaped yet): this one is refused
+                await session.ws.close(
+                    code=WSCloseCode.POLICY_VIOLATION, message=b"connection limit exceeded"
+                )
+                return False
             session.key = key
             self._sessions[key] = session
-            if previous is not None and previous is not session:
-                await previous.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"replaced")
             await session.ws.send_bytes(_dumps(authorization_message(authorized=True)))
             return True
         if action == "listen":

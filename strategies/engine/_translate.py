@@ -28,7 +28,13 @@ __all__ = ["order_event"]
 def order_event(
     update: TradeUpdate, client_id_of: Callable[[str], str | None]
 ) -> OrderEvent | None:
-    """The machine event an update stands for, or None for updates the machine does not need."""
+    """The machine event an update stands for, or None for updates the machine does not need.
+
+    The machine learns what became of an order, not the steps on the way: ``pending_*``,
+    ``done_for_day`` and the rejected cancel or replace notices carry nothing it acts on (a
+    replace that lost to a fill shows as that fill and the new order's rejection; a cancel the
+    venue refused leaves the order open, and reconciliation asks again).
+    """
     order = update.order
     cid, at = order.client_order_id, update.timestamp
     event = update.kind

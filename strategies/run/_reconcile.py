@@ -14,6 +14,7 @@ would have carried; positions are only compared.
 | open order with our prefix, entry role         | never decided it | cancel it (orphan)    |
 | open order with our prefix, stop or exit role  | never decided it | halt the symbol       |
 | open order, not in the (older) snapshots       | decided it since | nothing (next pass)   |
+| open, no cancel pending                        | asked to cancel  | cancel it again       |
 | net position                                   | differs          | machine anomaly: halt |
 """
 
@@ -48,6 +49,7 @@ class Reconciliation:
 
     events: list[tuple[str, Event]] = field(default_factory=list)  # (symbol, event), in order
     cancel_orphans: list[Order] = field(default_factory=list)
+    cancel_again: list[Order] = field(default_factory=list)  # a cancel refused or lost
     positions: dict[str, Decimal] = field(default_factory=dict)  # symbol → broker's net qty
     missing: dict[str, datetime] = field(default_factory=dict)  # client id → first missed
 
@@ -102,6 +104,14 @@ def reconcile(
                 if absence_is_evidence(first, now, timedelta(seconds=grace_seconds)):
                     reason = f"order_missing_at_broker:{track.client_order_id}"
                     result.events.append((symbol, HaltRequested(at=now, reason=reason)))
+                continue
+            if (
+                track.status is TrackStatus.CANCEL_SENT
+                and order.is_open
+                and order.status is not OrderStatus.PENDING_CANCEL
+                and not _progressed(track.status, track.filled_qty, order)
+            ):
+                result.cancel_again.append(order)  # the venue refused the cancel, or lost it
                 continue
             kind = _KIND_OF_STATUS.get(order.status)
             if kind is None or not _progressed(track.status, track.filled_qty, order):

@@ -40,6 +40,7 @@ from brokers import (
     Broker,
     BrokerError,
     ManualClock,
+    NotCancelableError,
     NotFoundError,
     Order,
     TradeUpdate,
@@ -234,17 +235,29 @@ class LiveRunner:
         for symbol, event in found.events:
             if not getattr(event, "filled_qty", None):
                 engine.fire(symbol, event)
-        for order in found.cancel_orphans:
+        for reason, orders in (
+            ("orphan_cancelled", found.cancel_orphans),
+            ("cancel_redriven", found.cancel_again),
+        ):
+            for order in orders:
+                _log.warning(reason, symbol=order.symbol, client_order_id=order.client_order_id)
+                self._cancel(order)
+        _log.info(
+            "reconciled",
+            events=len(found.events),
+            orphans=len(found.cancel_orphans),
+            redriven=len(found.cancel_again),
+        )
+
+    def _cancel(self, order: Order) -> None:
+        try:
+            self.broker.cancel_order(order.id)
+        except (NotCancelableError, NotFoundError):
+            pass  # terminal already, or already being cancelled: the stream tells
+        except BrokerError as exc:
             _log.warning(
-                "orphan_cancelled", symbol=order.symbol, client_order_id=order.client_order_id
+                "command_failed", client_order_id=order.client_order_id, detail=exc.message
             )
-            try:
-                self.broker.cancel_order(order.id)
-            except BrokerError as exc:
-                _log.warning(
-                    "command_failed", client_order_id=order.client_order_id, detail=exc.message
-                )
-        _log.info("reconciled", events=len(found.events), orphans=len(found.cancel_orphans))
 
     def _compare_positions(self, found: Reconciliation) -> None:
         engine = self.engine

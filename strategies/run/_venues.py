@@ -111,7 +111,6 @@ def _sim_venue(
         sim = SimExchange(
             bars,
             speed=speed if speed is not None else broker_spec.speed,
-            rate_limit=100_000,
             session_tz=str(zone),
             hold_until_subscribed=True,
         ).start()

@@ -308,7 +308,9 @@ class StrategySpec(BaseModel):
         return tuple(instrument.symbol for instrument in self.instruments)
 
     def rules(self) -> dict[str, Rules]:
-        """The machine's rules per symbol: its tick rule, max_attempts, entry window, timezone."""
+        """The machine's rules per symbol: its tick rule, max_attempts, entry window, timezone,
+        and the plan its venue needs (both kinds refuse an order opposite a working one, as
+        Alpaca's wash-trade rule does; a replay follows the same plan)."""
         window = (self.entry_window.start, self.entry_window.end)
         return {
             instrument.symbol: Rules(
@@ -316,6 +318,7 @@ class StrategySpec(BaseModel):
                 max_attempts=self.max_attempts,
                 entry_window=window,
                 timezone=self.session.timezone,
+                stop_waits_for_entry=True,
             )
             for instrument in self.instruments
         }

@@ -74,19 +74,27 @@ class TestConformance:
         assert broker.counters.requests == sent + 1
         assert len(sim.orders()) == 1
 
-    def test_replace_stop_gives_new_order_and_old_is_replaced(self, broker: AlpacaBroker) -> None:
-        """replace_order returns a new order; the old one is replaced by it."""
+    def test_replace_stop_gives_new_order_and_old_is_replaced(
+        self, sim: SimExchange, broker: AlpacaBroker
+    ) -> None:
+        """replace_order returns a new order; the old one is replaced by it once it lands."""
         old = broker.submit_order(stop_order("ad-r"))
         new = broker.replace_order(old.id, ReplaceRequest(stop_price=Decimal("102")))
         assert new.id != old.id
         assert (new.replaces, new.stop_price) == (old.id, Decimal(102))
+        assert broker.get_order(old.id).status is OrderStatus.PENDING_REPLACE
+        sim.land_requests()
         again = broker.get_order(old.id)
         assert (again.status, again.replaced_by) == (OrderStatus.REPLACED, new.id)
 
-    def test_cancel_then_cancel_again_is_not_cancelable(self, broker: AlpacaBroker) -> None:
-        """cancel succeeds; the second raises NotCancelableError (422 42210000)."""
+    def test_cancel_then_cancel_again_is_not_cancelable(
+        self, sim: SimExchange, broker: AlpacaBroker
+    ) -> None:
+        """cancel succeeds (pending until it lands); the second raises NotCancelableError."""
         order = broker.submit_order(stop_order("ad-c"))
         broker.cancel_order(order.id)
+        assert broker.get_order(order.id).status is OrderStatus.PENDING_CANCEL
+        sim.land_requests()
         assert broker.get_order(order.id).status is OrderStatus.CANCELED
         with pytest.raises(NotCancelableError) as caught:
             broker.cancel_order(order.id)

@@ -274,6 +274,7 @@ class TestReplaceRecovery:
         sim.faults = SimFaults()
         assert (new.client_order_id, new.replaces) == ("stop-1-r1", old.id)
         assert _client_ids(sim) == ["stop-1", "stop-1-r1"]
+        sim.land_requests()
         assert broker.get_order(old.id).status is OrderStatus.REPLACED
 
     def test_replace_without_client_id_is_not_retried_after_a_lost_answer(
@@ -289,6 +290,7 @@ class TestReplaceRecovery:
             broker.replace_order(old.id, ReplaceRequest(stop_price=Decimal("102")))
         sim.faults = SimFaults()
         assert sleeps.delays == []
+        sim.land_requests()
         assert len(sim.orders()) == 2
         assert [o.is_open for o in sim.orders()] == [False, True]
 
@@ -332,6 +334,7 @@ class TestBackoff:
         assert broker.get_order(order.id).id == order.id
         sim.faults = SimFaults(rest_5xx=1.0)
         broker.cancel_order(order.id)
+        sim.land_requests()
         assert broker.get_order(order.id).status is OrderStatus.CANCELED
         assert broker.counters.retries == 2
 

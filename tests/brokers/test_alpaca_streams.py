@@ -87,7 +87,8 @@ class TestTradeStream:
     def test_updates_arrive_typed_after_on_connect(
         self, sim: SimExchange, broker: AlpacaBroker, streams: Streams
     ) -> None:
-        """new, new, fill, canceled arrive in order, each once, after the first on_connect."""
+        """new, new, fill, pending_cancel, canceled arrive in order, each once, after the first
+        on_connect."""
         got = Collector()
         stream: TradeUpdateStream = streams(AlpacaTradeStream, settings_for(sim))
         stream.start(got.on_update, got.on_connect)
@@ -96,11 +97,13 @@ class TestTradeStream:
         other = broker.submit_order(stop_order("st-2", price="150"))
         sim.feed_bar(make_bar(0, "100.5", "101.5", "100", "101.25"))
         broker.cancel_order(other.id)
-        updates = got.take(4)
+        sim.land_requests()
+        updates = got.take(5)
         assert [(u.kind, u.order.id) for u in updates] == [
             (UpdateKind.NEW, filled.id),
             (UpdateKind.NEW, other.id),
             (UpdateKind.FILL, filled.id),
+            (UpdateKind.PENDING_CANCEL, other.id),
             (UpdateKind.CANCELED, other.id),
         ]
         fill = updates[2]

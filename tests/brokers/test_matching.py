@@ -227,7 +227,7 @@ class TestOrderLifecycle:
 
     def test_expiry_follows_submission_order_across_symbols_and_skips_closed_orders(self):
         """Expirations come in the order the orders were placed, whatever their symbol; a
-        replaced, cancelled or filled order, or a GTC one, does not expire."""
+        replaced, cancelled or filled order does not expire, and a GTC one is done for the day."""
         engine = MatchingEngine()
         ibm = OrderRequest(
             symbol="IBM", qty=D(10), side=OrderSide.BUY, type=OrderType.STOP, stop_price=D("200")
@@ -249,9 +249,10 @@ class TestOrderLifecycle:
         engine.cancel(cancelled.id, T0)
         engine.on_bar(bar(1, "100", "100", "100", "100"), T0 + STEP)  # fills the market order
         updates = engine.expire_day_orders(T0 + timedelta(hours=7))
-        assert [(u.order.symbol, u.order.stop_price) for u in updates] == [
-            ("IBM", D("200")),
-            ("AAPL", D("103")),
+        assert [(u.kind, u.order.symbol, u.order.stop_price) for u in updates] == [
+            (UpdateKind.EXPIRED, "IBM", D("200")),
+            (UpdateKind.DONE_FOR_DAY, "IBM", D("210")),
+            (UpdateKind.EXPIRED, "AAPL", D("103")),
         ]
         assert [o.stop_price for o in engine.list_orders(status="open")] == [D("210")]
 

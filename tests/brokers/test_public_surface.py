@@ -19,12 +19,15 @@ import brokers.sim
 IO_LIBRARIES = ("aiohttp", "msgpack", "requests", "tenacity", "urllib3", "websocket")
 
 EXPECTED = [
+    "ALPACA_PAPER",
+    "PLAIN",
     "TERMINAL_STATUSES",
     "Account",
     "AlpacaBarStream",
     "AlpacaBroker",
     "AlpacaSettings",
     "AlpacaTradeStream",
+    "Asset",
     "AuthenticationError",
     "Bar",
     "BarHandler",
@@ -49,6 +52,7 @@ EXPECTED = [
     "OrderStatus",
     "OrderType",
     "PaperBroker",
+    "PatternDayTraderError",
     "Position",
     "RateLimitedError",
     "ReconnectPolicy",
@@ -69,7 +73,9 @@ EXPECTED = [
     "UnchangedOrderError",
     "UpdateKind",
     "VenueError",
+    "VenueRules",
     "VirtualClock",
+    "WashTradeError",
     "WebSocketFactory",
     "absence_is_evidence",
 ]

@@ -64,21 +64,29 @@ class TestTradingClient:
         assert caught.value.code == 40010001
         assert caught.value.message == "client_order_id must be unique"
 
-    def test_replace_stop(self, client: TradingClient) -> None:
-        """replace_order_by_id returns a new order; the old one is replaced by it."""
+    def test_replace_stop(self, sim: SimExchange, client: TradingClient) -> None:
+        """replace_order_by_id returns a new order; the old one is pending_replace until the
+        request lands, then replaced by it."""
         old = client.submit_order(stop_order("conf-r"))
         new = client.replace_order_by_id(old.id, ReplaceOrderRequest(stop_price=102.0))
         assert new.id != old.id
         assert new.replaces == old.id
         assert new.stop_price == "102"
+        assert client.get_order_by_id(old.id).status == OrderStatus.PENDING_REPLACE
+        sim.land_requests()
         again = client.get_order_by_id(old.id)
         assert again.status == OrderStatus.REPLACED
         assert again.replaced_by == new.id
 
-    def test_cancel_then_cancel_again_is_an_error(self, client: TradingClient) -> None:
-        """cancel_order_by_id succeeds (204); the second raises APIError 422."""
+    def test_cancel_then_cancel_again_is_an_error(
+        self, sim: SimExchange, client: TradingClient
+    ) -> None:
+        """cancel_order_by_id succeeds (204, pending_cancel until it lands); the second raises
+        APIError 422."""
         order = client.submit_order(stop_order("conf-c"))
         assert client.cancel_order_by_id(order.id) is None
+        assert client.get_order_by_id(order.id).status == OrderStatus.PENDING_CANCEL
+        sim.land_requests()
         assert client.get_order_by_id(order.id).status == OrderStatus.CANCELED
         with pytest.raises(APIError) as caught:
             client.cancel_order_by_id(order.id)
@@ -149,7 +157,7 @@ class TestSdkStreams:
 
         async def on_update(update: Any) -> None:
             received.append(update)
-            if len(received) >= 4:
+            if len(received) >= 5:
                 got.set()
 
         stream = TradingStream("K", "S", paper=True, url_override=sim.trading_stream_url)
@@ -160,12 +168,14 @@ class TestSdkStreams:
         other = client.submit_order(stop_order("conf-s2", price=150.0))
         sim.feed_bar(make_bar(0, "100.5", "101.5", "100", "101.25"))
         client.cancel_order_by_id(other.id)
+        sim.land_requests()
         assert got.wait(TIMEOUT)
         events = [(u.event, str(u.order.id)) for u in received]
         assert events == [
             ("new", str(filled.id)),
             ("new", str(other.id)),
             ("fill", str(filled.id)),
+            ("pending_cancel", str(other.id)),
             ("canceled", str(other.id)),
         ]
         fill = received[2]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import requests
 import websocket
 
-from brokers import SimExchange, SimFaults
+from brokers import ALPACA_PAPER, SimExchange, SimFaults
 from brokers.alpaca._wire_streams import update_kind_to_wire
 
 from .conftest import TIMEOUT, Rest, StreamClient, make_bar
@@ -74,15 +76,20 @@ class TestStreamKnobs:
         stream.events(1)
         assert time.monotonic() - answered >= 0.18
 
-    def test_reorder_swaps_with_the_next_message(
-        self, sim: SimExchange, rest: Rest, stream: StreamClient
-    ) -> None:
-        """reorder=1: a replace's ``replaced`` arrives after its ``new``."""
-        old = rest.submit().json()
-        stream.events(1)
-        sim.faults = SimFaults(reorder=1.0)
-        rest("PATCH", f"/orders/{old['id']}", json={"stop_price": "102"})
-        assert [e for e, _ in stream.events(2)] == ["new", "replaced"]
+    def test_reorder_swaps_with_the_next_message(self, make_sim) -> None:
+        """reorder=1: a replace's ``replaced`` arrives after its ``new`` (on a venue whose
+        replaces land at once, so the two go out back to back)."""
+        sim = make_sim(rules=dataclasses.replace(ALPACA_PAPER, order_latency=timedelta(0)))
+        rest, stream = Rest(sim), StreamClient(sim)
+        try:
+            old = rest.submit().json()
+            stream.events(1)
+            sim.faults = SimFaults(reorder=1.0)
+            rest("PATCH", f"/orders/{old['id']}", json={"stop_price": "102"})
+            assert [e for e, _ in stream.events(2)] == ["new", "replaced"]
+        finally:
+            stream.close()
+            rest.session.close()
 
     def test_close_after_n_messages(
         self, sim: SimExchange, rest: Rest, stream: StreamClient

@@ -60,7 +60,9 @@ class TestOrders:
         assert list(order) == list(ORDER_FIELDS)
         assert order["status"] == "accepted"
         assert (order["qty"], order["stop_price"], order["filled_qty"]) == ("10", "101.5", "0")
-        assert order["order_type"] == order["type"] == "stop"
+        # Alpaca books a buy stop as a stop-limit 2.5 % above its stop (4 % below $50)
+        assert order["order_type"] == order["type"] == "stop_limit"
+        assert order["limit_price"] == "104.03"
         assert order["created_at"].endswith("Z")
 
     def test_duplicate_client_order_id_is_422_with_the_exact_message(self, rest: Rest) -> None:
@@ -95,15 +97,23 @@ class TestOrders:
         assert response.status_code == 404
         assert response.json() == {"code": 40410000, "message": f"order not found for {unknown}"}
 
-    def test_replace_stop_gives_a_new_order_and_marks_the_old_replaced(self, rest: Rest) -> None:
-        """PATCH answers a new order that ``replaces`` the old; the old is ``replaced_by`` it."""
+    def test_replace_stop_gives_a_new_order_and_marks_the_old_replaced(
+        self, sim: SimExchange, rest: Rest
+    ) -> None:
+        """PATCH answers a new order that ``replaces`` the old; the old is ``pending_replace``
+        until the request lands, then ``replaced_by`` it."""
         old = rest.submit(client_order_id="stop-1").json()
         response = rest("PATCH", f"/orders/{old['id']}", json={"stop_price": 102.25})
         assert response.status_code == 200
         new = response.json()
         assert new["id"] != old["id"]
         assert new["replaces"] == old["id"]
-        assert new["stop_price"] == "102.25"
+        assert (new["stop_price"], new["status"]) == ("102.25", "pending_new")
+        waiting = rest("GET", f"/orders/{old['id']}").json()
+        assert waiting["status"] == "pending_replace"
+        busy = rest("PATCH", f"/orders/{old['id']}", json={"stop_price": "102.5"})
+        assert busy.status_code == 422  # not replaceable while a replace is on its way
+        sim.land_requests()
         after = rest("GET", f"/orders/{old['id']}").json()
         assert after["status"] == "replaced"
         assert after["replaced_by"] == new["id"]
@@ -114,12 +124,17 @@ class TestOrders:
         assert closed.status_code == 422
         assert closed.json()["message"] == "unable to replace order, order is not open"
 
-    def test_cancel_is_204_then_cancel_again_is_422(self, rest: Rest) -> None:
-        """DELETE answers 204 with no body; a second one finds the order canceled."""
+    def test_cancel_is_204_then_cancel_again_is_422(self, sim: SimExchange, rest: Rest) -> None:
+        """DELETE answers 204 with no body; the order is ``pending_cancel`` until the cancel
+        lands; a second DELETE is refused, before and after."""
         placed = rest.submit().json()
         first = rest("DELETE", f"/orders/{placed['id']}")
         assert first.status_code == 204
         assert first.content == b""
+        assert rest("GET", f"/orders/{placed['id']}").json()["status"] == "pending_cancel"
+        pending = rest("DELETE", f"/orders/{placed['id']}")
+        assert pending.status_code == 422
+        sim.land_requests()
         second = rest("DELETE", f"/orders/{placed['id']}")
         assert second.status_code == 422
         assert second.json() == {
@@ -127,12 +142,13 @@ class TestOrders:
             "message": 'order is already in "canceled" state',
         }
 
-    def test_list_orders_filters_and_sorts(self, rest: Rest) -> None:
+    def test_list_orders_filters_and_sorts(self, sim: SimExchange, rest: Rest) -> None:
         """GET /v2/orders: open by default, newest first; status, symbols, limit, direction."""
         a = rest.submit(client_order_id="a").json()
         b = rest.submit(client_order_id="b", symbol="MSFT").json()
         c = rest.submit(client_order_id="c").json()
         rest("DELETE", f"/orders/{c['id']}")
+        sim.land_requests()
         ids = [o["id"] for o in rest("GET", "/orders").json()]
         assert ids == [b["id"], a["id"]]
         every = rest("GET", "/orders", params={"status": "all", "direction": "asc"}).json()
@@ -158,14 +174,16 @@ class TestOrders:
             assert response.json()["code"] == 40010001
             assert word in response.json()["message"]
 
-    def test_cancel_all_answers_207(self, rest: Rest) -> None:
-        """DELETE /v2/orders cancels every open order and lists each with its status."""
+    def test_cancel_all_answers_207(self, sim: SimExchange, rest: Rest) -> None:
+        """DELETE /v2/orders asks to cancel every open order and lists each with its status;
+        the cancels land as any other."""
         a = rest.submit().json()
-        b = rest.submit().json()
+        b = rest.submit(symbol="MSFT").json()
         response = rest("DELETE", "/orders")
         assert response.status_code == 207
         assert sorted(r["id"] for r in response.json()) == sorted([a["id"], b["id"]])
         assert all(r["status"] == 200 for r in response.json())
+        sim.land_requests()
         assert rest("GET", "/orders").json() == []
 
 

@@ -35,16 +35,23 @@ class TestTradingStreamHandshake:
         assert opcode == websocket.ABNF.OPCODE_CLOSE
         ws.close()
 
-    def test_a_second_session_for_the_key_closes_the_first(self, sim: SimExchange) -> None:
-        """One live session per key: the newer one wins."""
+    def test_a_second_session_for_the_key_is_refused_until_the_first_is_gone(
+        self, sim: SimExchange
+    ) -> None:
+        """One live session per key (row 12): a second handshake is refused with 429 while the
+        first lives; once it has closed, a new one is taken."""
         first = StreamClient(sim)
-        second = StreamClient(sim)
         try:
-            opcode, _ = first.ws.recv_data(control_frame=True)
-            assert opcode == websocket.ABNF.OPCODE_CLOSE
-            assert second.auth["data"]["status"] == "authorized"
+            with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+                StreamClient(sim)
+            assert refused.value.status_code == 429
         finally:
             first.close()
+        assert sim.wait_for_listeners(0, TIMEOUT)
+        second = StreamClient(sim)
+        try:
+            assert second.auth["data"]["status"] == "authorized"
+        finally:
             second.close()
 
 
@@ -75,11 +82,17 @@ class TestTradeUpdateSequences:
         assert data["order"]["status"] == "filled"
         assert data["execution_id"]
 
-    def test_replace_gives_replaced_then_new(self, rest: Rest, stream: StreamClient) -> None:
-        """Replace A→B: ``replaced`` (A, replaced_by B) then ``new`` (B)."""
+    def test_replace_gives_replaced_then_new(
+        self, sim: SimExchange, rest: Rest, stream: StreamClient
+    ) -> None:
+        """Replace A→B: ``pending_replace`` (A); when it lands ``replaced`` (A, replaced_by B)
+        then ``new`` (B)."""
         old = rest.submit().json()
         stream.events(1)
         new = rest("PATCH", f"/orders/{old['id']}", json={"stop_price": "102"}).json()
+        [(pending, data)] = stream.events(1)
+        assert (pending, data["order"]["status"]) == ("pending_replace", "pending_replace")
+        sim.land_requests()
         (e1, d1), (e2, d2) = stream.events(2)
         assert (e1, d1["order"]["id"], d1["order"]["replaced_by"]) == (
             "replaced",
@@ -88,11 +101,14 @@ class TestTradeUpdateSequences:
         )
         assert (e2, d2["order"]["id"], d2["order"]["replaces"]) == ("new", new["id"], old["id"])
 
-    def test_cancel_gives_canceled(self, rest: Rest, stream: StreamClient) -> None:
-        """Cancel: 204, then ``canceled``."""
+    def test_cancel_gives_canceled(self, sim: SimExchange, rest: Rest, stream: StreamClient) -> None:
+        """Cancel: 204, ``pending_cancel``, then ``canceled`` when it lands."""
         placed = rest.submit().json()
         stream.events(1)
         rest("DELETE", f"/orders/{placed['id']}")
+        [(pending, _)] = stream.events(1)
+        assert pending == "pending_cancel"
+        sim.land_requests()
         [(event, data)] = stream.events(1)
         assert (event, data["order"]["status"]) == ("canceled", "canceled")
         assert data["order"]["canceled_at"]
@@ -100,13 +116,15 @@ class TestTradeUpdateSequences:
     def test_session_close_expires_day_orders(
         self, sim: SimExchange, rest: Rest, stream: StreamClient
     ) -> None:
-        """At the session's end a working DAY order gets ``expired``; a GTC one keeps working."""
+        """At the session's end a working DAY order gets ``expired``; a GTC one keeps working,
+        ``done_for_day``."""
         day = rest.submit().json()
-        rest.submit(time_in_force="gtc")
+        gtc = rest.submit(time_in_force="gtc").json()
         stream.events(2)
         sim.close_session()
-        [(event, data)] = stream.events(1)
+        (event, data), (resting, later) = stream.events(2)
         assert (event, data["order"]["id"]) == ("expired", day["id"])
+        assert (resting, later["order"]["id"]) == ("done_for_day", gtc["id"])
 
     def test_not_listening_gets_no_updates(self, sim: SimExchange, rest: Rest) -> None:
         """An authenticated session that never listened receives nothing."""
@@ -206,7 +224,8 @@ class TestReplay:
         try:
             rest = Rest(sim)
             rest.submit(stop_price="101")  # before the first bar ends: matched from bar 2
-            rest.submit(side="sell", stop_price="90")  # never reached: expires
+            # a sell limit far above (a sell stop would be a wash trade): never reached, expires
+            rest.submit(side="sell", type="limit", stop_price=None, limit_price="110")
             assert [e for e, _ in stream.events(2)] == ["new", "new"]
             starts = [recv()[0]["t"] for _ in range(3)]
             assert starts == [

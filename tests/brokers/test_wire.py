@@ -264,9 +264,11 @@ class TestPositionAndAccount:
             asset_id=ASSET,
             exchange="NASDAQ",
             current_price=D("99.5"),
+            qty_available=D(4),  # 6 held by an open buy stop
         )
         body = position_to_json(position)
         assert (body["qty"], body["side"], body["exchange"]) == ("-10", "short", "NASDAQ")
+        assert body["qty_available"] == "4"
         assert (body["cost_basis"], body["market_value"], body["unrealized_pl"]) == (
             "-1000",
             "-995",

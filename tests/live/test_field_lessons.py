@@ -135,6 +135,8 @@ def test_lesson01_restart_after_a_fill_never_invents_one(session):
         rest.cancel_order(rest.get_order_by_client_id("s8020-GOOG-20121115-1-stop").id)
     finally:
         rest.close()
+    # The cancel takes exchange time; until it lands the stop holds the shares (qty_available 0).
+    session.sim.land_requests()
     _manual(session, OrderSide.SELL, 100, "manual-flatten")
     next_bar = _feed_until_goog_is(session, next_bar, 0)  # the hand-made sell fills
     before = {o.client_order_id for o in session.sim.orders()}

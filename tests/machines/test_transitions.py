@@ -371,6 +371,52 @@ class TestPartialFills:
         assert [t.client_order_id for t in outcome.snapshot.working_orders] == [STOP2]
 
 
+class TestStopWaitsForTheEntry:
+    """A venue that refuses an order opposite a working one (Alpaca's wash-trade rule): after a
+    partial entry fill the remainder is cancelled first, and the stop follows its cancel."""
+
+    @staticmethod
+    def waiting() -> Scenario:
+        s = Scenario(rules(stop_waits_for_entry=True))
+        s.run(signal(BUY_LEG), accepted(oid(BUY)))
+        return s
+
+    def test_a_partial_fill_cancels_the_remainder_instead_of_placing_the_stop(self):
+        """Fill 4 of 10: the buy's remainder is cancelled; no sell stop goes out beside it."""
+        s = self.waiting()
+        outcome = s.fire(filled(oid(BUY), 4, "101.00"))
+        assert outcome.state_to == State.IN_POSITION
+        assert outcome.commands == (CancelOrder(client_order_id=oid(BUY), symbol=SYMBOL),)
+
+    def test_the_stop_follows_the_cancel_sized_to_what_filled(self):
+        """The cancel lands having filled 6 in all: the stop is placed for 6, at once."""
+        s = self.waiting()
+        s.run(filled(oid(BUY), 4, "101.00"), filled(oid(BUY), 6, "101.00"))
+        outcome = s.fire(cancelled(oid(BUY), 6, "101.00"))
+        assert outcome.state_to == State.IN_POSITION
+        (place,) = outcome.commands
+        assert isinstance(place, PlaceStop)
+        assert (place.qty, place.side, place.stop_price) == (6, Side.SELL, D("98.99"))
+
+    def test_a_remainder_that_fills_before_its_cancel_lands_is_protected_whole(self):
+        """The rest fills first: the stop covers all 10; the late cancel answer changes nothing."""
+        s = self.waiting()
+        s.fire(filled(oid(BUY), 4, "101.00"))
+        outcome = s.fire(filled(oid(BUY), QTY, "101.00"))
+        (place,) = outcome.commands
+        assert isinstance(place, PlaceStop)
+        assert place.qty == QTY
+        late = s.fire(cancelled(oid(BUY), QTY, "101.00"))
+        assert late.kind is OutcomeKind.IGNORED
+
+    def test_a_whole_fill_places_the_stop_at_once(self):
+        """Nothing remains to cancel: the stop goes out with the fill, as on any venue."""
+        s = self.waiting()
+        (place,) = s.fire(filled(oid(BUY), QTY, "101.00")).commands
+        assert isinstance(place, PlaceStop)
+        assert place.qty == QTY
+
+
 class TestTrail:
     def test_long_trail_floors_to_tick_005(self):
         """A long's candidate 99.53 on a 0.05 grid becomes 99.50 and is sent as a replace."""
