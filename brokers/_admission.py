@@ -164,7 +164,7 @@ class Admission:
         ledger = self._ledger
         if (
             self._rules.pattern_day_trader
-            and ledger.pattern_day_trader()
+            and ledger.held_to_day_trade_rule()
             and ledger.day_trade_count() >= DAY_TRADES_ALLOWED
             and ledger.completes_day_trade(symbol, side, session)
         ):

@@ -90,9 +90,14 @@ class Ledger:
         recent = set(self.sessions[-_SESSIONS:])
         return sum(1 for day in self.day_trades if day in recent)
 
-    def pattern_day_trader(self) -> bool:
-        """Whether the account is held to the rule: under $25,000 of equity."""
+    def held_to_day_trade_rule(self) -> bool:
+        """Whether the account is held to the pattern-day-trader rule: under $25,000 of equity."""
         return self.equity() < PDT_EQUITY
+
+    def flagged_pattern_day_trader(self) -> bool:
+        """Alpaca's ``pattern_day_trader`` flag: more day trades in five sessions than the rule
+        allows a small account (only an account of $25,000 or more can get there)."""
+        return self.day_trade_count() > DAY_TRADES_ALLOWED
 
     def completes_day_trade(self, symbol: str, side: OrderSide, session: date) -> bool:
         """Whether an order on ``side`` would reduce a position opened in ``session``."""

@@ -228,7 +228,7 @@ class MatchingEngine:
             cash=ledger.cash,
             equity=ledger.equity(),
             buying_power=ledger.buying_power(working),
-            pattern_day_trader=self.rules.pattern_day_trader and ledger.pattern_day_trader(),
+            pattern_day_trader=ledger.flagged_pattern_day_trader(),
             daytrade_count=ledger.day_trade_count(),
         )
 
