@@ -97,6 +97,10 @@ class Admission:
             raise bad("client_order_id must be no more than 48 characters")
         if request.time_in_force not in (TimeInForce.DAY, TimeInForce.GTC):
             raise bad(f"time_in_force {request.time_in_force.value} is not supported here")
+        if request.extended_hours and not (
+            request.type is OrderType.LIMIT and request.time_in_force is TimeInForce.DAY
+        ):
+            raise bad("extended hours order must be DAY limit orders")  # row 8
         needs_stop = request.type in (OrderType.STOP, OrderType.STOP_LIMIT)
         needs_limit = request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         if needs_stop != (request.stop_price is not None):

@@ -340,6 +340,27 @@ def test_row08_a_sell_stop_gapped_through_fills_at_the_open_not_the_stop(venue) 
     )
 
 
+def test_row08_extended_hours_take_only_day_limit_orders(venue) -> None:
+    client = sdk(venue())
+    order = stop(OrderSide.BUY, 101.5, "eh-stop")
+    order.extended_hours = True
+    error = refused(lambda: client.submit_order(order))
+    assert (error.status_code, error.message) == (
+        422,
+        "extended hours order must be DAY limit orders",
+    )
+    limit = LimitOrderRequest(
+        symbol="AAPL",
+        qty=10,
+        side=OrderSide.BUY,
+        time_in_force=TimeInForce.DAY,
+        limit_price=99,
+        extended_hours=True,
+        client_order_id="eh-limit",
+    )
+    assert client.submit_order(limit).extended_hours is True
+
+
 def test_row09_a_market_order_fills_at_the_next_minutes_open(venue) -> None:
     sim = venue(rules=WHOLE_FILLS)
     client = sdk(sim)
