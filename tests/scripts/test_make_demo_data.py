@@ -50,9 +50,10 @@ def intraday():
     return _by_symbol(load_bars(DATA / "intraday_5min"))
 
 
-@pytest.fixture(scope="module")
-def minutes():
-    return _by_symbol(load_bars(DATA / "intraday_1min"))
+@pytest.fixture(scope="module", params=SYMBOLS)
+def minutes(request):
+    """(symbol, its 1-minute bars): one symbol's file at a time (a year of them is large)."""
+    return request.param, load_bars(DATA / "intraday_1min" / f"{request.param}.csv.gz")
 
 
 def _day(bar):
@@ -77,26 +78,30 @@ def test_the_committed_set_has_its_five_symbols():
 
 
 @pytest.mark.parametrize("symbol", SYMBOLS)
-def test_intraday_summarises_exactly_to_the_real_daily_bars(intraday, minutes, symbol):
-    """The 5-minute bars, and the 1-minute bars of the regular session, give the real day."""
+def test_5_minute_bars_summarise_exactly_to_the_real_daily_bars(intraday, symbol):
     daily = load_daily(DATA / "daily" / f"{symbol}.csv")
     assert len(daily) >= 150
     assert daily_from_intraday(intraday[symbol]) == daily
-    assert daily_from_intraday(_regular(minutes[symbol])) == daily
 
 
-@pytest.mark.parametrize("symbol", SYMBOLS)
-def test_the_5_minute_bars_are_the_regular_minutes_aggregated(intraday, minutes, symbol):
+def test_the_regular_minutes_summarise_exactly_to_the_real_daily_bars(minutes):
+    """The 1-minute bars of the regular session give the real day (extended hours left out)."""
+    symbol, bars = minutes
+    assert daily_from_intraday(_regular(bars)) == load_daily(DATA / "daily" / f"{symbol}.csv")
+
+
+def test_the_5_minute_bars_are_the_regular_minutes_aggregated(intraday, minutes):
     """Each 5-minute bar is the 1-minute bars of its bucket (aligned to the open), and a bucket
     without any 1-minute bar has none."""
+    symbol, bars = minutes
     per_day = defaultdict(list)
-    for bar in minutes[symbol]:
+    for bar in bars:
         per_day[_day(bar)].append(
             demo.IntradayBar(bar.start, bar.open, bar.high, bar.low, bar.close, int(bar.volume))
         )
     expected = []
-    for day, bars in sorted(per_day.items()):
-        expected.extend(demo.aggregate(bars, NYSE.open_at(day), NYSE.close_at(day)))
+    for day, day_bars in sorted(per_day.items()):
+        expected.extend(demo.aggregate(day_bars, NYSE.open_at(day), NYSE.close_at(day)))
     got = [
         demo.IntradayBar(b.start, b.open, b.high, b.low, b.close, int(b.volume))
         for b in intraday[symbol]
@@ -130,11 +135,10 @@ def test_5_minute_bars_sit_on_the_regular_session_grid(intraday, symbol):
     assert summed == {day: Decimal(v) for day, v in volumes.items()}
 
 
-@pytest.mark.parametrize("symbol", SYMBOLS)
-def test_1_minute_bars_exist_only_for_minutes_with_prints(minutes, symbol):
+def test_1_minute_bars_exist_only_for_minutes_with_prints(minutes):
     """Minute bars from 04:00 to 4 hours after the close, sparse (more so at midday and outside
     the session); the regular session's volumes add up to the real daily volume."""
-    bars = minutes[symbol]
+    symbol, bars = minutes
     starts = [b.start for b in bars]
     assert starts == sorted(starts)
     assert len(set(starts)) == len(starts)
