@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imp
     from brokers.alpaca import (
         AlpacaBarStream,
         AlpacaBroker,
+        AlpacaMarketData,
         AlpacaSettings,
         AlpacaTradeStream,
         ReconnectPolicy,
@@ -79,6 +80,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imp
 _ROOMS = {
     "AlpacaBarStream": "brokers.alpaca",
     "AlpacaBroker": "brokers.alpaca",
+    "AlpacaMarketData": "brokers.alpaca",
     "AlpacaSettings": "brokers.alpaca",
     "AlpacaTradeStream": "brokers.alpaca",
     "ReconnectPolicy": "brokers.alpaca",
@@ -95,6 +97,7 @@ __all__ = [
     "Account",
     "AlpacaBarStream",
     "AlpacaBroker",
+    "AlpacaMarketData",
     "AlpacaSettings",
     "AlpacaTradeStream",
     "AuthenticationError",

@@ -23,6 +23,7 @@ EXPECTED = [
     "Account",
     "AlpacaBarStream",
     "AlpacaBroker",
+    "AlpacaMarketData",
     "AlpacaSettings",
     "AlpacaTradeStream",
     "AuthenticationError",
@@ -195,6 +196,7 @@ def test_the_sim_takes_only_the_wire_and_the_settings_from_alpaca():
     allowed = {
         "brokers.alpaca._wire",
         "brokers.alpaca._wire_errors",
+        "brokers.alpaca._wire_market",
         "brokers.alpaca._wire_streams",
         "brokers.alpaca._settings",
     }
