@@ -143,7 +143,7 @@ def _data_client(sim: SimExchange, *, packed: bool) -> tuple[websocket.WebSocket
     assert recv() == [{"T": "success", "msg": "authenticated"}]
     send({"action": "subscribe", "bars": ["AAPL"]})
     [subscription] = recv()  # every channel listed, as Alpaca lists them; only bars asked for
-    assert subscription == {"T": "subscription", **dict.fromkeys(CHANNELS, []), "bars": ["AAPL"]}
+    assert subscription == {"T": "subscription", **{key: [] for key in CHANNELS}, "bars": ["AAPL"]}
     return ws, recv
 
 
