@@ -417,7 +417,7 @@ class SimExchange:
             elif event.kind is _Moment.PRINT_RETURNS and bar is not None:
                 await self._data.publish(bar, "updatedBars")
             else:
-                await self._session_closed(event.day)
+                await self._session_closed(event.day, event.at)
         self.finished.set()
 
     def _timeline(self, calendar: SessionCalendar | None) -> list[_Event]:
@@ -460,21 +460,22 @@ class SimExchange:
         await self._data.publish(late.first if late is not None else bar)
         return fills
 
-    async def _session_closed(self, day: date) -> None:
-        """The session's end: DAY orders expire, and its bar goes to ``dailyBars``."""
-        self._expire()
+    async def _session_closed(self, day: date, at: datetime) -> None:
+        """The session's end (``at``, its time even when the loop is a moment late): DAY orders
+        expire, and its bar goes to ``dailyBars``."""
+        self._expire(at)
         if not self._data.wants("dailyBars") or not self._follows_the_calendar:
             return
         session = (await self._session_calendar()).session(day)
         if session is None:
             return
         for symbol in self._history.symbols():
-            bar = daily_bar(self._history, symbol, session, self.clock.now())
+            bar = daily_bar(self._history, symbol, session, at)
             if bar is not None:
                 await self._data.publish(bar, "dailyBars")
 
-    def _expire(self) -> list[TradeUpdate]:
-        expired = self.engine.expire_day_orders(self.clock.now())
+    def _expire(self, at: datetime | None = None) -> list[TradeUpdate]:
+        expired = self.engine.expire_day_orders(at or self.clock.now())
         self._trading.publish(expired)
         return expired
 
