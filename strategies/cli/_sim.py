@@ -324,13 +324,13 @@ def _announce(sim: SimExchange, args: argparse.Namespace, faults: SimFaults) -> 
 
 def _serve(sim: SimExchange, stopped: threading.Event) -> None:
     """Wait for Ctrl-C or SIGTERM, saying when the clock starts and when the data ends."""
-    started = ended = sim.data_window is None
+    window = sim.data_window
+    started = ended = window is None
     try:
         while not stopped.wait(_POLL):
-            if not started and sim.wait_for_subscribers(1, timeout=0):
+            if not started and window is not None and sim.wait_for_subscribers(1, timeout=0):
                 started = True
-                clock = _now(sim)
-                print(f"tickstate sim: a client subscribed; the clock runs from {clock}")
+                print(f"tickstate sim: a client subscribed; the clock runs from {_utc(window[0])}")
             if not ended and sim.finished.is_set():
                 ended = True
                 print(
