@@ -277,8 +277,11 @@ def run_sim(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         with sim:
-            _announce(sim, args, faults)
-            _serve(sim, stopped)
+            try:  # Ctrl-C may come at any moment once the exchange serves, even mid-print
+                _announce(sim, args, faults)
+                _serve(sim, stopped)
+            except KeyboardInterrupt:
+                pass
     finally:
         signal.signal(signal.SIGTERM, previous)
     print("tickstate sim: stopped", flush=True)
@@ -326,20 +329,17 @@ def _serve(sim: SimExchange, stopped: threading.Event) -> None:
     """Wait for Ctrl-C or SIGTERM, saying when the clock starts and when the data ends."""
     window = sim.data_window
     started = ended = window is None
-    try:
-        while not stopped.wait(_POLL):
-            if not started and window is not None and sim.wait_for_subscribers(1, timeout=0):
-                started = True
-                print(f"tickstate sim: a client subscribed; the clock runs from {_utc(window[0])}")
-            if not ended and sim.finished.is_set():
-                ended = True
-                print(
-                    f"tickstate sim: the data ended at {_now(sim)}; the books stay readable"
-                    " until Ctrl-C"
-                )
-            sys.stdout.flush()
-    except KeyboardInterrupt:
-        pass
+    while not stopped.wait(_POLL):
+        if not started and window is not None and sim.wait_for_subscribers(1, timeout=0):
+            started = True
+            print(f"tickstate sim: a client subscribed; the clock runs from {_utc(window[0])}")
+        if not ended and sim.finished.is_set():
+            ended = True
+            print(
+                f"tickstate sim: the data ended at {_now(sim)}; the books stay readable"
+                " until Ctrl-C"
+            )
+        sys.stdout.flush()
 
 
 def _now(sim: SimExchange) -> str:

@@ -138,6 +138,7 @@ def test_fault_knobs_come_from_a_toml_file_and_flags_override_it(tmp_path: Path)
         assert "rest_5xx=1.0" in shown
         assert "rest_5xx_status=504" in shown
         assert "rest_delay_routes=('GET /v2/clock',)" in shown
+        sim.expect("Ctrl-C stops")
         answer = requests.get(rest + "/v2/account", headers={"APCA-API-KEY-ID": "K", "APCA-API-SECRET-KEY": "S"}, timeout=10)
         assert answer.status_code == 504
     finally:
