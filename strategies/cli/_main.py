@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+import typing
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strategies._exceptions import SpecError
+from strategies.cli._sim import add_fault_flags, add_sim_arguments
 
 if TYPE_CHECKING:
     from brokers import Bar
@@ -85,38 +87,9 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from brokers import SimExchange
-    from strategies._exceptions import DataError
-    from strategies.run import load_bars
+    from strategies.cli._sim import run_sim
 
-    try:
-        bars = load_bars(args.data) if args.data else []
-    except DataError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        sim = SimExchange(
-            bars,
-            host=args.host,
-            port=args.port,
-            speed=args.speed,
-            seed=args.seed,
-            key_id=args.key_id,
-            secret_key=args.secret_key,
-            allow_remote=args.allow_remote,
-        )
-    except ValueError as exc:
-        print(f"tickstate sim: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    with sim:
-        urls = f"{sim.rest_url} {sim.trading_stream_url} {sim.data_stream_url}"
-        print(f"tickstate sim: serving {urls} (Ctrl-C stops)", flush=True)
-        try:
-            while not sim.finished.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return EXIT_OK
+    return run_sim(args)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -313,13 +286,23 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``tickstate``."""
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's rule for mistakes: one line on stderr, exit 2."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
+    """The argument parser of ``tickstate``; ``fault_flags`` adds ``sim``'s knob flags (made from
+    ``SimFaults``, so they load the simulated exchange: only when ``sim`` is asked for)."""
+    parser = _Parser(
         prog="tickstate",
         description="Rule-based intraday trading on formal, thread-safe per-symbol state machines.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     diagram = commands.add_parser(
         "diagram", help="write the lifecycle diagrams (Mermaid, DOT, Markdown table, SVG)"
     )
@@ -407,25 +390,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(run=_status)
     sim = commands.add_parser(
-        "sim", help="serve the simulated exchange (Alpaca's wire format) on one local port"
+        "sim",
+        help="serve the simulated exchange (Alpaca's twin) on one local port until stopped",
+        description="Serve Alpaca's twin on 127.0.0.1: REST (trading, market data, calendar, "
+        "clock), the trading stream and the bar stream; the clock waits for the first "
+        "bar-stream client, and the exchange stays up after its data ends until Ctrl-C.",
     )
-    sim.add_argument("--port", type=int, required=True, help="TCP port (0: any free one)")
-    sim.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    sim.add_argument("--data", type=Path, help="recorded bars: a CSV file or a folder of them")
-    sim.add_argument("--speed", type=float, default=1.0, help="times real time (default: 1)")
-    sim.add_argument("--seed", type=int, default=0, help="seed of ids and faults (default: 0)")
-    sim.add_argument("--key-id", default="K", help="accepted API key id (default: K)")
-    sim.add_argument("--secret-key", default="S", help="accepted API secret (default: S)")
-    sim.add_argument(
-        "--allow-remote", action="store_true", help="allow binding a non-loopback address"
-    )
+    add_sim_arguments(sim, _port)
+    if fault_flags:
+        add_fault_flags(sim)
+    else:
+        sim.epilog = "Every SimFaults knob is a flag too: tickstate sim --help lists them."
     sim.set_defaults(run=_sim)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tickstate``; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(fault_flags=words[:1] == ["sim"]).parse_args(words)
     try:
         code: int = args.run(args)
     except OSError as exc:

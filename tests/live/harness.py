@@ -93,7 +93,12 @@ class Session:
     def start(self, crash_at: str | None = None) -> Child:
         """Start the runner (on the journal) and wait until both its streams are connected."""
         assert self.child is None or self.child.process.poll() is not None
-        env = {k: v for k, v in os.environ.items() if k != ENV}
+        # A developer's real Alpaca keys would be offered to the local exchange: not here.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in (ENV, "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
+        }
         if crash_at is not None:
             env[ENV] = crash_at
         env["PYTHONPATH"] = str(ROOT)
