@@ -51,7 +51,9 @@ _MERMAID_STYLE: dict[str, str] = {
     "marked": "fill:#fde68a,stroke:#b45309,stroke-width:2px",
     "box": "fill:#ffffff,stroke:#94a3b8,stroke-dasharray:4 3,text-align:left",
     "alarm": "fill:#fef2f2,stroke:#b91c1c,text-align:left",
+    "start": "fill:#1e293b,stroke:#1e293b",
 }
+_MERMAID_LABEL = "fill:none,stroke:none,font-size:12px"
 
 
 def wrap_label(words: Iterable[str], width: int = LABEL_WIDTH, sep: str = ", ") -> tuple[str, ...]:
@@ -127,6 +129,13 @@ class Diagram:
     groups: tuple[DiagramGroup, ...] = ()
     initial: str | None = None  # where the diagram starts: a node or a group
     direction: Literal["LR", "TB"] = "TB"
+    #: Mermaid's gap between ranks in px (its default is 50), set where its labels crowd.
+    rank_spacing: int | None = None
+    #: ``"state"``: a Mermaid ``stateDiagram-v2``, superstates as composite states. ``"flow"``:
+    #: a ``flowchart`` whose edge labels are nodes of their own, which Mermaid then lays out
+    #: like nodes — with many labelled edges from one state, its state diagram stacks the
+    #: labels on top of each other near that state. No groups.
+    mermaid_kind: Literal["state", "flow"] = "state"
     _parent: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +156,8 @@ class Diagram:
             for end in (edge.tail, edge.head):
                 if end not in ids:
                     raise ValueError(f"{self.name}: an edge names unknown {end!r}")
+        if self.mermaid_kind == "flow" and self.groups:
+            raise ValueError(f"{self.name}: a flowchart is drawn without groups")
         object.__setattr__(self, "_parent", parent)
 
     # --- structure ------------------------------------------------------------------------
@@ -218,6 +229,9 @@ class Diagram:
             yield from self._dot_members(group.id, inner)
             if group.initial is not None:
                 yield inner + self._dot_start(group.id + "__start", group.initial)
+                if self._group(group.initial) is None:  # the dot beside its state, not above
+                    start, first = _dot_id(group.id + "__start"), _dot_id(group.initial)
+                    yield f"{inner}{{rank=same; {start}; {first};}}"
             yield f"{indent}}}"
 
     def _dot_start(self, start: str, initial: str) -> str:
@@ -238,11 +252,16 @@ class Diagram:
 
     # --- Mermaid --------------------------------------------------------------------------
     def mermaid(self) -> str:
-        """The diagram as a Mermaid ``stateDiagram-v2`` (GitHub renders it)."""
+        """The diagram as Mermaid text (GitHub renders it), of ``mermaid_kind``."""
+        if self.mermaid_kind == "flow":
+            return self._flowchart()
         lines = ["stateDiagram-v2"]
+        if self.rank_spacing is not None:
+            config = ["---", "config:", "  state:", f"    rankSpacing: {self.rank_spacing}", "---"]
+            lines[:0] = config
         if self.direction == "LR":
             lines.append("    direction LR")
-        kinds = sorted({node.kind for node in self.nodes} & set(_MERMAID_STYLE))
+        kinds = sorted({node.kind for node in self.nodes} & set(_MERMAID_STYLE) - {"start"})
         lines += [f"    classDef {kind} {_MERMAID_STYLE[kind]}" for kind in kinds]
         if self.initial is not None:
             lines.append(f"    [*] --> {self.initial}")
@@ -250,6 +269,29 @@ class Diagram:
         for kind in kinds:
             ids = [node.id for node in self.nodes if node.kind == kind]
             lines.append(f"    class {', '.join(ids)} {kind}")
+        return "\n".join(lines) + "\n"
+
+    def _flowchart(self) -> str:
+        lines = [f"flowchart {self.direction}"]
+        kinds = sorted({node.kind for node in self.nodes} & set(_MERMAID_STYLE))
+        lines += [f"    classDef {kind} {_MERMAID_STYLE[kind]}" for kind in kinds]
+        if any(edge.lines for edge in self.edges):
+            lines.append(f"    classDef label {_MERMAID_LABEL}")
+        for node in self.nodes:
+            text = _mermaid_text(node.label)
+            if node.kind == "start":
+                shape = "(( ))"
+            else:
+                shape = f'["{text}"]' if node.kind in ("box", "alarm") else f'("{text}")'
+            klass = f":::{node.kind}" if node.kind in _MERMAID_STYLE else ""
+            lines.append(f"    n_{node.id}{shape}{klass}")
+        for i, edge in enumerate(self.edges):
+            tail, head = f"n_{edge.tail}", f"n_{edge.head}"
+            if edge.lines:
+                label = f'e{i}["{_mermaid_text(edge.lines)}"]:::label'
+                lines.append(f"    {tail} --- {label} --> {head}")
+            else:
+                lines.append(f"    {tail} --> {head}")
         return "\n".join(lines) + "\n"
 
     def _mermaid_scope(self, gid: str | None, indent: str) -> Iterator[str]:

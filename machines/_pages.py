@@ -110,11 +110,13 @@ class _Page:
         self.policy: dict[bool, Go] = {}
 
     def add(self, trigger: str, declaration: Declaration, otherwise: bool = False) -> None:
+        if trigger in ANOMALY_TRIGGERS and isinstance(declaration, Moves):
+            go = declaration.goes[0]
+            if go.dest is not None and go.dest != self.state:  # the policy halts: an edge
+                self.policy[trigger == ANOMALY_TRIGGERS[1]] = go
+                return
         into = self.otherwise if otherwise else self.boxes
-        if trigger in ANOMALY_TRIGGERS:
-            assert isinstance(declaration, Moves)
-            self.policy[trigger == ANOMALY_TRIGGERS[1]] = declaration.goes[0]
-        elif isinstance(declaration, Moves):
+        if isinstance(declaration, Moves):
             for go in declaration.goes:
                 self.effects[go.effects] = go.effects
                 if go.dest is None or go.dest == self.state:
@@ -175,16 +177,14 @@ def page_diagram(state: State) -> Diagram:
     for flatten, policy in _POLICY.items():
         if policy not in page.boxes and policy not in page.otherwise:
             continue
-        go = page.policy[flatten]
-        halts = go.dest is not None and go.dest != state
-        if not halts:
-            title = "anomaly (stays halted):"
+        go = page.policy.get(flatten)  # None: the policy keeps the state (see "stays")
+        if go is None or go.dest is None:
+            title = f"anomaly (stays {state}):"
         else:
             title = "anomaly → halt & flatten:" if flatten else "anomaly → halt:"
         nodes.append(DiagramNode(policy, page.box(policy, title), kind="alarm"))
         edges.append(DiagramEdge(state, policy))
-        if halts:
-            assert go.dest is not None
+        if go is not None and go.dest is not None:
             targets += [go.dest] if go.dest not in targets else []
             edges.append(DiagramEdge(policy, go.dest, _label([(go.guards, [policy])], go.effects)))
     order = [State.HALTED, *(s for s in State if s is not State.HALTED)]
@@ -195,7 +195,13 @@ def page_diagram(state: State) -> Diagram:
         for (dest, effects), parts in moves
     ]
     nodes += [DiagramNode(dest) for dest in targets]
-    return Diagram(name=str(state), nodes=tuple(nodes), edges=tuple(edges), direction="LR")
+    return Diagram(
+        name=str(state),
+        nodes=tuple(nodes),
+        edges=tuple(edges),
+        direction="LR",
+        mermaid_kind="flow",
+    )
 
 
 def page_markdown(state: State, meaning: str) -> str:

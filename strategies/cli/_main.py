@@ -42,7 +42,7 @@ def _diagram(args: argparse.Namespace) -> int:
     if args.check:
         stale = check_diagrams(out, files)
         for line in stale:
-            print(f"tickstate diagram --check: {line}; run 'tickstate diagram'", file=sys.stderr)
+            print(f"tickstate diagram --check: {line}", file=sys.stderr)
         return EXIT_DIFFERS if stale else EXIT_OK
     out.mkdir(parents=True, exist_ok=True)
     for line in write_diagrams(out, files):
