@@ -38,7 +38,8 @@ MEANINGS: Mapping[State, str] = {
     PENDING: "An entry (one leg, or a one-cancels-other pair) is decided; its ids are fixed",
     CANCELLING: "The entry timed out; its cancel is in flight (it may still fill)",
     IN: "A position is open and its protective stop is working or being placed",
-    REPLACING: "A replace of the stop (trail or resize) is in flight; one at a time",
+    REPLACING: "A replace of the stop (trail or resize) is in flight; one at a time, the latest"
+    " wish wins",
     EXITING: "Cancel every working order, then close what remains with one market order",
     HALTED: "An anomaly or a kill switch stopped the symbol: only cancels and flattening",
 }

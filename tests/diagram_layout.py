@@ -40,6 +40,7 @@ class Layout:
     edges: int
     width: float  # points
     height: float
+    centres: dict[str, Point]  # each node's centre, y growing upwards
 
     @property
     def aspect(self) -> float:
@@ -125,6 +126,36 @@ def _lines(label: str) -> list[str]:
     return [line for line in text.split("\n") if line]
 
 
+def count_crossings(paths: list[list[Point]], nodes: list[Box]) -> int:
+    """Proper intersections between polylines of different edges, outside every node's box."""
+    crossings = 0
+    for a, b in combinations(range(len(paths)), 2):
+        points: list[Point] = []
+        for p, q in pairwise(paths[a]):
+            for r, s in pairwise(paths[b]):
+                hit = _cross(p, q, r, s)
+                if hit is None or any(_inside(hit, box, 1.0) for box in nodes):
+                    continue
+                if all(abs(hit[0] - o[0]) + abs(hit[1] - o[1]) > 2 for o in points):
+                    points.append(hit)
+        crossings += len(points)
+    return crossings
+
+
+def count_label_overlaps(
+    labels: list[Box | None], paths: list[list[Point]], nodes: list[Box]
+) -> int:
+    """Label boxes meeting another label, a node, or a segment of another edge."""
+    boxes = [(i, box) for i, box in enumerate(labels) if box is not None]
+    overlaps = sum(1 for (_, a), (_, b) in combinations(boxes, 2) if _meets(a, b))
+    overlaps += sum(1 for _, a in boxes for node in nodes if _meets(a, node))
+    for i, box in boxes:
+        for j, path in enumerate(paths):
+            if j != i and any(_segment_meets_box(p, q, box) for p, q in pairwise(path)):
+                overlaps += 1
+    return overlaps
+
+
 def layout(dot_text: str) -> Layout:
     """Lay ``dot_text`` out with Graphviz and measure it."""
     done = subprocess.run(
@@ -132,6 +163,7 @@ def layout(dot_text: str) -> Layout:
     )
     graph = json.loads(done.stdout)
     nodes: list[Box] = []
+    centres: dict[str, Point] = {}
     longest = 0
     for obj in graph.get("objects", []):
         if "pos" not in obj:
@@ -139,6 +171,7 @@ def layout(dot_text: str) -> Layout:
         x, y = (float(v) for v in obj["pos"].split(","))
         w, h = float(obj["width"]) * 36, float(obj["height"]) * 36
         nodes.append((x - w, y - h, x + w, y + h))
+        centres[obj["name"]] = (x, y)
         if obj.get("shape") != "point":
             longest = max([longest, *(len(line) for line in _lines(obj.get("label", "")))])
     paths: list[list[Point]] = []
@@ -154,27 +187,17 @@ def layout(dot_text: str) -> Layout:
         lines = _lines(edge.get("label", ""))
         longest = max([longest, *(len(line) for line in lines)])
         most = max(most, len(lines))
-    crossings = 0
-    for a, b in combinations(range(len(paths)), 2):
-        points: list[Point] = []
-        for p, q in pairwise(paths[a]):
-            for r, s in pairwise(paths[b]):
-                hit = _cross(p, q, r, s)
-                if hit is None or any(_inside(hit, box, 1.0) for box in nodes):
-                    continue
-                if all(abs(hit[0] - o[0]) + abs(hit[1] - o[1]) > 2 for o in points):
-                    points.append(hit)
-        crossings += len(points)
-    overlaps = 0
-    boxes = [(i, box) for i, box in enumerate(labels) if box is not None]
-    overlaps += sum(1 for (_, a), (_, b) in combinations(boxes, 2) if _meets(a, b))
-    overlaps += sum(1 for _, a in boxes for node in nodes if _meets(a, node))
-    for i, box in boxes:
-        for j, path in enumerate(paths):
-            if j != i and any(_segment_meets_box(p, q, box) for p, q in pairwise(path)):
-                overlaps += 1
     x0, y0, x1, y1 = (float(v) for v in graph["bb"].split(","))
-    return Layout(crossings, overlaps, longest, most, len(paths), x1 - x0, y1 - y0)
+    return Layout(
+        crossings=count_crossings(paths, nodes),
+        label_overlaps=count_label_overlaps(labels, paths, nodes),
+        longest_line=longest,
+        most_lines=most,
+        edges=len(paths),
+        width=x1 - x0,
+        height=y1 - y0,
+        centres=centres,
+    )
 
 
 def generated_dots() -> dict[str, str]:
