@@ -58,7 +58,7 @@ class Picture:
 def generated_files() -> dict[str, str]:
     """Every text file of ``diagrams/``, by path: the lifecycle's and the signals'."""
     from machines import lifecycle_diagrams
-    from strategies.signals._phase_diagrams import signal_diagrams
+    from strategies.signals import signal_diagrams
 
     return {**lifecycle_diagrams(), **signal_diagrams()}
 

@@ -19,7 +19,7 @@ move between them, the way ``machines`` declares the lifecycle: rows of
     <Phase.DONE: 'done'>
 
 A table that leaves a pair undeclared, or declares one twice, cannot be built: the error names
-the pair, at import. The table can be drawn (``mermaid``) like the lifecycle.
+the pair, at import. The table is drawn (``mermaid``, ``phase_diagram``) like the lifecycle.
 """
 
 from __future__ import annotations
@@ -106,9 +106,9 @@ class PhaseTable(Generic[P, C]):
         return tuple((source, dest, tuple(cues)) for (source, dest), cues in grouped.items())
 
     def mermaid(self) -> str:
-        """The phases as a Mermaid ``stateDiagram-v2``: one edge per phase change."""
-        lines = ["stateDiagram-v2", f"    [*] --> {self.initial.name.lower()}"]
-        for source, dest, cues in self.edges():
-            label = ", ".join(cue.value for cue in cues)
-            lines.append(f"    {source.name.lower()} --> {dest.name.lower()}: {label}")
-        return "\n".join(lines) + "\n"
+        """The phases as a Mermaid ``stateDiagram-v2``, drawn as ``tickstate diagram`` draws them
+        (``phase_diagram``): one edge per phase change, a cue that leads to one phase from every
+        phase drawn once, from the start."""
+        from strategies.signals._phase_diagrams import phase_diagram
+
+        return phase_diagram(self).mermaid()
