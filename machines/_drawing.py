@@ -27,9 +27,10 @@ __all__ = [
     "wrap_label",
 ]
 
-#: The longest line of any label, in characters. Mermaid wraps a line at 200 px of its 14 px
-#: font (about 28 characters of snake_case), so a longer line would be re-flowed there and read
-#: differently from the DOT rendering; in Graphviz's 9-10 pt labels it is about 2 inches wide.
+#: The longest line of any label, in characters. Mermaid re-flows a label line wider than 200 px
+#: (with mermaid-cli 11, 30 characters of snake_case wrapped and 27 did not), which would then
+#: read differently from the DOT rendering; in Graphviz's 9-10 pt labels 28 characters are
+#: about 2 inches, so two labels side by side still fit a README's column.
 LABEL_WIDTH = 28
 
 #: How a node is drawn: a state, the state a page is about, a state with symbols in it, a box

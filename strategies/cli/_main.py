@@ -45,7 +45,7 @@ def _diagram(args: argparse.Namespace) -> int:
             print(f"tickstate diagram --check: {line}", file=sys.stderr)
         return EXIT_DIFFERS if stale else EXIT_OK
     out.mkdir(parents=True, exist_ok=True)
-    for line in write_diagrams(out, files):
+    for line in write_diagrams(out, files) or [f"{out}: up to date"]:
         print(line)
     return EXIT_OK
 

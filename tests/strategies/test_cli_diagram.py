@@ -150,7 +150,7 @@ class TestWrite:
         manifest = (tmp_path / MANIFEST).read_bytes()
         capsys.readouterr()
         assert main(["diagram", "--dir", str(tmp_path)]) == 0
-        assert capsys.readouterr().out == ""
+        assert capsys.readouterr().out == f"{tmp_path}: up to date\n"
         assert (tmp_path / MANIFEST).read_bytes() == manifest
 
     @pytest.mark.usefixtures("graphviz")
