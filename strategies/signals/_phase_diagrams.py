@@ -2,8 +2,7 @@
 
 Built-ins and plugins alike: every signal the registry knows that declares a ``PhaseTable`` gets
 ``diagrams/signals/<name>.dot`` and ``.md`` (its picture, and its table as a grid), and the index
-``diagrams/signals/README.md`` lists them all. A cue that leads to the same phase from every
-phase (the start of a day, say) is drawn once, from the start dot, instead of from each phase.
+``diagrams/signals/README.md`` lists them all. The picture is ``PhaseTable.diagram()``.
 """
 
 from __future__ import annotations
@@ -11,51 +10,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from machines import Diagram, DiagramEdge, DiagramNode, wrap_label
 from strategies.signals._phases import PhaseTable
 from strategies.signals._registry import signal_kind, signal_names
 
-__all__ = ["phase_diagram", "phase_markdown", "signal_diagrams"]
-
-_START = "start"
+__all__ = ["phase_markdown", "signal_diagrams"]
 
 
 def _phase(phase: Any) -> str:
     return str(phase.name.lower())
 
 
-def _anywhere(table: PhaseTable[Any, Any]) -> dict[Any, Any]:
-    """The cues that lead to one phase from every phase, with that phase."""
-    found = {}
-    for cue in table.cues:
-        dests = {table.next(phase, cue) for phase in table.phases}
-        if len(dests) == 1:
-            found[cue] = dests.pop()
-    return found
-
-
-def phase_diagram(table: PhaseTable[Any, Any]) -> Diagram:
-    """The phases of one signal: an edge per phase change, the cues on it."""
-    anywhere = _anywhere(table)
-    nodes = [DiagramNode(_START, kind="start")]
-    nodes += [DiagramNode(_phase(phase)) for phase in table.phases]
-    edges = []
-    into: dict[Any, list[str]] = {}
-    for cue, dest in anywhere.items():
-        into.setdefault(dest, []).append(cue.value)
-    if table.initial not in into:
-        edges.append(DiagramEdge(_START, _phase(table.initial)))
-    edges += [DiagramEdge(_START, _phase(d), wrap_label(cues)) for d, cues in into.items()]
-    for source, dest, cues in table.edges():
-        rest = [cue.value for cue in cues if cue not in anywhere]
-        if rest:
-            edges.append(DiagramEdge(_phase(source), _phase(dest), wrap_label(rest)))
-    return Diagram(name=table.name, nodes=tuple(nodes), edges=tuple(edges), direction="LR")
-
-
 def phase_markdown(name: str, origin: str, table: PhaseTable[Any, Any]) -> str:
     """The page of one signal: its picture and its table, phase by cue."""
-    anywhere = _anywhere(table)
+    anywhere = table.from_anywhere()
     lines = [
         f"# Signal `{name}`: its phases",
         "",
@@ -87,7 +54,7 @@ def phase_markdown(name: str, origin: str, table: PhaseTable[Any, Any]) -> str:
         "<details><summary>The same diagram in Mermaid</summary>",
         "",
         "```mermaid",
-        phase_diagram(table).mermaid().rstrip("\n"),
+        table.diagram().mermaid().rstrip("\n"),
         "```",
         "",
         "</details>",
@@ -124,7 +91,7 @@ def signal_diagrams() -> dict[str, str]:
             continue
         table = kind.phases
         stem = _file(name)
-        files[f"signals/{stem}.dot"] = phase_diagram(table).dot()
+        files[f"signals/{stem}.dot"] = table.diagram().dot()
         files[f"signals/{stem}.md"] = phase_markdown(name, kind.origin, table)
         phases = ", ".join(_phase(phase) for phase in table.phases)
         index.append(f"| [`{name}`]({stem}.md) | `{kind.origin}` | {phases} |")

@@ -8,10 +8,9 @@ from typing import Any, ClassVar
 import pytest
 
 from machines._drawing import LABEL_WIDTH
-from strategies.signals import STAY, PhaseTable, signal_kind
+from strategies.signals import STAY, PhaseTable, signal_diagrams, signal_kind
 from strategies.signals._eighty_twenty import PHASES as EIGHTY_TWENTY
 from strategies.signals._opening_range import PHASES as ORB
-from strategies.signals._phase_diagrams import phase_diagram, signal_diagrams
 
 BUILT_INS = {"eighty_twenty": EIGHTY_TWENTY, "opening_range_breakout": ORB}
 
@@ -76,7 +75,7 @@ class TestSignalDiagrams:
     def test_every_phase_change_is_drawn(self, name):
         """Each (from, to) of the table is an edge, or its cues lead there from every phase."""
         table = BUILT_INS[name]
-        diagram = phase_diagram(table)
+        diagram = table.diagram()
         drawn = {(edge.tail, edge.head): edge.lines for edge in diagram.edges}
         for source, dest, cues in table.edges():
             every = all(all(table.next(p, c) is dest for p in table.phases) for c in cues)
@@ -85,7 +84,7 @@ class TestSignalDiagrams:
 
     def test_a_cue_from_every_phase_is_drawn_once_from_the_start(self):
         """80-20's setup and no_setup lead to one phase from any phase: drawn from the dot."""
-        edges = phase_diagram(EIGHTY_TWENTY).edges
+        edges = EIGHTY_TWENTY.diagram().edges
         from_start = {edge.head: edge.lines for edge in edges if edge.tail == "start"}
         assert from_start == {"waiting": ("setup",), "idle": ("no_setup",)}
         assert not [e for e in edges if e.tail != "start" and "setup" in e.lines]
@@ -103,5 +102,5 @@ class TestSignalDiagrams:
     def test_labels_fit_the_width(self):
         """No label line of a phase diagram passes LABEL_WIDTH."""
         for table in BUILT_INS.values():
-            for edge in phase_diagram(table).edges:
+            for edge in table.diagram().edges:
                 assert all(len(line) <= LABEL_WIDTH for line in edge.lines)
