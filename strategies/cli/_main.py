@@ -25,6 +25,7 @@ from strategies.cli._sim import add_fault_flags, add_sim_arguments
 
 if TYPE_CHECKING:
     from brokers import Bar
+    from strategies.journal import SymbolStatus
 
 __all__ = ["build_parser", "main"]
 
@@ -32,36 +33,22 @@ EXIT_OK, EXIT_DIFFERS, EXIT_USAGE = 0, 1, 2
 
 
 def _diagram(args: argparse.Namespace) -> int:
-    from machines import lifecycle_diagrams
+    from strategies.cli._diagram import check_diagrams, generated_files, write_diagrams
 
     out: Path = args.dir
-    generated = lifecycle_diagrams()
+    try:
+        files = generated_files()
+    except (LookupError, ImportError, TypeError) as exc:  # a plugin that cannot be loaded
+        print(f"tickstate diagram: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.check:
-        stale = []
-        for name, text in generated.items():
-            path = out / name
-            if not path.is_file():
-                stale.append(f"{path}: missing")
-            elif path.read_text(encoding="utf-8") != text:
-                stale.append(f"{path}: differs from what the code generates")
+        stale = check_diagrams(out, files)
         for line in stale:
-            print(f"tickstate diagram --check: {line}; run 'tickstate diagram'", file=sys.stderr)
+            print(f"tickstate diagram --check: {line}", file=sys.stderr)
         return EXIT_DIFFERS if stale else EXIT_OK
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in generated.items():
-        path = out / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
-    dot = shutil.which("dot")
-    if dot is None:
-        print("skipped lifecycle.svg: the Graphviz 'dot' binary is not installed", file=sys.stderr)
-        return EXIT_OK
-    svg = subprocess.run(
-        [dot, "-Tsvg"], input=generated["lifecycle.dot"], capture_output=True, text=True, check=True
-    ).stdout
-    (out / "lifecycle.svg").write_text(svg, encoding="utf-8")
-    print(f"wrote {out / 'lifecycle.svg'}")
+    for line in write_diagrams(out, files) or [f"{out}: up to date"]:
+        print(line)
     return EXIT_OK
 
 
@@ -281,8 +268,37 @@ def _status(args: argparse.Namespace) -> int:
     except JournalError as exc:
         print(f"tickstate status: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.diagram:
+        return _status_diagram(statuses, args.format)
     noun = "symbol" if len(statuses) == 1 else "symbols"
     print_status(statuses, title=f"{path}: {len(statuses)} {noun}")
+    return EXIT_OK
+
+
+def _status_diagram(statuses: Sequence[SymbolStatus], fmt: str) -> int:
+    """The overview with each symbol in its current state, on stdout, as ``fmt``."""
+    from machines import State, overview_diagram
+
+    many = len({s.strategy for s in statuses}) > 1
+    marks: dict[State, list[str]] = {}
+    for s in statuses:
+        name = f"{s.strategy}/{s.symbol}" if many else s.symbol
+        marks.setdefault(s.snapshot.state, []).append(name)
+    diagram = overview_diagram(marks)
+    if fmt == "mermaid":
+        sys.stdout.write(diagram.mermaid())
+        return EXIT_OK
+    if fmt == "dot":
+        sys.stdout.write(diagram.dot())
+        return EXIT_OK
+    dot = shutil.which("dot")
+    if dot is None:
+        print("tickstate status: --format svg needs the Graphviz 'dot' binary", file=sys.stderr)
+        return EXIT_USAGE
+    svg = subprocess.run(
+        [dot, "-Tsvg"], input=diagram.dot(), capture_output=True, text=True, check=True
+    )
+    sys.stdout.write(svg.stdout)
     return EXIT_OK
 
 
@@ -304,7 +320,9 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
     diagram = commands.add_parser(
-        "diagram", help="write the lifecycle diagrams (Mermaid, DOT, Markdown table, SVG)"
+        "diagram",
+        help="write diagrams/: the lifecycle's overview and pages, the signals' phases "
+        "(Mermaid, DOT, Markdown, and SVG/PNG with Graphviz)",
     )
     diagram.add_argument(
         "--dir", type=Path, default=Path("diagrams"), help="output folder (default: diagrams)"
@@ -312,7 +330,8 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     diagram.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 naming each committed file that differs from the code",
+        help="write nothing; exit 1 naming each file that differs from the code, each picture "
+        "drawn from an older source or edited since, and each file the code does not generate",
     )
     diagram.set_defaults(run=_diagram)
     validate = commands.add_parser(
@@ -387,6 +406,18 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="a journal file (default: the newest runs/*.sqlite); works while a run is live",
+    )
+    status.add_argument(
+        "--diagram",
+        action="store_true",
+        help="instead of the table, write the lifecycle's overview with each symbol marked in "
+        "its current state, on stdout",
+    )
+    status.add_argument(
+        "--format",
+        choices=("mermaid", "dot", "svg"),
+        default="mermaid",
+        help="the --diagram's format (default: mermaid; svg needs Graphviz)",
     )
     status.set_defaults(run=_status)
     sim = commands.add_parser(

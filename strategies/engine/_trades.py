@@ -113,7 +113,6 @@ class TradeRecorder:
         del self._open[symbol]
 
 
-
 def _reason(client_order_id: str, exit_reason: str | None) -> str:
     """Why a trade closed: its protective stop, else the exit the machine was winding down for."""
     cid = ClientOrderId.parse(client_order_id)
