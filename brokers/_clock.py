@@ -82,6 +82,11 @@ class VirtualClock:
         """Whether the clock stands still at its start (until ``reset()``)."""
         return self._held
 
+    @property
+    def speed(self) -> float:
+        """How many times faster than real time the clock runs."""
+        return self._speed
+
     def now(self) -> datetime:
         """The virtual time now."""
         if self._held:

@@ -21,6 +21,7 @@ from strategies.spec import load_strategy
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 DATA = ROOT / "data" / "intraday_5min"
+MINUTE_DATA = ROOT / "data" / "intraday_1min"  # the same prices, one bar a minute
 
 REPLAYS = {
     "eighty_twenty": ROOT / "examples" / "eighty_twenty.toml",
@@ -43,6 +44,16 @@ class TestPinnedReplays:
         """A year of demo data replays to exactly the trades and summary recorded earlier."""
         spec = load_strategy(REPLAYS[name])
         result = run_replay(spec, bars, out_dir=tmp_path)
+        recorded = FIXTURES / "replays" / name
+        assert result.trades_path.read_bytes() == (recorded / "trades.csv").read_bytes()
+        assert result.summary_path.read_bytes() == (recorded / "summary.json").read_bytes()
+
+    @pytest.mark.parametrize("name", sorted(REPLAYS))
+    def test_one_minute_data_aggregated_replays_to_the_same_files(self, name, tmp_path):
+        """The demo year's 1-minute bars, built into the strategy's 5-minute bars (aligned to the
+        session open, regular hours only), give exactly the trades the 5-minute files give."""
+        spec = load_strategy(REPLAYS[name])
+        result = run_replay(spec, load_bars(MINUTE_DATA), out_dir=tmp_path)
         recorded = FIXTURES / "replays" / name
         assert result.trades_path.read_bytes() == (recorded / "trades.csv").read_bytes()
         assert result.summary_path.read_bytes() == (recorded / "summary.json").read_bytes()

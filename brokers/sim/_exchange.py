@@ -82,6 +82,8 @@ class SimExchange:
     without a late print (Alpaca's ``updatedBars`` follow); ``data_connections`` how many
     bar-stream connections a key may hold at once (Alpaca's free plan: one); ``max_bars_page``
     caps a page of historical bars (Alpaca's cap, 10,000; a test lowers it to see pagination).
+    ``history`` are bars from before the replay that only the historical API serves (a live
+    run's start-up reads its look-back there, as it would from Alpaca).
 
     ``rules`` are Alpaca paper's by default (``brokers.ALPACA_PAPER``: wash trades refused, buy
     stops collared, sub-penny prices refused, the pattern-day-trader rule, open orders counted in
@@ -114,6 +116,7 @@ class SimExchange:
         updated_bars: float = 0.05,
         data_connections: int = 1,
         max_bars_page: int = MAX_LIMIT,
+        history: Sequence[Bar] = (),
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(
@@ -164,7 +167,9 @@ class SimExchange:
         self._data = DataStreamHub(
             self._check_key, self._on_subscribed, connection_limit=data_connections
         )
-        self._history = BarHistory(self._bars, self._interval)
+        # What the historical API serves: the bars replayed, once they ended, and ``history``,
+        # the sessions before them (a run's start-up reads them; nothing streams or trades them).
+        self._history = BarHistory([*history, *self._bars], self._interval)
         self._late = _late_prints(self._bars, updated_bars, self._interval, seed)
         for late in self._late.values():
             self._history.hold_back(late)
@@ -439,7 +444,10 @@ class SimExchange:
             if event.kind is _Moment.BAR_ENDS and bar is not None:
                 await self._bar_closed(bar)
             elif event.kind is _Moment.PRINT_RETURNS and bar is not None:
-                await self._data.publish(bar, "updatedBars")
+                if not self.faults.is_quiet(bar.symbol, bar.start):
+                    await self._data.publish(bar, "updatedBars")
+            elif event.kind is _Moment.STRAY_BAR and bar is not None:
+                await self._data.publish(bar)
             else:
                 await self._session_closed(event.day, event.at)
         self.finished.set()
@@ -465,6 +473,8 @@ class SimExchange:
             events.append(
                 _Event(at=closes, kind=_Moment.DAY_CLOSES, day=day, skip_to_close=end < closes)
             )
+        for i, (at, stray) in enumerate(self.faults.stray_bars):
+            events.append(_Event(at=at, kind=_Moment.STRAY_BAR, seq=i, bar=stray))
         events.sort(key=lambda e: (e.at, e.kind.value, e.seq))
         return events
 
@@ -485,7 +495,8 @@ class SimExchange:
         self._trading.publish(fills + self.engine.settle(now))
         self._arm_settle()
         late = self._late.get((bar.symbol, bar.start))
-        await self._data.publish(late.first if late is not None else bar)
+        if not self.faults.is_quiet(bar.symbol, bar.start):
+            await self._data.publish(late.first if late is not None else bar)
         return fills
 
     def _arm_settle(self) -> None:
@@ -552,6 +563,7 @@ class _Moment(IntEnum):
     BAR_ENDS = 0
     PRINT_RETURNS = 1
     DAY_CLOSES = 2
+    STRAY_BAR = 3  # a broken feed's bar (``SimFaults.stray_bars``): streamed, never traded
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,6 +12,7 @@ import fnmatch
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from brokers._types import Bar, Order
@@ -46,6 +47,12 @@ class SimFaults:
     ``cancel_filled_204``: a cancel of an already filled order answers 204 (and sends nothing).
     ``partial_fill``: a fill takes only a random part (10 to 90 %) of what is left, this often
     (when 0, the venue's own rate applies: ``VenueRules.partial_fill_rate``, Alpaca's 10 %).
+
+    Market data: ``quiet_from`` pairs ``(symbol, when)``: from ``when`` on, the data stream
+    sends no bar of ``symbol`` (its prints still trade: only the socket is quiet).
+    ``stray_bars`` pairs ``(when, bar)``: at exchange time ``when`` the data stream sends ``bar``
+    as a broken feed would (a weekend date, a zero price); the exchange never trades on it nor
+    keeps it in its history.
     """
 
     drop: float = 0.0
@@ -62,6 +69,8 @@ class SimFaults:
     stream_before_response: bool = False
     cancel_filled_204: float = 0.0
     partial_fill: float = 0.0
+    quiet_from: tuple[tuple[str, datetime], ...] = ()
+    stray_bars: tuple[tuple[datetime, Bar], ...] = ()
 
     def __post_init__(self) -> None:
         for name in _PROBABILITIES:
@@ -74,6 +83,10 @@ class SimFaults:
             raise ValueError("SimFaults.close_after must be at least 1")
         if not 500 <= self.rest_5xx_status <= 599:
             raise ValueError("SimFaults.rest_5xx_status must be a 5xx status")
+
+    def is_quiet(self, symbol: str, start: datetime) -> bool:
+        """Whether the data stream keeps ``symbol``'s bar of ``start`` to itself."""
+        return any(s == symbol and start >= when for s, when in self.quiet_from)
 
     def delays(self, method: str, path: str) -> bool:
         """Whether a request is delayed by ``rest_delay``."""

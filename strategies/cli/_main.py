@@ -105,13 +105,18 @@ def _replay(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"replay-{spec.name}"
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"replaying {spec.name}", total=len(bars))
-        result = run_replay(
-            spec,
-            bars,
-            out_dir=out,
-            progress=lambda n: progress.advance(task, n),
-            plot_dir=args.plot,
-        )
+        try:
+            result = run_replay(
+                spec,
+                bars,
+                out_dir=out,
+                progress=lambda n: progress.advance(task, n),
+                on_total=lambda n: progress.update(task, total=n),
+                plot_dir=args.plot,
+            )
+        except DataError as exc:
+            print(f"{args.data}: {exc.problem}", file=sys.stderr)
+            return EXIT_USAGE
     print_summary(result.summaries, title=f"{spec.name}: {len(result.trades)} trades")
     print(f"wrote {result.trades_path} and {result.summary_path}")
     print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
@@ -144,7 +149,14 @@ def _run(args: argparse.Namespace) -> int:
     from strategies._exceptions import DataError
     from strategies.cli._tables import LiveTable, print_summary
     from strategies.observe import configure_logging
-    from strategies.run import RunSettings, default_data, first_sessions, load_bars, run_live
+    from strategies.run import (
+        HistoryError,
+        RunSettings,
+        default_data,
+        load_bars,
+        run_live,
+        split_sessions,
+    )
     from strategies.spec import load_strategy
 
     try:
@@ -153,14 +165,14 @@ def _run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     bars: list[Bar] = []
-    history = None
+    earlier: list[Bar] = []  # what the simulated exchange's historical API serves
     if spec.broker.kind == "sim":
         data = args.data or default_data(spec, Path(args.config))
         if data is None:
             print(f"{args.config}: broker.data: no recorded bars; pass --data", file=sys.stderr)
             return EXIT_USAGE
         try:
-            bars, history = first_sessions(load_bars(data), spec, args.days, args.start)
+            earlier, bars = split_sessions(load_bars(data), spec, args.days, args.start)
         except DataError as exc:
             print(exc, file=sys.stderr)
             return EXIT_USAGE
@@ -229,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
         result = run_live(
             spec,
             bars=bars,
-            history=history,
+            history_bars=earlier,
             settings=settings,
             speed=args.speed,
             observers=(log_fired,),
@@ -239,7 +251,7 @@ def _run(args: argparse.Namespace) -> int:
             config_path=Path(args.config),
             metrics=metrics,
         )
-    except ValueError as exc:  # missing keys for Alpaca, and the like: the user's to fix
+    except (ValueError, HistoryError) as exc:  # missing keys, no history: the user's to fix
         print(f"tickstate run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:

@@ -2,19 +2,22 @@
 
 One engine serves replay and live; only the clock and the broker differ. Each machine outcome
 goes through one pipeline: the journal makes it durable, the observers see it, then its
-commands run. Broker updates become machine events in ``order_event``; machine commands become
-broker requests in ``execute``; fills become round-trip trades in ``TradeRecorder``.
+commands run. Deadlines (entry cutoff, square-off) run on the clock (``on_clock``), capped
+before an early close; a feed's finer bars become the strategy's in ``BarAggregator``. Broker
+updates become machine events in ``order_event``; machine commands become broker requests in
+``execute``; fills become round-trip trades in ``TradeRecorder``.
 """
 
+from strategies.engine._aggregate import BarAggregator, aggregate_bars, interval_of
 from strategies.engine._engine import (
     Engine,
     Fired,
     JournalSink,
     Observer,
     SessionPlan,
-    SessionTimes,
 )
 from strategies.engine._execute import OrderIds, execute
+from strategies.engine._timers import Deadlines, SessionTimes
 from strategies.engine._trades import (
     SymbolSummary,
     Trade,
@@ -26,6 +29,8 @@ from strategies.engine._trades import (
 from strategies.engine._translate import order_event
 
 __all__ = [
+    "BarAggregator",
+    "Deadlines",
     "Engine",
     "Fired",
     "JournalSink",
@@ -36,7 +41,9 @@ __all__ = [
     "SymbolSummary",
     "Trade",
     "TradeRecorder",
+    "aggregate_bars",
     "execute",
+    "interval_of",
     "order_event",
     "summarise",
     "summary_json",

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from time import perf_counter
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -26,17 +25,20 @@ from machines import (
     Command,
     DayRolledOver,
     Desk,
+    EntrySignalled,
     EntryTimedOut,
     Event,
     OrderEvent,
     Outcome,
     PlaceStop,
     ReplaceStop,
+    Snapshot,
     SquareOffReached,
     TickRule,
 )
 from strategies.engine._crashpoints import crash_point
 from strategies.engine._execute import OrderIds, execute
+from strategies.engine._timers import Deadlines, SessionTimes, deadlines_of
 from strategies.engine._trades import SymbolSummary, TradeRecorder, summarise
 from strategies.engine._translate import order_event
 from strategies.signals._protocol import DailyBar, SessionContext, Signal
@@ -46,6 +48,7 @@ __all__ = ["Engine", "Fired", "JournalSink", "Observer", "SessionPlan", "Session
 _FILLS = (UpdateKind.FILL, UpdateKind.PARTIAL_FILL)
 
 _log = structlog.get_logger("tickstate.engine")
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class JournalSink(Protocol):
@@ -74,23 +77,6 @@ class Fired:
 Observer = Callable[[Fired], None]
 
 
-class SessionTimes(Protocol):
-    """When an exchange's sessions open and close (``strategies.Session`` fits)."""
-
-    @property
-    def timezone(self) -> ZoneInfo:
-        """The exchange's timezone."""
-        ...
-
-    def open_at(self, day: date) -> datetime:
-        """When ``day``'s session opens."""
-        ...
-
-    def close_at(self, day: date) -> datetime:
-        """When ``day``'s session closes."""
-        ...
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionPlan:
     """A strategy's daily timetable and sizing, as the engine needs it."""
@@ -107,6 +93,17 @@ class SessionPlan:
         """A local time of ``day`` as an aware datetime."""
         return datetime.combine(day, when, tzinfo=self.session.timezone)
 
+    def deadlines(self, day: date) -> Deadlines | None:
+        """``day``'s entry cutoff and square-off, capped before its actual close (None when
+        ``day`` is not a session)."""
+        return deadlines_of(
+            self.session,
+            day,
+            entry_cutoff=self.entry_cutoff,
+            square_off=self.square_off,
+            bar_interval=self.bar_interval,
+        )
+
 
 @dataclass(slots=True)
 class _SymbolDay:
@@ -120,7 +117,6 @@ class _SymbolDay:
     # tzinfo compares the fields directly. Each bar is compared with both, so this is per bar.
     entry_cutoff_at: datetime
     square_off_at: datetime
-    timed_out: set[int] = field(default_factory=set)
 
     def extend(self, bar: Bar) -> None:
         """One more bar of the day: its range and its close."""
@@ -166,6 +162,12 @@ class Engine:
         self._last_session = date.min
         self._day_from = self._day_until = datetime.min.replace(tzinfo=UTC)  # its local date
         self._new_stops: list[str] = []
+        self._deadlines: dict[date, Deadlines | None] = {}
+        self._timed_out: set[tuple[str, date, int]] = set()  # (symbol, day, attempt) timed out
+        # Until when ``on_clock`` has nothing to do (None: find out); a rollover moves it.
+        self._quiet_until: datetime | None = None
+        # Symbols whose data is in doubt (a live run's feed went quiet): no new entry for them.
+        self.blocked_entries: frozenset[str] = frozenset()
 
     def summaries(self, symbols: Sequence[str]) -> list[SymbolSummary]:
         """Per symbol: its trades so far, with its machine's race and anomaly counts."""
@@ -308,18 +310,25 @@ class Engine:
         if today is not None:
             self._history.setdefault(bar.symbol, []).append(today.summary())
         plan = self.plan
+        deadlines = self.deadlines(day)
+        cutoff, square_off = (
+            (deadlines.entry_cutoff, deadlines.square_off)
+            if deadlines is not None
+            else (plan.at(day, plan.entry_cutoff), plan.at(day, plan.square_off))
+        )
         self._today[bar.symbol] = _SymbolDay(
             day,
             bar.open,
             bar.high,
             bar.low,
             bar.close,
-            plan.at(day, plan.entry_cutoff).astimezone(bar.start.tzinfo),
-            plan.at(day, plan.square_off).astimezone(bar.start.tzinfo),
+            cutoff.astimezone(bar.start.tzinfo),
+            square_off.astimezone(bar.start.tzinfo),
         )
         machine = self.desk.machine(bar.symbol)
         if day > machine.snapshot().trading_date:
             self._fire_on(bar.symbol, DayRolledOver(trading_date=day))
+            self._quiet_until = None  # a new day's deadlines
         signal = self.signals.get(bar.symbol)
         if signal is not None:
             signal.start_session(
@@ -330,8 +339,8 @@ class Engine:
                     history=tuple(self._history.get(bar.symbol, ())),
                     opens_at=plan.session.open_at(day),
                     closes_at=plan.session.close_at(day),
-                    entry_cutoff=plan.at(day, plan.entry_cutoff),
-                    square_off_at=plan.at(day, plan.square_off),
+                    entry_cutoff=cutoff,
+                    square_off_at=square_off,
                     bar_interval=plan.bar_interval,
                     qty=plan.qty,
                     risk_per_trade=plan.risk_per_trade,
@@ -347,18 +356,69 @@ class Engine:
         end = bar.start + self.plan.bar_interval
         machine = self.desk.machine(symbol)
         snapshot = machine.snapshot()
-        if (
-            end >= today.entry_cutoff_at
-            and snapshot.has_working_entry
-            and snapshot.attempt not in today.timed_out
-        ):
-            today.timed_out.add(snapshot.attempt)
-            self._fire_on(symbol, EntryTimedOut(at=end, attempt=snapshot.attempt))
+        if end >= today.entry_cutoff_at:
+            self._time_out_entry(symbol, today.day, snapshot, end)
         if end >= today.square_off_at and not snapshot.done_for_day:
             self._fire_on(symbol, SquareOffReached(at=end))
         self.drain()
         signal = self.signals.get(symbol)
         if signal is not None:
             for event in signal.on_bar(bar, machine.snapshot()):
+                if isinstance(event, EntrySignalled) and symbol in self.blocked_entries:
+                    _log.warning("entry_skipped", symbol=symbol, reason="data_stale")
+                    continue  # its data is in doubt: the signal may ask again on a later bar
                 signal.on_outcome(self._fire_on(symbol, event))
                 self.drain()
+
+    # --- the clock -------------------------------------------------------------------------
+
+    def deadlines(self, day: date) -> Deadlines | None:
+        """``day``'s entry cutoff and square-off (see ``SessionPlan.deadlines``), cached."""
+        if day not in self._deadlines:
+            self._deadlines[day] = self.plan.deadlines(day)
+        return self._deadlines[day]
+
+    def on_clock(self, now: datetime) -> None:
+        """Fire every deadline passed by ``now`` for every symbol, whether or not a bar came:
+        the entry cutoff cancels a working entry, the square-off closes the day. Each fires at
+        its own time (the event's ``at``), once. Cheap until the next deadline."""
+        quiet = self._quiet_until
+        if quiet is not None and now < quiet:
+            return
+        for symbol in self._symbols():
+            snapshot = self.desk.machine(symbol).snapshot()
+            deadlines = self.deadlines(snapshot.trading_date)
+            if deadlines is None:
+                continue
+            if now >= deadlines.entry_cutoff:
+                self._time_out_entry(symbol, deadlines.day, snapshot, deadlines.entry_cutoff)
+                snapshot = self.desk.machine(symbol).snapshot()
+            if now >= deadlines.square_off and not snapshot.done_for_day:
+                self._fire_on(symbol, SquareOffReached(at=deadlines.square_off))
+        self.drain()
+        self._quiet_until = self.next_deadline(now) or _NEVER
+
+    def next_deadline(self, now: datetime) -> datetime | None:
+        """The earliest deadline after ``now`` of a symbol whose day is not done (a runner
+        sleeps until then at most)."""
+        found: datetime | None = None
+        for symbol in self._symbols():
+            snapshot = self.desk.machine(symbol).snapshot()
+            deadlines = self.deadlines(snapshot.trading_date)
+            if deadlines is None or snapshot.done_for_day:
+                continue
+            for moment in (deadlines.entry_cutoff, deadlines.square_off):
+                if moment > now and (found is None or moment < found):
+                    found = moment
+        return found
+
+    def _symbols(self) -> list[str]:
+        return sorted(set(self.signals) | set(self.desk.symbols()))
+
+    def _time_out_entry(self, symbol: str, day: date, snapshot: Snapshot, at: datetime) -> None:
+        """The entry cutoff passed: cancel the working entry of the attempt, once."""
+        key = (symbol, day, snapshot.attempt)
+        if not snapshot.has_working_entry or key in self._timed_out:
+            return
+        self._timed_out.add(key)
+        self._fire_on(symbol, EntryTimedOut(at=at, attempt=snapshot.attempt))

@@ -7,15 +7,29 @@ the machines'. Recorded bars come from CSV files (``load_bars``).
 """
 
 from strategies.run._bars import daily_from_intraday, load_bars, load_daily
+from strategies.run._history import HistoryError, daily_history, fetch_history, history_sessions
 from strategies.run._live import LiveResult, run_live
 from strategies.run._reconcile import Reconciliation, reconcile
 from strategies.run._recovery import settle_pending
-from strategies.run._replay import ReplayResult, build_engine, replay_bars, run_replay
+from strategies.run._replay import (
+    ReplayResult,
+    build_engine,
+    replay_bars,
+    run_replay,
+    strategy_bars,
+)
 from strategies.run._runner import LiveRunner, RunSettings
-from strategies.run._venues import Venue, default_data, first_sessions, open_venue
+from strategies.run._venues import (
+    Venue,
+    default_data,
+    first_sessions,
+    open_venue,
+    split_sessions,
+)
 from strategies.run._wiring import build_engine_for, plan_for
 
 __all__ = [
+    "HistoryError",
     "LiveResult",
     "LiveRunner",
     "Reconciliation",
@@ -25,8 +39,11 @@ __all__ = [
     "build_engine",
     "build_engine_for",
     "daily_from_intraday",
+    "daily_history",
     "default_data",
+    "fetch_history",
     "first_sessions",
+    "history_sessions",
     "load_bars",
     "load_daily",
     "open_venue",
@@ -36,4 +53,6 @@ __all__ = [
     "run_live",
     "run_replay",
     "settle_pending",
+    "split_sessions",
+    "strategy_bars",
 ]

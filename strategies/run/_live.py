@@ -22,6 +22,7 @@ import structlog
 from brokers import Bar, SimExchange
 from strategies.engine import Engine, Observer, SymbolSummary
 from strategies.journal import Journal, PendingCommand
+from strategies.run._history import fetch_history
 from strategies.run._recovery import settle_pending
 from strategies.run._runner import LiveRunner, RunSettings
 from strategies.run._venues import open_venue
@@ -72,6 +73,7 @@ def run_live(
     *,
     bars: Sequence[Bar] = (),
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
+    history_bars: Sequence[Bar] = (),
     settings: RunSettings,
     speed: float | None = None,
     observers: Sequence[Observer] = (),
@@ -86,7 +88,12 @@ def run_live(
 
     A simulated run starts its own exchange over ``bars`` and stops it at the end, unless an
     already started ``exchange`` is given (tests read its order book afterwards) or the file's
-    ``[broker]`` names the exchange's URLs (one started by ``tickstate sim``).
+    ``[broker]`` names the exchange's URLs (one started by ``tickstate sim``); its historical
+    API serves ``history_bars``, the bars before them.
+
+    The sessions before the first live day that the signal reads are fetched from the venue's
+    historical bars at start-up (``fetch_history``; ``HistoryError`` when it refuses), unless
+    ``history`` gives them.
 
     With ``journal_path``, every outcome is journaled before its commands run. A journal that
     already holds this strategy is a restart: the machines are rebuilt from it, commands that
@@ -97,12 +104,18 @@ def run_live(
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
     """
     with ExitStack() as held:  # whatever fails, what was opened is closed, last first
-        venue = open_venue(spec, bars=bars, speed=speed, exchange=exchange)
+        venue = open_venue(
+            spec, bars=bars, speed=speed, exchange=exchange, history_bars=history_bars
+        )
         held.callback(venue.close)
         journal = None
         if journal_path is not None:
             journal = held.enter_context(Journal(journal_path, clock=venue.clock))
         first = journal.first_trading_date(spec.name) if journal is not None else None
+        if history is None:
+            history = fetch_history(
+                venue.market_data, spec, venue.trading_date, feed=venue.bar_size
+            )
         engine = build_engine_for(
             spec,
             broker=venue.broker,
@@ -129,7 +142,10 @@ def run_live(
             data_finished=venue.data_finished,
             on_bar=on_bar,
             metrics=metrics,
+            feed_interval=venue.bar_size,
+            last_close={s: days[-1].close for s, days in (history or {}).items() if days},
         )
+        venue.updated_bars.handler = runner.on_updated_bar
         if on_runner is not None:
             on_runner(runner)
         settle_pending(pending, engine, venue.broker, journal)

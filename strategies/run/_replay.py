@@ -4,6 +4,9 @@ Outputs, in ``out_dir``: ``trades.csv`` (byte-identical for the same inputs) and
 ``summary.json`` (per symbol: trades, wins, win rate, PnL, max drawdown, races, anomalies; and
 the total). The caller prints the human table and the speed.
 
+Deadlines run on the clock: before each moment's bars, every entry cutoff or square-off passed
+since fires at its own time, so a symbol without a bar at its deadline is still closed then.
+
 Bars that start together are handled together, in two phases, as a live market would show them:
 first every symbol's orders are matched against its bar (at the bar's start), then every bar is
 complete (at its end) and the signals decide. A protective stop placed because an entry filled
@@ -17,20 +20,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
 
 from brokers import Bar, ManualClock, PaperBroker
+from strategies._exceptions import DataError
+from strategies.engine._aggregate import aggregate_bars, interval_of
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
 from strategies.engine._trades import SymbolSummary, Trade, summary_json, trades_csv
 from strategies.run._plot import StopStep
-from strategies.run._wiring import build_engine_for
+from strategies.run._wiring import build_engine_for, plan_for
 from strategies.spec._strategy import StrategySpec
 
-__all__ = ["ReplayResult", "build_engine", "replay_bars", "run_replay"]
+__all__ = ["ReplayResult", "build_engine", "replay_bars", "run_replay", "strategy_bars"]
 
 _START = attrgetter("start")
 _SYMBOL = attrgetter("symbol")
@@ -47,7 +52,12 @@ def replay_bars(
     """Run ``bars`` (sorted by start) through the engine; returns how many bars were replayed."""
     interval = engine.plan.bar_interval
     # Bound once: this loop runs a few calls per bar and little else, so lookups show.
-    start_bar, on_bar, drain = engine.start_bar, engine.on_bar, engine.drain
+    start_bar, on_bar, drain, on_clock = (
+        engine.start_bar,
+        engine.on_bar,
+        engine.drain,
+        engine.on_clock,
+    )
     take_new_stops, feed_bar = engine.take_new_stops, paper.feed_bar
     count = 0
     session: date | None = None
@@ -62,6 +72,7 @@ def replay_bars(
             started = set()
         end = start + interval
         clock.set(start)
+        on_clock(start)  # a deadline passed while a symbol had no bar fires at its time
         for bar in batch:
             if bar.symbol not in started:
                 started.add(bar.symbol)
@@ -97,7 +108,9 @@ def _rematch_new_stops(
 
 
 def _close_session(engine: Engine, paper: PaperBroker, clock: ManualClock, day: date) -> None:
-    clock.set(engine.plan.session.close_at(day))
+    closes = engine.plan.session.close_at(day)
+    clock.set(max(closes, clock.now()))
+    engine.on_clock(closes)  # deadlines after the day's last bar
     paper.close_session()
     engine.drain()
 
@@ -136,6 +149,25 @@ class _StopTrail:
                 self.steps.append(StopStep(snapshot.symbol, at, snapshot.stop_price))
 
 
+def strategy_bars(spec: StrategySpec, bars: Sequence[Bar]) -> list[Bar]:
+    """The bars ``spec`` reads: ``bars`` (any size dividing ``bar_minutes``, in time order) as
+    ``bar_minutes`` bars of the regular session, aligned to the open (``aggregate_bars``)."""
+    if not bars:
+        return []
+    plan = plan_for(spec)
+    size = interval_of(bars) or plan.bar_interval
+    if size > plan.bar_interval or plan.bar_interval % size:
+        raise DataError(
+            "the data",
+            f"{_minutes(size)} bars cannot make the strategy's {_minutes(plan.bar_interval)} bars",
+        )
+    return aggregate_bars(bars, plan.session, plan.bar_interval)[0]
+
+
+def _minutes(size: timedelta) -> str:
+    return f"{size.total_seconds() / 60:g}-minute"
+
+
 def build_engine(
     spec: StrategySpec,
     bars: Sequence[Bar],
@@ -164,16 +196,23 @@ def run_replay(
     *,
     out_dir: Path,
     progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
     plot_dir: Path | None = None,
 ) -> ReplayResult:
     """Replay ``bars`` of the spec's symbols and write ``trades.csv`` and ``summary.json``.
 
+    The bars may be finer than the strategy's ``bar_minutes`` (the 1-minute files): they are
+    aggregated to its bars first (``strategy_bars``), as a live run does; ``on_total`` is told
+    how many bars the strategy will see.
+
     With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra).
     """
     wanted = set(spec.symbols)
-    mine = [bar for bar in bars if bar.symbol in wanted]
+    mine = strategy_bars(spec, [bar for bar in bars if bar.symbol in wanted])
     if not mine:
         raise ValueError(f"no bars for {', '.join(spec.symbols)} in the data")
+    if on_total is not None:
+        on_total(len(mine))
     trail = _StopTrail() if plot_dir is not None else None
     engine, paper, clock = build_engine(spec, mine, observers=() if trail is None else (trail,))
     started = time.perf_counter()

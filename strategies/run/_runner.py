@@ -9,7 +9,9 @@ Threads (DESIGN §3), each named, each handing data on through the inbox and not
   broker's orders and positions over REST and puts one reconciliation into the inbox.
 - ``engine`` (the thread that calls ``run``): takes items off the inbox in order, fires them on
   the machines, journals each outcome, then runs its commands — outside every machine lock, in
-  order (so in order per symbol).
+  order (so in order per symbol). Between items it looks at the clock: the entry cutoff and the
+  square-off fire at their times for every symbol whether or not a bar arrives (it waits on the
+  inbox no longer than until the next deadline).
 
 A position mismatch must show in two reconciliations in a row before the machine is told: one
 reconciliation may have read the broker just before a fill the stream already delivered.
@@ -27,7 +29,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from time import perf_counter
 from typing import TYPE_CHECKING
@@ -45,9 +47,11 @@ from brokers import (
     Order,
     TradeUpdate,
     TradeUpdateStream,
+    VirtualClock,
 )
 from machines import BrokerSnapshotTaken, EntryTimedOut, ExitSignalled, HaltRequested
 from strategies.engine._engine import Engine
+from strategies.run._feed import BarFeed, FeedSettings
 from strategies.run._reconcile import Reconciliation, reconcile
 
 if TYPE_CHECKING:
@@ -56,6 +60,8 @@ if TYPE_CHECKING:
 __all__ = ["LiveRunner", "RunSettings"]
 
 _log = structlog.get_logger("tickstate.runner")
+_IDLE_WAIT = 0.05  # seconds: how often the engine thread looks at the clock when nothing comes
+_QUIET_END = 2.0  # seconds without news after the data ended: the run ends
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,10 +74,19 @@ class RunSettings:
     shutdown_timeout: float = 15.0  # seconds to wait for cancels and exits on the way out
     until: datetime | None = None  # stop at this (clock) time
     daily_loss_limit: Decimal | None = None  # halt all and flatten at this session loss (> 0)
+    bar_grace: float = 2.0  # market seconds after a bar's end before it completes without news
+    stale_after: float | None = 600.0  # market seconds without a bar in the session: data_stale
 
 
 class _Stop:
     """Inbox marker: the runner was asked to stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Updated:
+    """A minute bar sent again with its late trades."""
+
+    bar: Bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +111,8 @@ class LiveRunner:
         data_finished: threading.Event | None = None,
         on_bar: Callable[[Bar], None] | None = None,
         metrics: RunMetrics | None = None,
+        feed_interval: timedelta | None = None,
+        last_close: dict[str, Decimal] | None = None,
     ) -> None:
         self.engine = engine
         self.broker = broker
@@ -105,7 +122,7 @@ class LiveRunner:
         self.data_finished = data_finished
         self._on_bar = on_bar
         self.metrics = metrics
-        self._inbox: queue.SimpleQueue[_Received | Bar | Reconciliation | _Stop] = (
+        self._inbox: queue.SimpleQueue[_Received | Bar | _Updated | Reconciliation | _Stop] = (
             queue.SimpleQueue()
         )
         self._stop = threading.Event()
@@ -118,6 +135,22 @@ class LiveRunner:
         self._pnl_by_day: dict[date, Decimal] = {}  # realised PnL per session, kill switch
         self._trades_counted = 0
         self._killed_on: date | None = None
+        # The size of the bars the stream sends; by default the strategy's own (nothing to build).
+        self.feed_interval = feed_interval or engine.plan.bar_interval
+        self.feed = BarFeed(
+            engine.plan,
+            FeedSettings(
+                feed=self.feed_interval,
+                grace=_grace(settings.bar_grace, engine.clock),
+                stale_after=(
+                    None
+                    if settings.stale_after is None
+                    else timedelta(seconds=settings.stale_after)
+                ),
+            ),
+            list(engine.signals),
+            last_close=last_close,
+        )
         if metrics is not None:
             metrics.watch_stream("trade_updates", trade_stream)
             metrics.watch_stream("bars", bar_stream)
@@ -134,6 +167,10 @@ class LiveRunner:
 
     def _on_bar_received(self, bar: Bar) -> None:
         self._inbox.put(bar)
+
+    def on_updated_bar(self, bar: Bar) -> None:
+        """A minute sent again with its late trades (``updatedBars``; any thread)."""
+        self._inbox.put(_Updated(bar))
 
     def _on_connect(self) -> None:
         self.reconnects += 1
@@ -198,7 +235,7 @@ class LiveRunner:
 
     # --- the engine thread -----------------------------------------------------------------
 
-    def _apply(self, item: _Received | Bar | Reconciliation) -> None:
+    def _apply(self, item: _Received | Bar | _Updated | Reconciliation) -> None:
         engine = self.engine
         if isinstance(item, _Received):
             metrics = self.metrics
@@ -213,13 +250,28 @@ class LiveRunner:
         elif isinstance(item, Bar):
             clock = engine.clock
             if isinstance(clock, ManualClock):
-                clock.set(item.start + engine.plan.bar_interval)
-            engine.on_bar(item)
-            self.bars += 1
-            if self._on_bar is not None:
-                self._on_bar(item)
+                clock.set(item.start + self.feed_interval)
+            for bar in self.feed.receive(item):
+                self._strategy_bar(bar)
+        elif isinstance(item, _Updated):
+            self.feed.receive_update(item.bar)
         else:
             self._apply_reconciliation(item)
+
+    def _strategy_bar(self, bar: Bar) -> None:
+        """One of the strategy's bars, complete: to the engine."""
+        self.engine.blocked_entries = frozenset(self.feed.stale)
+        self.engine.on_bar(bar)
+        self.bars += 1
+        if self._on_bar is not None:
+            self._on_bar(bar)
+
+    def _on_clock(self) -> None:
+        """What the clock says: buckets complete without their last minutes, deadlines."""
+        now = self.engine.clock.now()
+        for bar in self.feed.due(now):
+            self._strategy_bar(bar)
+        self.engine.on_clock(now)
 
     def _apply_reconciliation(self, found: Reconciliation) -> None:
         engine = self.engine
@@ -296,17 +348,34 @@ class LiveRunner:
             self.trade_stream.stop()
             poller.join(timeout=5)
 
+    def _wait(self) -> float:
+        """How long the inbox may be waited on: until the next deadline, at most 50 ms."""
+        engine = self.engine
+        clock = engine.clock
+        moments = [m for m in (engine.next_deadline(clock.now()), self.feed.next_due()) if m]
+        if not moments:
+            return _IDLE_WAIT
+        due = min(moments)
+        if isinstance(clock, VirtualClock):
+            left = clock.real_seconds_until(due)
+        elif isinstance(clock, ManualClock):
+            return _IDLE_WAIT  # moved by bars: nothing passes while waiting
+        else:
+            left = (due - clock.now()).total_seconds()
+        return min(_IDLE_WAIT, max(0.0, left))
+
     def _loop(self) -> None:
         finished = self.data_finished
-        idle = 0
+        active = perf_counter()  # when the last item that was not a reconciliation came
         while not self._stop.is_set():
+            self._on_clock()
             try:
-                item = self._inbox.get(timeout=0.05)
+                item = self._inbox.get(timeout=self._wait())
             except queue.Empty:
-                idle += 1
                 # The data ended: stop once every symbol is settled, or after two quiet seconds
                 # (the shutdown then cancels and flattens what is left).
-                if finished is not None and finished.is_set() and (self._settled() or idle > 40):
+                quiet = perf_counter() - active > _QUIET_END
+                if finished is not None and finished.is_set() and (self._settled() or quiet):
                     return
                 continue
             if isinstance(item, _Stop):
@@ -314,7 +383,7 @@ class LiveRunner:
             if not isinstance(item, Reconciliation):
                 # The poller's passes are its heartbeat, not activity: counted as quiet time,
                 # or a symbol that never settles (halted) would keep the run alive forever.
-                idle = 0
+                active = perf_counter()
             self._apply(item)
             self._check_loss_limit()
             if self._past_until():
@@ -374,8 +443,16 @@ class LiveRunner:
                     item = self._inbox.get(timeout=0.05)
                 except queue.Empty:
                     continue
-                if not isinstance(item, _Stop | Bar):
+                if not isinstance(item, _Stop | Bar | _Updated):
                     self._apply(item)
         finally:
             timer.cancel()
         _log.info("stopped", settled=self._settled())
+
+
+def _grace(seconds: float, clock: object) -> timedelta:
+    """A bucket's grace in market time: ``seconds``, and never less than a generous socket
+    delay (50 ms real) on a clock running faster than real time, or a replay at 8000x would
+    complete buckets before their last minute crossed the socket."""
+    speed = clock.speed if isinstance(clock, VirtualClock) else 1.0
+    return timedelta(seconds=max(seconds, 0.05 * speed))

@@ -8,8 +8,8 @@ names.
 - ``sim``: the simulated exchange (Alpaca's twin), started in-process on an ephemeral loopback
   port unless the file names one (started by ``tickstate sim``, whose keys then come from the
   environment, or its defaults); it replays recorded bars at
-  ``speed`` on a virtual clock, and the Alpaca adapter talks to it over real sockets. Which bars,
-  and the history before them, is ``first_sessions``'s choice.
+  ``speed`` on a virtual clock, and the Alpaca adapter talks to it over real sockets. Which bars
+  it replays, and which earlier ones its historical API serves, is ``first_sessions``'s choice.
 - ``alpaca``: Alpaca's API at the configured endpoints, keys from the environment, wall clock.
 
 Adding a kind is one spec model (``strategies.spec``) and one factory here.
@@ -21,12 +21,13 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from brokers import (
     AlpacaBarStream,
     AlpacaBroker,
+    AlpacaMarketData,
     AlpacaSettings,
     AlpacaTradeStream,
     Bar,
@@ -38,15 +39,37 @@ from brokers import (
     SimExchange,
     SystemClock,
     TradeUpdateStream,
+    VirtualClock,
 )
-from strategies.run._bars import daily_from_intraday
+from strategies.engine import interval_of
+from strategies.run._history import BarSource, daily_history
 from strategies.signals import DailyBar
 from strategies.spec import AlpacaBrokerSpec, SimBrokerSpec, StrategySpec
 
-__all__ = ["Venue", "default_data", "first_sessions", "open_venue"]
+__all__ = [
+    "BarRelay",
+    "Venue",
+    "default_data",
+    "first_sessions",
+    "open_venue",
+    "split_sessions",
+]
 
 _KEY_ENV, _SECRET_ENV = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY"
 _SIM_DEFAULT_KEYS = ("K", "S")  # what `tickstate sim` and SimExchange accept unless told
+
+
+class BarRelay:
+    """Hands bars to ``handler`` once one is set: the bar stream is built before the runner
+    that listens for its ``updatedBars``."""
+
+    def __init__(self) -> None:
+        self.handler: Callable[[Bar], None] | None = None
+
+    def __call__(self, bar: Bar) -> None:
+        handler = self.handler
+        if handler is not None:
+            handler(bar)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,9 +79,12 @@ class Venue:
     broker: Broker
     trade_stream: TradeUpdateStream
     bar_stream: BarStream
+    market_data: BarSource  # the historical bars (a start-up's look-back)
     clock: Clock
     trading_date: date  # the session the run starts on
     data_finished: threading.Event | None = None  # set once a replaying venue sent its last bar
+    bar_size: timedelta = timedelta(minutes=1)  # the bars the stream sends (Alpaca: 1 minute)
+    updated_bars: BarRelay  # ``updatedBars`` go to its ``handler`` once one is set
     orders: Callable[[], int] | None = None  # how many orders the venue holds (a sim only)
     close: Callable[[], None]  # stop what the venue started; close what it opened
 
@@ -69,16 +95,18 @@ def open_venue(
     bars: Sequence[Bar] = (),
     speed: float | None = None,
     exchange: SimExchange | None = None,
+    history_bars: Sequence[Bar] = (),
 ) -> Venue:
     """The venue of ``spec``'s ``[broker]`` table.
 
     ``bars`` and ``speed`` are a simulated venue's recorded data and replay speed (default: the
-    file's); ``exchange`` an already started simulated exchange to use instead (tests read its
-    book afterwards; it is left running).
+    file's), ``history_bars`` the earlier bars its historical API serves; ``exchange`` an already
+    started simulated exchange to use instead (tests read its book afterwards; it is left
+    running).
     """
     broker_spec = spec.broker
     if isinstance(broker_spec, SimBrokerSpec):
-        return _sim_venue(spec, broker_spec, bars, speed, exchange)
+        return _sim_venue(spec, broker_spec, bars, speed, exchange, history_bars)
     return _alpaca_venue(spec, broker_spec)
 
 
@@ -91,13 +119,22 @@ def _alpaca_venue(spec: StrategySpec, broker_spec: AlpacaBrokerSpec) -> Venue:
     )
     clock = SystemClock()
     broker = AlpacaBroker(settings)
+    market_data = AlpacaMarketData(settings)
+    updated = BarRelay()
+
+    def close() -> None:
+        broker.close()
+        market_data.close()
+
     return Venue(
         broker=broker,
         trade_stream=AlpacaTradeStream(settings),
-        bar_stream=AlpacaBarStream(settings),
+        bar_stream=AlpacaBarStream(settings, on_updated_bar=updated),
+        market_data=market_data,
+        updated_bars=updated,
         clock=clock,
         trading_date=clock.now().astimezone(spec.session.hours().timezone).date(),
-        close=broker.close,
+        close=close,
     )
 
 
@@ -107,6 +144,7 @@ def _sim_venue(
     bars: Sequence[Bar],
     speed: float | None,
     exchange: SimExchange | None,
+    history_bars: Sequence[Bar],
 ) -> Venue:
     if not bars:
         raise ValueError("a simulated run needs recorded bars")
@@ -119,6 +157,7 @@ def _sim_venue(
             speed=speed if speed is not None else broker_spec.speed,
             session_tz=str(zone),
             hold_until_subscribed=True,
+            history=history_bars,
         ).start()
     if sim is not None:
         urls = (sim.rest_url, sim.trading_stream_url, sim.data_stream_url, sim.data_rest_url)
@@ -141,18 +180,30 @@ def _sim_venue(
         secret_key=secret_key,
         reconnect=ReconnectPolicy(initial_backoff=0.05, max_backoff=1.0),
     )
-    clock = ManualClock(bars[0].start)
+    # The exchange's own clock when it runs in this process: deadlines then pass on the time
+    # the venue keeps, with or without bars; otherwise a clock the bars move.
+    clock: Clock = (
+        sim.clock
+        if sim is not None and isinstance(sim.clock, VirtualClock)
+        else ManualClock(bars[0].start)
+    )
     broker = AlpacaBroker(settings)
+    market_data = AlpacaMarketData(settings)
 
     def close() -> None:
         broker.close()
+        market_data.close()
         if started_here and sim is not None:
             sim.stop()
 
+    updated = BarRelay()
     return Venue(
         broker=broker,
         trade_stream=AlpacaTradeStream(settings),
-        bar_stream=AlpacaBarStream(settings),
+        bar_stream=AlpacaBarStream(settings, on_updated_bar=updated),
+        market_data=market_data,
+        updated_bars=updated,
+        bar_size=interval_of(bars) or timedelta(minutes=1),
         clock=clock,
         trading_date=bars[0].start.astimezone(zone).date(),
         data_finished=sim.finished if sim is not None else None,
@@ -169,38 +220,44 @@ def _sim_keys() -> tuple[str, str]:
     return (key_id, secret) if key_id and secret else _SIM_DEFAULT_KEYS
 
 
-def first_sessions(
+def split_sessions(
     bars: Sequence[Bar], spec: StrategySpec, days: int, start: date | None = None
-) -> tuple[list[Bar], dict[str, tuple[DailyBar, ...]]]:
-    """The bars of ``days`` sessions from ``start`` (default: the second session in the data),
-    and each symbol's earlier sessions summarised, so the first live day has its D-1."""
+) -> tuple[list[Bar], list[Bar]]:
+    """``spec``'s bars before ``start`` (default: the second session in the data), and those of
+    ``days`` sessions from ``start``: what a simulated venue's historical API serves, and what
+    it replays."""
     tz = spec.session.hours().timezone
     wanted = set(spec.symbols)
     mine = [b for b in bars if b.symbol in wanted]
     sessions = sorted({b.start.astimezone(tz).date() for b in mine})
     if start is None:
         start = sessions[1] if len(sessions) > 1 else (sessions[0] if sessions else None)
-    keep = {d for d in sessions if start is not None and d >= start}
-    keep = set(sorted(keep)[:days])
+    if start is None:
+        return [], []
+    keep = set(sorted(d for d in sessions if d >= start)[:days])
     live = [b for b in mine if b.start.astimezone(tz).date() in keep]
-    history: dict[str, tuple[DailyBar, ...]] = {}
-    for symbol in spec.symbols:
-        earlier = [
-            b
-            for b in mine
-            if b.symbol == symbol and start is not None and b.start.astimezone(tz).date() < start
-        ]
-        history[symbol] = tuple(daily_from_intraday(earlier, tz))
-    return live, history
+    earlier = [b for b in mine if b.start.astimezone(tz).date() < start]
+    return earlier, live
+
+
+def first_sessions(
+    bars: Sequence[Bar], spec: StrategySpec, days: int, start: date | None = None
+) -> tuple[list[Bar], dict[str, tuple[DailyBar, ...]]]:
+    """The bars of ``days`` sessions from ``start`` (``split_sessions``), and each symbol's
+    earlier sessions summarised as the strategy's bars see them (a test's shortcut past the
+    broker's historical API)."""
+    earlier, live = split_sessions(bars, spec, days, start)
+    return live, daily_history(spec, earlier)
 
 
 def default_data(spec: StrategySpec, config: Path) -> Path | None:
-    """The recorded bars a simulated run replays: ``[broker] data``, else the demo data."""
+    """The recorded bars a simulated run replays: ``[broker] data``, else the demo data's
+    1-minute bars (what Alpaca streams; the runner builds the strategy's bars from them)."""
     data = getattr(spec.broker, "data", None)
     if data is not None:
         return Path(data)
     for base in (Path.cwd(), config.resolve().parent.parent):
-        candidate = base / "data" / "intraday_5min"
+        candidate = base / "data" / "intraday_1min"
         if candidate.is_dir():
             return candidate
     return None

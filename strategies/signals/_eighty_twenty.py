@@ -266,6 +266,11 @@ class EightyTwenty:
     phases: ClassVar[PhaseTable[EightyTwentyPhase, EightyTwentyCue]] = PHASES
     default_entry_cutoff: ClassVar[time] = time(14, 30)
 
+    @staticmethod
+    def history_sessions(params: EightyTwentyParams) -> int:
+        """D-1, and with ``mean_range_20`` the 20 sessions before it."""
+        return 1 + (_MEAN_RANGE_SESSIONS if params.range_filter == "mean_range_20" else 0)
+
     def __init__(self, params: EightyTwentyParams, symbol: str) -> None:
         self.params = params
         self.symbol = symbol

@@ -224,6 +224,7 @@ class OpeningRange:
     Params: ClassVar[type[OpeningRangeParams]] = OpeningRangeParams
     phases: ClassVar[PhaseTable[OpeningRangePhase, OpeningRangeCue]] = PHASES
     default_entry_cutoff: ClassVar[time] = time(11, 30)
+    history_sessions: ClassVar[int] = 0  # today's bars only
 
     def __init__(self, params: OpeningRangeParams, symbol: str) -> None:
         self.params = params

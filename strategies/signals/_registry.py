@@ -17,6 +17,9 @@ usual target). It may carry:
   receives the table as written, a ``dict``.
 - ``phases``: its ``PhaseTable``, drawn beside the lifecycle by ``tickstate diagram``.
 - ``default_entry_cutoff``: the ``time`` an ``[entry_window]`` without ``end`` closes at.
+- ``history_sessions``: how many sessions before today the signal reads from
+  ``SessionContext.history``, an ``int`` or a function of its parameters; a live run fetches
+  that many from the broker's historical data at start-up. Without it: one (D-1).
 
 A name registered by two distributions is refused, and so is one that cannot be loaded: the
 message is one line, ready to show.
@@ -52,6 +55,11 @@ class SignalKind:
     params: type[BaseModel] | None
     phases: PhaseTable[Any, Any] | None
     default_entry_cutoff: time | None
+    history: int | Callable[[Any], int] = 1
+
+    def history_sessions(self, params: Any) -> int:
+        """How many earlier sessions a signal with ``params`` reads (its look-back)."""
+        return self.history(params) if callable(self.history) else self.history
 
     def parse(self, table: Mapping[str, Any]) -> Any:
         """The parameters a signal of this kind is built with: ``Params`` validated, or the table.
@@ -106,8 +114,12 @@ def signal_kind(name: str) -> SignalKind:
     cutoff = getattr(target, "default_entry_cutoff", None)
     if cutoff is not None and not isinstance(cutoff, time):
         raise TypeError(f'signal "{name}": its default_entry_cutoff is not a time')
+    history = getattr(target, "history_sessions", 1)
+    if not (callable(history) or (isinstance(history, int) and history >= 0)):
+        raise TypeError(f'signal "{name}": its history_sessions is not a count or a function')
     return SignalKind(
         name=name,
+        history=history,
         origin=entries[0].value,
         build=target,
         params=params,

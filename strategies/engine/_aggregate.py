@@ -1,0 +1,193 @@
+"""From the feed's bars to the strategy's: ``bar_minutes`` bars of the regular session.
+
+Alpaca streams 1-minute bars only, for minutes with trades, pre- and post-market ones included
+(``reference/alpaca-behaviours.md`` rows 13-14); a strategy written for 5-minute regular-hours
+bars must receive exactly those, in replay and live alike. ``BarAggregator`` builds them:
+
+- buckets are aligned to the session's open (09:30, 09:35, ... in New York), by the exchange
+  calendar, so an early close ends the last one at 13:00;
+- a bar outside the regular session never reaches a bucket (``outside_session`` counts them);
+  nor does a bar of a date that is not a session;
+- a bucket is complete when its last minute arrives (with ``feed``, the incoming bars' size,
+  known), when a bar of a later bucket arrives — of any symbol: one feed sends the minutes in
+  time order — or when the clock passes its end by ``grace`` (the last minutes may have had no
+  trades); ``due`` and ``next_due`` say when;
+- a bucket with no bar at all is no bar (as the 5-minute demo files have it);
+- an updated minute (``updatedBars``: late trades, about 30 s after) replaces the minute while
+  its bucket is open; after that it is counted (``late_updates``), never re-sent.
+
+The bucket's bar: the first open, the highest high, the lowest low, the last close, the summed
+volume and trade count, and the volume-weighted average of the minutes' ``vwap`` when every
+minute has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from brokers import Bar
+from strategies._exceptions import CalendarError
+from strategies.engine._timers import SessionTimes
+
+__all__ = ["BarAggregator", "aggregate_bars", "interval_of"]
+
+
+@dataclass(slots=True)
+class _Bucket:
+    symbol: str
+    start: datetime
+    end: datetime
+    minutes: dict[datetime, Bar] = field(default_factory=dict)
+
+    def bar(self) -> Bar:
+        bars = [self.minutes[k] for k in sorted(self.minutes)]
+        volume = sum((b.volume for b in bars), Decimal(0))
+        vwap = None
+        if volume > 0 and all(b.vwap is not None for b in bars):
+            vwap = sum((b.vwap * b.volume for b in bars if b.vwap is not None), Decimal(0)) / volume
+        return Bar(
+            symbol=self.symbol,
+            start=self.start,
+            open=bars[0].open,
+            high=max(b.high for b in bars),
+            low=min(b.low for b in bars),
+            close=bars[-1].close,
+            volume=volume,
+            trade_count=sum(b.trade_count for b in bars),
+            vwap=vwap,
+        )
+
+
+class BarAggregator:
+    """Builds ``interval`` bars of the regular session from finer bars, as they come."""
+
+    def __init__(
+        self,
+        session: SessionTimes,
+        interval: timedelta,
+        *,
+        feed: timedelta | None = None,
+        grace: timedelta = timedelta(0),
+    ) -> None:
+        self._session = session
+        self._interval = interval
+        self._feed = feed  # the size of the bars coming in, when known
+        self.grace = grace
+        self._open: dict[str, _Bucket] = {}
+        self._hours: dict[date, tuple[datetime, datetime] | None] = {}
+        self.outside_session = 0  # bars before the open, after the close, or on no session
+        self.late_updates = 0  # updated minutes whose bucket had already gone out
+        self._sent: dict[str, datetime] = {}  # symbol -> start of the last bucket sent
+
+    def add(self, bar: Bar) -> list[Bar]:
+        """One bar of the feed; the buckets it completes (every symbol's earlier ones), in
+        time order then by symbol."""
+        start = self._bucket_start(bar)
+        if start is None:
+            self.outside_session += 1
+            return []
+        done = self._complete(lambda bucket: bucket.start < start)
+        sent = self._sent.get(bar.symbol)
+        if sent is not None and start <= sent:
+            self.late_updates += 1  # a minute of a bucket already sent: too late to change it
+            return done
+        bucket = self._open.get(bar.symbol)
+        if bucket is None:
+            bucket = _Bucket(bar.symbol, start, start + self._interval)
+            self._open[bar.symbol] = bucket
+        bucket.minutes[bar.start] = bar
+        if self._feed is not None and bar.start + self._feed >= bucket.end:
+            done += self._complete(lambda b: b is bucket)  # its last minute: nothing can follow
+        return done
+
+    def update(self, bar: Bar) -> bool:
+        """An updated minute (late trades): it replaces the minute if its bucket is still open;
+        False (and counted) when that bucket already went out."""
+        start = self._bucket_start(bar)
+        bucket = self._open.get(bar.symbol)
+        if start is None or bucket is None or bucket.start != start:
+            self.late_updates += start is not None
+            return False
+        bucket.minutes[bar.start] = bar
+        return True
+
+    def due(self, now: datetime) -> list[Bar]:
+        """The buckets whose end passed ``now`` by the grace: complete, whatever still comes."""
+        grace = self.grace
+        return self._complete(lambda bucket: bucket.end + grace <= now)
+
+    def next_due(self) -> datetime | None:
+        """When the next open bucket completes on the clock."""
+        ends = [bucket.end for bucket in self._open.values()]
+        return min(ends) + self.grace if ends else None
+
+    def flush(self) -> list[Bar]:
+        """Every open bucket (the data ended)."""
+        return self._complete(lambda bucket: True)
+
+    def _complete(self, ready: Callable[[_Bucket], bool]) -> list[Bar]:
+        finished = [b for b in self._open.values() if ready(b)]
+        if not finished:
+            return []
+        finished.sort(key=lambda b: (b.start, b.symbol))
+        for bucket in finished:
+            del self._open[bucket.symbol]
+            self._sent[bucket.symbol] = bucket.start
+        return [bucket.bar() for bucket in finished]
+
+    def _bucket_start(self, bar: Bar) -> datetime | None:
+        """The start of the bucket ``bar`` belongs to; None outside the regular session."""
+        day = bar.start.astimezone(self._session.timezone).date()
+        hours = self._hours_of(day)
+        if hours is None:
+            return None
+        opens, closes = hours
+        if not opens <= bar.start < closes:
+            return None
+        index = (bar.start - opens) // self._interval
+        # In the bars' own timezone (UTC from every feed): comparisons within one tzinfo are
+        # cheap, and the strategy's bar reads like the feed's.
+        return (opens + index * self._interval).astimezone(bar.start.tzinfo)
+
+    def _hours_of(self, day: date) -> tuple[datetime, datetime] | None:
+        if day not in self._hours:
+            try:
+                hours: tuple[datetime, datetime] | None = (
+                    self._session.open_at(day),
+                    self._session.close_at(day),
+                )
+            except CalendarError:
+                hours = None
+            self._hours[day] = hours
+        return self._hours[day]
+
+
+def aggregate_bars(
+    bars: Sequence[Bar], session: SessionTimes, interval: timedelta
+) -> tuple[list[Bar], int]:
+    """``bars`` (in time order) as ``interval`` bars of the regular session; and how many bars
+    fell outside it. A replay's way in: the same buckets a live run builds."""
+    builder = BarAggregator(session, interval, feed=interval_of(bars))
+    out: list[Bar] = []
+    for bar in bars:
+        out.extend(builder.add(bar))
+    out.extend(builder.flush())
+    return out, builder.outside_session
+
+
+def interval_of(bars: Iterable[Bar]) -> timedelta | None:
+    """The data's bar size: the smallest positive gap between two bars of one symbol (None for
+    fewer than two bars of any symbol)."""
+    last: dict[str, datetime] = {}
+    smallest: timedelta | None = None
+    for bar in bars:
+        previous = last.get(bar.symbol)
+        if previous is not None and bar.start > previous:
+            gap = bar.start - previous
+            if smallest is None or gap < smallest:
+                smallest = gap
+        last[bar.symbol] = bar.start
+    return smallest

@@ -1,0 +1,162 @@
+"""A live run's market data: the broker's bars in, the strategy's bars out.
+
+``BarFeed`` sits between the bar stream and the engine (on the engine thread):
+
+1. **checks** each bar (``check_bar``): a bar dated on no session of the calendar (a weekend, a
+   holiday, past the calendar's years), or with impossible prices (zero or negative, a move
+   beyond ``max_jump`` from the symbol's last accepted close) is dropped, logged as
+   ``bar_rejected`` with its reason, and counted — one bad bar never ends the run;
+2. **aggregates** the feed's 1-minute bars into the strategy's ``bar_minutes`` bars of the
+   regular session (``BarAggregator``: aligned to the open, pre- and post-market minutes left
+   out, ``updatedBars`` folded in while their bucket is open);
+3. **watches** each symbol's data: in the session, a symbol with no bar for ``stale_after`` is
+   ``data_stale`` (a warning event, counted) until its next bar (``data_resumed``); the engine
+   takes no new entry for it meanwhile. Its timers still run: they are on the clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import structlog
+
+from brokers import Bar
+from strategies._exceptions import CalendarError
+from strategies.engine import BarAggregator, SessionPlan
+
+__all__ = ["BarFeed", "FeedSettings", "check_bar"]
+
+_log = structlog.get_logger("tickstate.feed")
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedSettings:
+    """How a live run treats its bars."""
+
+    feed: timedelta = timedelta(minutes=1)  # the size of the bars the broker streams
+    grace: timedelta = timedelta(seconds=2)  # a bucket completes this long after its end
+    stale_after: timedelta | None = timedelta(minutes=10)  # in the session, without a bar
+    max_jump: Decimal = Decimal("0.5")  # a close this far (as a share) from the last is absurd
+
+
+def check_bar(
+    bar: Bar, plan: SessionPlan, *, last_close: Decimal | None, max_jump: Decimal
+) -> str | None:
+    """Why ``bar`` cannot be a bar of the market (None: it can). A bar whose open or close lies
+    outside its range is no ``Bar`` at all: the stream drops its frame (``frame_dropped``)."""
+    try:
+        plan.session.close_at(bar.start.astimezone(plan.session.timezone).date())
+    except CalendarError as exc:
+        return "outside_calendar" if "outside" in str(exc) else "not_a_session"
+    prices = (bar.open, bar.high, bar.low, bar.close)
+    if not all(p.is_finite() and p > _ZERO for p in prices):
+        return "price_not_positive"
+    if last_close is not None and abs(bar.close - last_close) > last_close * max_jump:
+        return "absurd_move"
+    return None
+
+
+class BarFeed:
+    """The bar side of a live run: checks, aggregation, staleness."""
+
+    def __init__(
+        self,
+        plan: SessionPlan,
+        settings: FeedSettings,
+        symbols: list[str],
+        *,
+        last_close: dict[str, Decimal] | None = None,
+    ) -> None:
+        self._plan = plan
+        self._settings = settings
+        self._aggregator = BarAggregator(
+            plan.session, plan.bar_interval, feed=settings.feed, grace=settings.grace
+        )
+        self._symbols = sorted(symbols)
+        self._last_close: dict[str, Decimal] = dict(last_close or {})
+        self._last_seen: dict[str, datetime] = {}
+        self.stale: set[str] = set()
+        self.rejected: Counter[str] = Counter()  # reason -> bars dropped
+        self.counters: Counter[str] = Counter()  # data_stale, data_resumed
+
+    @property
+    def outside_session(self) -> int:
+        """Bars of the extended hours, never shown to a signal."""
+        return self._aggregator.outside_session
+
+    @property
+    def late_updates(self) -> int:
+        """Updated minutes whose bucket had already gone to the strategy."""
+        return self._aggregator.late_updates
+
+    def receive(self, bar: Bar) -> list[Bar]:
+        """A bar of the stream; the strategy's bars it completes."""
+        reason = check_bar(
+            bar,
+            self._plan,
+            last_close=self._last_close.get(bar.symbol),
+            max_jump=self._settings.max_jump,
+        )
+        if reason is not None:
+            self.rejected[reason] += 1
+            _log.warning(
+                "bar_rejected",
+                symbol=bar.symbol,
+                reason=reason,
+                bar_start=bar.start.isoformat(),
+                close=str(bar.close),
+            )
+            return []
+        self._last_close[bar.symbol] = bar.close
+        self._last_seen[bar.symbol] = bar.start + self._settings.feed
+        if bar.symbol in self.stale:
+            self.stale.discard(bar.symbol)
+            self.counters["data_resumed"] += 1
+            _log.info("data_resumed", symbol=bar.symbol, bar_start=bar.start.isoformat())
+        return self._aggregator.add(bar)
+
+    def receive_update(self, bar: Bar) -> None:
+        """An updated minute (``updatedBars``): folded in while its bucket is open."""
+        if check_bar(bar, self._plan, last_close=None, max_jump=self._settings.max_jump) is None:
+            self._aggregator.update(bar)
+
+    def due(self, now: datetime) -> list[Bar]:
+        """The strategy's bars complete by ``now`` on the clock; marks symbols gone stale."""
+        self._watch(now)
+        return self._aggregator.due(now)
+
+    def next_due(self) -> datetime | None:
+        """When the next bucket completes on the clock."""
+        return self._aggregator.next_due()
+
+    def _watch(self, now: datetime) -> None:
+        after = self._settings.stale_after
+        if after is None:
+            return
+        day = now.astimezone(self._plan.session.timezone).date()
+        hours = self._hours(day)
+        if hours is None or not hours[0] + after <= now < hours[1]:
+            return
+        for symbol in self._symbols:
+            if symbol in self.stale:
+                continue
+            seen = max(self._last_seen.get(symbol, hours[0]), hours[0])
+            if now - seen >= after:
+                self.stale.add(symbol)
+                self.counters["data_stale"] += 1
+                _log.warning(
+                    "data_stale",
+                    symbol=symbol,
+                    since=seen.isoformat(),
+                    minutes=int((now - seen).total_seconds() // 60),
+                )
+
+    def _hours(self, day: date) -> tuple[datetime, datetime] | None:
+        try:
+            return self._plan.session.open_at(day), self._plan.session.close_at(day)
+        except CalendarError:
+            return None

@@ -1,0 +1,308 @@
+"""Time on the clock and the strategy's own bars (issue 12), unit by unit.
+
+- ``deadlines_of``: the square-off is capped one bar before an early close; the entry cutoff is
+  never after the square-off; a date that is not a session has no deadlines.
+- ``BarAggregator``: 1-minute bars become ``bar_minutes`` bars aligned to the open, regular hours
+  only, completed by their last minute, by a later bucket's bar, or by the clock.
+- ``check_bar`` / ``BarFeed``: a bar of no session, or with impossible prices, is dropped with its
+  reason and counted; a symbol quiet in the session goes ``data_stale`` and comes back.
+- ``Engine.on_clock``: the square-off fires with no bar at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from structlog.testing import capture_logs
+
+from brokers import Bar, ManualClock, PaperBroker
+from machines import US_EQUITY_TICK, Desk, EntryLeg, Rules, Side, Snapshot, StrategyEvent
+from strategies.engine import BarAggregator, Engine, SessionPlan, aggregate_bars
+from strategies.engine._timers import deadlines_of
+from strategies.run._feed import BarFeed, FeedSettings, check_bar
+from strategies.signals import SessionContext
+from strategies.spec import load_strategy
+from tests.strategies.replaying import US
+
+D = Decimal
+MINUTE = timedelta(minutes=1)
+FIVE = timedelta(minutes=5)
+NY = US.timezone
+BLACK_FRIDAY = date(2012, 11, 23)  # NYSE closes at 13:00
+MONDAY = date(2012, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def session():
+    """The demo strategies' real session: the NYSE calendar, early closes included."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    return load_strategy(root / "examples" / "eighty_twenty.toml").session.hours()
+
+
+def at(day: date, hh: int, mm: int) -> datetime:
+    return datetime.combine(day, time(hh, mm), tzinfo=NY).astimezone(UTC)
+
+
+def minute(symbol: str, start: datetime, o: str, h: str, low: str, c: str, v: str = "100") -> Bar:
+    return Bar(
+        symbol=symbol,
+        start=start,
+        open=D(o),
+        high=D(h),
+        low=D(low),
+        close=D(c),
+        volume=D(v),
+        trade_count=1,
+        vwap=None,
+    )
+
+
+def flat(symbol: str, start: datetime, price: str = "10.00") -> Bar:
+    return minute(symbol, start, price, price, price, price)
+
+
+class TestDeadlines:
+    def test_an_early_close_caps_the_square_off_one_bar_before_it(self, session):
+        deadlines = deadlines_of(
+            session,
+            BLACK_FRIDAY,
+            entry_cutoff=time(14, 30),
+            square_off=time(15, 45),
+            bar_interval=FIVE,
+        )
+        assert deadlines is not None
+        assert deadlines.closes == datetime.combine(BLACK_FRIDAY, time(13, 0), tzinfo=NY)
+        assert deadlines.square_off == datetime.combine(BLACK_FRIDAY, time(12, 55), tzinfo=NY)
+        assert deadlines.entry_cutoff == deadlines.square_off  # never after the square-off
+        assert deadlines.capped
+
+    def test_a_full_day_keeps_the_strategys_times(self, session):
+        deadlines = deadlines_of(
+            session,
+            MONDAY,
+            entry_cutoff=time(14, 30),
+            square_off=time(15, 45),
+            bar_interval=FIVE,
+        )
+        assert deadlines is not None
+        assert deadlines.square_off == datetime.combine(MONDAY, time(15, 45), tzinfo=NY)
+        assert deadlines.entry_cutoff == datetime.combine(MONDAY, time(14, 30), tzinfo=NY)
+        assert not deadlines.capped
+
+    def test_a_weekend_has_no_deadlines(self, session):
+        saturday = date(2012, 11, 24)
+        assert (
+            deadlines_of(
+                session,
+                saturday,
+                entry_cutoff=time(14, 30),
+                square_off=time(15, 45),
+                bar_interval=FIVE,
+            )
+            is None
+        )
+
+
+class TestAggregator:
+    def test_buckets_start_at_the_open_and_leave_the_extended_hours_out(self, session):
+        day = MONDAY
+        bars = [flat("A", at(day, 9, 29), "99.00")]  # pre-market: never in a bucket
+        bars += [
+            minute(
+                "A",
+                at(day, 9, 30 + i),
+                f"{10 + i}.00",
+                f"{11 + i}.00",
+                f"{9 + i}.00",
+                f"{10 + i}.50",
+            )
+            for i in range(7)
+        ]
+        built, outside = aggregate_bars(bars, session, FIVE)
+        assert outside == 1
+        assert [b.start for b in built] == [at(day, 9, 30), at(day, 9, 35)]
+        first = built[0]
+        assert (first.open, first.high, first.low, first.close) == (
+            D("10.00"),
+            D("15.00"),
+            D("9.00"),
+            D("14.50"),
+        )
+        assert first.volume == D(500)
+
+    def test_a_bucket_is_sent_on_its_last_minute(self, session):
+        builder = BarAggregator(session, FIVE, feed=MINUTE)
+        sent = [builder.add(flat("A", at(MONDAY, 9, 30 + i))) for i in range(5)]
+        assert sent[:4] == [[], [], [], []]
+        assert [b.start for b in sent[4]] == [at(MONDAY, 9, 30)]
+
+    def test_a_later_buckets_bar_of_any_symbol_completes_the_earlier_ones(self, session):
+        builder = BarAggregator(session, FIVE, feed=MINUTE)
+        builder.add(flat("A", at(MONDAY, 9, 31)))  # A's 09:34 minute never traded
+        builder.add(flat("B", at(MONDAY, 9, 32)))
+        done = builder.add(flat("B", at(MONDAY, 9, 35)))
+        assert [(b.symbol, b.start) for b in done] == [
+            ("A", at(MONDAY, 9, 30)),
+            ("B", at(MONDAY, 9, 30)),
+        ]
+
+    def test_the_clock_completes_a_bucket_whose_last_minutes_had_no_trades(self, session):
+        builder = BarAggregator(session, FIVE, feed=MINUTE, grace=timedelta(seconds=2))
+        builder.add(flat("A", at(MONDAY, 9, 31)))
+        end = at(MONDAY, 9, 35)
+        assert builder.next_due() == end + timedelta(seconds=2)
+        assert builder.due(end + timedelta(seconds=1)) == []
+        (bar,) = builder.due(end + timedelta(seconds=2))
+        assert bar.start == at(MONDAY, 9, 30)
+        assert builder.next_due() is None
+
+    def test_an_updated_minute_counts_while_its_bucket_is_open_and_never_after(self, session):
+        builder = BarAggregator(session, FIVE, feed=MINUTE)
+        builder.add(flat("A", at(MONDAY, 9, 30), "10.00"))
+        assert builder.update(minute("A", at(MONDAY, 9, 30), "10.00", "10.40", "10.00", "10.20"))
+        for i in range(1, 5):
+            done = builder.add(flat("A", at(MONDAY, 9, 30 + i), "10.10"))
+        (bar,) = done
+        assert bar.high == D("10.40")
+        assert not builder.update(minute("A", at(MONDAY, 9, 31), "9.00", "9.00", "9.00", "9.00"))
+        assert builder.late_updates == 1
+
+    def test_the_last_bucket_of_an_early_close_ends_at_13_00(self, session):
+        bars = [flat("A", at(BLACK_FRIDAY, 12, 55 + i)) for i in range(5)]
+        bars.append(flat("A", at(BLACK_FRIDAY, 13, 0)))  # after the close: extended hours
+        built, outside = aggregate_bars(bars, session, FIVE)
+        assert [b.start for b in built] == [at(BLACK_FRIDAY, 12, 55)]
+        assert outside == 1
+
+    def test_a_weekend_bar_is_no_bucket(self, session):
+        built, outside = aggregate_bars([flat("A", at(date(2012, 11, 24), 10, 0))], session, FIVE)
+        assert (built, outside) == ([], 1)
+
+
+def _plan(session) -> SessionPlan:
+    return SessionPlan(
+        session=session,
+        entry_cutoff=time(14, 30),
+        square_off=time(15, 45),
+        bar_interval=FIVE,
+        qty=D(100),
+        tick_of=lambda symbol: US_EQUITY_TICK,
+    )
+
+
+class TestCheckBar:
+    @pytest.mark.parametrize(
+        ("bar", "reason"),
+        [
+            (flat("A", at(date(2012, 11, 24), 10, 0)), "not_a_session"),  # a Saturday
+            (flat("A", at(date(2012, 11, 22), 10, 0)), "not_a_session"),  # Thanksgiving
+            (flat("A", at(date(2199, 1, 6), 10, 0)), "outside_calendar"),
+            (flat("A", at(MONDAY, 10, 0), "0"), "price_not_positive"),
+            (flat("A", at(MONDAY, 10, 0), "25.00"), "absurd_move"),
+        ],
+        ids=lambda v: v if isinstance(v, str) else "",
+    )
+    def test_an_impossible_bar_names_its_reason(self, session, bar, reason):
+        assert check_bar(bar, _plan(session), last_close=D("10.00"), max_jump=D("0.5")) == reason
+
+    def test_an_ordinary_bar_passes(self, session):
+        bar = minute("A", at(MONDAY, 10, 0), "10.00", "10.20", "9.90", "10.10")
+        assert check_bar(bar, _plan(session), last_close=D("10.00"), max_jump=D("0.5")) is None
+
+
+class TestFeed:
+    def test_a_rejected_bar_is_logged_counted_and_never_reaches_a_bucket(self, session):
+        feed = BarFeed(_plan(session), FeedSettings(), ["A"], last_close={"A": D("10.00")})
+        with capture_logs() as logs:
+            assert feed.receive(flat("A", at(date(2012, 11, 24), 10, 0))) == []
+            assert feed.receive(flat("A", at(MONDAY, 10, 0), "0.00")) == []
+        assert feed.rejected == {"not_a_session": 1, "price_not_positive": 1}
+        assert [(e["event"], e["reason"]) for e in logs] == [
+            ("bar_rejected", "not_a_session"),
+            ("bar_rejected", "price_not_positive"),
+        ]
+        assert feed.next_due() is None  # nothing half-built from them
+
+    def test_a_quiet_symbol_goes_stale_in_the_session_and_comes_back(self, session):
+        settings = FeedSettings(stale_after=timedelta(minutes=10))
+        feed = BarFeed(_plan(session), settings, ["A", "B"])
+        feed.receive(flat("A", at(MONDAY, 11, 0)))
+        feed.receive(flat("B", at(MONDAY, 11, 0)))
+        with capture_logs() as logs:
+            feed.due(at(MONDAY, 11, 10))
+            assert feed.stale == set()  # 11:01 + 10 min not yet passed
+            feed.receive(flat("B", at(MONDAY, 11, 10)))
+            feed.due(at(MONDAY, 11, 11))
+            assert feed.stale == {"A"}
+            feed.receive(flat("A", at(MONDAY, 11, 15)))
+        assert feed.stale == set()
+        assert [(e["event"], e["symbol"]) for e in logs] == [
+            ("data_stale", "A"),
+            ("data_resumed", "A"),
+        ]
+        assert feed.counters == {"data_stale": 1, "data_resumed": 1}
+
+    def test_no_symbol_is_stale_outside_the_session(self, session):
+        feed = BarFeed(_plan(session), FeedSettings(stale_after=timedelta(minutes=10)), ["A"])
+        feed.due(at(MONDAY, 9, 35))  # five minutes after the open: not yet
+        feed.due(at(MONDAY, 17, 0))  # after the close
+        feed.due(at(date(2012, 11, 24), 12, 0))  # a Saturday
+        assert feed.stale == set()
+
+
+@dataclass
+class _BuyAtOpen:
+    """Buys 100 on a stop at 10.10 on the first bar, protected at 9.00."""
+
+    def start_session(self, context: SessionContext) -> None:
+        self.done = False
+
+    def on_bar(self, bar: Bar, snapshot: Snapshot) -> tuple[StrategyEvent, ...]:
+        if self.done:
+            return ()
+        self.done = True
+        from machines import EntrySignalled
+
+        leg = EntryLeg(side=Side.BUY, entry_price=D("10.10"), initial_stop=D("9.00"))
+        return (EntrySignalled(at=bar.start + FIVE, qty=D(100), legs=(leg,)),)
+
+    def on_outcome(self, outcome: object) -> None:
+        """Buys once whatever the machine says."""
+
+
+class TestEngineClock:
+    def test_the_square_off_fires_on_the_clock_with_no_bar_after_the_morning(self, session):
+        """The last bar comes at 10:00; at 15:45 the clock alone closes the position."""
+        clock = ManualClock(at(MONDAY, 9, 30))
+        paper = PaperBroker(clock=clock)
+        rules = Rules(max_attempts=1, timezone="America/New_York")
+        engine = Engine(
+            desk=Desk(strategy="t", trading_date=MONDAY, rules=rules),
+            signals={"A": _BuyAtOpen()},
+            broker=paper,
+            clock=clock,
+            plan=_plan(session),
+        )
+        paper.subscribe(engine.on_trade_update)
+        rows = [("10.00", "10.05", "9.95", "10.00"), ("10.00", "10.50", "10.00", "10.40")]
+        for i, (o, h, low, c) in enumerate(rows):
+            bar = minute("A", at(MONDAY, 9, 30) + i * FIVE, o, h, low, c)
+            clock.set(bar.start)
+            engine.start_bar(bar)
+            paper.feed_bar(bar)
+            engine.drain()
+            clock.set(bar.start + FIVE)
+            engine.on_bar(bar)
+            engine.take_new_stops()
+        assert engine.desk.machine("A").snapshot().position == D(100)
+        engine.on_clock(at(MONDAY, 15, 44))
+        assert engine.desk.machine("A").snapshot().position == D(100)  # not yet
+        assert engine.next_deadline(at(MONDAY, 15, 44)) == at(MONDAY, 15, 45)
+        engine.on_clock(at(MONDAY, 15, 45))
+        snapshot = engine.desk.machine("A").snapshot()
+        assert snapshot.is_exiting or snapshot.done_for_day
