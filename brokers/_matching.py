@@ -478,8 +478,13 @@ class MatchingEngine:
         cutoff: datetime | None = None,
         only: Collection[str] | None = None,
         inside: bool = False,
+        regular: bool = True,
     ) -> list[TradeUpdate]:
         """Match the working orders of ``bar.symbol`` submitted at or before ``cutoff``.
+
+        ``regular`` says whether the bar is of the regular session: outside it only orders
+        marked ``extended_hours`` trade (Alpaca holds every other order, a GTC one carried
+        overnight included, until the open).
 
         ``cutoff`` defaults to the bar's start: an order placed after a bar opened is matched
         from the next bar on, unless the caller asks otherwise (a replay re-matching a stop
@@ -496,7 +501,9 @@ class MatchingEngine:
         working = [
             o
             for o in book.values()
-            if o.submitted_at <= limit and (only is None or o.client_order_id in only)
+            if o.submitted_at <= limit
+            and (only is None or o.client_order_id in only)
+            and (regular or o.extended_hours)
         ]
         working.sort(key=lambda o: _MATCH_ORDER[o.type])
         updates = []

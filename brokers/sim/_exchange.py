@@ -491,7 +491,9 @@ class SimExchange:
         # without its late print until updatedBars sends it again. The bar first, then the
         # requests due by its end: bar data cannot say which came first, and a cancel or
         # replace that loses to a fill is the reading that can hurt.
-        fills = self.engine.on_bar(bar, now, cutoff=bar.start)
+        calendar = self._calendar
+        regular = calendar is None or calendar.is_open(bar.start)
+        fills = self.engine.on_bar(bar, now, cutoff=bar.start, regular=regular)
         self._trading.publish(fills + self.engine.settle(now))
         self._arm_settle()
         late = self._late.get((bar.symbol, bar.start))

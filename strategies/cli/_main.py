@@ -15,7 +15,7 @@ import subprocess
 import sys
 import typing
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ from strategies.cli._sim import add_fault_flags, add_sim_arguments
 if TYPE_CHECKING:
     from brokers import Bar
     from strategies.journal import SymbolStatus
+    from strategies.spec import StrategySpec
 
 __all__ = ["build_parser", "main"]
 
@@ -63,7 +64,39 @@ def _validate(args: argparse.Namespace) -> int:
     count = len(spec.instruments)
     noun = "instrument" if count == 1 else "instruments"
     print(f"ok: {args.file} (strategy {spec.name}, {count} {noun})")
+    for note in _early_close_notes(spec, args):
+        print(f"note: {args.file}: {note}")
     return EXIT_OK
+
+
+def _early_close_notes(spec: StrategySpec, args: argparse.Namespace) -> list[str]:
+    """What a strategy's times become on the early closes of the sessions in its data (the
+    file's ``[broker] data``, ``--data``, or the demo data): the square-off moves to one bar
+    before the close, the entry cutoff no later than that."""
+    from strategies._exceptions import DataError
+    from strategies.run import default_data, load_bars, plan_for
+
+    data = args.data or default_data(spec, Path(args.file))
+    if data is None:
+        return []
+    try:  # one symbol's bars say which sessions the data holds
+        bars = load_bars(data, symbols=spec.symbols[:1])
+    except DataError as exc:
+        return [f"cannot read the data to check early closes: {exc}"]
+    plan = plan_for(spec)
+    zone = plan.session.timezone
+    capped: dict[tuple[str, str], list[str]] = {}
+    for day in sorted({bar.start.astimezone(zone).date() for bar in bars}):
+        deadlines = plan.deadlines(day)
+        if deadlines is None or not deadlines.capped:
+            continue
+        closes, square = deadlines.closes.strftime("%H:%M"), deadlines.square_off.strftime("%H:%M")
+        capped.setdefault((closes, square), []).append(day.isoformat())
+    return [
+        f"square_off {spec.square_off:%H:%M} falls after the {closes} close of {', '.join(days)} "
+        f"in {data}: those sessions square off at {square} (and take no entry after it)"
+        for (closes, square), days in sorted(capped.items())
+    ]
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -172,7 +205,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{args.config}: broker.data: no recorded bars; pass --data", file=sys.stderr)
             return EXIT_USAGE
         try:
-            earlier, bars = split_sessions(load_bars(data), spec, args.days, args.start)
+            recorded = load_bars(data, symbols=spec.symbols, dates=_dates_to_read(spec, args))
+            earlier, bars = split_sessions(recorded, spec, args.days, args.start)
+            bars = _around_the_sessions(spec, bars)
         except DataError as exc:
             print(exc, file=sys.stderr)
             return EXIT_USAGE
@@ -350,6 +385,12 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         "validate", help="check a strategy file; one line naming the key and the problem if wrong"
     )
     validate.add_argument("file", metavar="FILE", help="a strategy file (TOML)")
+    validate.add_argument(
+        "--data",
+        type=Path,
+        help="recorded bars whose early closes to check the file's times against "
+        "(default: the file's [broker] data, else the demo data)",
+    )
     validate.set_defaults(run=_validate)
     schema = commands.add_parser(
         "schema", help="print the JSON Schema of strategy files (for editors)"
@@ -458,3 +499,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tickstate {args.command}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     return code
+
+
+def _dates_to_read(spec: StrategySpec, args: argparse.Namespace) -> tuple[date, date] | None:
+    """The dates of recorded bars a simulated run needs: its sessions from ``--start`` and the
+    look-back its signal reads before them (in calendar days, with room for holidays and
+    timezones); everything without ``--start``, whose first session the data decides."""
+    from strategies.run import history_sessions
+
+    start: date | None = args.start
+    if start is None:
+        return None
+    before = history_sessions(spec) * 7 // 5 + 10
+    after = args.days * 7 // 5 + 7
+    return start - timedelta(days=before), start + timedelta(days=after)
+
+
+_EXTENDED_SHOWN = timedelta(minutes=30)
+
+
+def _around_the_sessions(spec: StrategySpec, bars: list[Bar]) -> list[Bar]:
+    """The bars of each session from 30 minutes before its open to 30 minutes after its close:
+    a simulated run still streams extended-hours bars (the runner must leave them out), without
+    hours of pre- and post-market replay in which a strategy of the regular session waits."""
+    session = spec.session.hours()
+    zone = session.timezone
+    windows: dict[date, tuple[datetime, datetime] | None] = {}
+    kept = []
+    for bar in bars:
+        day = bar.start.astimezone(zone).date()
+        if day not in windows:
+            try:
+                windows[day] = (
+                    session.open_at(day) - _EXTENDED_SHOWN,
+                    session.close_at(day) + _EXTENDED_SHOWN,
+                )
+            except ValueError:  # not a session: the runner's bar checks say so
+                windows[day] = None
+        window = windows[day]
+        if window is None or window[0] <= bar.start < window[1]:
+            kept.append(bar)
+    return kept

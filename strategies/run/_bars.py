@@ -21,7 +21,7 @@ import gzip
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -192,17 +192,32 @@ def _csv_files(path: Path) -> list[Path]:
     return files
 
 
-def load_bars(path: str | os.PathLike[str]) -> list[Bar]:
+def load_bars(
+    path: str | os.PathLike[str],
+    *,
+    symbols: Collection[str] | None = None,
+    dates: tuple[date, date] | None = None,
+) -> list[Bar]:
     """The bars of a CSV file, or of every ``*.csv`` and ``*.csv.gz`` file in a directory, sorted
     by start, then symbol.
 
-    Two bars of one symbol with the same start are an error, across files too.
+    Two bars of one symbol with the same start are an error, across files too. ``symbols`` and
+    ``dates`` (first and last, inclusive, by the date each start is written with) keep only those
+    bars; the other rows are skipped unread (a year of 1-minute bars takes seconds to read).
     """
     bars: list[Bar] = []
     where: dict[tuple[str, datetime], str] = {}
+    wanted = None if symbols is None else set(symbols)
+    since, until = (None, None) if dates is None else (dates[0].isoformat(), dates[1].isoformat())
     for file in _csv_files(Path(path)):
         for row in _rows(file, _INTRADAY_REQUIRED, _INTRADAY_OPTIONAL):
             symbol = row.required("symbol").strip()
+            if wanted is not None and symbol not in wanted:
+                continue
+            if since is not None and until is not None:
+                day = row.required("start").strip()[:10]  # RFC 3339 starts with the date
+                if not since <= day <= until:
+                    continue
             start = row.parse("start", _start, "an RFC 3339 time with a UTC offset")
             open_, high = row.decimal("open"), row.decimal("high")
             low, close = row.decimal("low"), row.decimal("close")

@@ -332,6 +332,38 @@ class TestReplayClock:
             ws.close()
             stream.close()
 
+    def test_only_extended_hours_orders_trade_outside_the_regular_session(self, make_sim) -> None:
+        """A GTC sell stop at 99.00 sees a 09:00 print at 98.00 and is not elected (Alpaca holds
+        an order without ``extended_hours`` until the open); a market order sent before the
+        open fills at the 09:30 bar's open; an extended-hours DAY limit trades pre-market."""
+        bars = [
+            bar(DAY, "09:00", "99.00", "99.00", "98.00", "98.50", symbol=symbol) for symbol in ("AAPL", "MSFT")
+        ] + [
+            bar(DAY, "09:30", "100.00", "100.50", "99.50", "100.00", symbol=symbol) for symbol in ("AAPL", "MSFT")
+        ]
+        sim = replaying(make_sim, bars, speed=36_000.0, start=None, hold_until_subscribed=True)
+        rest = Rest(sim)
+        stop = rest.submit(side="sell", stop_price="99.00", time_in_force="gtc", qty="5")
+        buy = rest.submit(symbol="MSFT", type="market", stop_price=None, qty="20")
+        early = rest.submit(
+            symbol="MSFT", type="limit", limit_price="98.60", stop_price=None, extended_hours=True, qty="1"
+        )
+        assert [stop.status_code, buy.status_code, early.status_code] == [200, 200, 200]
+        ws, recv = _data_client(sim, bars=["AAPL", "MSFT"])
+        try:
+            assert [recv()[0]["t"] for _ in range(4)] == [utc(DAY, "09:00")] * 2 + [utc(DAY, "09:30")] * 2
+            assert sim.finished.wait(TIMEOUT)
+        finally:
+            ws.close()
+        orders = {o["id"]: o for o in rest("GET", "/orders", params={"status": "all"}).json()}
+        held = orders[stop.json()["id"]]
+        assert (held["status"], held["filled_qty"]) == ("done_for_day", "0")  # the data ended: 16:00
+        bought = orders[buy.json()["id"]]
+        assert (bought["status"], bought["filled_avg_price"]) == ("filled", "100")
+        traded = orders[early.json()["id"]]
+        assert traded["status"] == "filled"
+        assert datetime.fromisoformat(traded["filled_at"]) < at(DAY, "09:30")
+
     def test_the_calendar_is_built_before_the_clock_runs(self, make_sim) -> None:
         """A replaying exchange knows its sessions when it starts (no stall on the loop later)."""
         sim = replaying(make_sim, [bar(DAY, "09:30", "10", "10", "10", "10")], hold_until_subscribed=True)

@@ -35,8 +35,28 @@ class TestValidate:
         spec = load_strategy(path)
         assert main(["validate", str(path)]) == 0
         out, err = capsys.readouterr()
-        assert out == f"ok: {path} (strategy {spec.name}, {len(spec.instruments)} instruments)\n"
+        first, *notes = out.splitlines()
+        assert first == f"ok: {path} (strategy {spec.name}, {len(spec.instruments)} instruments)"
+        assert all(line.startswith(f"note: {path}: ") for line in notes)
         assert err == ""
+
+    def test_times_after_an_early_close_in_the_data_are_noted(self, tmp_path, capsys):
+        """The data holds 2012-11-23 (13:00 close) and 2012-11-26: one note names the early
+        close and what the square-off becomes that day; exit 0 all the same."""
+        data = tmp_path / "bars.csv"
+        data.write_text(
+            "symbol,start,open,high,low,close,volume\n"
+            "AAPL,2012-11-23T15:00:00Z,10,10,10,10,1\n"
+            "AAPL,2012-11-26T15:00:00Z,10,10,10,10,1\n",
+            encoding="utf-8",
+        )
+        path = ROOT / "examples" / "eighty_twenty.toml"
+        assert main(["validate", str(path), "--data", str(data)]) == 0
+        _ok, *notes = capsys.readouterr().out.splitlines()
+        assert notes == [
+            f"note: {path}: square_off 15:15 falls after the 13:00 close of 2012-11-23 in {data}:"
+            " those sessions square off at 12:55 (and take no entry after it)"
+        ]
 
     @pytest.mark.parametrize("path", sorted(BAD.glob("*.toml")), ids=lambda p: p.stem)
     def test_invalid_file_prints_one_line_and_exits_two(self, path, capsys):
