@@ -347,6 +347,17 @@ class Engine:
                 )
             )
 
+    def warm_up(self, bar: Bar) -> int:
+        """A bar of today from before the run started (a late start): the signal learns from it
+        (a range, an extreme, an arming) and its session summary counts it, but what it asks for
+        is in the past and is dropped, never fired. Returns how many events were dropped."""
+        self.start_bar(bar)
+        self._today[bar.symbol].extend(bar)
+        signal = self.signals.get(bar.symbol)
+        if signal is None:
+            return 0
+        return len(signal.on_bar(bar, self.desk.machine(bar.symbol).snapshot()))
+
     def on_bar(self, bar: Bar) -> None:
         """A bar completed: session timers first, then the signal's events, each fired in order."""
         symbol = bar.symbol

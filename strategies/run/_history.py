@@ -8,6 +8,10 @@ them into the strategy's bars exactly as the live feed does (regular hours, alig
 open: ``aggregate_bars``) and summarises each session. A replay of the same data sees the same
 daily bars.
 
+A run that starts after the open (``bars_so_far``) reads today's bars so far the same way: the
+complete ones warm the signals up (``Engine.warm_up``: a range, an extreme, an arming — what they
+ask for is in the past and dropped), the minutes of the bucket still open go to the live feed.
+
 What cannot be had is said at start-up: a failed request ends the start-up with one line
 (``HistoryError``); a symbol with fewer sessions than its signal reads is logged as
 ``history_short`` (its signal then waits for enough sessions, as in a replay).
@@ -22,13 +26,20 @@ from typing import Protocol
 import structlog
 
 from brokers import Bar, BrokerError
-from strategies._exceptions import StrategyError
+from strategies._exceptions import CalendarError, StrategyError
 from strategies.engine import aggregate_bars
 from strategies.run._bars import daily_from_intraday
 from strategies.signals import DailyBar
 from strategies.spec import StrategySpec
 
-__all__ = ["BarSource", "HistoryError", "daily_history", "fetch_history", "history_sessions"]
+__all__ = [
+    "BarSource",
+    "HistoryError",
+    "bars_so_far",
+    "daily_history",
+    "fetch_history",
+    "history_sessions",
+]
 
 _log = structlog.get_logger("tickstate.history")
 
@@ -109,3 +120,32 @@ def fetch_history(
             )
     _log.info("history_fetched", sessions=wanted, symbols=len(history), since=days[-1].isoformat())
     return history
+
+
+def bars_so_far(
+    source: BarSource, spec: StrategySpec, day: date, now: datetime, *, feed: timedelta
+) -> tuple[list[Bar], list[Bar]]:
+    """Today's strategy bars complete by ``now`` (for ``Engine.warm_up``), and the feed's bars of
+    the bucket still open (for the live feed); nothing before the open or on no session."""
+    session = spec.session.hours()
+    try:
+        opens, closes = session.open_at(day), session.close_at(day)
+    except CalendarError:
+        return [], []
+    if not opens < now:
+        return [], []
+    interval = timedelta(minutes=spec.bar_minutes)
+    try:
+        found = source.get_bars(list(spec.symbols), start=opens, end=now, timeframe=feed)
+    except BrokerError as exc:
+        raise HistoryError(f"today's bars before {now:%H:%M}: the broker's bars: {exc}") from None
+    minutes = sorted(
+        (bar for series in found.values() for bar in series if bar.start + feed <= now),
+        key=lambda bar: (bar.start, bar.symbol),
+    )
+    open_from = opens + ((min(now, closes) - opens) // interval) * interval
+    complete = [bar for bar in minutes if bar.start < open_from]
+    built, _outside = aggregate_bars(complete, session, interval)
+    pending = [bar for bar in minutes if bar.start >= open_from]
+    _log.info("late_start", bars=len(built), minutes_pending=len(pending), since=opens.isoformat())
+    return built, pending

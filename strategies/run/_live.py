@@ -22,10 +22,10 @@ import structlog
 from brokers import Bar, SimExchange
 from strategies.engine import Engine, Observer, SymbolSummary
 from strategies.journal import Journal, PendingCommand
-from strategies.run._history import fetch_history
+from strategies.run._history import bars_so_far, fetch_history
 from strategies.run._recovery import settle_pending
 from strategies.run._runner import LiveRunner, RunSettings
-from strategies.run._venues import open_venue
+from strategies.run._venues import Venue, open_venue
 from strategies.run._wiring import build_engine_for
 from strategies.signals import DailyBar
 from strategies.spec import StrategySpec
@@ -48,6 +48,20 @@ class LiveResult:
     reconciliations: int
     reconnects: int
     exchange_orders: int | None  # orders at the simulated exchange (None against Alpaca)
+
+
+def _warm_up(spec: StrategySpec, venue: Venue, engine: Engine, runner: LiveRunner) -> None:
+    """A run started after the open: today's complete bars teach the signals (what they ask
+    for is past and dropped), the open bucket's minutes go to the feed."""
+    now = venue.clock.now()
+    warm, pending = bars_so_far(
+        venue.market_data, spec, venue.trading_date, now, feed=venue.bar_size
+    )
+    dropped = sum(engine.warm_up(bar) for bar in warm)
+    for minute in pending:
+        runner.feed.receive(minute)
+    if warm or pending:
+        _log.info("warmed_up", bars=len(warm), dropped_events=dropped, minutes=len(pending))
 
 
 @contextmanager
@@ -112,6 +126,7 @@ def run_live(
         if journal_path is not None:
             journal = held.enter_context(Journal(journal_path, clock=venue.clock))
         first = journal.first_trading_date(spec.name) if journal is not None else None
+        from_broker = history is None
         if history is None:
             history = fetch_history(
                 venue.market_data, spec, venue.trading_date, feed=venue.bar_size
@@ -146,6 +161,8 @@ def run_live(
             last_close={s: days[-1].close for s, days in (history or {}).items() if days},
         )
         venue.updated_bars.handler = runner.on_updated_bar
+        if from_broker and first is None:  # a fresh run after the open: today so far
+            _warm_up(spec, venue, engine, runner)
         if on_runner is not None:
             on_runner(runner)
         settle_pending(pending, engine, venue.broker, journal)

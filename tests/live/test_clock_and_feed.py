@@ -37,7 +37,7 @@ from strategies.run import (
 from strategies.signals._eighty_twenty import qualify
 from strategies.signals._opening_range import OpeningRange
 from strategies.spec import StrategySpec
-from tests.live.support import ROOT, JournalView, audit, positions_of, spec_for
+from tests.live.support import ROOT, JournalView, audit, positions_of, spec_for, wait_until
 
 NY = ZoneInfo("America/New_York")
 MINUTES = ROOT / "data" / "intraday_1min"
@@ -290,3 +290,38 @@ class TestDataHealth:
             journal=JournalView.read(tmp_path / "run.sqlite"),
         )
         assert findings == []
+
+
+class TestLateStart:
+    def test_a_run_started_after_the_open_learns_the_range_from_todays_bars_so_far(self, tmp_path):
+        """The exchange has been trading since 09:00 when the run starts, after 10:00: ORB's
+        range still comes from 09:30-09:45 (today's bars so far, from the historical API), and
+        its entries go out from the first live bar, never before the run began."""
+        spec = _orb(square_off="11:45", entry_window={"end": "11:30"})
+        bars, earlier = _day_and_before(spec, BLACK_FRIDAY, until=time(12, 30))
+        sim = SimExchange(bars, speed=SPEED, history=earlier).start()
+        try:
+            assert wait_until(lambda: sim.clock.now() >= et(BLACK_FRIDAY, 10), timeout=60)
+            started = sim.clock.now()
+            result = run_live(
+                spec,
+                bars=bars,
+                settings=RunSettings(poll_interval=0.5),
+                exchange=sim,
+                journal_path=tmp_path / "late.sqlite",
+            )
+            rest = AlpacaBroker(sim.client_settings())
+            orders = rest.list_orders(status="all", limit=500)
+            rest.close()
+        finally:
+            sim.stop()
+        for symbol in spec.symbols:
+            signal = result.engine.signals[symbol]
+            assert isinstance(signal, OpeningRange)
+            assert signal.plan is not None, symbol
+            assert (signal.plan.high, signal.plan.low) == TestTheStrategysBars()._range_of(
+                bars, symbol, BLACK_FRIDAY, 15
+            )
+        entries = [o for o in orders if _role(o) is OrderRole.ENTRY]
+        assert entries
+        assert all(o.created_at >= started for o in entries)
