@@ -52,6 +52,7 @@ class Books:
         "halt_reason",
         "initial_stop",
         "position",
+        "renewals",
         "replacement",
         "retired",
         "retired_earlier",
@@ -79,6 +80,7 @@ class Books:
         self.position = _ZERO  # signed: sum of fills, buys positive
         self.stop_seq = 0
         self.exit_seq = 0
+        self.renewals = 0  # fresh stops or exits this attempt placed after a refusal
         self.winding_down: str | None = None
         self.halt_reason: str | None = None
         self.done_for_day = False
@@ -98,6 +100,7 @@ class Books:
         copy.halt_reason = self.halt_reason
         copy.initial_stop = self.initial_stop
         copy.position = self.position
+        copy.renewals = self.renewals
         copy.replacement = self.replacement
         copy.retired = self.retired
         copy.retired_earlier = self.retired_earlier
@@ -190,6 +193,7 @@ class Books:
                 self.retire(self.record_fill(retired, _cumulative(event), _avg(event, retired)))
             return
         slot, track = found
+        before = track.filled_qty
         if _cumulative(event) > track.filled_qty:
             track = self.record_fill(track, _cumulative(event), _avg(event, track))
         kind = event.kind
@@ -216,16 +220,20 @@ class Books:
             self._promote_replacement(track)
             return
         self.put(slot, track)
-        if (
-            slot == _STOP
-            and not track.working
-            and self.replacement is not None
-            and track.filled_qty
-        ):
+        replacement = self.replacement
+        if slot != _STOP or replacement is None:
+            return
+        if not track.working and track.filled_qty:
             # The stop filled while its replacement was in flight: the broker rejects the
             # replacement ("fill (A), then B rejected"), so it will never work.
-            self.retire(self.replacement)
+            self.retire(replacement)
             self.replacement = None
+        elif track.working and (grew := track.filled_qty - before):
+            # Part of the stop filled while its replacement was in flight: the replace applies
+            # to what the stop has left, so the replacement is that much smaller — never larger
+            # than what remains to protect (a venue that sizes it otherwise overfills it, which
+            # ``classify_order_event`` names).
+            self.replacement = replacement.with_qty(max(replacement.qty - grew, _ZERO))
 
     def _promote_replacement(self, replacement: OrderTrack) -> None:
         """The replacement works at the broker: the stop it replaces is finished."""
@@ -244,6 +252,12 @@ def _avg(event: OrderEvent, track: OrderTrack) -> Decimal | None:
     return avg if avg is not None else track.avg_fill_price
 
 
+def _reverses(position: Decimal, track: OrderTrack, cumulative: Decimal) -> bool:
+    """Whether a fill of a closing order would take a position through zero to the other side."""
+    closing = track.side.sign * position < 0
+    return closing and cumulative - track.filled_qty > abs(position)
+
+
 def classify_order_event(books: Books, event: OrderEvent) -> str:
     """The lifecycle trigger an order event stands for, given the books before it."""
     found = books.find(event.client_order_id)
@@ -257,6 +271,8 @@ def classify_order_event(books: Books, event: OrderEvent) -> str:
     grows = cumulative > track.filled_qty
     if grows and cumulative > track.qty:
         return OVERFILL
+    if grows and slot != _ENTRY and _reverses(books.position, track, cumulative):
+        return OVERFILL  # a closing order the venue sized past the position (a replace race)
     kind = event.kind
     if kind == "replaced" and slot != _STOP:
         return UNEXPECTED_REPLACE

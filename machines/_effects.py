@@ -35,6 +35,8 @@ __all__ = [
     "protect_fill",
     "protect_position",
     "raise_stop",
+    "renew_exit",
+    "renew_stop",
     "request_replace",
     "reset_day",
     "revise_initial_stop",
@@ -57,6 +59,7 @@ def open_attempt(d: Decision) -> None:
     books.desired_stop = None
     books.stop_seq = 0
     books.exit_seq = 0
+    books.renewals = 0
     legs = []
     for leg in event.legs:
         price = round_entry(leg.side, leg.entry_price, d.rules.tick)
@@ -241,6 +244,19 @@ def progress_wind_down(d: Decision) -> None:
             client_order_id=track.client_order_id, symbol=d.symbol, side=side, qty=track.qty
         )
     )
+
+
+def renew_stop(d: Decision) -> None:
+    """The venue refused the protective stop: place a fresh one (the stop role's next id) — the
+    position must not sit unprotected; ``max_renewals`` bounds how often."""
+    d.books.renewals += 1
+    protect_fill(d)
+
+
+def renew_exit(d: Decision) -> None:
+    """The venue refused the closing order: send a fresh one (the exit role's next id)."""
+    d.books.renewals += 1
+    progress_wind_down(d)
 
 
 def finish_attempt(d: Decision) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "position_matches",
     "position_open",
     "protected",
+    "renewal_left",
     "settled",
     "side_leg_working",
     "stop_live",
@@ -165,6 +166,11 @@ def position_flat(d: Decision) -> bool:
 def entry_working(d: Decision) -> bool:
     """Some entry leg of the attempt can still fill."""
     return any(leg.working for leg in d.books.entries)
+
+
+def renewal_left(d: Decision) -> bool:
+    """The attempt may still place a fresh order after a refused stop or exit."""
+    return d.books.renewals < d.rules.max_renewals
 
 
 def settled(d: Decision) -> bool:

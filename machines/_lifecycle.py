@@ -203,7 +203,11 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     # --- the protective stop ---------------------------------------------------------------
     ("stop_accepted", (IN,), AFTER_ENTRY_FILL),
     ("stop_accepted", (HALTED,), HALTED_BOOKKEEPING),
-    ("stop_rejected", (IN, REPLACING), Anomaly("stop_rejected", flatten=True)),
+    # Refused: a fresh stop under the next id, a bounded number of times, then halt and close.
+    ("stop_rejected", (IN,), moves(
+        Go(None, (g.renewal_left,), (fx.renew_stop,)),
+        otherwise=Anomaly("stop_rejected", flatten=True))),
+    ("stop_rejected", (REPLACING,), Anomaly("stop_rejected", flatten=True)),
     ("stop_rejected", (EXITING,), SETTLE),
     ("stop_rejected", (HALTED,), moves(
         Go(None, (g.winding_down,), (fx.progress_wind_down,)),
@@ -242,7 +246,12 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("replacement_cancelled", (HALTED,), HALTED_BOOKKEEPING),
     # --- the closing order -----------------------------------------------------------------
     ("exit_accepted", (EXITING, HALTED), moves(STAY)),
-    ("exit_rejected", (EXITING, HALTED), Anomaly("exit_rejected")),
+    # Refused: a fresh closing order, a bounded number of times; then the operator's.
+    ("exit_rejected", (EXITING,), moves(
+        Go(None, (g.renewal_left,), (fx.renew_exit,)), otherwise=Anomaly("exit_rejected"))),
+    ("exit_rejected", (HALTED,), moves(
+        Go(None, (g.winding_down, g.renewal_left), (fx.renew_exit,)),
+        otherwise=Anomaly("exit_rejected"))),
     ("exit_filled", (EXITING,), SETTLE),
     ("exit_filled", (HALTED,), HALTED_BOOKKEEPING),
     ("exit_cancelled", (EXITING, HALTED), Anomaly("exit_cancelled")),
