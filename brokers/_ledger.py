@@ -137,4 +137,3 @@ class Ledger:
             holding.opened_on = session
         holding.qty, holding.avg = new, avg if new != 0 else _ZERO
         return new
-

@@ -39,9 +39,10 @@ class SimFaults:
     (swapped with the next message) are per-message probabilities; ``close_after`` closes a
     trading-stream socket after that many ``trade_updates`` messages.
     REST: ``rest_429`` / ``rest_5xx`` answer a request with 429 / ``rest_5xx_status`` before it
-    is carried out; ``rest_delay`` seconds are added *after* carrying out a request whose
-    ``"METHOD /path"`` matches one of ``rest_delay_routes`` (glob patterns; empty = every route),
-    so a client that times out leaves the order placed.
+    is carried out — only requests whose ``"METHOD /path"`` matches one of ``rest_fail_routes``
+    when it is given (glob patterns; empty = every route); ``rest_delay`` seconds are added
+    *after* carrying out a request whose ``"METHOD /path"`` matches one of ``rest_delay_routes``
+    (glob patterns; empty = every route), so a client that times out leaves the order placed.
     ``stream_before_response``: the stream event goes out before the REST answer that caused it.
     ``cancel_filled_204``: a cancel of an already filled order answers 204 (and sends nothing).
     ``partial_fill``: a fill takes only a random part (10 to 90 %) of what is left, this often
@@ -57,6 +58,7 @@ class SimFaults:
     rest_429: float = 0.0
     rest_5xx: float = 0.0
     rest_5xx_status: int = 503
+    rest_fail_routes: tuple[str, ...] = ()
     rest_delay: float = 0.0
     rest_delay_routes: tuple[str, ...] = ()
     stream_before_response: bool = False
@@ -79,10 +81,18 @@ class SimFaults:
         """Whether a request is delayed by ``rest_delay``."""
         if self.rest_delay <= 0:
             return False
-        if not self.rest_delay_routes:
-            return True
-        route = f"{method.upper()} {path}"
-        return any(fnmatch.fnmatchcase(route, pattern) for pattern in self.rest_delay_routes)
+        return _matches(self.rest_delay_routes, method, path)
+
+    def may_fail(self, method: str, path: str) -> bool:
+        """Whether ``rest_429`` / ``rest_5xx`` apply to a request."""
+        return _matches(self.rest_fail_routes, method, path)
+
+
+def _matches(patterns: tuple[str, ...], method: str, path: str) -> bool:
+    if not patterns:
+        return True
+    route = f"{method.upper()} {path}"
+    return any(fnmatch.fnmatchcase(route, pattern) for pattern in patterns)
 
 
 class FaultDice:
@@ -106,10 +116,14 @@ class FaultDice:
             draws[3] < f.reorder,
         )
 
-    def rest_failure(self, faults: SimFaults | None = None) -> int | None:
-        """429, a 5xx status, or None for one REST request."""
+    def rest_failure(
+        self, faults: SimFaults | None = None, method: str = "", path: str = ""
+    ) -> int | None:
+        """429, a 5xx status, or None for one REST request (``method path``)."""
         f = faults or self.faults
         if f.rest_429 <= 0 and f.rest_5xx <= 0:
+            return None
+        if not f.may_fail(method, path):
             return None
         draw = self._rest.random()
         if draw < f.rest_429:

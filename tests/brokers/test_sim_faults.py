@@ -126,6 +126,14 @@ class TestRestKnobs:
         assert runs[0] == runs[1]
         assert {200, 429, 504} == set(runs[0])
 
+    def test_failures_can_be_aimed_at_some_routes(self, sim: SimExchange, rest: Rest) -> None:
+        """``rest_fail_routes`` limits 429/5xx to the matching ``METHOD /path``: every submit
+        fails while reads answer."""
+        sim.faults = SimFaults(rest_5xx=1.0, rest_fail_routes=("POST /v2/orders",))
+        assert rest.submit(client_order_id="aimed").status_code == 503
+        assert rest("GET", "/account").status_code == 200
+        assert sim.orders() == []
+
     def test_delay_past_the_client_timeout_still_places_the_order(
         self, sim: SimExchange, rest: Rest
     ) -> None:
