@@ -20,28 +20,59 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from brokers import Bar, Broker, Clock, OrderSide, TradeUpdate, TransportError, UpdateKind
+from brokers import (
+    Bar,
+    Broker,
+    Clock,
+    OrderSide,
+    TimeInForce,
+    TradeUpdate,
+    TransportError,
+    UpdateKind,
+)
 from machines import (
+    CancelOrder,
     ClientOrderId,
+    ClosePosition,
     Command,
     DayRolledOver,
     Desk,
     EntryTimedOut,
     Event,
+    ExitSignalled,
+    HaltRequested,
+    OrderCancelled,
     OrderEvent,
+    OrderExpired,
+    OrderFilled,
     Outcome,
+    OutcomeKind,
     PlaceStop,
     ReplaceStop,
+    ResumeRequested,
+    Snapshot,
     SquareOffReached,
     TickRule,
 )
+from strategies._policy import HaltScope
+from strategies.engine import _incidents as incident
 from strategies.engine._crashpoints import crash_point
 from strategies.engine._execute import OrderIds, execute
+from strategies.engine._incidents import Incidents
 from strategies.engine._trades import SymbolSummary, TradeRecorder, summarise
 from strategies.engine._translate import order_event
 from strategies.signals._protocol import DailyBar, SessionContext, Signal
 
-__all__ = ["Engine", "Fired", "JournalSink", "Observer", "SessionPlan", "SessionTimes"]
+__all__ = [
+    "Engine",
+    "FailedCommand",
+    "Fired",
+    "JournalSink",
+    "Observer",
+    "SessionPlan",
+    "SessionTimes",
+    "placed_id",
+]
 
 _FILLS = (UpdateKind.FILL, UpdateKind.PARTIAL_FILL)
 
@@ -102,10 +133,42 @@ class SessionPlan:
     qty: Decimal
     tick_of: Callable[[str], TickRule]
     risk_per_trade: Decimal | None = None
+    halt_scope: HaltScope = HaltScope.SESSION
+    stop_time_in_force: TimeInForce = TimeInForce.GTC  # protective stops outlive a dead runner
 
     def at(self, day: date, when: time) -> datetime:
         """A local time of ``day`` as an aware datetime."""
         return datetime.combine(day, when, tzinfo=self.session.timezone)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailedCommand:
+    """A command whose delivery failed after the adapter's retries: its outcome is unknown."""
+
+    command: Command
+    symbol: str
+    transition_seq: int | None  # the journaled transition that decided it
+    failed_at: datetime  # the first failure (engine clock)
+    attempts: int = 1  # sends so far, the first included
+
+    @property
+    def placed_id(self) -> str:
+        """The client order id of the order it creates, or of the order it cancels."""
+        return placed_id(self.command)
+
+
+def placed_id(command: Command) -> str:
+    """The client order id of the order ``command`` creates (a replace: the new one), or of the
+    order it cancels."""
+    return getattr(command, "new_client_order_id", None) or command.client_order_id
+
+
+# Commands the runner sends again after a failed delivery (same client order id): the ones that
+# protect a position or take it off. A failed entry is let go (its moment may pass), and a failed
+# replace leaves the old stop protecting.
+_REDRIVEN = (PlaceStop, ClosePosition, CancelOrder)
+_CARRIES_FILL = (OrderFilled, OrderCancelled, OrderExpired)
+_BOOKED = (OutcomeKind.ACCEPTED, OutcomeKind.ANOMALY)
 
 
 @dataclass(slots=True)
@@ -166,6 +229,14 @@ class Engine:
         self._last_session = date.min
         self._day_from = self._day_until = datetime.min.replace(tzinfo=UTC)  # its local date
         self._new_stops: list[str] = []
+        self.incidents = Incidents(desk.strategy)
+        #: Commands whose delivery failed, by the client order id they place or cancel; the
+        #: runner's reconciliation re-drives them (``_REDRIVEN``) or lets them go.
+        self.failed: dict[str, FailedCommand] = {}
+        #: Called (any thread) when something makes the broker's books worth reading at once:
+        #: a failed delivery, a refusal. The live runner asks its poller for a reconciliation.
+        self.on_doubt: Callable[[], None] | None = None
+        self._silenced: set[str] = set()  # symbols whose signal raised this session
 
     def summaries(self, symbols: Sequence[str]) -> list[SymbolSummary]:
         """Per symbol: its trades so far, with its machine's race and anomaly counts."""
@@ -215,6 +286,8 @@ class Engine:
                 at=update.timestamp,
                 client_order_id=order.client_order_id,
                 exit_reason=machine.snapshot().exit_reason,
+                cumulative=order.filled_qty,
+                avg_price=order.filled_avg_price,
             )
         event = order_event(update, self.ids.client_of.get)
         if event is not None:
@@ -222,44 +295,104 @@ class Engine:
 
     def _fire_on(self, symbol: str, event: Event) -> Outcome:
         """The one outcome pipeline: decide, journal, observe, then run the commands."""
+        before = self.desk.machine(symbol).snapshot()
         started = perf_counter()
         outcome = self.desk.fire(symbol, event)
         fired = Fired(outcome, perf_counter() - started)
         crash_point("before_journal", outcome.trigger)  # tests only: see _crashpoints
         # Durable before any command runs (DESIGN §2, invariant 8).
         seq = self._journal.record(outcome) if self._journal is not None else None
+        self.book_fill(before, outcome)
         for observe in self._observers:
             observe(fired)
         for command in outcome.commands:
-            if isinstance(command, PlaceStop):
-                self._new_stops.append(command.client_order_id)
-            elif isinstance(command, ReplaceStop):
-                self._new_stops.append(command.new_client_order_id)
-            crash_point("before_send", type(command).__name__)
-            try:
-                results = execute(command, self.broker, self.ids, self.clock.now())
-            except TransportError as exc:
-                # The outcome is unknown: the reconciliation finds out from the broker's state.
-                _log.warning(
-                    "command_failed",
-                    symbol=symbol,
-                    client_order_id=command.client_order_id,
-                    command=type(command).__name__,
-                    error=type(exc).__name__,
-                    detail=exc.message,
-                )
-                self._record_result(seq, command, "failed", exc.message)
-                continue
-            crash_point("after_send", type(command).__name__)
-            self._record_result(
-                seq,
-                command,
-                "rejected" if results else "sent",
-                "; ".join(getattr(r, "reason", "") for r in results),
-            )
-            for result in results:
-                self._inbox.put(result)
+            self.send(symbol, command, seq)
         return outcome
+
+    def send(self, symbol: str, command: Command, seq: int | None, *, again: bool = False) -> bool:
+        """Carry out one journaled command; its result is journaled and its result events are
+        queued. False when its delivery failed (it is kept in ``failed`` for the runner)."""
+        if isinstance(command, PlaceStop):
+            self._new_stops.append(command.client_order_id)
+        elif isinstance(command, ReplaceStop):
+            self._new_stops.append(command.new_client_order_id)
+        crash_point("before_send", type(command).__name__)
+        now = self.clock.now()
+        try:
+            results = execute(
+                command, self.broker, self.ids, now, stop_tif=self.plan.stop_time_in_force
+            )
+        except TransportError as exc:
+            # The outcome is unknown: the reconciliation finds out from the broker's state, and
+            # re-drives what protects a position (same client order id: the venue refuses a
+            # second order with it, so sending it again is safe).
+            self._note_failure(symbol, command, seq, now)
+            self.incidents.note(
+                incident.COMMAND_FAILED,
+                symbol=symbol,
+                client_order_id=command.client_order_id,
+                command=type(command).__name__,
+                error=type(exc).__name__,
+                detail=exc.message,
+                again=again,
+            )
+            self._record_result(seq, command, "failed", exc.message)
+            self._doubt()
+            return False
+        crash_point("after_send", type(command).__name__)
+        self.failed.pop(placed_id(command), None)
+        detail = "; ".join(getattr(r, "reason", "") for r in results)
+        if again and not results:
+            detail = "redriven"
+        self._record_result(seq, command, "rejected" if results else "sent", detail)
+        if results:
+            self._doubt()  # a refusal can mean our view is stale (e.g. a fill not yet seen)
+        for result in results:
+            self._inbox.put(result)
+        return True
+
+    def _note_failure(self, symbol: str, command: Command, seq: int | None, now: datetime) -> None:
+        failed = FailedCommand(command=command, symbol=symbol, transition_seq=seq, failed_at=now)
+        known = self.failed.get(failed.placed_id)
+        if known is not None:
+            failed = FailedCommand(
+                command=command,
+                symbol=symbol,
+                transition_seq=seq,
+                failed_at=known.failed_at,
+                attempts=known.attempts + 1,
+            )
+        self.failed[failed.placed_id] = failed
+
+    def _doubt(self) -> None:
+        if self.on_doubt is not None:
+            self.on_doubt()
+
+    @staticmethod
+    def redriven(command: Command) -> bool:
+        """Whether a failed delivery of ``command`` is sent again by the runner."""
+        return isinstance(command, _REDRIVEN)
+
+    def book_fill(self, before: Snapshot, outcome: Outcome) -> None:
+        """Count a fill the machine took, however it was learnt — trade stream (already counted
+        from the update, at its exact price), reconciliation, or the journal after a restart —
+        so trades, the summary and the loss limit see every fill the books hold."""
+        event = outcome.event
+        if not isinstance(event, _CARRIES_FILL) or outcome.kind not in _BOOKED:
+            return
+        price = event.avg_fill_price
+        moved = outcome.snapshot.position - before.position
+        if not event.filled_qty or price is None or not moved:
+            return
+        self.recorder.on_cumulative(
+            symbol=before.symbol,
+            buy=moved > 0,
+            filled_qty=event.filled_qty,
+            avg_price=price,
+            at=event.at,
+            client_order_id=event.client_order_id,
+            exit_reason=before.exit_reason,
+        )
 
     def _record_result(self, seq: int | None, command: Command, result: str, detail: str) -> None:
         if self._journal is not None and seq is not None:
@@ -320,23 +453,73 @@ class Engine:
         machine = self.desk.machine(bar.symbol)
         if day > machine.snapshot().trading_date:
             self._fire_on(bar.symbol, DayRolledOver(trading_date=day))
+            self._new_session(bar.symbol, bar.start)
         signal = self.signals.get(bar.symbol)
         if signal is not None:
-            signal.start_session(
-                SessionContext(
-                    symbol=bar.symbol,
-                    session=day,
-                    tick=plan.tick_of(bar.symbol),
-                    history=tuple(self._history.get(bar.symbol, ())),
-                    opens_at=plan.session.open_at(day),
-                    closes_at=plan.session.close_at(day),
-                    entry_cutoff=plan.at(day, plan.entry_cutoff),
-                    square_off_at=plan.at(day, plan.square_off),
-                    bar_interval=plan.bar_interval,
-                    qty=plan.qty,
-                    risk_per_trade=plan.risk_per_trade,
-                )
+            context = SessionContext(
+                symbol=bar.symbol,
+                session=day,
+                tick=plan.tick_of(bar.symbol),
+                history=tuple(self._history.get(bar.symbol, ())),
+                opens_at=plan.session.open_at(day),
+                closes_at=plan.session.close_at(day),
+                entry_cutoff=plan.at(day, plan.entry_cutoff),
+                square_off_at=plan.at(day, plan.square_off),
+                bar_interval=plan.bar_interval,
+                qty=plan.qty,
+                risk_per_trade=plan.risk_per_trade,
             )
+            self._guarded(bar.symbol, bar.start, signal.start_session, context)
+
+    def _new_session(self, symbol: str, at: datetime) -> None:
+        """A symbol's first bar of a session: its halt ends if its scope says so, and a position
+        that outlived the last session (the runner was down at the close) is closed at once."""
+        snapshot = self.desk.machine(symbol).snapshot()
+        if snapshot.is_halted:
+            lift = self.plan.halt_scope is HaltScope.SESSION and snapshot.is_settled
+            if not lift:
+                why = "not_settled" if snapshot.is_settled is False else "until_resumed"
+                self.incidents.note(
+                    incident.HALT_KEPT, symbol=symbol, reason=snapshot.halt_reason, why=why
+                )
+                return
+            outcome = self._fire_on(symbol, ResumeRequested(at=at))
+            if outcome.kind is OutcomeKind.ACCEPTED:
+                self._silenced.discard(symbol)  # its signal gets the new session, and a chance
+                self.incidents.note(
+                    incident.HALT_LIFTED,
+                    symbol=symbol,
+                    level="info",
+                    reason=snapshot.halt_reason,
+                    by="rollover",
+                )
+            return
+        if snapshot.holds_position and snapshot.manages_position:
+            self.incidents.note(
+                incident.CARRIED_OVER, symbol=symbol, position=str(snapshot.position)
+            )
+            self._fire_on(symbol, ExitSignalled(at=at, reason="carried_over"))
+
+    def _guarded(self, symbol: str, at: datetime, call: Callable[..., Any], *args: Any) -> Any:
+        """Call a signal's method; if it raises, the fault stays with its symbol: logged with the
+        traceback (``signal_error``), the symbol halted and flattened, the signal silenced for
+        the rest of its session. None then."""
+        if symbol in self._silenced:
+            return None
+        try:
+            return call(*args)
+        except Exception as exc:  # a plugin's bug: any exception at all
+            self._silenced.add(symbol)
+            self.incidents.note(
+                incident.SIGNAL_ERROR,
+                symbol=symbol,
+                level="error",
+                error=f"{type(exc).__name__}: {exc}",
+                exc_info=True,
+            )
+            self._fire_on(symbol, HaltRequested(at=at, reason="signal_error", flatten=True))
+            self.drain()
+            return None
 
     def on_bar(self, bar: Bar) -> None:
         """A bar completed: session timers first, then the signal's events, each fired in order."""
@@ -358,7 +541,12 @@ class Engine:
             self._fire_on(symbol, SquareOffReached(at=end))
         self.drain()
         signal = self.signals.get(symbol)
-        if signal is not None:
-            for event in signal.on_bar(bar, machine.snapshot()):
-                signal.on_outcome(self._fire_on(symbol, event))
-                self.drain()
+        if signal is None or symbol in self._silenced:
+            return
+        events = self._guarded(symbol, end, signal.on_bar, bar, machine.snapshot())
+        for event in events or ():
+            outcome = self._fire_on(symbol, event)
+            self._guarded(symbol, end, signal.on_outcome, outcome)
+            self.drain()
+            if symbol in self._silenced:
+                return

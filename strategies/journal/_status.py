@@ -78,8 +78,6 @@ def read_latest(path: str | os.PathLike[str]) -> tuple[SymbolStatus, ...]:
     return tuple(statuses)
 
 
-
-
 def newest_journal(runs: Path) -> Path:
     """The most recently written ``*.sqlite`` journal in ``runs``; ``JournalError`` if none."""
     found = sorted(runs.glob("*.sqlite"), key=_written_at) if runs.is_dir() else []
@@ -91,5 +89,3 @@ def newest_journal(runs: Path) -> Path:
 def _written_at(path: Path) -> float:
     wal = path.with_name(path.name + "-wal")  # a live run writes here first
     return max(p.stat().st_mtime for p in (path, wal) if p.exists())
-
-

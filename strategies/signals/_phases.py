@@ -46,6 +46,7 @@ class _Stay:
 #: A row's destination meaning "the cue changes nothing in these phases".
 STAY: Final = _Stay()
 
+
 class PhaseTableError(ValueError):
     """A phase table is not total, or declares a pair twice, or names an unknown phase or cue."""
 
