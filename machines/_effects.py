@@ -212,7 +212,11 @@ def protect_position(d: Decision) -> None:
 def begin_wind_down(d: Decision) -> None:
     """Start an exit: cancel every working order, then close what remains."""
     event = d.event
-    reason = event.reason if isinstance(event, ExitSignalled) else (d.reason or d.trigger)
+    reason = (
+        event.reason
+        if isinstance(event, ExitSignalled | HaltRequested)
+        else (d.reason or d.trigger)
+    )
     if d.books.winding_down is None:
         d.books.winding_down = reason
     progress_wind_down(d)

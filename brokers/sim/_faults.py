@@ -40,7 +40,9 @@ class SimFaults:
     trading-stream socket after that many ``trade_updates`` messages.
     REST: ``rest_429`` / ``rest_5xx`` answer a request with 429 / ``rest_5xx_status`` before it
     is carried out — only requests whose ``"METHOD /path"`` matches one of ``rest_fail_routes``
-    when it is given (glob patterns; empty = every route); ``rest_delay`` seconds are added
+    when it is given (glob patterns; empty = every route), and only the first
+    ``rest_fail_first`` of them after these knobs were set when that is above 0 (a submit whose
+    every retry fails, then a venue that works again); ``rest_delay`` seconds are added
     *after* carrying out a request whose ``"METHOD /path"`` matches one of ``rest_delay_routes``
     (glob patterns; empty = every route), so a client that times out leaves the order placed.
     ``stream_before_response``: the stream event goes out before the REST answer that caused it.
@@ -59,6 +61,7 @@ class SimFaults:
     rest_5xx: float = 0.0
     rest_5xx_status: int = 503
     rest_fail_routes: tuple[str, ...] = ()
+    rest_fail_first: int = 0
     rest_delay: float = 0.0
     rest_delay_routes: tuple[str, ...] = ()
     stream_before_response: bool = False
@@ -72,6 +75,8 @@ class SimFaults:
                 raise ValueError(f"SimFaults.{name} must be a probability in [0, 1], not {value}")
         if self.delay_ms < 0 or self.rest_delay < 0:
             raise ValueError("SimFaults delays must not be negative")
+        if self.rest_fail_first < 0:
+            raise ValueError("SimFaults.rest_fail_first must not be negative")
         if self.close_after is not None and self.close_after < 1:
             raise ValueError("SimFaults.close_after must be at least 1")
         if not 500 <= self.rest_5xx_status <= 599:
@@ -104,6 +109,8 @@ class FaultDice:
         self._stream = random.Random(f"{seed}/stream")
         self._rest = random.Random(f"{seed}/rest")
         self._fills = random.Random(f"{seed}/fills")
+        self._failed = 0  # REST failures answered under ``_failed_for`` (``rest_fail_first``)
+        self._failed_for: SimFaults | None = None
 
     def stream_roll(self, faults: SimFaults | None = None) -> tuple[bool, bool, bool, bool]:
         """(drop, duplicate, delay, reorder) for one message; always draws four numbers."""
@@ -125,12 +132,20 @@ class FaultDice:
             return None
         if not f.may_fail(method, path):
             return None
+        if f.rest_fail_first:
+            if self._failed_for is not f:
+                self._failed_for, self._failed = f, 0
+            if self._failed >= f.rest_fail_first:
+                return None
         draw = self._rest.random()
+        failure = None
         if draw < f.rest_429:
-            return 429
-        if draw < f.rest_429 + f.rest_5xx:
-            return f.rest_5xx_status
-        return None
+            failure = 429
+        elif draw < f.rest_429 + f.rest_5xx:
+            failure = f.rest_5xx_status
+        if failure is not None:
+            self._failed += 1
+        return failure
 
     def cancel_filled_gets_204(self) -> bool:
         """Whether this cancel of a filled order answers 204."""

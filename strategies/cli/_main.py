@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["build_parser", "main"]
 
-EXIT_OK, EXIT_DIFFERS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DIFFERS, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def _diagram(args: argparse.Namespace) -> int:
@@ -181,7 +181,7 @@ def _port(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from strategies._exceptions import DataError
+    from strategies._exceptions import DataError, EngineFaultError, JournalError
     from strategies.cli._tables import LiveTable, print_summary
     from strategies.observe import configure_logging
     from strategies.run import RunSettings, default_data, first_sessions, load_bars, run_live
@@ -279,7 +279,11 @@ def _run(args: argparse.Namespace) -> int:
             config_path=Path(args.config),
             metrics=metrics,
         )
-    except ValueError as exc:  # missing keys for Alpaca, and the like: the user's to fix
+    except EngineFaultError as exc:  # a bug, not the user's: the run shut down first
+        where = f"; see {log_path}" if tty else ""
+        print(f"tickstate run: {exc}{where}", file=sys.stderr)
+        return EXIT_FAULT
+    except (ValueError, JournalError) as exc:  # missing keys for Alpaca, a bad journal, ...
         print(f"tickstate run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
@@ -300,16 +304,60 @@ def _run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from strategies._exceptions import JournalError
     from strategies.cli._tables import print_status
-    from strategies.journal import newest_journal, read_latest
+    from strategies.journal import newest_journal, read_latest, read_liveness
 
     try:
         path = args.journal or newest_journal(Path("runs"))
         statuses = read_latest(path)
+        alive = read_liveness(path)
     except JournalError as exc:
         print(f"tickstate status: {exc}", file=sys.stderr)
         return EXIT_USAGE
     noun = "symbol" if len(statuses) == 1 else "symbols"
     print_status(statuses, title=f"{path}: {len(statuses)} {noun}")
+    print(f"run: {alive.describe()}")
+    return EXIT_OK
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from strategies._exceptions import JournalError
+    from strategies.journal import Journal, read_latest, read_liveness
+
+    path: Path = args.journal
+    try:
+        statuses = [s for s in read_latest(path) if s.symbol == args.symbol]
+        alive = read_liveness(path)
+    except JournalError as exc:
+        print(f"tickstate resume: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.strategy is not None:
+        statuses = [s for s in statuses if s.strategy == args.strategy]
+    strategies = sorted({s.strategy for s in statuses})
+    if not statuses:
+        print(f"tickstate resume: {path}: no symbol {args.symbol} in this journal", file=sys.stderr)
+        return EXIT_USAGE
+    if len(strategies) > 1:
+        print(
+            f"tickstate resume: {path}: {args.symbol} is traded by {', '.join(strategies)};"
+            " name one with --strategy",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    (status,) = statuses
+    if not status.snapshot.is_halted:
+        print(
+            f"tickstate resume: {path}: {args.symbol} is not halted ({status.snapshot.state})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        with Journal(path) as journal:
+            seq = journal.request(strategy=status.strategy, symbol=args.symbol)
+    except JournalError as exc:
+        print(f"tickstate resume: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    when = "within its heartbeat" if alive.running else "when it next starts (it is not running)"
+    print(f"resume of {args.symbol} requested (request {seq}); the run applies it {when}")
     return EXIT_OK
 
 
@@ -406,6 +454,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="a journal file (default: the newest runs/*.sqlite); works while a run is live",
     )
     status.set_defaults(run=_status)
+    resume = commands.add_parser(
+        "resume",
+        help="let a halted symbol trade again: the running runner (or the next start) applies it",
+    )
+    resume.add_argument("journal", metavar="JOURNAL", type=Path, help="the run's journal file")
+    resume.add_argument("symbol", metavar="SYMBOL", help="the halted symbol")
+    resume.add_argument(
+        "--strategy", default=None, help="the strategy, when the journal holds several"
+    )
+    resume.set_defaults(run=_resume)
     sim = commands.add_parser(
         "sim", help="serve the simulated exchange (Alpaca's wire format) on one local port"
     )

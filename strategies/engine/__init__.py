@@ -8,13 +8,16 @@ broker requests in ``execute``; fills become round-trip trades in ``TradeRecorde
 
 from strategies.engine._engine import (
     Engine,
+    FailedCommand,
     Fired,
     JournalSink,
     Observer,
     SessionPlan,
     SessionTimes,
+    placed_id,
 )
 from strategies.engine._execute import OrderIds, execute
+from strategies.engine._incidents import Incidents
 from strategies.engine._trades import (
     SymbolSummary,
     Trade,
@@ -27,7 +30,9 @@ from strategies.engine._translate import order_event
 
 __all__ = [
     "Engine",
+    "FailedCommand",
     "Fired",
+    "Incidents",
     "JournalSink",
     "Observer",
     "OrderIds",
@@ -38,6 +43,7 @@ __all__ = [
     "TradeRecorder",
     "execute",
     "order_event",
+    "placed_id",
     "summarise",
     "summary_json",
     "trades_csv",

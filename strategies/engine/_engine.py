@@ -31,7 +31,6 @@ from brokers import (
     UpdateKind,
 )
 from machines import (
-    CancelOrder,
     ClientOrderId,
     ClosePosition,
     Command,
@@ -164,9 +163,10 @@ def placed_id(command: Command) -> str:
 
 
 # Commands the runner sends again after a failed delivery (same client order id): the ones that
-# protect a position or take it off. A failed entry is let go (its moment may pass), and a failed
-# replace leaves the old stop protecting.
-_REDRIVEN = (PlaceStop, ClosePosition, CancelOrder)
+# protect a position or take it off. A failed entry is let go (its moment may pass), a failed
+# replace leaves the old stop protecting, and a cancel still open is asked again by the
+# reconciliation itself (``cancel_again``).
+_REDRIVEN = (PlaceStop, ClosePosition)
 _CARRIES_FILL = (OrderFilled, OrderCancelled, OrderExpired)
 _BOOKED = (OutcomeKind.ACCEPTED, OutcomeKind.ANOMALY)
 
@@ -483,22 +483,25 @@ class Engine:
                     incident.HALT_KEPT, symbol=symbol, reason=snapshot.halt_reason, why=why
                 )
                 return
-            outcome = self._fire_on(symbol, ResumeRequested(at=at))
-            if outcome.kind is OutcomeKind.ACCEPTED:
-                self._silenced.discard(symbol)  # its signal gets the new session, and a chance
-                self.incidents.note(
-                    incident.HALT_LIFTED,
-                    symbol=symbol,
-                    level="info",
-                    reason=snapshot.halt_reason,
-                    by="rollover",
-                )
+            self.resume(symbol, at, by="rollover")
             return
         if snapshot.holds_position and snapshot.manages_position:
             self.incidents.note(
                 incident.CARRIED_OVER, symbol=symbol, position=str(snapshot.position)
             )
             self._fire_on(symbol, ExitSignalled(at=at, reason="carried_over"))
+
+    def resume(self, symbol: str, at: datetime, *, by: str) -> Outcome:
+        """Ask a halted symbol's machine to trade again (it refuses unless its books are
+        coherent); a lifted halt gives its signal another chance (``halt_lifted``)."""
+        halt_reason = self.desk.machine(symbol).snapshot().halt_reason
+        outcome = self.fire(symbol, ResumeRequested(at=at))
+        if outcome.kind is OutcomeKind.ACCEPTED:
+            self._silenced.discard(symbol)
+            self.incidents.note(
+                incident.HALT_LIFTED, symbol=symbol, level="info", reason=halt_reason, by=by
+            )
+        return outcome
 
     def _guarded(self, symbol: str, at: datetime, call: Callable[..., Any], *args: Any) -> Any:
         """Call a signal's method; if it raises, the fault stays with its symbol: logged with the
@@ -524,6 +527,7 @@ class Engine:
     def on_bar(self, bar: Bar) -> None:
         """A bar completed: session timers first, then the signal's events, each fired in order."""
         symbol = bar.symbol
+        crash_point("bar", symbol)  # tests only: see _crashpoints
         self.start_bar(bar)  # nothing to do unless the bar opens the symbol's session
         today = self._today[symbol]
         today.extend(bar)

@@ -8,10 +8,11 @@ the machines'. Recorded bars come from CSV files (``load_bars``).
 
 from strategies.run._bars import daily_from_intraday, load_bars, load_daily
 from strategies.run._live import LiveResult, run_live
-from strategies.run._reconcile import Reconciliation, reconcile
-from strategies.run._recovery import settle_pending
+from strategies.run._reconcile import Reconciliation, Redrive, reconcile, redrive, unprotected
+from strategies.run._recovery import judge_pending, settle_pending
 from strategies.run._replay import ReplayResult, build_engine, replay_bars, run_replay
-from strategies.run._runner import LiveRunner, RunSettings
+from strategies.run._runner import LiveRunner
+from strategies.run._settings import RunSettings
 from strategies.run._venues import Venue, default_data, first_sessions, open_venue
 from strategies.run._wiring import build_engine_for, plan_for
 
@@ -19,6 +20,7 @@ __all__ = [
     "LiveResult",
     "LiveRunner",
     "Reconciliation",
+    "Redrive",
     "ReplayResult",
     "RunSettings",
     "Venue",
@@ -27,13 +29,16 @@ __all__ = [
     "daily_from_intraday",
     "default_data",
     "first_sessions",
+    "judge_pending",
     "load_bars",
     "load_daily",
     "open_venue",
     "plan_for",
     "reconcile",
+    "redrive",
     "replay_bars",
     "run_live",
     "run_replay",
     "settle_pending",
+    "unprotected",
 ]

@@ -23,7 +23,8 @@ from brokers import Bar, SimExchange
 from strategies.engine import Engine, Observer, SymbolSummary
 from strategies.journal import Journal, PendingCommand
 from strategies.run._recovery import settle_pending
-from strategies.run._runner import LiveRunner, RunSettings
+from strategies.run._runner import LiveRunner
+from strategies.run._settings import RunSettings
 from strategies.run._venues import open_venue
 from strategies.run._wiring import build_engine_for
 from strategies.signals import DailyBar
@@ -89,9 +90,13 @@ def run_live(
     ``[broker]`` names the exchange's URLs (one started by ``tickstate sim``).
 
     With ``journal_path``, every outcome is journaled before its commands run. A journal that
-    already holds this strategy is a restart: the machines are rebuilt from it, commands that
-    were journaled but never confirmed are settled against the broker (adopted if it has them,
-    sent again with the same client order id if not), and the run goes on.
+    already holds this strategy is a restart: the machines are rebuilt from it (their fills
+    counted into the trades), commands that were journaled but never confirmed are settled
+    against the broker (adopted if it has them; judged, then sent again with the same client
+    order id or skipped if their moment has passed), and the run goes on.
+
+    ``EngineFaultError`` if the engine raised (not a signal: that halts its symbol only); the
+    runner's shutdown ran first.
 
     With ``metrics``, the run counts outcomes and times lock holds and event-to-command
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
@@ -115,7 +120,8 @@ def run_live(
         pending: tuple[PendingCommand, ...] = ()
         if journal is not None:
             if first is not None:
-                pending = journal.rebuild(engine.desk)
+                # Replayed fills are counted too: trades and the loss limit survive a restart.
+                pending = journal.rebuild(engine.desk, observe=engine.book_fill)
                 _log.info("rebuilt", journal=str(journal.path), pending=len(pending))
             journal.begin_run(
                 strategy=spec.name, config_path=config_path, trading_date=venue.trading_date
@@ -129,6 +135,7 @@ def run_live(
             data_finished=venue.data_finished,
             on_bar=on_bar,
             metrics=metrics,
+            journal=journal,
         )
         if on_runner is not None:
             on_runner(runner)
