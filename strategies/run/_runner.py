@@ -293,9 +293,14 @@ class LiveRunner:
             self.broker.cancel_order(order.id)
         except (NotCancelableError, NotFoundError):
             pass  # terminal already, or already being cancelled: the stream tells
-        except BrokerError as exc:
-            _log.warning(
-                "command_failed", client_order_id=order.client_order_id, detail=exc.message
+        except BrokerError as exc:  # the next reconciliation asks again
+            self.engine.incidents.note(
+                incident.COMMAND_FAILED,
+                symbol=order.symbol,
+                client_order_id=order.client_order_id,
+                command="CancelOrder",
+                error=type(exc).__name__,
+                detail=exc.message,
             )
 
     def _compare_positions(self, found: Reconciliation) -> None:
