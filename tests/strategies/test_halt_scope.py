@@ -65,10 +65,7 @@ def test_no_symbol_stays_halted_past_its_session_over_a_year(year):
 def test_until_resumed_keeps_the_old_behaviour(year):
     """``halt_scope = "until_resumed"``: a halted symbol sits out the rest of the year."""
     spec, bars = year
-    spec = (
-        dataclasses.replace(spec)
-        if False
-        else spec.model_copy(update={"halt_scope": HaltScope.UNTIL_RESUMED})
+    spec = spec.model_copy(update={"halt_scope": HaltScope.UNTIL_RESUMED})
     )
     engine, overstayed = _replay(spec, bars)
     assert overstayed
