@@ -66,7 +66,6 @@ def test_until_resumed_keeps_the_old_behaviour(year):
     """``halt_scope = "until_resumed"``: a halted symbol sits out the rest of the year."""
     spec, bars = year
     spec = spec.model_copy(update={"halt_scope": HaltScope.UNTIL_RESUMED})
-    )
     engine, overstayed = _replay(spec, bars)
     assert overstayed
     assert len(engine.recorder.trades) == 351
