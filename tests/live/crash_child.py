@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--start", type=date.fromisoformat, default=DAY)
     parser.add_argument("--square-off", default=None)
     parser.add_argument("--daily-loss-limit", type=Decimal, default=None)
+    parser.add_argument("--heartbeat", type=float, default=0.2, help="wall seconds")
     parser.add_argument(
         "--fast-retries", action="store_true", help="the adapter's retries without long waits"
     )
@@ -96,6 +97,7 @@ def main() -> int:
             not_found_grace=60.0,
             shutdown_timeout=5.0,
             daily_loss_limit=args.daily_loss_limit,
+            heartbeat_interval=args.heartbeat,
         ),
         on_bar=on_bar,
         on_runner=on_runner,

@@ -8,11 +8,16 @@
 - The runner is SIGKILLed as GOOG's stop fills at a loss (before the fill is journaled): the
   restart rebuilds the entry's fill from the journal and learns the stop's from the exchange;
   together they are the losing trade, and the loss limit fires.
+- An operator's ``tickstate resume`` is picked up by the running runner.
+- A protective stop is good till cancelled: a runner down at the close leaves its position
+  protected overnight; the restart closes the carried position and cancels the stop.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +25,10 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from brokers import OrderSide, SimExchange, SimFaults
+from brokers import OrderSide, OrderStatus, SimExchange, SimFaults
 from machines import State
+from strategies.cli import main
+from strategies.journal import read_latest
 from strategies.run import RunSettings, run_live
 from tests.live.harness import Session
 from tests.live.support import (
@@ -32,6 +39,7 @@ from tests.live.support import (
     day_bars,
     positions_of,
     spec_for,
+    wait_until,
 )
 from tests.live.test_crash import _run_until_killed
 
@@ -170,3 +178,66 @@ def test_the_loss_limit_fires_after_a_kill_as_the_first_loss_filled(session):
     log = session.logs[-1].read_text()
     assert "kill_switch" in log
     assert all(qty == 0 for qty in positions_of(session.sim, session.spec.symbols).values())
+
+
+def test_an_operator_resume_is_picked_up_by_the_running_runner(session):
+    """The loss limit halts (and flattens) every symbol; while the runner runs, ``tickstate
+    resume JOURNAL GOOG`` asks it to let GOOG trade again: the runner picks the request up from
+    the journal within its heartbeat, GOOG's machine resumes, the answer is journaled."""
+    session.start(None, "--daily-loss-limit", "1.00")
+    halted = lambda: _halts(JournalView.read(session.journal), "daily_loss_limit")  # noqa: E731
+    index = 0
+    while halted() != set(session.spec.symbols):
+        session.feed(session.bars[index])
+        index += 1
+    assert positions_of(session.sim, ["GOOG"])["GOOG"] == 0
+    assert main(["resume", str(session.journal), "GOOG"]) == 0
+    resumed = lambda: any(  # noqa: E731
+        t["symbol"] == "GOOG" and t["trigger"] == "resume" and t["kind"] == "accepted"
+        for t in JournalView.read(session.journal).transitions
+    )
+    assert wait_until(resumed, 15), session.log_text()
+    for bar in session.bars[index:]:
+        session.feed(bar)
+    session.sim.close_session()
+    assert session.stop() == 0, session.log_text()
+    latest = {s.symbol: s.snapshot for s in read_latest(session.journal)}
+    assert not latest["GOOG"].is_halted
+    assert latest["AAPL"].is_halted  # nobody resumed it
+    with closing(sqlite3.connect(session.journal)) as db:
+        assert db.execute("SELECT outcome FROM request_results").fetchall() == [("accepted",)]
+
+
+def test_a_gtc_stop_protects_a_position_held_while_the_runner_is_down_at_the_close(two_days):
+    """Killed just after AAPL's stop went in (10:55), the runner stays down through the close:
+    the stop, good till cancelled, is done for the day at the close and works again the next
+    morning — it closes the position if the market opens through it; otherwise the restarted
+    runner finds the position carried over, closes it at once and cancels the stop. Either way
+    nothing is left working."""
+    day = two_days
+    stop = "s8020-AAPL-20121115-1-stop"
+    day.start()
+    for bar in day.bars:
+        day.feed(bar)
+        if any(o.client_order_id == stop and o.is_open for o in day.sim.orders()):
+            break
+    day.kill()  # the runner stays down for the rest of the day; the session closes
+    held = positions_of(day.sim, ["AAPL"])["AAPL"]
+    assert held > 0
+    day.sim.close_session()
+    (order,) = [o for o in day.sim.orders() if o.client_order_id == stop]
+    assert order.status is OrderStatus.DONE_FOR_DAY  # not expired: it still protects
+    day.start(day=NEXT_DAY)
+    for bar in day.bars_of(NEXT_DAY):
+        day.feed(bar)
+    day.sim.close_session()
+    assert day.stop() == 0, day.log_text()
+    assert positions_of(day.sim, ["AAPL"])["AAPL"] == 0
+    (order,) = [o for o in day.sim.orders() if o.client_order_id == stop]
+    if order.filled_qty:  # the market opened through it: the GTC stop closed it on day two
+        (filled_on,) = {f.timestamp.date() for f in day.fills.fills if f.order.id == order.id}
+        assert filled_on == NEXT_DAY
+    else:  # the restarted runner closed the carried position and cancelled the stop
+        assert "carried_over" in day.logs[-1].read_text()
+        assert order.status is OrderStatus.CANCELED
+    assert not [o for o in day.sim.orders() if o.is_open]

@@ -155,3 +155,21 @@ def test_the_plan_keeps_the_defaults():
     assert plan.halt_scope is HaltScope.SESSION
     assert plan.stop_time_in_force is TimeInForce.GTC
     assert replace(plan, halt_scope=HaltScope.UNTIL_RESUMED).halt_scope == "until_resumed"
+
+
+class TestCarriedOver:
+    def test_a_position_that_outlived_its_session_is_closed_at_the_next_open(self):
+        """Day one's bars stop before the square-off (the runner was down at the close): the
+        position is still held at day two's first bar, so the runner closes it at once
+        (``carried_over``) — an intraday strategy never means to hold overnight."""
+        morning = [FLAT_ROW, UP_ROW, UP_ROW]
+        bars = [
+            *session_bars(DAY, morning, symbol="IBM"),
+            *session_bars(NEXT, until(UP_ROW, [UP_ROW], time(15, 20)), symbol="IBM"),
+        ]
+        done = replay(Fragile(broken="nobody"), bars, square_off=_late())
+        engine = done.engine
+        assert engine.incidents.count("carried_over", "IBM") == 1
+        first, *_ = engine.recorder.trades
+        assert first.exit_reason == "carried_over"
+        assert first.exit_time.astimezone(done.market.timezone).date() == NEXT
