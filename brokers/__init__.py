@@ -69,6 +69,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imp
     from brokers.alpaca import (
         AlpacaBarStream,
         AlpacaBroker,
+        AlpacaMarketData,
         AlpacaSettings,
         AlpacaTradeStream,
         ReconnectPolicy,
@@ -83,6 +84,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imp
 _ROOMS = {
     "AlpacaBarStream": "brokers.alpaca",
     "AlpacaBroker": "brokers.alpaca",
+    "AlpacaMarketData": "brokers.alpaca",
     "AlpacaSettings": "brokers.alpaca",
     "AlpacaTradeStream": "brokers.alpaca",
     "ReconnectPolicy": "brokers.alpaca",
@@ -101,6 +103,7 @@ __all__ = [
     "Account",
     "AlpacaBarStream",
     "AlpacaBroker",
+    "AlpacaMarketData",
     "AlpacaSettings",
     "AlpacaTradeStream",
     "Asset",

@@ -61,9 +61,13 @@ class ManualClock:
 
 
 class VirtualClock:
-    """Session time that starts at ``start`` and runs ``speed`` times faster than real time."""
+    """Session time that starts at ``start`` and runs ``speed`` times faster than real time.
 
-    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+    A ``held`` clock shows ``start`` and stands still until ``reset()`` lets it run: an exchange
+    that waits for its first client must not let session time pass while nobody watches.
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0, *, held: bool = False) -> None:
         if start.tzinfo is None:
             raise ValueError("a clock needs a timezone-aware start")
         if not speed > 0:
@@ -71,16 +75,25 @@ class VirtualClock:
         self._start = start
         self._speed = speed
         self._origin = time.monotonic()
+        self._held = held
+
+    @property
+    def held(self) -> bool:
+        """Whether the clock stands still at its start (until ``reset()``)."""
+        return self._held
 
     def now(self) -> datetime:
         """The virtual time now."""
+        if self._held:
+            return self._start
         elapsed = (time.monotonic() - self._origin) * self._speed
         return self._start + timedelta(seconds=elapsed)
 
     def reset(self) -> None:
         """Show the start time again and run from now: for a clock that waited for its audience
-        before anything happened at the times it showed."""
+        before anything happened at the times it showed (a held clock starts running)."""
         self._origin = time.monotonic()
+        self._held = False
 
     def jump_to(self, when: datetime) -> None:
         """Skip ahead to ``when`` at once (a night or a weekend without bars); never back."""

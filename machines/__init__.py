@@ -13,7 +13,8 @@ from machines._commands import (
     ReplaceStop,
 )
 from machines._desk import Desk
-from machines._diagrams import lifecycle_diagrams
+from machines._diagrams import lifecycle_diagrams, overview_diagram
+from machines._drawing import Diagram, DiagramEdge, DiagramGroup, DiagramNode, wrap_label
 from machines._events import (
     BrokerSnapshotTaken,
     DayRolledOver,
@@ -68,6 +69,10 @@ __all__ = [
     "Counters",
     "DayRolledOver",
     "Desk",
+    "Diagram",
+    "DiagramEdge",
+    "DiagramGroup",
+    "DiagramNode",
     "EntryLeg",
     "EntrySignalled",
     "EntryTimedOut",
@@ -110,6 +115,8 @@ __all__ = [
     "floor_to_tick",
     "is_on_tick",
     "lifecycle_diagrams",
+    "overview_diagram",
     "round_entry",
     "round_stop",
+    "wrap_label",
 ]

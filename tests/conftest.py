@@ -1,5 +1,8 @@
-"""Shared fixtures: structlog configuration is global, so every test starts from the defaults."""
+"""Shared fixtures: structlog configuration is global, so every test starts from the defaults;
+Graphviz for the tests that lay diagrams out."""
 
+import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -11,3 +14,15 @@ def _reset_structlog() -> Iterator[None]:
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def graphviz() -> str:
+    """The path of Graphviz's ``dot``: a test that lays diagrams out skips without it on a
+    developer's machine, and fails without it under CI (``.ci/run`` installs it, sets ``CI``)."""
+    dot = shutil.which("dot")
+    if dot is None:
+        if os.environ.get("CI"):
+            pytest.fail("Graphviz's dot is not installed, and CI must lay the diagrams out")
+        pytest.skip("Graphviz's dot is not installed")
+    return dot

@@ -1,4 +1,4 @@
-"""The Alpaca adapter's settings: three endpoints, the keys, timeouts, retry and reconnect policy.
+"""The Alpaca adapter's settings: four endpoints, the keys, timeouts, retry and reconnect policy.
 
 One rule: the secret never leaves through ``repr``/``str`` (nor does the key id), so a settings
 value can be logged or shown in a traceback safely. Keys come from the environment
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = [
+    "DATA_REST_URL",
     "PAPER_DATA_STREAM_URL",
     "PAPER_REST_URL",
     "PAPER_TRADING_STREAM_URL",
@@ -26,6 +27,8 @@ __all__ = [
 PAPER_REST_URL = "https://paper-api.alpaca.markets"
 PAPER_TRADING_STREAM_URL = "wss://paper-api.alpaca.markets/stream"
 PAPER_DATA_STREAM_URL = "wss://stream.data.alpaca.markets/v2/iex"
+#: Historical market data: one host for paper and live accounts.
+DATA_REST_URL = "https://data.alpaca.markets"
 
 _KEY_ID_ENV = "APCA_API_KEY_ID"
 _SECRET_ENV = "APCA_API_SECRET_KEY"
@@ -84,7 +87,9 @@ class ReconnectPolicy:
 class AlpacaSettings:
     """Where and how the adapter talks to Alpaca (or to the simulated exchange).
 
-    ``rest_url`` is the REST base without ``/v2``. ``connect_timeout``/``read_timeout`` bound
+    ``rest_url`` is the REST base without ``/v2``; ``data_rest_url`` the historical market-data
+    base, also without ``/v2`` (the simulated exchange serves both on one port).
+    ``connect_timeout``/``read_timeout`` bound
     every HTTP request. Without a client order id a submit gets one of ``uuid4`` form when
     ``assign_client_order_ids`` is on, so it can be recovered after a lost answer; with it off
     such a submit is sent once and never retried.
@@ -93,6 +98,7 @@ class AlpacaSettings:
     rest_url: str = PAPER_REST_URL
     trading_stream_url: str = PAPER_TRADING_STREAM_URL
     data_stream_url: str = PAPER_DATA_STREAM_URL
+    data_rest_url: str = DATA_REST_URL
     key_id: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     connect_timeout: float = 3.05
@@ -102,9 +108,11 @@ class AlpacaSettings:
     assign_client_order_ids: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rest_url", self.rest_url.rstrip("/"))
-        if self.rest_url.endswith("/v2"):
-            raise ValueError("AlpacaSettings.rest_url is the base without /v2")
+        for name in ("rest_url", "data_rest_url"):
+            url = getattr(self, name).rstrip("/")
+            object.__setattr__(self, name, url)
+            if url.endswith("/v2"):
+                raise ValueError(f"AlpacaSettings.{name} is the base without /v2")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ValueError("AlpacaSettings timeouts must be positive")
 

@@ -48,8 +48,11 @@ _log = structlog.get_logger("tickstate.brokers.alpaca_stream")
 #: on_error=..., on_close=...)``. ``websocket.WebSocketApp`` itself by default; tests wrap it.
 WebSocketFactory = Callable[..., websocket.WebSocketApp]
 DedupKey = tuple[str, UpdateKind, str | None]
-#: Market-data errors a reconnect cannot cure: auth failed, insufficient subscription.
+#: Market-data errors a reconnect cannot cure: auth failed, insufficient subscription. (406,
+#: "connection limit exceeded", is cured once the other connection of the key goes away.)
 _FATAL_DATA_ERRORS = (402, 409)
+#: The market-data messages that carry a bar besides ``b``, and their channels.
+_OTHER_BARS = {"u": "updatedBars", "d": "dailyBars"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,7 +336,12 @@ class AlpacaTradeStream(_Stream):
 
 
 class AlpacaBarStream(_Stream):
-    """The market-data bar stream (``BarStream``) in JSON text frames, on its own thread."""
+    """The market-data bar stream (``BarStream``) in JSON text frames, on its own thread.
+
+    It subscribes to ``bars`` only, unless asked for more: ``on_updated_bar`` subscribes to
+    ``updatedBars`` (a bar sent again after a late print) and ``on_daily_bar`` to ``dailyBars``;
+    each gets those bars, on the stream's thread like ``on_bar``.
+    """
 
     _thread_name = "tickstate-bar-stream"
 
@@ -343,10 +351,17 @@ class AlpacaBarStream(_Stream):
         ws_factory: WebSocketFactory = websocket.WebSocketApp,
         *,
         rng: random.Random | None = None,
+        on_updated_bar: BarHandler | None = None,
+        on_daily_bar: BarHandler | None = None,
     ) -> None:
         super().__init__(settings.data_stream_url, settings, ws_factory, rng)
         self._symbols: list[str] = []
         self._on_bar: BarHandler = _ignore_bar
+        self._also = {
+            channel: handler
+            for channel, handler in (("updatedBars", on_updated_bar), ("dailyBars", on_daily_bar))
+            if handler is not None
+        }
 
     def start(self, symbols: Sequence[str], on_bar: BarHandler, on_connect: ConnectHandler) -> None:
         """Connect on the stream's thread, subscribe to ``symbols``' bars, and deliver them."""
@@ -373,11 +388,15 @@ class AlpacaBarStream(_Stream):
         if kind == "b":
             self._delivered += 1
             self._call(self._on_bar, bar_from_json(item))
+        elif kind in _OTHER_BARS and _OTHER_BARS[kind] in self._also:
+            self._delivered += 1
+            self._call(self._also[_OTHER_BARS[kind]], bar_from_json(item))
         elif kind == "success" and item.get("msg") == "connected":
             key, secret = self._settings.key_id, self._settings.secret_key
             self._send(app, {"action": "auth", "key": key, "secret": secret})
         elif kind == "success" and item.get("msg") == "authenticated":
-            self._send(app, {"action": "subscribe", "bars": self._symbols})
+            channels = {name: self._symbols for name in ("bars", *self._also)}
+            self._send(app, {"action": "subscribe", **channels})
         elif kind == "subscription":
             self._connected()
         elif kind == "error":

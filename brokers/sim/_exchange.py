@@ -1,11 +1,18 @@
 """The simulated exchange: Alpaca's paper endpoint (the subset we use) on one local port.
 
-REST under ``/v2``, the trading stream at ``/stream``, the bar stream at ``/v2/{feed}``, all on
-one aiohttp application running on its own named thread and event loop. Recorded bars replay on
-a ``VirtualClock`` at ``speed`` times real time; at each bar's end the matching core fills what
-the bar reaches (orders placed before the bar opened), the fills go out on the trading stream,
-then the bar on the bar stream; at the end of each session day DAY orders expire. Every touch of
-the matching engine happens on the exchange's event loop, so it needs no lock::
+REST under ``/v2`` (trading, and the market data Alpaca serves from ``data.alpaca.markets``:
+historical bars, the calendar, the clock), the trading stream at ``/stream``, the bar stream at
+``/v2/{feed}``, all on one aiohttp application running on its own named thread and event loop.
+Recorded bars replay on a ``VirtualClock`` at ``speed`` times real time, as Alpaca's feed sends
+them: each bar once it has ended, only for the minutes (or bars) the data has, pre- and
+post-market ones included. At each bar's end the matching core fills what the bar reaches
+(orders placed before the bar opened), the fills go out on the trading stream, then the bar on
+the bar stream; a seeded share of bars is first sent without one late print and sent whole
+about 30 s later (``updatedBars``); at each session's close (the XNYS calendar: 13:00 on an
+early close) DAY orders expire and the session's bar goes to ``dailyBars``. Time runs through
+quiet minutes; only nights, weekends and the rest of a day whose recording ends early are
+skipped. Every touch of the matching engine happens on the exchange's event loop, so it needs
+no lock::
 
     >>> from brokers import SimExchange
     >>> with SimExchange() as sim:
@@ -16,11 +23,15 @@ the matching engine happens on the exchange's event loop, so it needs no lock::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
+import random
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import IntEnum
 from types import TracebackType
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -32,15 +43,19 @@ from brokers._matching import MatchingEngine
 from brokers._types import Asset, Bar, Order, TradeUpdate
 from brokers._venue import ALPACA_PAPER, VenueRules
 from brokers.alpaca._settings import AlpacaSettings, ReconnectPolicy
+from brokers.sim._calendar import NEW_YORK, SessionCalendar, new_york_calendar
+from brokers.sim._data_stream import DataStreamHub
 from brokers.sim._faults import FaultDice, SimFaults
+from brokers.sim._market import FEEDS, MAX_LIMIT, BarHistory, LatePrint, SimMarket, daily_bar
 from brokers.sim._rest import SimRest
-from brokers.sim._streams import DataStreamHub, TradingStreamHub
+from brokers.sim._streams import TradingStreamHub
 
 __all__ = ["SimExchange"]
 
 T = TypeVar("T")
-_FEEDS = "iex|sip|delayed_sip|test|otc|boats|overnight"
 _WAIT = 10.0
+#: When ``updatedBars`` sends a bar again: about 30 s of exchange time after it was first sent.
+_LATE_PRINT_DELAY = timedelta(seconds=30)
 
 
 def _is_loopback(host: str) -> bool:
@@ -62,8 +77,11 @@ class SimExchange:
     bar's end, and cancels and replaces land when it is moved (``land_requests`` moves it just
     far enough). ``rate_limit`` requests per ``rate_window`` seconds of the exchange's clock per
     key; ``faults`` can be replaced at any time through the ``faults`` property.
-    ``hold_until_subscribed`` starts the replay (and its clock) only once a bar-stream client has
-    subscribed.
+    ``hold_until_subscribed`` holds the clock at its start and starts the replay only once a
+    bar-stream client has subscribed. ``updated_bars`` is the share of replayed bars first sent
+    without a late print (Alpaca's ``updatedBars`` follow); ``data_connections`` how many
+    bar-stream connections a key may hold at once (Alpaca's free plan: one); ``max_bars_page``
+    caps a page of historical bars (Alpaca's cap, 10,000; a test lowers it to see pagination).
 
     ``rules`` are Alpaca paper's by default (``brokers.ALPACA_PAPER``: wash trades refused, buy
     stops collared, sub-penny prices refused, the pattern-day-trader rule, open orders counted in
@@ -93,6 +111,9 @@ class SimExchange:
         hold_until_subscribed: bool = False,
         rules: VenueRules = ALPACA_PAPER,
         assets: Mapping[str, Asset] | None = None,
+        updated_bars: float = 0.05,
+        data_connections: int = 1,
+        max_bars_page: int = MAX_LIMIT,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(
@@ -100,6 +121,10 @@ class SimExchange:
             )
         if not speed > 0:
             raise ValueError("speed must be positive")
+        if not 0.0 <= updated_bars <= 1.0:
+            raise ValueError(f"updated_bars must be a share in [0, 1], not {updated_bars}")
+        if not 1 <= max_bars_page <= MAX_LIMIT:
+            raise ValueError(f"max_bars_page must be 1 to {MAX_LIMIT}, not {max_bars_page}")
         self._bars = sorted(bars, key=_start)
         self.host = host
         self._requested_port = port
@@ -136,7 +161,15 @@ class SimExchange:
         self._trading = TradingStreamHub(
             self._check_key, self._dice, self._on_listening, keys=len(self._keys)
         )
-        self._data = DataStreamHub(self._check_key, self._on_subscribed)
+        self._data = DataStreamHub(
+            self._check_key, self._on_subscribed, connection_limit=data_connections
+        )
+        self._history = BarHistory(self._bars, self._interval)
+        self._late = _late_prints(self._bars, updated_bars, self._interval, seed)
+        for late in self._late.values():
+            self._history.hold_back(late)
+        self._max_page = max_bars_page
+        self._calendar: SessionCalendar | None = None
 
     # --- addresses and knobs ---------------------------------------------------------------
 
@@ -160,6 +193,18 @@ class SimExchange:
         """The bar WebSocket for the ``iex`` feed."""
         return f"ws://{self._netloc}/v2/iex"
 
+    @property
+    def data_rest_url(self) -> str:
+        """The historical market-data base (Alpaca's ``data.alpaca.markets``): the same port."""
+        return self.rest_url
+
+    @property
+    def data_window(self) -> tuple[datetime, datetime] | None:
+        """The first bar's start and the last bar's end of the recorded data (None: no data)."""
+        if not self._bars:
+            return None
+        return self._bars[0].start, self._bars[-1].start + self._interval
+
     def client_settings(self, reconnect: ReconnectPolicy | None = None) -> AlpacaSettings:
         """Settings for an Alpaca client of this exchange: its URLs and the key it accepts."""
         ((key_id, secret_key),) = self._keys.items()
@@ -167,6 +212,7 @@ class SimExchange:
             rest_url=self.rest_url,
             trading_stream_url=self.trading_stream_url,
             data_stream_url=self.data_stream_url,
+            data_rest_url=self.data_rest_url,
             key_id=key_id,
             secret_key=secret_key,
             reconnect=reconnect or ReconnectPolicy(),
@@ -190,6 +236,10 @@ class SimExchange:
         """Serve on a thread of its own; returns once the port is bound."""
         if self._thread is not None:
             raise RuntimeError("the exchange was started already")
+        if self._bars and self._follows_the_calendar:
+            # Built here, before the clock runs: on the loop it would stall every request for
+            # the second exchange_calendars takes, while a replay's session time ran on.
+            self._calendar = new_york_calendar()
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
@@ -222,7 +272,8 @@ class SimExchange:
 
     async def _open(self) -> None:
         if self._bars:
-            self.clock = VirtualClock(self._start or self._bars[0].start, self._speed)
+            start = self._start or self._bars[0].start
+            self.clock = VirtualClock(start, self._speed, held=self._hold)
         app = web.Application()
         rest = SimRest(
             engine=self.engine,
@@ -235,8 +286,15 @@ class SimExchange:
             on_pending=self._arm_settle,
         )
         rest.add_routes(app)
+        market = SimMarket(
+            history=self._history,
+            clock=self.clock,
+            calendar=self._session_calendar,
+            max_page=self._max_page,
+        )
+        market.add_routes(app)
         app.router.add_get("/stream", self._trading.handle)
-        app.router.add_get("/v2/{feed:" + _FEEDS + "}", self._data.handle)
+        app.router.add_get("/v2/{feed:" + "|".join(FEEDS) + "}", self._data.handle)
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
@@ -343,38 +401,91 @@ class SimExchange:
 
     # --- on the loop -----------------------------------------------------------------------
 
+    @property
+    def _follows_the_calendar(self) -> bool:
+        """Whether sessions close by the XNYS calendar (the twin's; New York sessions only)."""
+        return self._tz.key == NEW_YORK.key
+
+    async def _session_calendar(self) -> SessionCalendar:
+        """The calendar, built on first need off the loop (it takes about a second)."""
+        if self._calendar is None:
+            loop = asyncio.get_running_loop()
+            self._calendar = await loop.run_in_executor(None, new_york_calendar)
+        return self._calendar
+
     async def _play(self) -> None:
         clock = self.clock
         assert isinstance(clock, VirtualClock)
-        if self._hold and self._audience is not None:
+        if self._hold:
             # No bar is published before a client subscribed: a fast replay would otherwise
-            # send its first bars to nobody while the runner is still connecting.
+            # send its first bars to nobody while the runner is still connecting; the clock
+            # stood at its start meanwhile and runs from now.
+            assert self._audience is not None
             await self._audience.wait()
             clock.reset()
-        for i, bar in enumerate(self._bars):
-            if clock.now() < bar.start - self._interval:
-                clock.jump_to(bar.start)  # no bars overnight or over a weekend: skip that time
-            await asyncio.sleep(clock.real_seconds_until(bar.start + self._interval))
-            await self._bar_closed(bar)
-            following = self._bars[i + 1] if i + 1 < len(self._bars) else None
-            if following is None or self._day(following) != self._day(bar):
-                self._expire()
+        calendar = await self._session_calendar() if self._follows_the_calendar else None
+        first = True
+        for event in self._timeline(calendar):
+            bar = event.bar
+            target = bar.start if event.kind is _Moment.BAR_ENDS and bar is not None else event.at
+            if first and clock.now() < target - self._interval:
+                clock.jump_to(target)  # nothing recorded before the first bar
+            elif self._day(clock.now()) < self._day(target):
+                clock.jump_to(target)  # no bars overnight or over a weekend: skip that time
+            elif event.skip_to_close:
+                clock.jump_to(event.at)  # the recording of this day ended before its close
+            first = False
+            await asyncio.sleep(clock.real_seconds_until(event.at))
+            if event.kind is _Moment.BAR_ENDS and bar is not None:
+                await self._bar_closed(bar)
+            elif event.kind is _Moment.PRINT_RETURNS and bar is not None:
+                await self._data.publish(bar, "updatedBars")
+            else:
+                await self._session_closed(event.day, event.at)
         self.finished.set()
 
-    def _day(self, bar: Bar) -> date:
-        return bar.start.astimezone(self._tz).date()
+    def _timeline(self, calendar: SessionCalendar | None) -> list[_Event]:
+        """Every bar's end, every late print's return, every day's close, in time order."""
+        events: list[_Event] = []
+        last_end: dict[date, datetime] = {}
+        for i, bar in enumerate(self._bars):
+            end = bar.start + self._interval
+            events.append(_Event(at=end, kind=_Moment.BAR_ENDS, seq=i, bar=bar))
+            late = self._late.get((bar.symbol, bar.start))
+            if late is not None:
+                events.append(_Event(at=late.whole_at, kind=_Moment.PRINT_RETURNS, seq=i, bar=bar))
+            day = self._day(bar.start)
+            last_end[day] = max(last_end.get(day, end), end)
+        for day, end in last_end.items():
+            session = calendar.session(day) if calendar is not None else None
+            if session is None:  # not a session of the calendar: the day ends with its data
+                events.append(_Event(at=end, kind=_Moment.DAY_CLOSES, day=day))
+                continue
+            closes = session.closes.astimezone(end.tzinfo)
+            events.append(
+                _Event(at=closes, kind=_Moment.DAY_CLOSES, day=day, skip_to_close=end < closes)
+            )
+        events.sort(key=lambda e: (e.at, e.kind.value, e.seq))
+        return events
+
+    def _day(self, when: datetime) -> date:
+        return when.astimezone(self._tz).date()
 
     async def _bar_closed(self, bar: Bar) -> list[TradeUpdate]:
         end = bar.start + self._interval
         if isinstance(self.clock, ManualClock):
             self.clock.set(end)
+            self._history.add(bar)
         now = self.clock.now()
-        # The bar first, then the requests due by its end: bar data cannot say which came first,
-        # and a cancel or replace that loses to a fill is the reading that can hurt.
+        # The matching core trades on the whole bar (every print happened); the stream shows it
+        # without its late print until updatedBars sends it again. The bar first, then the
+        # requests due by its end: bar data cannot say which came first, and a cancel or
+        # replace that loses to a fill is the reading that can hurt.
         fills = self.engine.on_bar(bar, now, cutoff=bar.start)
         self._trading.publish(fills + self.engine.settle(now))
         self._arm_settle()
-        await self._data.publish(bar)
+        late = self._late.get((bar.symbol, bar.start))
+        await self._data.publish(late.first if late is not None else bar)
         return fills
 
     def _arm_settle(self) -> None:
@@ -394,8 +505,22 @@ class SimExchange:
         self._trading.publish(self.engine.settle(self.clock.now()))
         self._arm_settle()
 
-    def _expire(self) -> list[TradeUpdate]:
-        expired = self.engine.expire_day_orders(self.clock.now())
+    async def _session_closed(self, day: date, at: datetime) -> None:
+        """The session's end (``at``, its time even when the loop is a moment late): DAY orders
+        expire, and its bar goes to ``dailyBars``."""
+        self._expire(at)
+        if not self._data.wants("dailyBars") or not self._follows_the_calendar:
+            return
+        session = (await self._session_calendar()).session(day)
+        if session is None:
+            return
+        for symbol in self._history.symbols():
+            bar = daily_bar(self._history, symbol, session, at)
+            if bar is not None:
+                await self._data.publish(bar, "dailyBars")
+
+    def _expire(self, at: datetime | None = None) -> list[TradeUpdate]:
+        expired = self.engine.expire_day_orders(at or self.clock.now())
         self._trading.publish(expired)
         return expired
 
@@ -418,6 +543,52 @@ class SimExchange:
 def _asset(symbol: str) -> Asset:
     """An easy-to-borrow US equity for a symbol the recorded data trades."""
     return Asset(symbol=symbol, id=MatchingEngine.asset_id(symbol))
+
+
+class _Moment(IntEnum):
+    """What happens at a moment of a replay; at the same moment in this order: a bar's fills
+    and the bar, then a late print's bar, then the close."""
+
+    BAR_ENDS = 0
+    PRINT_RETURNS = 1
+    DAY_CLOSES = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Event:
+    """One moment of a replay."""
+
+    at: datetime
+    kind: _Moment
+    seq: int = 0
+    bar: Bar | None = None
+    day: date = date.min
+    skip_to_close: bool = False
+
+
+def _late_prints(
+    bars: Sequence[Bar], share: float, interval: timedelta, seed: int
+) -> dict[tuple[str, datetime], LatePrint]:
+    """A seeded ``share`` of the bars (those with at least two shares traded), each first shown
+    without one late print: inside the bar's range, so only its volume (and count) is missing."""
+    rng = random.Random(f"{seed}/late-prints")
+    found: dict[tuple[str, datetime], LatePrint] = {}
+    if share <= 0:
+        return found
+    for bar in bars:
+        if rng.random() >= share or bar.volume < 2:
+            continue
+        volume = int(bar.volume)
+        late = rng.randint(1, max(1, volume // 5))
+        first = dataclasses.replace(
+            bar,
+            volume=bar.volume - late,
+            trade_count=max(bar.trade_count - 1, 0),
+        )
+        found[bar.symbol, bar.start] = LatePrint(
+            first=first, whole_at=bar.start + interval + _LATE_PRINT_DELAY
+        )
+    return found
 
 
 def _start(bar: Bar) -> datetime:

@@ -19,10 +19,9 @@ import math
 import time as time_module
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -36,7 +35,6 @@ from brokers.alpaca._wire import (
     account_to_json,
     asset_to_json,
     error_body,
-    format_time,
     order_request_from_json,
     order_to_json,
     parse_time,
@@ -51,8 +49,6 @@ __all__ = ["SimRest"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: The stream events of the request being handled (handler and middleware share its task).
 _PENDING: contextvars.ContextVar[list[TradeUpdate]] = contextvars.ContextVar("sim_pending")
-_NEW_YORK = ZoneInfo("America/New_York")
-_OPEN, _CLOSE = time(9, 30), time(16, 0)
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -117,7 +113,6 @@ class SimRest:
         """Register every ``/v2`` route (static ones before the data feed's ``/v2/{feed}``)."""
         app.middlewares.append(self.middleware)
         app.router.add_get("/v2/account", self.account)
-        app.router.add_get("/v2/clock", self.clock)
         app.router.add_post("/v2/orders", self.submit)
         app.router.add_get("/v2/orders", self.list_orders)
         app.router.add_delete("/v2/orders", self.cancel_all)
@@ -223,31 +218,11 @@ class SimRest:
         except ValueError:
             raise BrokerError("request body format is invalid", status=400, code=40010000) from None
 
-    # --- account and clock -----------------------------------------------------------------
+    # --- account ---------------------------------------------------------------------------
 
     async def account(self, request: web.Request) -> web.Response:
         """``GET /v2/account``."""
         return _json(account_to_json(self._engine.account()))
-
-    async def clock(self, request: web.Request) -> web.Response:
-        """``GET /v2/clock``: regular US session hours, weekdays, no holidays."""
-        now = self._clock.now()
-        local = now.astimezone(_NEW_YORK)
-        is_open = local.weekday() < 5 and _OPEN <= local.time() < _CLOSE
-        day = local.date() if local.time() < _OPEN else local.date() + timedelta(days=1)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
-        next_open = datetime.combine(day, _OPEN, _NEW_YORK)
-        close_day = local.date() if local.time() < _CLOSE and local.weekday() < 5 else day
-        next_close = datetime.combine(close_day, _CLOSE, _NEW_YORK)
-        return _json(
-            {
-                "timestamp": format_time(now),
-                "is_open": is_open,
-                "next_open": format_time(next_open),
-                "next_close": format_time(next_close),
-            }
-        )
 
     # --- orders ----------------------------------------------------------------------------
 

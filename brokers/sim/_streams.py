@@ -1,10 +1,8 @@
-"""The simulated exchange's two WebSocket endpoints: trade updates and market-data bars.
+"""The simulated exchange's trading stream: trade updates (market data: ``_data_stream``).
 
-Both live on the exchange's event loop and are fed by it. The trading stream (``/stream``)
+It lives on the exchange's event loop and is fed by it. The trading stream (``/stream``)
 speaks JSON in binary frames, one live session per key (a second session closes the first);
-each session has a queue and a writer task so messages leave in order. The data stream
-(``/v2/{feed}``) speaks JSON arrays in text frames, or msgpack in binary frames when the
-client's handshake says ``Content-Type: application/msgpack``.
+each session has a queue and a writer task so messages leave in order.
 """
 
 from __future__ import annotations
@@ -16,20 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from brokers._types import Bar, TradeUpdate
+from brokers._types import TradeUpdate
 from brokers.alpaca._wire import JSON
 from brokers.alpaca._wire_streams import (
     authorization_message,
-    bar_to_json,
     listening_message,
     trade_update_to_json,
 )
 from brokers.sim._faults import FaultDice, SimFaults, StreamShaper
 
-__all__ = ["DataStreamHub", "TradingStreamHub"]
+__all__ = ["TradingStreamHub"]
 
 KeyCheck = Callable[[str, str], bool]
 #: Told how many sessions are live and listening/subscribed, after every change.
@@ -172,116 +168,4 @@ class TradingStreamHub:
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY) -> None:
         """Close every connection (a fault, or shutdown)."""
         for session in list(self._all):
-            await session.ws.close(code=code, message=b"closed by the exchange")
-
-
-@dataclass(eq=False)
-class _DataSession:
-    ws: web.WebSocketResponse
-    msgpack: bool
-    authenticated: bool = False
-    bars: set[str] = field(default_factory=set)
-
-
-class DataStreamHub:
-    """``/v2/{feed}``: connected, auth, subscribe; then bars as they close."""
-
-    def __init__(self, check_key: KeyCheck, watch: Watcher) -> None:
-        self._check_key = check_key
-        self._watch = watch
-        self._sessions: set[_DataSession] = set()
-
-    def _changed(self) -> None:
-        self._watch(sum(1 for s in self._sessions if s.authenticated and s.bars))
-
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        """One client connection, until either side closes it."""
-        ws = web.WebSocketResponse(autoping=True)
-        content_type = request.headers.get("Content-Type", "")
-        session = _DataSession(ws=ws, msgpack=content_type.startswith("application/msgpack"))
-        await ws.prepare(request)
-        self._sessions.add(session)
-        try:
-            await self._send(session, [{"T": "success", "msg": "connected"}])
-            async for frame in ws:
-                if frame.type is WSMsgType.TEXT:
-                    message = _decode_json(frame.data)
-                elif frame.type is WSMsgType.BINARY:
-                    message = self._decode_binary(session, frame.data)
-                else:
-                    continue
-                if not await self._on_message(session, message):
-                    break
-        finally:
-            self._sessions.discard(session)
-            self._changed()
-            await ws.close()
-        return ws
-
-    @staticmethod
-    def _decode_binary(session: _DataSession, data: bytes) -> Any:
-        if session.msgpack:
-            try:
-                return msgpack.unpackb(data)
-            except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
-                return None
-        return _decode_json(data)
-
-    async def _on_message(self, session: _DataSession, message: Any) -> bool:
-        action = message.get("action") if isinstance(message, dict) else None
-        if action == "auth":
-            if session.authenticated:
-                await self._error(session, 403, "already authenticated")
-                return True
-            if not self._check_key(str(message.get("key", "")), str(message.get("secret", ""))):
-                await self._error(session, 402, "auth failed")
-                return False
-            session.authenticated = True
-            await self._send(session, [{"T": "success", "msg": "authenticated"}])
-            return True
-        if action in ("subscribe", "unsubscribe"):
-            if not session.authenticated:
-                await self._error(session, 401, "not authenticated")
-                return False
-            symbols = message.get("bars", [])
-            if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
-                await self._error(session, 400, "invalid syntax")
-                return True
-            if action == "subscribe":
-                session.bars.update(symbols)
-            else:
-                session.bars.difference_update(symbols)
-            self._changed()
-            subscription = {"T": "subscription", "trades": [], "quotes": [], "bars": []}
-            subscription["bars"] = sorted(session.bars)
-            await self._send(session, [subscription])
-            return True
-        await self._error(session, 400, "invalid syntax")
-        return True
-
-    async def _error(self, session: _DataSession, code: int, msg: str) -> None:
-        await self._send(session, [{"T": "error", "code": code, "msg": msg}])
-
-    async def _send(self, session: _DataSession, messages: list[JSON]) -> None:
-        if session.ws.closed:
-            return
-        try:
-            if session.msgpack:
-                await session.ws.send_bytes(msgpack.packb(messages, datetime=False))
-            else:
-                await session.ws.send_str(json.dumps(messages, separators=(",", ":")))
-        except (ConnectionError, RuntimeError):
-            pass  # the client went away; its handler cleans up
-
-    async def publish(self, bar: Bar) -> None:
-        """Send one closed bar to every session subscribed to its symbol (or ``*``)."""
-        text = bar_to_json(bar)
-        packed = dict(text, t=msgpack.Timestamp.from_datetime(bar.start))
-        for session in list(self._sessions):
-            if session.authenticated and (bar.symbol in session.bars or "*" in session.bars):
-                await self._send(session, [packed if session.msgpack else text])
-
-    async def close_all(self, code: int = WSCloseCode.GOING_AWAY) -> None:
-        """Close every connection (a fault, or shutdown)."""
-        for session in list(self._sessions):
             await session.ws.close(code=code, message=b"closed by the exchange")

@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+import typing
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -20,9 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strategies._exceptions import SpecError
+from strategies.cli._sim import add_fault_flags, add_sim_arguments
 
 if TYPE_CHECKING:
     from brokers import Bar
+    from strategies.journal import SymbolStatus
 
 __all__ = ["build_parser", "main"]
 
@@ -30,36 +33,22 @@ EXIT_OK, EXIT_DIFFERS, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def _diagram(args: argparse.Namespace) -> int:
-    from machines import lifecycle_diagrams
+    from strategies.cli._diagram import check_diagrams, generated_files, write_diagrams
 
     out: Path = args.dir
-    generated = lifecycle_diagrams()
+    try:
+        files = generated_files()
+    except (LookupError, ImportError, TypeError) as exc:  # a plugin that cannot be loaded
+        print(f"tickstate diagram: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.check:
-        stale = []
-        for name, text in generated.items():
-            path = out / name
-            if not path.is_file():
-                stale.append(f"{path}: missing")
-            elif path.read_text(encoding="utf-8") != text:
-                stale.append(f"{path}: differs from what the code generates")
+        stale = check_diagrams(out, files)
         for line in stale:
-            print(f"tickstate diagram --check: {line}; run 'tickstate diagram'", file=sys.stderr)
+            print(f"tickstate diagram --check: {line}", file=sys.stderr)
         return EXIT_DIFFERS if stale else EXIT_OK
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in generated.items():
-        path = out / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
-    dot = shutil.which("dot")
-    if dot is None:
-        print("skipped lifecycle.svg: the Graphviz 'dot' binary is not installed", file=sys.stderr)
-        return EXIT_OK
-    svg = subprocess.run(
-        [dot, "-Tsvg"], input=generated["lifecycle.dot"], capture_output=True, text=True, check=True
-    ).stdout
-    (out / "lifecycle.svg").write_text(svg, encoding="utf-8")
-    print(f"wrote {out / 'lifecycle.svg'}")
+    for line in write_diagrams(out, files) or [f"{out}: up to date"]:
+        print(line)
     return EXIT_OK
 
 
@@ -85,38 +74,9 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from brokers import SimExchange
-    from strategies._exceptions import DataError
-    from strategies.run import load_bars
+    from strategies.cli._sim import run_sim
 
-    try:
-        bars = load_bars(args.data) if args.data else []
-    except DataError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        sim = SimExchange(
-            bars,
-            host=args.host,
-            port=args.port,
-            speed=args.speed,
-            seed=args.seed,
-            key_id=args.key_id,
-            secret_key=args.secret_key,
-            allow_remote=args.allow_remote,
-        )
-    except ValueError as exc:
-        print(f"tickstate sim: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    with sim:
-        urls = f"{sim.rest_url} {sim.trading_stream_url} {sim.data_stream_url}"
-        print(f"tickstate sim: serving {urls} (Ctrl-C stops)", flush=True)
-        try:
-            while not sim.finished.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return EXIT_OK
+    return run_sim(args)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -313,6 +273,8 @@ def _status(args: argparse.Namespace) -> int:
     except JournalError as exc:
         print(f"tickstate status: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.diagram:
+        return _status_diagram(statuses, args.format)
     noun = "symbol" if len(statuses) == 1 else "symbols"
     print_status(statuses, title=f"{path}: {len(statuses)} {noun}")
     print(f"run: {alive.describe()}")
@@ -361,15 +323,54 @@ def _resume(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``tickstate``."""
-    parser = argparse.ArgumentParser(
+def _status_diagram(statuses: Sequence[SymbolStatus], fmt: str) -> int:
+    """The overview with each symbol in its current state, on stdout, as ``fmt``."""
+    from machines import State, overview_diagram
+
+    many = len({s.strategy for s in statuses}) > 1
+    marks: dict[State, list[str]] = {}
+    for s in statuses:
+        name = f"{s.strategy}/{s.symbol}" if many else s.symbol
+        marks.setdefault(s.snapshot.state, []).append(name)
+    diagram = overview_diagram(marks)
+    if fmt == "mermaid":
+        sys.stdout.write(diagram.mermaid())
+        return EXIT_OK
+    if fmt == "dot":
+        sys.stdout.write(diagram.dot())
+        return EXIT_OK
+    dot = shutil.which("dot")
+    if dot is None:
+        print("tickstate status: --format svg needs the Graphviz 'dot' binary", file=sys.stderr)
+        return EXIT_USAGE
+    svg = subprocess.run(
+        [dot, "-Tsvg"], input=diagram.dot(), capture_output=True, text=True, check=True
+    )
+    sys.stdout.write(svg.stdout)
+    return EXIT_OK
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's rule for mistakes: one line on stderr, exit 2."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
+    """The argument parser of ``tickstate``; ``fault_flags`` adds ``sim``'s knob flags (made from
+    ``SimFaults``, so they load the simulated exchange: only when ``sim`` is asked for)."""
+    parser = _Parser(
         prog="tickstate",
         description="Rule-based intraday trading on formal, thread-safe per-symbol state machines.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     diagram = commands.add_parser(
-        "diagram", help="write the lifecycle diagrams (Mermaid, DOT, Markdown table, SVG)"
+        "diagram",
+        help="write diagrams/: the lifecycle's overview and pages, the signals' phases "
+        "(Mermaid, DOT, Markdown, and SVG/PNG with Graphviz)",
     )
     diagram.add_argument(
         "--dir", type=Path, default=Path("diagrams"), help="output folder (default: diagrams)"
@@ -377,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 naming each committed file that differs from the code",
+        help="write nothing; exit 1 naming each file that differs from the code, each picture "
+        "drawn from an older source or edited since, and each file the code does not generate",
     )
     diagram.set_defaults(run=_diagram)
     validate = commands.add_parser(
@@ -453,6 +455,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a journal file (default: the newest runs/*.sqlite); works while a run is live",
     )
+    status.add_argument(
+        "--diagram",
+        action="store_true",
+        help="instead of the table, write the lifecycle's overview with each symbol marked in "
+        "its current state, on stdout",
+    )
+    status.add_argument(
+        "--format",
+        choices=("mermaid", "dot", "svg"),
+        default="mermaid",
+        help="the --diagram's format (default: mermaid; svg needs Graphviz)",
+    )
     status.set_defaults(run=_status)
     resume = commands.add_parser(
         "resume",
@@ -465,25 +479,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resume.set_defaults(run=_resume)
     sim = commands.add_parser(
-        "sim", help="serve the simulated exchange (Alpaca's wire format) on one local port"
+        "sim",
+        help="serve the simulated exchange (Alpaca's twin) on one local port until stopped",
+        description="Serve Alpaca's twin on 127.0.0.1: REST (trading, market data, calendar, "
+        "clock), the trading stream and the bar stream; the clock waits for the first "
+        "bar-stream client, and the exchange stays up after its data ends until Ctrl-C.",
     )
-    sim.add_argument("--port", type=int, required=True, help="TCP port (0: any free one)")
-    sim.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    sim.add_argument("--data", type=Path, help="recorded bars: a CSV file or a folder of them")
-    sim.add_argument("--speed", type=float, default=1.0, help="times real time (default: 1)")
-    sim.add_argument("--seed", type=int, default=0, help="seed of ids and faults (default: 0)")
-    sim.add_argument("--key-id", default="K", help="accepted API key id (default: K)")
-    sim.add_argument("--secret-key", default="S", help="accepted API secret (default: S)")
-    sim.add_argument(
-        "--allow-remote", action="store_true", help="allow binding a non-loopback address"
-    )
+    add_sim_arguments(sim, _port)
+    if fault_flags:
+        add_fault_flags(sim)
+    else:
+        sim.epilog = "Every SimFaults knob is a flag too: tickstate sim --help lists them."
     sim.set_defaults(run=_sim)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tickstate``; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(fault_flags=words[:1] == ["sim"]).parse_args(words)
     try:
         code: int = args.run(args)
     except OSError as exc:

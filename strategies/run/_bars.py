@@ -1,5 +1,8 @@
 """Bars from CSV files: the demo set under ``data/`` and anything recorded the same way.
 
+A file may be gzip-compressed (``AAPL.csv.gz``, read with the standard library's ``gzip``): a
+year of 1-minute bars is large, and compressed CSV keeps it in a repository.
+
 Intraday files have the header ``symbol,start,open,high,low,close,volume`` (columns in any order;
 ``volume`` may be left out, ``trade_count`` and ``vwap`` may be added). ``start`` is when the bar
 opened, an RFC 3339 time with its UTC offset (``2012-01-03T14:30:00Z``). Daily files have the header
@@ -14,13 +17,15 @@ Prices are parsed from their text with ``Decimal``, never through a float. A bad
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from brokers import Bar
@@ -119,7 +124,7 @@ def _rows(path: Path, required: Sequence[str], optional: Sequence[str]) -> Itera
     """The data rows of one CSV file, after checking its header."""
     file = str(path)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with _open_text(path) as handle:
             reader = csv.reader(handle, strict=True)
             header = next(reader, None)
             if header is None:
@@ -137,12 +142,27 @@ def _rows(path: Path, required: Sequence[str], optional: Sequence[str]) -> Itera
                 if len(fields) < len(columns):
                     raise DataError(file, "missing", line=line, column=columns[len(fields)])
                 yield _Row(file, line, dict(zip(columns, fields, strict=True)))
+    except gzip.BadGzipFile:  # an OSError, but not a reading failure: the bytes are wrong
+        raise DataError(file, "not a gzip file") from None
+    except (EOFError, zlib.error):
+        raise DataError(file, "not a complete gzip file") from None
     except OSError as exc:
         raise DataError(file, f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise DataError(file, "not UTF-8 text") from None
     except csv.Error as exc:
         raise DataError(file, f"not valid CSV: {exc}", line=reader.line_num) from None
+
+
+def _is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".csv.gz")
+
+
+def _open_text(path: Path) -> TextIO:
+    """``path`` as UTF-8 text (a leading BOM skipped), decompressed when it ends in ``.gz``."""
+    if _is_gzip(path):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
 
 
 def _check_header(
@@ -164,14 +184,17 @@ def _check_header(
 def _csv_files(path: Path) -> list[Path]:
     if not path.is_dir():
         return [path]
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+    files = sorted(
+        p for p in path.iterdir() if (p.suffix.lower() == ".csv" or _is_gzip(p)) and p.is_file()
+    )
     if not files:
         raise DataError(str(path), "no .csv files in this directory")
     return files
 
 
 def load_bars(path: str | os.PathLike[str]) -> list[Bar]:
-    """The bars of a CSV file, or of every ``*.csv`` file in a directory, sorted by start, symbol.
+    """The bars of a CSV file, or of every ``*.csv`` and ``*.csv.gz`` file in a directory, sorted
+    by start, then symbol.
 
     Two bars of one symbol with the same start are an error, across files too.
     """

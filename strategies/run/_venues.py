@@ -6,7 +6,8 @@ runner builds nothing broker-specific: it asks ``open_venue`` for the venue the 
 names.
 
 - ``sim``: the simulated exchange (Alpaca's twin), started in-process on an ephemeral loopback
-  port unless the file names one (started by ``tickstate sim``); it replays recorded bars at
+  port unless the file names one (started by ``tickstate sim``, whose keys then come from the
+  environment, or its defaults); it replays recorded bars at
   ``speed`` on a virtual clock, and the Alpaca adapter talks to it over real sockets. Which bars,
   and the history before them, is ``first_sessions``'s choice.
 - ``alpaca``: Alpaca's API at the configured endpoints, keys from the environment, wall clock.
@@ -16,6 +17,7 @@ Adding a kind is one spec model (``strategies.spec``) and one factory here.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +44,9 @@ from strategies.signals import DailyBar
 from strategies.spec import AlpacaBrokerSpec, SimBrokerSpec, StrategySpec
 
 __all__ = ["Venue", "default_data", "first_sessions", "open_venue"]
+
+_KEY_ENV, _SECRET_ENV = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY"
+_SIM_DEFAULT_KEYS = ("K", "S")  # what `tickstate sim` and SimExchange accept unless told
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +87,7 @@ def _alpaca_venue(spec: StrategySpec, broker_spec: AlpacaBrokerSpec) -> Venue:
         rest_url=broker_spec.rest_url,
         trading_stream_url=broker_spec.trading_stream_url,
         data_stream_url=broker_spec.data_stream_url,
+        data_rest_url=broker_spec.data_rest_url,
     )
     clock = SystemClock()
     broker = AlpacaBroker(settings)
@@ -115,19 +121,24 @@ def _sim_venue(
             hold_until_subscribed=True,
         ).start()
     if sim is not None:
-        urls = (sim.rest_url, sim.trading_stream_url, sim.data_stream_url)
+        urls = (sim.rest_url, sim.trading_stream_url, sim.data_stream_url, sim.data_rest_url)
+        own = sim.client_settings()
+        key_id, secret_key = own.key_id, own.secret_key
     else:  # one that `tickstate sim` serves, named by the file
         urls = (
             str(broker_spec.rest_url),
             str(broker_spec.trading_stream_url or ""),
             str(broker_spec.data_stream_url or ""),
+            str(broker_spec.data_rest_url or broker_spec.rest_url),
         )
+        key_id, secret_key = _sim_keys()
     settings = AlpacaSettings(
         rest_url=urls[0],
         trading_stream_url=urls[1],
         data_stream_url=urls[2],
-        key_id="K",
-        secret_key="S",
+        data_rest_url=urls[3],
+        key_id=key_id,
+        secret_key=secret_key,
         reconnect=ReconnectPolicy(initial_backoff=0.05, max_backoff=1.0),
     )
     clock = ManualClock(bars[0].start)
@@ -148,6 +159,14 @@ def _sim_venue(
         orders=(lambda: len(sim.orders())) if sim is not None else None,
         close=close,
     )
+
+
+def _sim_keys() -> tuple[str, str]:
+    """The keys for a simulated exchange the file names: from ``APCA_API_KEY_ID`` and
+    ``APCA_API_SECRET_KEY`` when both are set (``tickstate sim --key-id ... --secret-key ...``
+    prints them), else the keys ``tickstate sim`` accepts by default."""
+    key_id, secret = os.environ.get(_KEY_ENV), os.environ.get(_SECRET_ENV)
+    return (key_id, secret) if key_id and secret else _SIM_DEFAULT_KEYS
 
 
 def first_sessions(

@@ -19,7 +19,7 @@ move between them, the way ``machines`` declares the lifecycle: rows of
     <Phase.DONE: 'done'>
 
 A table that leaves a pair undeclared, or declares one twice, cannot be built: the error names
-the pair, at import. The table can be drawn (``mermaid``) like the lifecycle.
+the pair, at import. The table is drawn (``diagram``, ``mermaid``) like the lifecycle.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from types import MappingProxyType
 from typing import Final, Generic, TypeVar
+
+from machines import Diagram, DiagramEdge, DiagramNode, wrap_label
 
 __all__ = ["STAY", "PhaseTable", "PhaseTableError"]
 
@@ -106,10 +108,42 @@ class PhaseTable(Generic[P, C]):
                 grouped.setdefault((source, dest), []).append(cue)
         return tuple((source, dest, tuple(cues)) for (source, dest), cues in grouped.items())
 
-    def mermaid(self) -> str:
-        """The phases as a Mermaid ``stateDiagram-v2``: one edge per phase change."""
-        lines = ["stateDiagram-v2", f"    [*] --> {self.initial.name.lower()}"]
+    def from_anywhere(self) -> dict[C, P]:
+        """The cues that lead to one phase from every phase (a day's start), with that phase."""
+        found = {}
+        for cue in self.cues:
+            dests = {self.moves[(phase, cue)] for phase in self.phases}
+            if len(dests) == 1:
+                found[cue] = dests.pop()
+        return found
+
+    def diagram(self) -> Diagram:
+        """The phases drawn as ``tickstate diagram`` draws them: an edge per phase change with
+        the cues that make it; a cue that leads to one phase from every phase is drawn once,
+        from the start dot, instead of from each phase."""
+        anywhere = self.from_anywhere()
+        nodes = [DiagramNode(_START, kind="start")]
+        nodes += [DiagramNode(_name(phase)) for phase in self.phases]
+        edges = []
+        into: dict[P, list[str]] = {}
+        for cue, dest in anywhere.items():
+            into.setdefault(dest, []).append(cue.value)
+        if self.initial not in into:
+            edges.append(DiagramEdge(_START, _name(self.initial)))
+        edges += [DiagramEdge(_START, _name(d), wrap_label(cues)) for d, cues in into.items()]
         for source, dest, cues in self.edges():
-            label = ", ".join(cue.value for cue in cues)
-            lines.append(f"    {source.name.lower()} --> {dest.name.lower()}: {label}")
-        return "\n".join(lines) + "\n"
+            rest = [cue.value for cue in cues if cue not in anywhere]
+            if rest:
+                edges.append(DiagramEdge(_name(source), _name(dest), wrap_label(rest)))
+        return Diagram(name=self.name, nodes=tuple(nodes), edges=tuple(edges), direction="LR")
+
+    def mermaid(self) -> str:
+        """The phases as a Mermaid ``stateDiagram-v2``: ``diagram()`` in Mermaid's words."""
+        return self.diagram().mermaid()
+
+
+_START = "start"
+
+
+def _name(phase: Enum) -> str:
+    return phase.name.lower()

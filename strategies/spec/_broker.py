@@ -46,9 +46,12 @@ class _Endpoints(BaseModel):
     rest_url: str | None = Field(default=None, description="REST base URL (no /v2)")
     trading_stream_url: str | None = Field(default=None, description="trade-updates WebSocket URL")
     data_stream_url: str | None = Field(default=None, description="market-data WebSocket URL")
+    data_rest_url: str | None = Field(
+        default=None, description="historical market-data REST base URL (no /v2)"
+    )
     feed: Feed = Field(default="iex", description="market-data feed")
 
-    @field_validator("rest_url")
+    @field_validator("rest_url", "data_rest_url")
     @classmethod
     def _http(cls, value: str | None) -> str | None:
         return _url(value, ("http", "https"))
@@ -60,7 +63,9 @@ class _Endpoints(BaseModel):
 
 
 class SimBrokerSpec(_Endpoints):
-    """The local simulated exchange; URLs default to the one the runner starts."""
+    """The local simulated exchange; URLs default to the one the runner starts (one that
+    ``tickstate sim`` serves when they are named: its keys come from APCA_API_KEY_ID /
+    APCA_API_SECRET_KEY when set, else its default ones; its data REST base is ``rest_url``)."""
 
     kind: Literal["sim"] = "sim"
     speed: float = Field(default=1.0, gt=0, description="replay speed: 60 plays an hour a minute")
@@ -82,6 +87,7 @@ class AlpacaBrokerSpec(_Endpoints):
     rest_url: str | None = "https://paper-api.alpaca.markets"
     trading_stream_url: str | None = "wss://paper-api.alpaca.markets/stream"
     data_stream_url: str | None = "wss://stream.data.alpaca.markets/v2/iex"
+    data_rest_url: str | None = "https://data.alpaca.markets"
 
 
 def _broker_tag(value: Any) -> str:

@@ -25,6 +25,7 @@ EXPECTED = [
     "Account",
     "AlpacaBarStream",
     "AlpacaBroker",
+    "AlpacaMarketData",
     "AlpacaSettings",
     "AlpacaTradeStream",
     "Asset",
@@ -201,9 +202,24 @@ def test_the_sim_takes_only_the_wire_and_the_settings_from_alpaca():
     allowed = {
         "brokers.alpaca._wire",
         "brokers.alpaca._wire_errors",
+        "brokers.alpaca._wire_market",
         "brokers.alpaca._wire_streams",
         "brokers.alpaca._settings",
     }
     for path in (PACKAGE / "sim").glob("*.py"):
         taken = {name for name in _imports(path) if _room(name) == "alpaca"}
         assert taken <= allowed, (path.name, taken - allowed)
+
+
+def test_only_the_sim_reads_the_exchange_calendar():
+    """exchange_calendars belongs to the simulated exchange's calendar module alone: no core or
+    Alpaca module imports it, and importing the exchange does not load it (first use does)."""
+    readers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "exchange_calendars" in {name.split(".")[0] for name in _imports(path)}
+    )
+    assert readers == ["sim/_calendar.py"]
+    probe = "import sys\nimport brokers.sim\nprint('exchange_calendars' in sys.modules, 'pandas' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split() == ["False", "False"]

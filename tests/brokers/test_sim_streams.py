@@ -162,8 +162,13 @@ def _data_client(sim: SimExchange, *, packed: bool) -> tuple[websocket.WebSocket
     send({"action": "auth", "key": "K", "secret": "S"})
     assert recv() == [{"T": "success", "msg": "authenticated"}]
     send({"action": "subscribe", "bars": ["AAPL"]})
-    assert recv() == [{"T": "subscription", "trades": [], "quotes": [], "bars": ["AAPL"]}]
+    [subscription] = recv()  # every channel listed, as Alpaca lists them; only bars asked for
+    assert subscription == {"T": "subscription", **{key: [] for key in CHANNELS}, "bars": ["AAPL"]}
     return ws, recv
+
+
+CHANNELS = ("trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", "lulds",
+            "corrections", "cancelErrors")
 
 
 class TestBarStream:

@@ -70,7 +70,7 @@ class Session:
 
     tmp: Path
     early_square_off: bool = False
-    square_off: str | None = None  # "HH:MM" ET, entries ending at 10:55 (``spec_for``)
+    square_off: str | None = None  # "HH:MM" ET; entries end five minutes before (``spec_for``)
     days: tuple[date, ...] = (DAY,)  # the sessions the exchange can be fed (``bars_of``)
     sim: SimExchange = field(init=False)
     bars: list[Bar] = field(init=False)
@@ -103,7 +103,12 @@ class Session:
         ``day``: the session it runs (default the first); ``extra``: more ``crash_child.py``
         arguments (``--fast-retries``, ``--daily-loss-limit 100``)."""
         assert self.child is None or self.child.process.poll() is not None
-        env = {k: v for k, v in os.environ.items() if k != ENV}
+        # A developer's real Alpaca keys would be offered to the local exchange: not here.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in (ENV, "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
+        }
         if crash_at is not None:
             env[ENV] = crash_at
         env["PYTHONPATH"] = str(ROOT)

@@ -16,6 +16,10 @@ PINNED = [
     "Counters",
     "DayRolledOver",
     "Desk",
+    "Diagram",
+    "DiagramEdge",
+    "DiagramGroup",
+    "DiagramNode",
     "EntryLeg",
     "EntrySignalled",
     "EntryTimedOut",
@@ -58,8 +62,10 @@ PINNED = [
     "floor_to_tick",
     "is_on_tick",
     "lifecycle_diagrams",
+    "overview_diagram",
     "round_entry",
     "round_stop",
+    "wrap_label",
 ]
 
 

@@ -1,5 +1,6 @@
 """Bar files: exact Decimal round trip, one-line errors naming file/line/column, daily aggregation."""
 
+import gzip
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -221,6 +222,45 @@ def test_a_duplicate_across_two_files_names_both(tmp_path):
     assert str(caught.value) == (
         f"{b}: line 2, column start: a second IBM bar at 2012-01-03T14:30:00Z (first: {a} line 2)"
     )
+
+
+def _gzip(path, text):
+    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed:
+        packed.write(text.encode("utf-8"))
+    return path
+
+
+def test_a_gzip_file_reads_like_its_text(tmp_path):
+    """A ``.csv.gz`` file gives the bars its text gives; a directory reads both kinds together."""
+    (tmp_path / "plain").mkdir()
+    plain = _write(tmp_path / "plain" / "IBM.csv", HEADER + GOOD)
+    packed = _gzip(tmp_path / "IBM.csv.gz", HEADER + GOOD)
+    assert load_bars(packed) == load_bars(plain)
+    _write(tmp_path / "MSFT.csv", HEADER + GOOD.replace("IBM", "MSFT"))
+    assert [b.symbol for b in load_bars(tmp_path)] == ["IBM", "MSFT"]
+
+
+def test_a_malformed_row_in_a_gzip_file_names_its_line(tmp_path):
+    """The one-line errors are those of plain files, naming the ``.csv.gz`` file."""
+    file = _gzip(tmp_path / "bad.csv.gz", HEADER + GOOD + "IBM,2012-01-03T14:35:00Z,10,1O,9,10,1\n")
+    with pytest.raises(DataError) as caught:
+        load_bars(file)
+    assert str(caught.value) == f"{file}: line 3, column high: not a decimal number: '1O'"
+
+
+def test_a_broken_gzip_file_is_one_line(tmp_path):
+    """Bytes that are not gzip, and a gzip stream cut short, each end in one line."""
+    fake = tmp_path / "fake.csv.gz"
+    fake.write_bytes((HEADER + GOOD).encode())
+    with pytest.raises(DataError) as caught:
+        load_bars(fake)
+    assert str(caught.value) == f"{fake}: not a gzip file"
+    whole = _gzip(tmp_path / "whole.csv.gz", HEADER + GOOD).read_bytes()
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError) as caught:
+        load_bars(cut)
+    assert str(caught.value) == f"{cut}: not a complete gzip file"
 
 
 # --- load_daily ---------------------------------------------------------------------------------

@@ -139,6 +139,41 @@ class TestStatus:
         assert "AAPL" in capsys.readouterr().out
 
 
+class TestStatusDiagram:
+    def test_the_overview_marks_each_symbol_in_its_state(self, journal_path, capsys):
+        """--diagram writes the overview as Mermaid, each state listing the symbols in it."""
+        assert main(["status", "--diagram", str(journal_path)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("---\n")
+        assert "stateDiagram-v2" in out
+        assert f'state "{State.ENTRY_PENDING}<br/>AAPL" as {State.ENTRY_PENDING}' in out
+        assert f'state "{State.FLAT}<br/>IBM, MSFT" as {State.FLAT}' in out
+        assert f"class {State.FLAT}, {State.ENTRY_PENDING} marked" in out
+
+    def test_the_overview_as_dot(self, journal_path, capsys):
+        """--format dot gives Graphviz text with the marked states highlighted."""
+        assert main(["status", "--diagram", "--format", "dot", str(journal_path)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith('digraph "overview" {')
+        assert f'"{State.ENTRY_PENDING}" [label="{State.ENTRY_PENDING}\\nAAPL"' in out
+
+    @pytest.mark.usefixtures("graphviz")
+    def test_the_overview_as_svg(self, journal_path, capsys):
+        """--format svg draws it with Graphviz."""
+        assert main(["status", "--diagram", "--format", "svg", str(journal_path)]) == 0
+        out = capsys.readouterr().out
+        assert "<svg" in out
+        assert "AAPL" in out
+
+    def test_svg_without_graphviz_is_one_line(self, journal_path, capsys, monkeypatch):
+        """No dot binary: one line saying what is missing, exit 2."""
+        monkeypatch.setattr("shutil.which", lambda name: None)
+        assert main(["status", "--diagram", "--format", "svg", str(journal_path)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err == "tickstate status: --format svg needs the Graphviz 'dot' binary\n"
+
+
 def trade_days_from_second(driver: Driver) -> None:
     for n in range(1, 6):
         for symbol in SYMBOLS:

@@ -129,11 +129,12 @@ class TestPhaseTables:
         assert t.next(rearming, EightyTwentyCue.TRIGGERED) is EightyTwentyPhase.ARMED
 
     def test_the_tables_are_drawn_as_mermaid(self):
-        """One edge per phase change, labelled with the cues that make it."""
+        """One edge per phase change, labelled with the cues that make it; a cue that leads to
+        one phase from every phase is drawn from the start."""
         text = ORB_PHASES.mermaid()
-        assert text.startswith("stateDiagram-v2\n    [*] --> forming\n")
+        assert text.startswith("stateDiagram-v2\n    direction LR\n    [*] --> forming: session\n")
         assert "    forming --> ready: range_set\n" in text
-        assert "    ready --> done: entry_declined, entries_closed\n" in text
+        assert "    ready --> done: entry_declined,<br/>entries_closed\n" in text
 
     def test_a_table_with_a_gap_cannot_be_built(self):
         """Leaving a pair out is an error at import, naming the pair."""
