@@ -18,6 +18,7 @@ import pytest
 
 import strategies.run._venues as venues_module
 from brokers import AlpacaSettings, RetryPolicy, SimExchange, SimFaults
+from machines import State
 from strategies.run import RunSettings, run_live
 from tests.live.support import FillLog, JournalView, audit, day_bars, positions_of, spec_for
 
@@ -61,7 +62,7 @@ def test_rest_faults_never_halt_a_symbol(seed: int, tmp_path: Path, monkeypatch)
     halts = [
         (t["symbol"], t["trigger"], t["reason"])
         for t in view.transitions
-        if t["state_to"] == "halted"
+        if t["state_to"] == State.HALTED
     ]
     assert halts == [], f"seed {seed}: false halts {halts}"
     assert [t for t in view.transitions if t["kind"] == "anomaly"] == []

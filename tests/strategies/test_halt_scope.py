@@ -3,9 +3,9 @@ past its session because of one anomaly.
 
 The demo year has days when both legs of a symbol's one-cancels-other pair fill inside one bar
 (an anomaly: the excess is flattened and the symbol halted). With ``halt_scope = "session"``
-(the default) the symbol is flat and settled by the next session and trades again — 1,136
+(the default) the symbol is flat and settled by the next session and trades again — 1,135
 trades over the year; with ``"until_resumed"`` every such symbol waits for an operator for the
-rest of the run — 351 trades, the behaviour pinned before halts had a scope.
+rest of the run — 350 trades, the behaviour pinned before halts had a scope.
 """
 
 from __future__ import annotations
@@ -52,14 +52,14 @@ def _replay(spec, bars):
 
 def test_no_symbol_stays_halted_past_its_session_over_a_year(year):
     """Every halt of the year ends at the next rollover (``halt_lifted``), and the symbols trade
-    on: 1,136 trades, not the 351 of halts that never ended."""
+    on: 1,135 trades, not the 350 of halts that never ended."""
     spec, bars = year
     engine, overstayed = _replay(spec, bars)
     assert overstayed == []
     halts = engine.desk.counters().anomalies
     assert halts > 0  # the year does hold both-legs anomalies
     assert engine.incidents.count("halt_lifted") >= halts - len(spec.symbols)
-    assert len(engine.recorder.trades) == 1136
+    assert len(engine.recorder.trades) == 1135
 
 
 def test_until_resumed_keeps_the_old_behaviour(year):
@@ -68,4 +68,4 @@ def test_until_resumed_keeps_the_old_behaviour(year):
     spec = spec.model_copy(update={"halt_scope": HaltScope.UNTIL_RESUMED})
     engine, overstayed = _replay(spec, bars)
     assert overstayed
-    assert len(engine.recorder.trades) == 351
+    assert len(engine.recorder.trades) == 350
