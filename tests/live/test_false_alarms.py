@@ -23,7 +23,7 @@ from strategies.run import RunSettings, run_live
 from tests.live.support import FillLog, JournalView, audit, day_bars, positions_of, spec_for
 
 SEEDS = range(30)
-SPEED = 12000.0
+SPEED = 20000.0
 FAULTS = SimFaults(rest_429=0.1, rest_5xx=0.1)
 FAST = RetryPolicy(max_attempts=5, initial_backoff=0.005, max_backoff=0.02)
 LAST_BAR = time(17, 0)  # UTC: the morning, the 11:10 ET square-off and some bars after it

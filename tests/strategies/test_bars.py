@@ -225,7 +225,10 @@ def test_a_duplicate_across_two_files_names_both(tmp_path):
 
 
 def _gzip(path, text):
-    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed:
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed,
+    ):
         packed.write(text.encode("utf-8"))
     return path
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from brokers import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from machines import (
+    ClosePosition,
     Desk,
     EntryLeg,
     EntrySignalled,
@@ -22,6 +23,7 @@ from machines import (
     OrderRole,
     PlaceStop,
     Side,
+    SquareOffReached,
 )
 from strategies.engine import FailedCommand
 from strategies.run import reconcile, redrive, unprotected
@@ -214,3 +216,27 @@ class TestUnprotected:
 
 def _by_symbol(desk: Desk) -> dict:
     return {s.symbol: s for s in desk.snapshots()}
+
+
+def test_a_square_off_never_waits_on_the_cancel_of_a_stop_that_never_arrived():
+    """The stop's submit never reached the broker; the square-off asks to cancel it (the broker
+    answers "not found", which says nothing yet). Past the grace the stop is rejected for the
+    machine: the cancel is done and the position is closed — the square-off completes."""
+    desk, stop = _protected_desk()
+    outcome = desk.fire("AAPL", SquareOffReached(at=AT))
+    assert [type(c).__name__ for c in outcome.commands] == ["CancelOrder"]
+    found = reconcile(
+        strategy="s",
+        snapshots=desk.snapshots(),
+        orders={},
+        positions={"AAPL": D(100)},
+        client_id_of=lambda _venue: None,
+        now=AT + timedelta(seconds=10),
+        missing_since={stop: AT},
+        grace_seconds=10.0,
+    )
+    ((symbol, event),) = found.events
+    closing = desk.fire(symbol, event)
+    (close,) = closing.commands
+    assert isinstance(close, ClosePosition)
+    assert close.qty == 100
