@@ -476,9 +476,8 @@ class Engine:
         that outlived the last session (the runner was down at the close) is closed at once."""
         snapshot = self.desk.machine(symbol).snapshot()
         if snapshot.is_halted:
-            lift = self.plan.halt_scope is HaltScope.SESSION and snapshot.is_settled
-            if not lift:
-                why = "not_settled" if snapshot.is_settled is False else "until_resumed"
+            if self.plan.halt_scope is not HaltScope.SESSION or not snapshot.is_settled:
+                why = "until_resumed" if snapshot.is_settled else "not_settled"
                 self.incidents.note(
                     incident.HALT_KEPT, symbol=symbol, reason=snapshot.halt_reason, why=why
                 )

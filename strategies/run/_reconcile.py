@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from brokers import Order, OrderStatus, TradeUpdate, UpdateKind, absence_is_evidence
 from machines import (
@@ -170,7 +171,7 @@ class Redrive:
     """What to do about one failed delivery: send it again, take the broker's order, or drop it."""
 
     failed: FailedCommand
-    action: str  # "resend" | "adopt" | "drop"
+    action: Literal["resend", "adopt", "drop"]
     order: Order | None = None  # the broker's order, when adopted
 
     @property
