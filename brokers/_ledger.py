@@ -137,3 +137,4 @@ class Ledger:
             holding.opened_on = session
         holding.qty, holding.avg = new, avg if new != 0 else _ZERO
         return new
+

@@ -56,7 +56,9 @@ class _TradingSession:
 class TradingStreamHub:
     """``/stream``: authenticate, listen, then ``trade_updates`` through the fault knobs."""
 
-    def __init__(self, check_key: KeyCheck, dice: FaultDice, watch: Watcher, keys: int = 1) -> None:
+    def __init__(
+        self, check_key: KeyCheck, dice: FaultDice, watch: Watcher, keys: int = 1
+    ) -> None:
         self._check_key = check_key
         self._keys = keys
         self._dice = dice

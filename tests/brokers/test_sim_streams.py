@@ -101,9 +101,7 @@ class TestTradeUpdateSequences:
         )
         assert (e2, d2["order"]["id"], d2["order"]["replaces"]) == ("new", new["id"], old["id"])
 
-    def test_cancel_gives_canceled(
-        self, sim: SimExchange, rest: Rest, stream: StreamClient
-    ) -> None:
+    def test_cancel_gives_canceled(self, sim: SimExchange, rest: Rest, stream: StreamClient) -> None:
         """Cancel: 204, ``pending_cancel``, then ``canceled`` when it lands."""
         placed = rest.submit().json()
         stream.events(1)

@@ -93,9 +93,7 @@ def test_chaos_run_keeps_every_invariant(seed: int, tmp_path: Path, monkeypatch)
     spec = spec_for(early_square_off=early)
     bars, history = day_bars(spec)
     monkeypatch.setattr(
-        venues_module,
-        "AlpacaSettings",
-        functools.partial(AlpacaSettings, read_timeout=READ_TIMEOUT),
+        venues_module, "AlpacaSettings", functools.partial(AlpacaSettings, read_timeout=READ_TIMEOUT)
     )
     journal = tmp_path / "journal.db"
     fills = FillLog()

@@ -69,11 +69,7 @@ class TestDashedSymbol:
         sim = SimExchange(bars, speed=4000, rate_limit=100_000, hold_until_subscribed=True).start()
         try:
             result = run_live(
-                spec,
-                bars=bars,
-                history=history,
-                settings=RunSettings(poll_interval=0.5),
-                exchange=sim,
+                spec, bars=bars, history=history, settings=RunSettings(poll_interval=0.5), exchange=sim
             )
             rest = AlpacaBroker(sim.client_settings())
             orders = rest.list_orders(status="all", limit=500)
