@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import signal
 
-__all__ = ["ENV", "InjectedFaultError", "crash_point"]
+__all__ = ["ENV", "InjectedFaultError", "crash_point", "crash_points_armed"]
 
 ENV = "TICKSTATE_CRASH_AT"
 _RAISE = "raise:"
@@ -41,6 +41,11 @@ def _target(value: str | None) -> tuple[str, int, bool] | None:
 
 _TARGET = _target(os.environ.get(ENV))
 _seen = 0
+
+
+def crash_points_armed() -> bool:
+    """Whether a crash point is armed at all (a hot path skips building its name if not)."""
+    return _TARGET is not None
 
 
 def crash_point(where: str, what: str = "") -> None:

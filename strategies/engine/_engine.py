@@ -55,7 +55,7 @@ from machines import (
 )
 from strategies._policy import HaltScope
 from strategies.engine import _incidents as incident
-from strategies.engine._crashpoints import crash_point
+from strategies.engine._crashpoints import crash_point, crash_points_armed
 from strategies.engine._execute import OrderIds, execute
 from strategies.engine._incidents import Incidents
 from strategies.engine._trades import SymbolSummary, TradeRecorder, summarise
@@ -295,14 +295,16 @@ class Engine:
 
     def _fire_on(self, symbol: str, event: Event) -> Outcome:
         """The one outcome pipeline: decide, journal, observe, then run the commands."""
-        before = self.desk.machine(symbol).snapshot()
+        # The books before a fill: what it moved (built only for events that carry one).
+        before = self.desk.machine(symbol).snapshot() if isinstance(event, _CARRIES_FILL) else None
         started = perf_counter()
         outcome = self.desk.fire(symbol, event)
         fired = Fired(outcome, perf_counter() - started)
         crash_point("before_journal", outcome.trigger)  # tests only: see _crashpoints
         # Durable before any command runs (DESIGN §2, invariant 8).
         seq = self._journal.record(outcome) if self._journal is not None else None
-        self.book_fill(before, outcome)
+        if before is not None:
+            self.book_fill(before, outcome)
         for observe in self._observers:
             observe(fired)
         for command in outcome.commands:
@@ -511,22 +513,27 @@ class Engine:
         try:
             return call(*args)
         except Exception as exc:  # a plugin's bug: any exception at all
-            self._silenced.add(symbol)
-            self.incidents.note(
-                incident.SIGNAL_ERROR,
-                symbol=symbol,
-                level="error",
-                error=f"{type(exc).__name__}: {exc}",
-                exc_info=True,
-            )
-            self._fire_on(symbol, HaltRequested(at=at, reason="signal_error", flatten=True))
-            self.drain()
+            self._signal_failed(symbol, at, exc)
             return None
+
+    def _signal_failed(self, symbol: str, at: datetime, exc: Exception) -> None:
+        """Log the error with its traceback, halt and flatten the symbol, silence its signal."""
+        self._silenced.add(symbol)
+        self.incidents.note(
+            incident.SIGNAL_ERROR,
+            symbol=symbol,
+            level="error",
+            error=f"{type(exc).__name__}: {exc}",
+            exc_info=exc,
+        )
+        self._fire_on(symbol, HaltRequested(at=at, reason="signal_error", flatten=True))
+        self.drain()
 
     def on_bar(self, bar: Bar) -> None:
         """A bar completed: session timers first, then the signal's events, each fired in order."""
         symbol = bar.symbol
-        crash_point("bar", symbol)  # tests only: see _crashpoints
+        if crash_points_armed():  # tests only: see _crashpoints
+            crash_point("bar", symbol)
         self.start_bar(bar)  # nothing to do unless the bar opens the symbol's session
         today = self._today[symbol]
         today.extend(bar)
@@ -546,10 +553,18 @@ class Engine:
         signal = self.signals.get(symbol)
         if signal is None or symbol in self._silenced:
             return
-        events = self._guarded(symbol, end, signal.on_bar, bar, machine.snapshot())
-        for event in events or ():
+        # Inline rather than through ``_guarded``: this runs on every bar, and a ``try`` costs
+        # nothing until something raises.
+        try:
+            events = signal.on_bar(bar, machine.snapshot())
+        except Exception as exc:  # a plugin's bug: any exception at all
+            self._signal_failed(symbol, end, exc)
+            return
+        for event in events:
             outcome = self._fire_on(symbol, event)
-            self._guarded(symbol, end, signal.on_outcome, outcome)
-            self.drain()
-            if symbol in self._silenced:
+            try:
+                signal.on_outcome(outcome)
+            except Exception as exc:
+                self._signal_failed(symbol, end, exc)
                 return
+            self.drain()
