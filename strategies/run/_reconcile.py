@@ -220,16 +220,11 @@ def unprotected(
     in flight), and no entry remainder being cancelled so that the stop can follow it.
 
     A symbol whose books disagree with the broker is left out: the position check halts it, and
-    flattening what may not be there would be a guess (field lesson 1).
+    flattening what may not be there would be a guess (field lesson 1). An order the list does
+    not show is taken as in flight (the list may be older than the machines' books), unless its
+    delivery failed.
     """
     failed_ids = set(failed)
-    open_ids = {
-        o.client_order_id
-        for o in orders.values()
-        if o.is_open
-        and (parts := ClientOrderId.parse(o.client_order_id)) is not None
-        and parts.role in _PROTECTING
-    }
     found: set[str] = set()
     for snapshot in snapshots:
         held = positions.get(snapshot.symbol, Decimal(0))
@@ -239,9 +234,10 @@ def unprotected(
         for track in snapshot.working_orders:
             cid = track.client_order_id
             if track.role in _PROTECTING:
-                covered = cid in open_ids or (
-                    track.status is TrackStatus.SENT and cid not in failed_ids
-                )
+                order = orders.get(cid)
+                # Not listed: in flight, or newer than the list (read before the snapshots) —
+                # unless its delivery failed. Listed: it protects while it is open.
+                covered = cid not in failed_ids if order is None else order.is_open
             elif track.role is OrderRole.ENTRY:
                 covered = track.status is TrackStatus.CANCEL_SENT  # the stop waits for it
             if covered:
