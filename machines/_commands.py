@@ -38,12 +38,20 @@ class PlaceStop:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplaceStop:
-    """Replace the live stop ``client_order_id`` by ``new_client_order_id`` at a new price/qty."""
+    """Replace the live stop ``client_order_id`` by ``new_client_order_id`` at a new price, and
+    at a new size when ``qty`` is given.
+
+    ``qty=None`` leaves the size to the venue: the new order gets what the old one has left to
+    fill *when the replace lands*. A trail sends that, so a part of the old stop filling while
+    the replace is in flight can never make the new one close more than the position (a
+    ``qty`` fixed when the replace was decided would: fill 40 of 100, then the new stop for
+    100 sells 140).
+    """
 
     client_order_id: str
     new_client_order_id: str
     symbol: str
-    qty: Decimal
+    qty: Decimal | None
     stop_price: Decimal
 
 

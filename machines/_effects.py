@@ -33,6 +33,7 @@ __all__ = [
     "place_stop",
     "progress_wind_down",
     "protect_position",
+    "raise_alarm",
     "raise_stop",
     "request_replace",
     "reset_day",
@@ -146,18 +147,24 @@ def place_stop(d: Decision) -> None:
 
 
 def request_replace(d: Decision) -> None:
-    """Replace the live stop by one at the wanted price and the position's size."""
+    """Replace the live stop by one at the wanted price and the position's size.
+
+    When the stop already has the position's size left (a trail), the size is left to the
+    venue: it gives the new order what the old one has left when the replace lands, so a part
+    of the old stop filling meanwhile cannot make the new one close more than is held.
+    """
     books = d.books
     stop = books.stop
     assert stop is not None
     assert books.desired_stop is not None
     replacement = books.replacement = _next_stop(d, stop.side)
+    keeps = books.replacement_keeps_size = stop.qty - stop.filled_qty == replacement.qty
     d.commands.append(
         ReplaceStop(
             client_order_id=stop.client_order_id,
             new_client_order_id=replacement.client_order_id,
             symbol=d.symbol,
-            qty=replacement.qty,
+            qty=None if keeps else replacement.qty,
             stop_price=books.desired_stop,
         )
     )
@@ -261,5 +268,15 @@ def halt_symbol(d: Decision) -> None:
 
 
 def clear_halt(d: Decision) -> None:
-    """Let the symbol trade again."""
+    """Let the symbol trade again (the operator has seen to any alarm)."""
     d.books.halt_reason = None
+    d.books.alarm = None
+
+
+def raise_alarm(d: Decision) -> None:
+    """The anomaly is the operator's to resolve: the machine will not guess (field lesson 1).
+
+    The first alarm's reason is kept until ``resume``; the snapshot shows it as ``alarm``.
+    """
+    if d.books.alarm is None:
+        d.books.alarm = d.reason or d.trigger

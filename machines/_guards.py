@@ -32,14 +32,17 @@ __all__ = [
     "position_matches",
     "position_open",
     "protected",
+    "resize_untried",
     "settled",
     "side_leg_working",
+    "stop_covers",
     "stop_live",
     "stop_needs_update",
     "stop_protects_leg",
     "stop_spent",
     "stop_working",
     "tighter",
+    "undisputed",
     "winding_down",
 ]
 
@@ -145,6 +148,23 @@ def stop_needs_update(d: Decision) -> bool:
     return remaining != abs(books.position) or books.stop.stop_price != books.desired_stop
 
 
+def stop_covers(d: Decision) -> bool:
+    """A stop works for exactly what the position holds (whatever its price)."""
+    stop = d.books.stop
+    return (
+        stop is not None
+        and stop.status in (TrackStatus.SENT, TrackStatus.LIVE)
+        and stop.qty - stop.filled_qty == abs(d.books.position)
+    )
+
+
+def resize_untried(d: Decision) -> bool:
+    """The replace the venue refused was not for the size the position needs now (it changed
+    while the replace was in flight), so asking for that size is news, not a retry."""
+    refused = d.books.finished(getattr(d.event, "client_order_id", ""))
+    return refused is None or refused.qty != abs(d.books.position)
+
+
 def position_open(d: Decision) -> bool:
     """The position is not zero."""
     return d.books.position != 0
@@ -181,6 +201,13 @@ def protected(d: Decision) -> bool:
         and not entry_working(d)
         and books.winding_down is None
     )
+
+
+def undisputed(d: Decision) -> bool:
+    """The broker's last report of the position did not contradict the books (or they have
+    caught up with it since)."""
+    disputed = d.books.disputed
+    return disputed is None or disputed == d.books.position
 
 
 def position_matches(d: Decision) -> bool:
