@@ -313,6 +313,64 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _whole(text: str, least: int) -> int | None:
+    """``text`` as a whole number of at least ``least``, or None (the caller says why)."""
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if value >= least else None
+
+
+def _verify(args: argparse.Namespace) -> int:
+    depth = _whole(args.depth, 1)
+    in_flight = _whole(args.in_flight, 0)
+    problem = None
+    if depth is None:
+        problem = f"--depth must be a whole number of steps, 1 or more, got {args.depth!r}"
+    elif in_flight is None:
+        problem = f"--in-flight must be a whole number, 0 or more, got {args.in_flight!r}"
+    elif args.broker not in ("faithful", "hostile"):
+        problem = f"--broker must be faithful or hostile, got {args.broker!r}"
+    if problem is not None:
+        print(f"tickstate verify: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    assert depth is not None and in_flight is not None
+    from strategies.verify import Progress, Setup, emit_tests, explore, report_lines
+
+    setup = Setup()
+    if args.strategy is not None:
+        from strategies.spec import load_strategy
+
+        try:
+            setup = Setup.of(load_strategy(args.strategy))
+        except SpecError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_USAGE
+    tty = sys.stderr.isatty()
+
+    def progress(p: Progress) -> None:
+        print(
+            f"\r  depth {p.level}/{depth}: {p.states:,} states, {p.transitions:,} transitions,"
+            f" {p.seconds:.1f} s ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    result = explore(
+        setup, args.broker, depth, in_flight=in_flight, progress=progress if tty else None
+    )
+    if tty:
+        print(file=sys.stderr)
+    for line in report_lines(result, setup, in_flight):
+        print(line)
+    if args.emit_test is not None and result.violations:
+        for path in emit_tests(result, setup, in_flight, args.emit_test):
+            print(f"wrote {path}")
+    return EXIT_OK if result.ok else EXIT_DIFFERS
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tickstate``."""
     parser = argparse.ArgumentParser(
@@ -394,6 +452,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="journal file; an existing one resumes (default: a new one under runs/)",
     )
     run.set_defaults(run=_run)
+    verify = commands.add_parser(
+        "verify",
+        help="check the lifecycle machine exhaustively, every interleaving up to a depth",
+        description="Breadth-first, exhaustive exploration of the real lifecycle machine against"
+        " a model of the venue: every sequence of up to --depth steps, every invariant after"
+        " every step. Exit 1 when a property breaks (each shown as a shortest sequence).",
+    )
+    verify.add_argument(
+        "--depth", default="8", metavar="N", help="steps per sequence, 1 or more (default: 8)"
+    )
+    verify.add_argument(
+        "--broker",
+        default="faithful",
+        metavar="faithful|hostile",
+        help="faithful: only what a venue could send for the commands issued, delivered late "
+        "per order; hostile: also duplicated, re-delivered, reordered and lost (default: "
+        "faithful)",
+    )
+    verify.add_argument(
+        "--strategy",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="take the machine's rules from this strategy file (its first symbol)",
+    )
+    verify.add_argument(
+        "--in-flight",
+        default="2",
+        metavar="N",
+        help="at most N venue events waiting for delivery at once (default: 2)",
+    )
+    verify.add_argument(
+        "--emit-test",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write each violation as a pytest regression into DIR",
+    )
+    verify.set_defaults(run=_verify)
     status = commands.add_parser(
         "status", help="each symbol's state, position, stop and last event, from a journal"
     )

@@ -129,6 +129,13 @@ def _books_checks(world: World) -> Iterator[Finding]:
         yield Finding(
             "attempts_bounded", f"{snap.entries_today} entries today, at most {snap.max_attempts}"
         )
+    if snap.is_halted and snap.position and snap.alarm is None and snap.exit_reason is None:
+        # A halt keeps the position covered (or closes it, or raises the alarm).
+        if not any(t.role is OrderRole.STOP for t in snap.working_orders):
+            yield Finding(
+                "halted_covered_or_alarm",
+                f"halted holding {snap.position}, no stop working or in flight, no alarm",
+            )
     if snap.state in _PROTECTED:
         if snap.position == 0:
             yield Finding("in_position_protected", f"{snap.state} with no position")
@@ -231,11 +238,13 @@ def _venue_checks(w: World) -> Iterator[Finding]:
                 if w.entry_side is side
                 else "reversed"
             )
-            yield Finding(
-                "no_reversal",
-                f"the venue's position {what}: {position} (entry {w.entry_side}, {qty})",
-                note=w.double_fill,
-            )
+            if w.double_fill:  # declared: the policy flattens the excess
+                yield Finding("no_reversal", f"{what} after both legs filled", note=True)
+            else:
+                yield Finding(
+                    "no_reversal",
+                    f"the venue's position {what}: {position} (entry {w.entry_side}, {qty})",
+                )
     open_orders = w.open_orders()
     entries = {_attempt(o.client_order_id) for o in open_orders if o.role is OrderRole.ENTRY}
     if len(entries) > 1:
@@ -253,12 +262,14 @@ def _at_rest_checks(w: World) -> Iterator[Finding]:
     alarm = snap.is_halted and snap.alarm is not None
     why = f" (alarm: {snap.alarm})" if alarm else ""
     if not w.in_sync():
-        yield Finding(
-            "books_agree_at_rest",
-            f"books: {snap.position} with {sorted(_ids(snap))}; venue: {w.position} with "
-            f"{sorted(o.client_order_id for o in w.open_orders())}{why}",
-            note=alarm,
-        )
+        if alarm:
+            yield Finding("books_agree_at_rest", f"books and venue differ{why}", note=True)
+        else:
+            yield Finding(
+                "books_agree_at_rest",
+                f"books: {snap.position} with {sorted(_ids(snap))}; venue: {w.position} with "
+                f"{sorted(o.client_order_id for o in w.open_orders())}",
+            )
         return
     position = w.position
     if snap.state is State.EXITING:
@@ -272,9 +283,10 @@ def _at_rest_checks(w: World) -> Iterator[Finding]:
     what = (
         f"a stop for {stops[0].remaining}" if len(stops) == 1 else f"{len(stops)} stops"
     )
-    yield Finding(
-        "protected_at_rest", f"{snap.state} holding {position} at rest with {what}{why}", note=alarm
-    )
+    if alarm:  # one note per alarm, whatever the position
+        yield Finding("protected_at_rest", f"{snap.state} at rest, not covered{why}", note=True)
+        return
+    yield Finding("protected_at_rest", f"{snap.state} holding {position} at rest with {what}")
 
 
 def _ids(snap: Snapshot) -> set[str]:

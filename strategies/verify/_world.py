@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from machines import (
@@ -61,6 +61,9 @@ from machines import (
     round_stop,
 )
 
+if TYPE_CHECKING:
+    from strategies.spec import StrategySpec
+
 __all__ = [
     "FOREIGN_ID",
     "BrokerMode",
@@ -70,6 +73,7 @@ __all__ = [
     "VenueStatus",
     "World",
     "next_steps",
+    "short_id",
 ]
 
 BrokerMode = Literal["faithful", "hostile"]
@@ -103,6 +107,12 @@ class Setup:
         start = window[0] if window is not None else time(10, 0)
         local = datetime.combine(day, start, tzinfo=ZoneInfo(self.rules.timezone))
         return local + timedelta(minutes=1)
+
+    @classmethod
+    def of(cls, spec: StrategySpec) -> Setup:
+        """The setup of a strategy file: its name, its first symbol and that symbol's rules."""
+        symbol = spec.symbols[0]
+        return cls(strategy=spec.name, symbol=symbol, rules=spec.rules()[symbol])
 
     def machine(self) -> SymbolMachine:
         """A fresh machine of this setup."""
@@ -174,7 +184,7 @@ class Step:
     @property
     def label(self) -> str:
         """A short line for people."""
-        parts = [self.kind, self.what, _short(self.cid), self.arg]
+        parts = [self.kind, self.what, short_id(self.cid), self.arg]
         text = " ".join(p for p in parts if p)
         if self.kind in _VENUE_ACTIONS:
             text += "" if self.now else " (queued)"
@@ -184,7 +194,7 @@ class Step:
 _VENUE_ACTIONS = frozenset({"execute", "fill", "cancel", "close"})
 
 
-def _short(cid: str) -> str:
+def short_id(cid: str) -> str:
     """A client order id without its strategy, symbol and day (``1-buy``, ``1-stop-r1``)."""
     parsed = ClientOrderId.parse(cid)
     if parsed is None:
