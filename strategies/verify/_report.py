@@ -7,14 +7,14 @@ An emitted regression replays the sequence and asserts that no property breaks a
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from machines import LIFECYCLE_TABLE, Anomaly, Declaration, Moves
 from strategies.verify._explore import Counterexample, Result
 from strategies.verify._trace import describe_step, replay
-from strategies.verify._world import Setup
+from strategies.verify._world import Setup, Step
 
 __all__ = ["emit_tests", "report_lines"]
 
@@ -99,14 +99,13 @@ The shortest sequence that broke it, replayed against the real machine and the v
 no property may break along it (after a fix the sequence may end early: a step that can no
 longer happen ends it).
 """
+# ruff: noqa: E501
 
-import datetime
-from decimal import Decimal
+{imports}
 
-from machines import FixedTick, PriceBands, Rules
-from strategies.verify import Setup, Step, replay
-
-SETUP = {setup!r}
+SETUP = Setup(
+{setup}
+)
 STEPS = (
 {steps}
 )
@@ -120,18 +119,35 @@ def test_{name}() -> None:
 
 
 def _module(mode: str, setup: Setup, in_flight: int, example: Counterexample, name: str) -> str:
-    steps = "\n".join(f"    {step!r},  # {step.label}" for step in example.steps)
+    fields = [f"    {f.name}={getattr(setup, f.name)!r}," for f in dataclasses.fields(setup)]
+    text = "\n".join(fields)
+    machines_names = sorted(n for n in ("FixedTick", "PriceBands", "Rules") if f"{n}(" in text)
+    imports = [
+        *(["import datetime"] if "datetime." in text else []),
+        *(["from decimal import Decimal"] if "Decimal(" in text else []),
+        "",
+        *([f"from machines import {', '.join(machines_names)}"] if machines_names else []),
+        "from strategies.verify import Setup, Step, replay",
+    ]
+    steps = "\n".join(f"    {_source(step)},  # {step.label}" for step in example.steps)
     return _MODULE.format(
         mode=mode,
         invariant=example.invariant,
         detail=example.detail.replace('"""', "'''"),
-        setup=setup,
+        imports="\n".join(imports).lstrip("\n"),
+        setup=text,
         steps=steps,
         name=name,
         in_flight=in_flight,
     )
 
 
-def print_lines(lines: list[str], out: Callable[[str], None] = print) -> None:
-    for line in lines:
-        out(line)
+def _source(step: Step) -> str:
+    """``Step(...)`` as short source: positional, trailing defaults left out."""
+    values = [step.kind, step.what, step.cid, step.arg]
+    while values and not values[-1]:
+        values.pop()
+    args = [repr(v) for v in values]
+    if not step.now:
+        args.append("now=False")
+    return f"Step({', '.join(args)})"
