@@ -148,11 +148,14 @@ class FakeBroker:
         assert new_id not in self.orders, f"client order id reused: {new_id}"
         if old.status == "new" and not old.cancel_requested:
             old.status = "replaced"
+            # No size asked for: the new order gets what the old one has left (as the matching
+            # core does), so a fill of the old one meanwhile cannot oversize it.
+            qty = command.qty if command.qty is not None else old.qty - old.filled
             self.orders[new_id] = BrokerOrder(
                 client_order_id=new_id,
                 role=OrderRole.STOP,
                 side=old.side,
-                qty=command.qty,
+                qty=qty,
                 price=command.stop_price,
                 status="new",
             )
@@ -168,7 +171,7 @@ class FakeBroker:
                 client_order_id=new_id,
                 role=OrderRole.STOP,
                 side=old.side,
-                qty=command.qty,
+                qty=command.qty if command.qty is not None else old.qty - old.filled,
                 price=command.stop_price,
                 status="rejected",
             )
@@ -357,7 +360,7 @@ class LifecycleUnderRandomEvents(RuleBasedStateMachine):
                 continue
             assert new_id not in self.sides, f"client order id reused: {new_id}"
             assert len(new_id) <= machines.MAX_CLIENT_ORDER_ID
-            assert command.qty > 0
+            assert command.qty is None or command.qty > 0  # None: a replace keeps the size
             self.sides[new_id] = side
             if isinstance(command, PlaceEntry):
                 assert after.state != HALTED

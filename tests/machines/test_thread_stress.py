@@ -242,7 +242,8 @@ class FakeBroker:
             client_order_id=new_id,
             symbol=old.symbol,
             side=old.side,
-            qty=command.qty,
+            # No size asked for: what the old order has left (as the matching core does).
+            qty=command.qty if command.qty is not None else old.qty - old.filled,
             price=command.stop_price,
             role=OrderRole.STOP,
         )
