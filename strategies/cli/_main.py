@@ -332,10 +332,9 @@ def _verify(args: argparse.Namespace) -> int:
         problem = f"--in-flight must be a whole number, 0 or more, got {args.in_flight!r}"
     elif args.broker not in ("faithful", "hostile"):
         problem = f"--broker must be faithful or hostile, got {args.broker!r}"
-    if problem is not None:
+    if problem is not None or depth is None or in_flight is None:
         print(f"tickstate verify: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    assert depth is not None and in_flight is not None
     from strategies.verify import Progress, Setup, emit_tests, explore, report_lines
 
     setup = Setup()

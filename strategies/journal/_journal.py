@@ -420,9 +420,8 @@ def _same_decision(replayed: Any, journaled: Any, snapshot: Snapshot) -> bool:
         and {**journaled, "qty": None} == replayed
     ):
         return False
-    booked = [
-        t.qty for t in snapshot.working_orders if t.client_order_id == replayed["new_client_order_id"]
-    ]
+    new_id = replayed["new_client_order_id"]
+    booked = [t.qty for t in snapshot.working_orders if t.client_order_id == new_id]
     return len(booked) == 1 and journaled.get("qty") == str(booked[0])
 
 

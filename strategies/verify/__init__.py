@@ -13,6 +13,7 @@ counterexample of a property is a shortest one.
 from strategies.verify._checks import Finding, check_state, check_transition
 from strategies.verify._explore import Counterexample, Progress, Result, explore
 from strategies.verify._report import emit_tests, report_lines
+from strategies.verify._steps import apply_step, next_steps
 from strategies.verify._trace import Trace, TracedStep, describe_outcome, replay
 from strategies.verify._world import (
     FOREIGN_ID,
@@ -22,7 +23,6 @@ from strategies.verify._world import (
     VenueOrder,
     VenueStatus,
     World,
-    next_steps,
 )
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "VenueOrder",
     "VenueStatus",
     "World",
+    "apply_step",
     "check_state",
     "check_transition",
     "describe_outcome",

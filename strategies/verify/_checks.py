@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 from machines import (
     LIFECYCLE_TABLE,
@@ -24,6 +24,7 @@ from machines import (
     Decline,
     Ignore,
     Moves,
+    OrderRole,
     Outcome,
     OutcomeKind,
     PlaceEntry,
@@ -35,7 +36,7 @@ from machines import (
     State,
     is_on_tick,
 )
-from strategies.verify._world import OrderRole, Step, World, _Applied
+from strategies.verify._world import Applied, Step, World
 
 __all__ = ["Finding", "check_state", "check_transition"]
 
@@ -52,7 +53,7 @@ class Finding:
     note: bool = False
 
 
-def check_transition(before: World, step: Step, applied: _Applied) -> list[Finding]:
+def check_transition(before: World, step: Step, applied: Applied) -> list[Finding]:
     """What one step must respect, whatever state it reaches: every outcome is the one the
     table declares, a stale or refused event changes nothing and drops no fill, a stop moves
     only toward safety on the tick, a reconciliation leaves the books right or the symbol
@@ -84,7 +85,7 @@ def check_state(world: World) -> list[Finding]:
 # --- the machine -------------------------------------------------------------------------------
 
 
-def _outcome_checks(before: World, applied: _Applied) -> Iterator[Finding]:
+def _outcome_checks(before: World, applied: Applied) -> Iterator[Finding]:
     if applied.raised is not None:
         yield Finding("fire_never_raises", f"fire() raised {applied.raised!r}")
         return
@@ -124,22 +125,22 @@ def _books_checks(world: World) -> Iterator[Finding]:
         )
     attempts = {_attempt(t.client_order_id) for t in snap.working_entries}
     if len(attempts) > 1:
-        yield Finding("one_attempt_at_a_time", f"entries of {sorted(attempts)} work at once")
+        yield Finding("one_attempt_at_a_time", f"entries of {len(attempts)} attempts work at once")
     if not 0 <= snap.entries_today <= snap.max_attempts:
         yield Finding(
             "attempts_bounded", f"{snap.entries_today} entries today, at most {snap.max_attempts}"
         )
-    if snap.is_halted and snap.position and snap.alarm is None and snap.exit_reason is None:
-        # A halt keeps the position covered (or closes it, or raises the alarm).
-        if not any(t.role is OrderRole.STOP for t in snap.working_orders):
-            yield Finding(
-                "halted_covered_or_alarm",
-                f"halted holding {snap.position}, no stop working or in flight, no alarm",
-            )
+    uncovered = not any(t.role is OrderRole.STOP for t in snap.working_orders)
+    # A halt keeps the position covered (or closes it, or raises the alarm).
+    if uncovered and snap.is_halted and snap.position and not (snap.alarm or snap.exit_reason):
+        yield Finding(
+            "halted_covered_or_alarm",
+            f"halted holding {snap.position}, no stop working or in flight, no alarm",
+        )
     if snap.state in _PROTECTED:
         if snap.position == 0:
             yield Finding("in_position_protected", f"{snap.state} with no position")
-        elif not any(t.role is OrderRole.STOP for t in snap.working_orders):
+        elif uncovered:
             yield Finding(
                 "in_position_protected",
                 f"{snap.state} holding {snap.position} with no stop working or in flight",
@@ -197,7 +198,8 @@ def _stop_moves(
             command.stop_price, tick
         ):
             yield Finding("stops_on_tick", f"{type(command).__name__} at {command.stop_price}")
-        if isinstance(command, PlaceStop | ReplaceStop) and command.stop_price != after.desired_stop:
+        wanted = after.desired_stop
+        if isinstance(command, PlaceStop | ReplaceStop) and command.stop_price != wanted:
             yield Finding(
                 "stops_tighten_only",
                 f"{type(command).__name__} at {command.stop_price}, the machine wants "

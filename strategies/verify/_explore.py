@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from strategies.verify._checks import Finding, check_state, check_transition
-from strategies.verify._world import BrokerMode, Setup, Step, World, next_steps
+from strategies.verify._steps import apply_step, next_steps
+from strategies.verify._world import BrokerMode, Setup, Step, World
 
 __all__ = ["Counterexample", "Progress", "Result", "explore", "path_to"]
 
@@ -91,7 +92,7 @@ def explore(
         last = level == depth - 1
         for index, world in frontier:
             for step in next_steps(world):
-                applied = world.apply(step)
+                applied = apply_step(world, step)
                 if applied is None:
                     continue
                 result.transitions += 1

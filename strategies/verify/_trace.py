@@ -21,6 +21,7 @@ from machines import (
     ReplaceStop,
 )
 from strategies.verify._checks import Finding, check_state, check_transition
+from strategies.verify._steps import apply_step
 from strategies.verify._world import BrokerMode, Setup, Step, World, short_id
 
 __all__ = ["Trace", "TracedStep", "describe_outcome", "replay"]
@@ -61,7 +62,7 @@ def replay(setup: Setup, mode: BrokerMode, steps: tuple[Step, ...], in_flight: i
     world = World(setup, mode, in_flight)
     traced: list[TracedStep] = []
     for number, step in enumerate(steps, 1):
-        applied = world.apply(step)
+        applied = apply_step(world, step)
         if applied is None:
             return Trace(tuple(traced), number)
         findings = check_transition(world, step, applied)
