@@ -11,7 +11,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from machines import LIFECYCLE_TABLE, Anomaly, Declaration, Moves
+from machines import LIFECYCLE_TABLE, Anomaly, Declaration, Moves, Rules
 from strategies.verify._explore import Counterexample, Result
 from strategies.verify._trace import describe_step, replay
 from strategies.verify._world import Setup, Step
@@ -99,7 +99,6 @@ The shortest sequence that broke it, replayed against the real machine and the v
 no property may break along it (after a fix the sequence may end early: a step that can no
 longer happen ends it).
 """
-# ruff: noqa: E501
 
 {imports}
 
@@ -119,7 +118,10 @@ def test_{name}() -> None:
 
 
 def _module(mode: str, setup: Setup, in_flight: int, example: Counterexample, name: str) -> str:
-    fields = [f"    {f.name}={getattr(setup, f.name)!r}," for f in dataclasses.fields(setup)]
+    fields = [
+        f"    {f.name}={_source_of(getattr(setup, f.name))},"
+        for f in dataclasses.fields(setup)
+    ]
     text = "\n".join(fields)
     machines_names = sorted(n for n in ("FixedTick", "PriceBands", "Rules") if f"{n}(" in text)
     imports = [
@@ -129,7 +131,7 @@ def _module(mode: str, setup: Setup, in_flight: int, example: Counterexample, na
         *([f"from machines import {', '.join(machines_names)}"] if machines_names else []),
         "from strategies.verify import Setup, Step, replay",
     ]
-    steps = "\n".join(f"    {_source(step)},  # {step.label}" for step in example.steps)
+    steps = "\n".join(f"    # {step.label}\n    {_source(step)}," for step in example.steps)
     return _MODULE.format(
         mode=mode,
         invariant=example.invariant,
@@ -140,6 +142,16 @@ def _module(mode: str, setup: Setup, in_flight: int, example: Counterexample, na
         name=name,
         in_flight=in_flight,
     )
+
+
+def _source_of(value: object) -> str:
+    """A setup field as source; rules one field a line, so lines stay short."""
+    if isinstance(value, Rules):
+        inner = ",\n".join(
+            f"        {f.name}={getattr(value, f.name)!r}" for f in dataclasses.fields(value) if f.init
+        )
+        return f"Rules(\n{inner},\n    )"
+    return repr(value)
 
 
 def _source(step: Step) -> str:
