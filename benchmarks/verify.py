@@ -12,13 +12,13 @@ import argparse
 import json
 from typing import Any
 
-from strategies.verify import Setup, explore
+from strategies.verify import VerifySetup, explore
 
 __all__ = ["measure"]
 
 
 def _run(depth: int, dedup: bool) -> dict[str, Any]:
-    result = explore(Setup(), "faithful", depth, dedup=dedup)
+    result = explore(VerifySetup(), "faithful", depth, dedup=dedup)
     return {
         "states": result.states,
         "transitions": result.transitions,

@@ -335,14 +335,14 @@ def _verify(args: argparse.Namespace) -> int:
     if problem is not None or depth is None or in_flight is None:
         print(f"tickstate verify: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    from strategies.verify import Progress, Setup, emit_tests, explore, report_lines
+    from strategies.verify import Progress, VerifySetup, emit_tests, explore, report_lines
 
-    setup = Setup()
+    setup = VerifySetup()
     if args.strategy is not None:
         from strategies.spec import load_strategy
 
         try:
-            setup = Setup.of(load_strategy(args.strategy))
+            setup = VerifySetup.of(load_strategy(args.strategy))
         except SpecError as exc:
             print(exc, file=sys.stderr)
             return EXIT_USAGE

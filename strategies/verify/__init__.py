@@ -18,10 +18,10 @@ from strategies.verify._trace import Trace, TracedStep, describe_outcome, replay
 from strategies.verify._world import (
     FOREIGN_ID,
     BrokerMode,
-    Setup,
     Step,
     VenueOrder,
     VenueStatus,
+    VerifySetup,
     World,
 )
 
@@ -32,12 +32,12 @@ __all__ = [
     "Finding",
     "Progress",
     "Result",
-    "Setup",
     "Step",
     "Trace",
     "TracedStep",
     "VenueOrder",
     "VenueStatus",
+    "VerifySetup",
     "World",
     "apply_step",
     "check_state",

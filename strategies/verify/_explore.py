@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from strategies.verify._checks import Finding, check_state, check_transition
 from strategies.verify._steps import apply_step, next_steps
-from strategies.verify._world import BrokerMode, Setup, Step, World
+from strategies.verify._world import BrokerMode, Step, VerifySetup, World
 
 __all__ = ["Counterexample", "Progress", "Result", "explore", "path_to"]
 
@@ -68,7 +68,7 @@ class Result:
 
 
 def explore(
-    setup: Setup,
+    setup: VerifySetup,
     mode: BrokerMode,
     depth: int,
     *,

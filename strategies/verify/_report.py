@@ -14,12 +14,12 @@ from pathlib import Path
 from machines import LIFECYCLE_TABLE, Anomaly, Declaration, Moves, Rules
 from strategies.verify._explore import Counterexample, Result
 from strategies.verify._trace import describe_step, replay
-from strategies.verify._world import Setup, Step
+from strategies.verify._world import Step, VerifySetup
 
 __all__ = ["emit_tests", "report_lines"]
 
 
-def report_lines(result: Result, setup: Setup, in_flight: int) -> list[str]:
+def report_lines(result: Result, setup: VerifySetup, in_flight: int) -> list[str]:
     """The violations with their sequences, the notes, then the summary line."""
     lines: list[str] = []
     for example in result.violations:
@@ -64,7 +64,7 @@ def _anomaly_of(declaration: Declaration) -> Anomaly | None:
 
 
 def emit_tests(
-    result: Result, setup: Setup, in_flight: int, folder: Path, *, notes: bool = False
+    result: Result, setup: VerifySetup, in_flight: int, folder: Path, *, notes: bool = False
 ) -> list[Path]:
     """Write one pytest module per violation (and per note kind, with ``notes``)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,7 +102,7 @@ longer happen ends it).
 
 {imports}
 
-SETUP = Setup(
+SETUP = VerifySetup(
 {setup}
 )
 STEPS = (
@@ -117,7 +117,9 @@ def test_{name}() -> None:
 '''
 
 
-def _module(mode: str, setup: Setup, in_flight: int, example: Counterexample, name: str) -> str:
+def _module(
+    mode: str, setup: VerifySetup, in_flight: int, example: Counterexample, name: str
+) -> str:
     fields = [
         f"    {f.name}={_source_of(getattr(setup, f.name))},"
         for f in dataclasses.fields(setup)
@@ -129,7 +131,7 @@ def _module(mode: str, setup: Setup, in_flight: int, example: Counterexample, na
         *(["from decimal import Decimal"] if "Decimal(" in text else []),
         "",
         *([f"from machines import {', '.join(machines_names)}"] if machines_names else []),
-        "from strategies.verify import Setup, Step, replay",
+        "from strategies.verify import Step, VerifySetup, replay",
     ]
     steps = "\n".join(f"    # {step.label}\n    {_source(step)}," for step in example.steps)
     return _MODULE.format(
@@ -148,7 +150,9 @@ def _source_of(value: object) -> str:
     """A setup field as source; rules one field a line, so lines stay short."""
     if isinstance(value, Rules):
         inner = ",\n".join(
-            f"        {f.name}={getattr(value, f.name)!r}" for f in dataclasses.fields(value) if f.init
+            f"        {f.name}={getattr(value, f.name)!r}"
+            for f in dataclasses.fields(value)
+            if f.init
         )
         return f"Rules(\n{inner},\n    )"
     return repr(value)

@@ -51,10 +51,10 @@ from strategies.verify._world import (
     FOREIGN_ID,
     MARKET_PRICE,
     Applied,
-    Setup,
     Step,
     VenueOrder,
     VenueStatus,
+    VerifySetup,
     World,
 )
 
@@ -252,12 +252,12 @@ _ENTRIES = frozenset({"entry_long", "entry_short", "entry_oco"})
 
 
 @lru_cache(maxsize=64)
-def _at(setup: Setup, day: date) -> datetime:
+def _at(setup: VerifySetup, day: date) -> datetime:
     return setup.at(day)
 
 
 @lru_cache(maxsize=16)
-def _legs(setup: Setup) -> tuple[EntryLeg, EntryLeg]:
+def _legs(setup: VerifySetup) -> tuple[EntryLeg, EntryLeg]:
     return setup.legs()
 
 

@@ -22,7 +22,7 @@ from machines import (
 )
 from strategies.verify._checks import Finding, check_state, check_transition
 from strategies.verify._steps import apply_step
-from strategies.verify._world import BrokerMode, Setup, Step, World, short_id
+from strategies.verify._world import BrokerMode, Step, VerifySetup, World, short_id
 
 __all__ = ["Trace", "TracedStep", "describe_outcome", "replay"]
 
@@ -57,7 +57,9 @@ class Trace:
         return "\n".join(lines)
 
 
-def replay(setup: Setup, mode: BrokerMode, steps: tuple[Step, ...], in_flight: int = 2) -> Trace:
+def replay(
+    setup: VerifySetup, mode: BrokerMode, steps: tuple[Step, ...], in_flight: int = 2
+) -> Trace:
     """Take ``steps`` from a fresh world, checking every property after each."""
     world = World(setup, mode, in_flight)
     traced: list[TracedStep] = []

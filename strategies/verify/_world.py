@@ -43,10 +43,10 @@ __all__ = [
     "MARKET_PRICE",
     "Applied",
     "BrokerMode",
-    "Setup",
     "Step",
     "VenueOrder",
     "VenueStatus",
+    "VerifySetup",
     "World",
     "short_id",
 ]
@@ -61,7 +61,7 @@ _RECORDS_FACTS = frozenset({OutcomeKind.ACCEPTED, OutcomeKind.ANOMALY})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Setup:
+class VerifySetup:
     """What a check starts from: the machine's identity and rules, the day, the entry's size.
 
     The price domain is small on purpose: a long enters above ``base`` (``entry_gap`` away) with
@@ -85,7 +85,7 @@ class Setup:
         return local + timedelta(minutes=1)
 
     @classmethod
-    def of(cls, spec: StrategySpec) -> Setup:
+    def of(cls, spec: StrategySpec) -> VerifySetup:
         """The setup of a strategy file: its name, its first symbol and that symbol's rules."""
         symbol = spec.symbols[0]
         return cls(strategy=spec.name, symbol=symbol, rules=spec.rules()[symbol])
@@ -210,7 +210,7 @@ class World:
         "taken",
     )
 
-    def __init__(self, setup: Setup, mode: BrokerMode, in_flight: int = 2) -> None:
+    def __init__(self, setup: VerifySetup, mode: BrokerMode, in_flight: int = 2) -> None:
         self.setup = setup
         self.mode = mode
         self.in_flight = in_flight

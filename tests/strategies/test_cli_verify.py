@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from strategies.cli import main
-from strategies.verify import Counterexample, Result, Setup, Step, emit_tests
+from strategies.verify import Counterexample, Result, Step, VerifySetup, emit_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).parent / "specs" / "bad"
@@ -80,7 +80,7 @@ class TestEmittedTests:
                  Step("fill", "", BUY, "1", now=False))  # fmt: skip
         result = Result(mode="faithful", depth=3)
         result.violations.append(Counterexample("no_reversal", "an example", steps))
-        (path,) = emit_tests(result, Setup(), 2, tmp_path)
+        (path,) = emit_tests(result, VerifySetup(), 2, tmp_path)
         assert path.name == "test_verify_faithful_no_reversal.py"
         text = path.read_text(encoding="utf-8")
         assert "Step('fill', '', 'verify-SYM-20261123-1-buy', '1', now=False)," in text
@@ -101,5 +101,5 @@ class TestEmittedTests:
         result = Result(mode="hostile", depth=2)
         step = (Step("strategy", "entry_long"),)
         result.violations += [Counterexample("x", "a", step), Counterexample("x", "b", step)]
-        paths = emit_tests(result, Setup(), 2, tmp_path)
+        paths = emit_tests(result, VerifySetup(), 2, tmp_path)
         assert [p.name for p in paths] == ["test_verify_hostile_x.py", "test_verify_hostile_x_2.py"]

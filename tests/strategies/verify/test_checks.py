@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from machines import OrderRole, Side
-from strategies.verify import Setup, Step, VenueOrder, VenueStatus, World, check_state
+from strategies.verify import Step, VenueOrder, VenueStatus, VerifySetup, World, check_state
 from tests.strategies.verify.test_steps import (
     EXEC_ENTRY,
     EXEC_STOP,
@@ -97,7 +97,7 @@ class TestAtRest:
 
 def test_the_default_setup_is_small_and_exact():
     """Two shares, Decimal prices on the cent, one attempt a day."""
-    setup = Setup()
+    setup = VerifySetup()
     assert setup.qty == D(2)
     assert all(isinstance(p, Decimal) for p in (setup.base, setup.entry_gap, setup.risk))
     assert setup.rules.max_attempts == 1

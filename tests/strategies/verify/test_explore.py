@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from machines import State
-from strategies.verify import Finding, Setup, World, explore, replay
+from strategies.verify import Finding, VerifySetup, World, explore, replay
 from strategies.verify import _explore as explore_module
 from strategies.verify._checks import check_state
 
-SETUP = Setup()
+SETUP = VerifySetup()
 
 
 class TestExhaustive:
@@ -35,7 +35,7 @@ class TestExhaustive:
         """The example's rules (its window, its zone, its name in every order id)."""
         from strategies.spec import load_strategy
 
-        setup = Setup.of(load_strategy("examples/eighty_twenty.toml"))
+        setup = VerifySetup.of(load_strategy("examples/eighty_twenty.toml"))
         assert (setup.strategy, setup.symbol) == ("s8020", "AAPL")
         assert explore(setup, "faithful", 4).ok
 

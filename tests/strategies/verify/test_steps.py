@@ -5,10 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from machines import OrderRole, State
-from strategies.verify import FOREIGN_ID, Setup, Step, VenueStatus, World, apply_step, next_steps
+from strategies.verify import (
+    FOREIGN_ID,
+    Step,
+    VenueStatus,
+    VerifySetup,
+    World,
+    apply_step,
+    next_steps,
+)
 
 D = Decimal
-SETUP = Setup()
+SETUP = VerifySetup()
 BUY = "verify-SYM-20261123-1-buy"
 STOP = "verify-SYM-20261123-1-stop"
 STOP_R1 = "verify-SYM-20261123-1-stop-r1"

@@ -14,9 +14,9 @@ import datetime
 from decimal import Decimal
 
 from machines import FixedTick, Rules
-from strategies.verify import Setup, Step, replay
+from strategies.verify import Step, VerifySetup, replay
 
-SETUP = Setup(
+SETUP = VerifySetup(
     strategy='verify',
     symbol='SYM',
     rules=Rules(
