@@ -5,9 +5,10 @@ status), hence its position — plus what is in flight between the two: the mach
 yet executed (in order, as the runner sends them) and, per order, the venue's events not yet
 delivered (in order per order, in any interleaving across orders: per-order delivery delays).
 
-A ``Step`` is one thing that can happen next: a strategy event, the venue executing the next
-command (accepted or refused), filling, cancelling or expiring an order, the stream delivering
-an event, a reconciliation snapshot. ``hostile`` venues also duplicate, re-deliver stale events,
+A ``Step`` (``_steps`` lists and takes them) is one thing that can happen next: a strategy
+event, the venue executing the next command (accepted or refused), filling or cancelling an
+order, the session's close expiring day orders, the stream delivering an event, a
+reconciliation snapshot. ``hostile`` venues also duplicate, re-deliver stale events,
 reorder an order's own events, lose them, and name an order nobody placed. Worlds are immutable
 once built: a step returns a new world that shares everything it did not change.
 """
@@ -145,10 +146,11 @@ class VenueOrder:
 class Step:
     """One thing that can happen next, named so that it can be replayed by name.
 
-    ``kind`` says what (``strategy``, ``execute``, ``fill``, ``cancel``, ``expire``, ``deliver``,
-    ``snapshot``; hostile also ``reorder``, ``lose``, ``duplicate``, ``foreign``); ``what`` and
-    ``cid`` say which; ``arg`` carries a fill's cumulative quantity, an index or a branch;
-    ``now`` is True when the venue's events are delivered at once, False when they are queued.
+    ``kind`` says what (``strategy``, ``execute``, ``fill``, ``cancel``, ``close`` — the session
+    ends, every day order expires —, ``deliver``, ``snapshot``; hostile also ``reorder``,
+    ``lose``, ``duplicate``, ``foreign``); ``what`` and ``cid`` say which; ``arg`` carries a
+    fill's cumulative quantity, an index or a branch (``accepted``/``rejected``); ``now`` is
+    True when the venue's events are delivered at once, False when they are queued.
     """
 
     kind: str
