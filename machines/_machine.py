@@ -276,7 +276,9 @@ class SymbolMachine:
             twin._races = self._races
             twin._anomalies = self._anomalies
             twin._reasons = dict(self._reasons) if self._reasons else None
-            twin._view = _View(twin, self._view.last_trigger)
+            view = twin._view = _View(twin, self._view.last_trigger)
+            # The same books, state and counters: a snapshot already built is the twin's too.
+            view._built = self._view._built
         return twin
 
     def __copy__(self) -> SymbolMachine:

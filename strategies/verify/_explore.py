@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from machines import Outcome, OutcomeKind
 from strategies.verify._checks import Finding, check_state, check_transition
 from strategies.verify._steps import apply_step, next_steps
 from strategies.verify._world import BrokerMode, Step, VerifySetup, World
@@ -99,6 +100,12 @@ def explore(
                 if progress is not None and result.transitions % every == 0:
                     progress(Progress(level + 1, len(parents), result.transitions, clock() - start))
                 findings = check_transition(world, step, applied)
+                if dedup and step.kind in _VENUE_UNTOUCHED and _changes_nothing(applied.outcomes):
+                    # The venue untouched and every event ignored or declined: the state it
+                    # starts from, already seen (the transition checks prove nothing changed).
+                    if findings:
+                        _record(result, findings, parents, index, step, first_bad)
+                    continue
                 key = applied.world.key() if dedup else None
                 if dedup and key in seen:
                     # Its state checks ran when it was first reached.
@@ -121,6 +128,15 @@ def explore(
     result.states = len(parents)
     result.seconds = clock() - start
     return result
+
+
+#: Steps that fire an event and change nothing on the venue's side.
+_VENUE_UNTOUCHED = frozenset({"strategy", "duplicate", "foreign"})
+_NOTHING = frozenset({OutcomeKind.IGNORED, OutcomeKind.DECLINED})
+
+
+def _changes_nothing(outcomes: tuple[Outcome, ...]) -> bool:
+    return all(outcome.kind in _NOTHING for outcome in outcomes)
 
 
 def _record(

@@ -4,7 +4,7 @@
 decline or race are left out: the declaration alone decides them), then the venue at work
 and the stream; ``apply_step`` takes one on a clone of the world. Small domains keep the
 exploration finite: one entry size, three entry shapes, trails a tick tighter, looser or
-equal, fills of one share or the rest, one session close and one rollover, after square-off.
+equal, fills of one share or the rest; square-off, then one session close, then one rollover.
 """
 
 from __future__ import annotations
@@ -118,8 +118,8 @@ def next_steps(world: World) -> list[Step]:
         day_orders = day_orders or order.role is not OrderRole.EXIT
     # The session closes (every working day order expires at once) after the square-off, as
     # the rules order them: square-off, then the close, then the next session's rollover.
-    if day_orders and world.machine.snapshot().done_for_day:
-        for now in delays:
+    if not world.closed and world.machine.snapshot().done_for_day:
+        for now in delays if day_orders else (True,):
             steps.append(Step("close", now=now))
     for cid in sorted(world.queues):
         steps.append(Step("deliver", "", cid))
@@ -178,9 +178,9 @@ def _strategy_events(world: World) -> list[str]:
         if trigger == "revise_initial_stop" and not snap.working_entries:
             continue
         if trigger == "day_rollover" and not (
-            snap.done_for_day and snap.trading_date == world.setup.trading_date
+            world.closed and snap.trading_date == world.setup.trading_date
         ):
-            continue  # once, to the next session, after the day's square-off
+            continue  # once, to the next session, after the day's close
         found.append(what)
     return found
 
@@ -269,6 +269,8 @@ def _on_strategy(w: World, step: Step) -> bool:
     if event is None:
         return False
     w.fire(event)
+    if isinstance(event, DayRolledOver):
+        w.closed = False  # the next session is open
     return True
 
 
@@ -383,9 +385,10 @@ def _on_cancel(w: World, step: Step) -> bool:
 
 
 def _on_close(w: World, step: Step) -> bool:
-    ending = [o for o in w.orders.values() if o.open and o.role is not OrderRole.EXIT]
-    if not ending:
+    if w.closed or not w.machine.snapshot().done_for_day:
         return False
+    w.closed = True
+    ending = [o for o in w.orders.values() if o.open and o.role is not OrderRole.EXIT]
     at = _at(w.setup, w.machine.snapshot().trading_date)
     for order in sorted(ending, key=lambda o: o.client_order_id):
         w.put(_with(order, status=VenueStatus.EXPIRED))

@@ -198,6 +198,7 @@ class World:
     __slots__ = (
         "_events",
         "_outcomes",
+        "closed",
         "delivered",
         "double_fill",
         "entry_side",
@@ -225,6 +226,7 @@ class World:
         self.entry_side: Side | None = None  # the side of the latest entry fill at the venue
         self.double_fill = False  # both legs of a one-cancels-other pair filled at the venue
         self.lost = False  # a message was lost since the last snapshot
+        self.closed = False  # the session closed (its day orders expired); the next not begun
         self._events: list[Event] = []
         self._outcomes: list[Outcome] = []
 
@@ -245,6 +247,7 @@ class World:
         twin.entry_side = self.entry_side
         twin.double_fill = self.double_fill
         twin.lost = self.lost
+        twin.closed = self.closed
         return twin
 
     # --- reading ---------------------------------------------------------------------------
@@ -261,6 +264,7 @@ class World:
             self.entry_side,
             self.double_fill,
             self.lost,
+            self.closed,
         )
 
     @property
