@@ -18,7 +18,7 @@ from decimal import Decimal
 from machines._events import OrderEvent, OrderReplaced
 from machines._orders import OrderRole, OrderTrack, Side, TrackStatus
 
-__all__ = ["Books", "classify_order_event"]
+__all__ = ["ORDERS_DIFFER", "Books", "classify_order_event"]
 
 _ZERO = Decimal(0)
 
@@ -31,6 +31,8 @@ LATE_FILL = "late_fill"
 OVERFILL = "overfill"
 OPPOSITE_LEG_FILLED = "opposite_leg_filled"
 UNEXPECTED_REPLACE = "unexpected_replace"
+# A snapshot whose position agrees but whose open orders differ from the working ones.
+ORDERS_DIFFER = "orders_differ"
 
 _ENTRY, _STOP, _REPLACEMENT, _EXIT = "entry", "stop", "replacement", "exit"
 
@@ -42,7 +44,9 @@ class Books:
     """Mutable working data of one symbol; only the machine holds one, only under its lock."""
 
     __slots__ = (
+        "alarm",
         "desired_stop",
+        "disputed",
         "done_for_day",
         "entries",
         "entries_today",
@@ -83,6 +87,10 @@ class Books:
         self.renewals = 0  # fresh stops or exits this attempt placed after a refusal
         self.winding_down: str | None = None
         self.halt_reason: str | None = None
+        self.alarm: str | None = None  # an anomaly the operator must resolve (see the policy)
+        # The position the broker last reported when it disagreed with the books; None once a
+        # report agrees. A symbol resumes only when the books agree with it again.
+        self.disputed: Decimal | None = None
         self.done_for_day = False
 
     def draft(self) -> Books:
@@ -90,7 +98,9 @@ class Books:
         # Spelled out: a loop over ``__slots__`` with getattr/setattr costs four times as much,
         # and this runs on every event.
         copy = Books.__new__(Books)
+        copy.alarm = self.alarm
         copy.desired_stop = self.desired_stop
+        copy.disputed = self.disputed
         copy.done_for_day = self.done_for_day
         copy.entries = self.entries
         copy.entries_today = self.entries_today
@@ -111,6 +121,42 @@ class Books:
         return copy
 
     # --- reading ---------------------------------------------------------------------------
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """Everything in the books that decides what future events do, as one hashable value.
+
+        Finished orders are kept as sets (the order they finished in decides nothing); every
+        other slot as it is: the orders and their fills, the stop the machine wants, the initial
+        stop, the next ids (``stop_seq``, ``exit_seq``, ``entries_today``), the renewals left,
+        the day.
+        """
+        earlier: list[frozenset[tuple[str, OrderTrack]]] = []
+        days = self.retired_earlier
+        while days is not None:
+            day, days = days
+            earlier.append(frozenset(day.items()))
+        return (
+            self.trading_date,
+            self.entries_today,
+            self.entries,
+            self.entry_side,
+            self.initial_stop,
+            self.stop,
+            self.replacement,
+            self.exit,
+            frozenset(self.retired.items()),
+            tuple(earlier),
+            self.desired_stop,
+            self.position,
+            self.stop_seq,
+            self.exit_seq,
+            self.renewals,
+            self.winding_down,
+            self.halt_reason,
+            self.alarm,
+            self.disputed,
+            self.done_for_day,
+        )
 
     def working_orders(self) -> tuple[OrderTrack, ...]:
         """Every order that can still fill, entries first."""
@@ -205,16 +251,22 @@ class Books:
                 return
         elif kind in ("rejected", "cancelled"):
             track = track.with_status(TrackStatus.DONE)
+            if slot == _REPLACEMENT and kind == "cancelled":
+                # Only an order that lived can be cancelled or expire: the replace landed, so
+                # the stop it replaced is gone too, whether or not its ``replaced`` came.
+                self._promote_replacement(track)
+                return
         elif kind == "replaced":
             assert isinstance(event, OrderReplaced)
             self.put(slot, track.with_status(TrackStatus.DONE))
-            if self.replacement is not None and (
-                self.replacement.client_order_id == event.new_client_order_id
+            replacement = self.replacement
+            if replacement is not None and (
+                replacement.client_order_id == event.new_client_order_id
             ):
                 # The replacement now protects the position; it is live once its own ``new``
                 # arrives (Alpaca sends ``replaced`` for the old order first), so that
                 # acknowledgement is news, not a duplicate.
-                self.stop, self.replacement = self.replacement, None
+                self.stop, self.replacement = replacement, None
             return
         elif kind == "filled" and slot == _REPLACEMENT:
             self._promote_replacement(track)
@@ -241,6 +293,46 @@ class Books:
             self.retire(self.stop)
         self.stop, self.replacement = None, None
         self.put(_STOP, replacement)
+
+    def reconcile(self, open_orders: tuple[str, ...]) -> bool:
+        """Apply what a snapshot says the broker holds open; True if the books changed.
+
+        A working order the broker no longer holds has ended with the fills the books know
+        (the caller checked that the position agrees); one it holds is acknowledged. A
+        replacement the broker holds means the replace landed: it is the stop now.
+        """
+        held = frozenset(open_orders)
+        changed = False
+        for leg in self.entries:
+            if leg.client_order_id not in held:
+                self.put(_ENTRY, leg.with_status(TrackStatus.DONE))
+                changed = True
+            elif leg.status is TrackStatus.SENT:
+                self.put(_ENTRY, leg.with_status(TrackStatus.LIVE))
+                changed = True
+        replacement = self.replacement
+        if replacement is not None:
+            changed = True
+            if replacement.client_order_id in held:
+                self._promote_replacement(_acknowledged(replacement))
+            else:  # the replace never landed: the venue refused it
+                self.retire(replacement)
+                self.replacement = None
+        for slot in (_STOP, _EXIT):
+            track = getattr(self, slot)
+            if track is None:
+                continue
+            if track.client_order_id not in held:
+                self.put(slot, track.with_status(TrackStatus.DONE))
+                changed = True
+            elif track.status is TrackStatus.SENT:
+                self.put(slot, track.with_status(TrackStatus.LIVE))
+                changed = True
+        return changed
+
+
+def _acknowledged(track: OrderTrack) -> OrderTrack:
+    return track.with_status(TrackStatus.LIVE) if track.status is TrackStatus.SENT else track
 
 
 def _cumulative(event: OrderEvent) -> Decimal:

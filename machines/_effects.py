@@ -34,6 +34,7 @@ __all__ = [
     "progress_wind_down",
     "protect_fill",
     "protect_position",
+    "raise_alarm",
     "raise_stop",
     "renew_exit",
     "renew_stop",
@@ -169,7 +170,14 @@ def place_stop(d: Decision) -> None:
 
 
 def request_replace(d: Decision) -> None:
-    """Replace the live stop by one at the wanted price and the position's size."""
+    """Replace the live stop by one at the wanted price and the position's size.
+
+    The size is always named: a replace that names none keeps the order's *original* quantity
+    at Alpaca (Alpaca-API issue 165), which after a part fill closes more than is held. A part
+    fill of the stop seen while the replacement flies shrinks the booked replacement (see
+    ``Books.apply``); a venue that sizes it past the position anyway makes its fill an
+    ``overfill`` anomaly.
+    """
     books = d.books
     stop = books.stop
     assert stop is not None
@@ -301,5 +309,15 @@ def halt_symbol(d: Decision) -> None:
 
 
 def clear_halt(d: Decision) -> None:
-    """Let the symbol trade again."""
+    """Let the symbol trade again (the operator has seen to any alarm)."""
     d.books.halt_reason = None
+    d.books.alarm = None
+
+
+def raise_alarm(d: Decision) -> None:
+    """The anomaly is the operator's to resolve: the machine will not guess (field lesson 1).
+
+    The first alarm's reason is kept until ``resume``; the snapshot shows it as ``alarm``.
+    """
+    if d.books.alarm is None:
+        d.books.alarm = d.reason or d.trigger

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from strategies._exceptions import SpecError
 from strategies.cli._sim import add_fault_flags, add_sim_arguments
+from strategies.cli._verify import add_verify_arguments
 
 if TYPE_CHECKING:
     from brokers import Bar
@@ -77,6 +78,12 @@ def _sim(args: argparse.Namespace) -> int:
     from strategies.cli._sim import run_sim
 
     return run_sim(args)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from strategies.cli._verify import run_verify
+
+    return run_verify(args)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -444,6 +451,15 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         help="journal file; an existing one resumes (default: a new one under runs/)",
     )
     run.set_defaults(run=_run)
+    verify = commands.add_parser(
+        "verify",
+        help="check the lifecycle machine exhaustively, every interleaving up to a depth",
+        description="Breadth-first, exhaustive exploration of the real lifecycle machine against"
+        " a model of the venue: every sequence of up to --depth steps, every invariant after"
+        " every step. Exit 1 when a property breaks (each shown as a shortest sequence).",
+    )
+    add_verify_arguments(verify)
+    verify.set_defaults(run=_verify)
     status = commands.add_parser(
         "status", help="each symbol's state, position, stop and last event, from a journal"
     )

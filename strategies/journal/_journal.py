@@ -544,10 +544,14 @@ def _check_replay(
         raise JournalError(f"{where}: replay decided {replayed}, the journal has {commands}")
     journaled = json.loads(snapshot)
     now = encode_snapshot(outcome.snapshot)
+    # A field the journaled snapshot lacks was added to Snapshot after the journal was written
+    # (``alarm``): there is nothing to compare it with.
     differs = sorted(
         f.name
         for f in fields(Snapshot)
-        if f.name not in _NOT_REBUILT and now.get(f.name) != journaled.get(f.name)
+        if f.name not in _NOT_REBUILT
+        and f.name in journaled
+        and now.get(f.name) != journaled.get(f.name)
     )
     if differs:
         name = differs[0]

@@ -54,6 +54,18 @@ class TestStatus:
         assert State.FLAT in rows["IBM"]
         assert f"{journal_path}: 3 symbols" in out
 
+    def test_an_operator_alarm_shows_in_the_state_column(self, tmp_path, capsys):
+        """A position the broker contradicts halts the symbol and raises the alarm: shown."""
+        path = tmp_path / "alarm.sqlite"
+        with Journal(path) as journal:
+            driver = Driver(journal)
+            trade_days(driver, 1)
+            driver.fire("IBM", m.BrokerSnapshotTaken(at=at(FIRST_DAY, 11), position_qty=D(5)))
+        assert main(["status", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert out.count("ALARM") == 1  # the state cell wraps: halted: position_mismatch ALARM
+        assert "position_mismatch" in out
+
     def test_status_defaults_to_the_newest_journal_under_runs(
         self, journal_path, tmp_path, capsys, monkeypatch
     ):
