@@ -55,9 +55,11 @@ class Books:
         "exit_seq",
         "halt_reason",
         "initial_stop",
+        "leftover",
         "position",
         "renewals",
         "replacement",
+        "resized",
         "retired",
         "retired_earlier",
         "stop",
@@ -74,6 +76,12 @@ class Books:
         self.initial_stop: Decimal | None = None  # that leg's protective stop, not yet rounded
         self.stop: OrderTrack | None = None
         self.replacement: OrderTrack | None = None  # a stop replacement in flight
+        # The replacement the books shrank by a part fill of the stop seen while it flew: the
+        # venue took that fill off only if it came after the request arrived, so it may hold
+        # more than the books say. Once it fills to the books' size it is ``leftover``: the
+        # machine cancels it, in case the venue still works the rest (see the effects).
+        self.resized: str | None = None
+        self.leftover: str | None = None
         self.exit: OrderTrack | None = None
         # Finished orders, kept forever so a late event is still recognised: today's in a small
         # copy-on-write dict (shared between drafts), earlier days' in a chain of frozen ones,
@@ -109,9 +117,11 @@ class Books:
         copy.exit_seq = self.exit_seq
         copy.halt_reason = self.halt_reason
         copy.initial_stop = self.initial_stop
+        copy.leftover = self.leftover
         copy.position = self.position
         copy.renewals = self.renewals
         copy.replacement = self.replacement
+        copy.resized = self.resized
         copy.retired = self.retired
         copy.retired_earlier = self.retired_earlier
         copy.stop = self.stop
@@ -143,6 +153,8 @@ class Books:
             self.initial_stop,
             self.stop,
             self.replacement,
+            self.resized,
+            self.leftover,
             self.exit,
             frozenset(self.retired.items()),
             tuple(earlier),
@@ -242,6 +254,8 @@ class Books:
         before = track.filled_qty
         if _cumulative(event) > track.filled_qty:
             track = self.record_fill(track, _cumulative(event), _avg(event, track))
+            if track.client_order_id == self.resized and track.filled_qty >= track.qty:
+                self.resized, self.leftover = None, track.client_order_id
         kind = event.kind
         if kind == "accepted":
             if track.status is TrackStatus.SENT:
@@ -286,6 +300,7 @@ class Books:
             # than what remains to protect (a venue that sizes it otherwise overfills it, which
             # ``classify_order_event`` names).
             self.replacement = replacement.with_qty(max(replacement.qty - grew, _ZERO))
+            self.resized = replacement.client_order_id
 
     def _promote_replacement(self, replacement: OrderTrack) -> None:
         """The replacement works at the broker: the stop it replaces is finished."""

@@ -201,6 +201,7 @@ def raise_stop(d: Decision) -> None:
 
 def protect_position(d: Decision) -> None:
     """Keep a position covered while halted: place a stop if none, else resize the live one."""
+    _cancel_leftover(d)
     books = d.books
     if books.position == 0 or books.entry_side is None:
         return
@@ -232,6 +233,7 @@ def begin_wind_down(d: Decision) -> None:
 
 def progress_wind_down(d: Decision) -> None:
     """While exiting: cancel what still works; once nothing works, close the position."""
+    _cancel_leftover(d)
     books = d.books
     if books.winding_down is None:
         return
@@ -271,9 +273,22 @@ def renew_exit(d: Decision) -> None:
     progress_wind_down(d)
 
 
+def _cancel_leftover(d: Decision) -> None:
+    """Cancel a replacement that filled to the size the books gave it after shrinking it by a
+    part fill of the stop it replaced (see ``Books.resized``): if that fill came before the
+    replace reached the venue, the venue sized it larger and still works the rest. A venue
+    whose order is done answers that it cannot cancel it, which the runner takes as done."""
+    books = d.books
+    if books.leftover is not None:
+        d.commands.append(CancelOrder(client_order_id=books.leftover, symbol=d.symbol))
+        books.leftover = None
+
+
 def finish_attempt(d: Decision) -> None:
     """Back to flat: forget the attempt's exit reason and stops (counters stay)."""
+    _cancel_leftover(d)
     books = d.books
+    books.resized = None
     books.winding_down = None
     books.entry_side = None
     books.initial_stop = None

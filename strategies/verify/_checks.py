@@ -6,8 +6,13 @@ books agree with the venue, a position is covered by one stop of exactly its siz
 has reached flat, and a halted symbol with a position has something working or has raised a
 declared operator alarm.
 
+The machine also never asks for more than its books hold (a stop, replacement or close).
+
 A finding is a ``violation`` unless the lifecycle table declares it as policy (an anomaly's
-halt, an alarm, the both-legs-filled flatten): then it is a ``note``.
+halt, an alarm, the both-legs-filled flatten; a replacement the venue sized past the position
+because of fills the machine had not heard of, whose fill past it the machine names
+``overfill`` or ``fill_after_terminal`` and closes; ``Rules.stop_waits_for_entry``'s window
+before the stop, while the entry remainder's cancel flies): then it is a ``note``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from machines import (
     LIFECYCLE_TABLE,
     Anomaly,
     ClientOrderId,
+    ClosePosition,
     Decline,
     Ignore,
     Moves,
@@ -226,6 +232,13 @@ def _stop_moves(
             command.stop_price, tick
         ):
             yield Finding("stops_on_tick", f"{type(command).__name__} at {command.stop_price}")
+        if isinstance(command, PlaceStop | ReplaceStop | ClosePosition) and (
+            command.qty > abs(after.position)
+        ):
+            yield Finding(
+                "asks_within_books",
+                f"{type(command).__name__} for {command.qty}, the books hold {after.position}",
+            )
         wanted = after.desired_stop
         if isinstance(command, PlaceStop | ReplaceStop) and command.stop_price != wanted:
             yield Finding(
@@ -333,9 +346,9 @@ def _at_rest_checks(w: World) -> Iterator[Finding]:
 def _sized_past_by_the_venue(
     w: World, snap: Snapshot, stop: VenueOrder, position: Decimal
 ) -> bool:
-    """The venue holds a replacement stop larger than the position, sized so because a fill of
-    the stop it replaced came before the request reached the venue, while the machine books it
-    at exactly the position. Over-, never under-covered: its fill past the position is the
+    """The venue holds a replacement stop larger than the position, sized so because fills
+    the machine had not heard of came before the request reached the venue, while the machine
+    books it at exactly the position. Over-, never under-covered: its fill past the position is the
     declared ``overfill`` anomaly (halt, close the excess)."""
     if stop.client_order_id not in w.raced or stop.remaining <= abs(position):
         return False

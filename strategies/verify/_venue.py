@@ -112,7 +112,7 @@ def on_execute(w: World, step: Step) -> bool:
         w.emit(OrderRejected(client_order_id=cid, at=at, reason="refused"), True)
         return True
     w.put(_order(w, command, VenueStatus.OPEN, qty))
-    if old is not None and qty > old.remaining:  # the machine had not heard of a fill
+    if old is not None and qty > abs(w.position):  # the machine had not heard of a fill
         w.raced = w.raced | {cid}
     if old is not None:  # Alpaca's order: ``replaced`` for the old order, then ``new``
         w.put(_with(old, status=VenueStatus.REPLACED))

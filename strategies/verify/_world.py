@@ -229,8 +229,8 @@ class World:
         self.taken: dict[str, Decimal] = {}  # cumulative fill the machine took, per order
         self.entry_side: Side | None = None  # the side of the latest entry fill at the venue
         self.double_fill = False  # both legs of a one-cancels-other pair filled at the venue
-        # Replacements the venue sized past what the order they replace had left when they
-        # landed (a fill the machine had not heard of when it decided the replace).
+        # Replacements the venue sized past its position when they landed: the machine asked
+        # for no more than its books held (a check), so by fills it had not heard of yet.
         self.raced: frozenset[str] = frozenset()
         # Such a replacement filled past the position (the venue's position went through zero).
         self.overfilled = False

@@ -120,6 +120,36 @@ class TestPartialStopFillReplaceRace:
         positions = [o.snapshot.position for o in s.outcomes]
         assert min(positions) >= 0  # never short
 
+    def test_a_shrunk_replacement_filled_to_its_size_is_cancelled_in_case_the_venue_holds_more(
+        self,
+    ):
+        """The part fill may have come before the replace reached the venue, which then sized
+        the replacement at 2: once it has filled the 1 the books gave it, the machine cancels
+        it, so no stop works at the venue behind flat books (the model check found it)."""
+        s, replace = self._race()
+        s.fire(filled(oid(OrderRole.STOP), 1, "99.00"))
+        s.run(replaced(oid(OrderRole.STOP), replace.new_client_order_id))
+        s.run(accepted(replace.new_client_order_id))
+        done = s.fire(filled(replace.new_client_order_id, 1, "99.50"))
+        assert done.state_to is State.FLAT
+        assert done.commands == (
+            m.CancelOrder(client_order_id=replace.new_client_order_id, symbol="AAPL"),
+        )
+        # The venue had sized it at 1 after all: its "filled" answer to the cancel is stale.
+        late = s.fire(m.OrderCancelled(client_order_id=replace.new_client_order_id, at=signal().at,
+                                       filled_qty=D(1), avg_fill_price=D("99.50")))  # fmt: skip
+        assert late.kind is m.OutcomeKind.IGNORED
+        assert late.commands == ()
+
+    def test_a_replacement_nothing_shrank_is_not_cancelled_after_its_fill(self):
+        """No part fill raced the replace: the venue's size is the books' and nothing is sent."""
+        s, replace = self._race()
+        s.run(replaced(oid(OrderRole.STOP), replace.new_client_order_id))
+        s.run(accepted(replace.new_client_order_id))
+        done = s.fire(filled(replace.new_client_order_id, 2, "99.50"))
+        assert done.state_to is State.FLAT
+        assert done.commands == ()
+
     def test_no_command_ever_asks_for_more_than_the_position(self):
         """Every stop, replacement and exit the race leads to is at most the position held when
         it was decided (a replacement at most what its stop had left)."""
