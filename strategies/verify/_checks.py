@@ -285,7 +285,7 @@ def _venue_checks(w: World) -> Iterator[Finding]:
                 yield Finding("no_reversal", f"{what} after both legs filled", note=True)
             elif w.overfilled:  # declared: the machine names it overfill and closes the excess
                 yield Finding(
-                    "no_reversal", f"{what}: a closing order filled past its size", note=True
+                    "no_reversal", f"{what}: a stop the venue sized past it filled", note=True
                 )
             else:
                 yield Finding(

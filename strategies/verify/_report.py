@@ -51,8 +51,8 @@ def _declared_as(invariant: str, detail: str) -> str:
             if anomaly is not None and anomaly.reason == reason
         }
         return "declared anomaly: " + (" or ".join(sorted(policies)) or "halt")
-    if invariant == "no_reversal" and "past its size" in detail:
-        return "declared anomaly overfill: halt and flatten the excess"
+    if invariant == "no_reversal" and "venue sized past" in detail:
+        return "declared anomaly overfill or fill_after_terminal: halt and flatten the excess"
     if invariant == "no_reversal":
         return "declared anomaly both_legs_filled: halt and flatten the excess"
     if invariant == "protected_at_rest" and "larger than the position" in detail:
