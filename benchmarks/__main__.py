@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dispatch, latency, replay, scale
-from benchmarks._common import Figure, markdown, update_readme, write_results
+from benchmarks import dispatch, latency, replay, scale, verify
+from benchmarks._common import Figure, markdown, merge_results, update_readme, write_results
 
 __all__ = ["main", "run_all"]
 
@@ -35,6 +35,7 @@ FULL: dict[str, Any] = {
     "rounds": 3,
     "profile": True,
     "profile_cycles": 500,
+    "verify_depth": 6,
 }
 QUICK: dict[str, Any] = {
     "dispatch_cycles": 5,
@@ -48,6 +49,7 @@ QUICK: dict[str, Any] = {
     "rounds": 1,
     "profile": False,
     "profile_cycles": 3,
+    "verify_depth": 3,
 }
 
 
@@ -214,6 +216,36 @@ def fig_replay(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     return [figure], ({"replay_profile": profile} if profile else {})
 
 
+def fig_verify(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """``tickstate verify``: states explored per second, and what deduplication saves."""
+    result = verify.measure(sizes["verify_depth"])
+    dedup, every_path = result["dedup"], result["without_dedup"]
+    depth = result["depth"]
+    return [
+        Figure(
+            name=f"verify states/s, faithful depth {depth}, dedup",
+            value=dedup["states_per_s"],
+            unit="states/s",
+            baseline=every_path["states_per_s"],
+            baseline_name="without dedup: a state per path",
+            ratio=dedup["states_per_s"] / every_path["states_per_s"],
+            target="— (reported: a distinct state costs several transitions)",
+            passed=True,
+            details=result,
+        ),
+        Figure(
+            name=f"verify CPU time, faithful depth {depth}, dedup",
+            value=dedup["cpu_s"],
+            unit="s",
+            baseline=every_path["cpu_s"],
+            baseline_name=f"without dedup, {every_path['states']:,} states",
+            ratio=result["speedup"],
+            target=">= 5x (ratio = speed-up)",
+            passed=result["speedup"] >= 5,
+        ),
+    ], {}
+
+
 BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, Any]]]] = {
     "dispatch": fig_dispatch,
     "scale": fig_scale,
@@ -221,6 +253,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, A
     "in_process": fig_in_process,
     "loopback": fig_loopback,
     "replay": fig_replay,
+    "verify": fig_verify,
 }
 
 
@@ -257,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         help="whose performance block to regenerate (full runs of every benchmark only)",
     )
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --only: put the new rows into the existing results.json (and the README)"
+        " instead of replacing it, for when a full run is not wanted",
+    )
+    parser.add_argument(
         "--render",
         action="store_true",
         help="run nothing: regenerate results.md and the README from the existing results.json",
@@ -274,6 +313,13 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(level="WARNING")
     figures, extra = run_all(QUICK if args.quick else FULL, args.only)
+    if args.merge:
+        if args.quick or not args.only:
+            parser.error("--merge takes the rows of a full-size --only run")
+        json_path, md_path = merge_results(figures, args.out, sorted(args.only))
+        update_readme(args.readme, json.loads(json_path.read_text(encoding="utf-8")))
+        print(f"merged into {json_path} and {md_path}; regenerated {args.readme}")
+        return 0
     json_path, md_path = write_results(figures, args.out, extra)
     print(f"wrote {json_path} and {md_path}")
     if not args.quick and not args.only:  # a partial or smoke run never replaces the table

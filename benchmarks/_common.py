@@ -15,6 +15,7 @@ __all__ = [
     "Figure",
     "machine_description",
     "markdown",
+    "merge_results",
     "percentiles",
     "readme_section",
     "table",
@@ -93,10 +94,18 @@ def _cell(value: float | None) -> str:
 def _run_line(document: dict[str, Any]) -> str:
     when = datetime.fromisoformat(document["date"])
     machine = document["machine"]
-    return (
+    line = (
         f"Run {when:%Y-%m-%d %H:%M} UTC on {machine['cpu']}, {machine['cores']} cores, "
         f"{machine['python']} ({machine['os']}). Regenerate with `python -m benchmarks`."
     )
+    for merged in document.get("merged", []):
+        at = datetime.fromisoformat(merged["date"])
+        names = ", ".join(f"“{name}”" for name in merged["figures"])
+        line += (
+            f" Measured later ({at:%Y-%m-%d %H:%M} UTC, {merged['machine']['cores']} cores,"
+            f" `python -m benchmarks --only {' '.join(merged['benchmarks'])} --merge`): {names}."
+        )
+    return line
 
 
 def table(document: dict[str, Any]) -> str:
@@ -172,6 +181,32 @@ def update_readme(readme: Path, document: dict[str, Any]) -> None:
     readme.write_text(
         text[:begin] + readme_section(document) + text[end + len(README_END) :], encoding="utf-8"
     )
+
+
+def merge_results(
+    figures: list[Figure], out_dir: Path, benchmarks: list[str]
+) -> tuple[Path, Path]:
+    """Put ``figures`` into the existing ``results.json`` (replacing rows of the same name,
+    adding new ones) without rerunning the rest; the document says when they were measured."""
+    json_path, md_path = out_dir / "results.json", out_dir / "results.md"
+    document: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
+    fresh = {f.name: f.as_json() for f in figures}
+    rows = [fresh.pop(row["name"], row) for row in document["figures"]]
+    document["figures"] = rows + list(fresh.values())
+    document["all_pass"] = all(row["pass"] for row in document["figures"])
+    merged = [m for m in document.get("merged", []) if m["benchmarks"] != benchmarks]
+    merged.append(
+        {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine_description(),
+            "benchmarks": benchmarks,
+            "figures": [f.name for f in figures],
+        }
+    )
+    document["merged"] = merged
+    json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(document), encoding="utf-8")
+    return json_path, md_path
 
 
 def write_results(

@@ -90,6 +90,7 @@ class _Pending:
     due: datetime
     order_id: str
     replacement: Order | None = None  # a replace: the new order, not yet working
+    filled_at_request: Decimal = Decimal(0)  # what the old order had filled when asked
 
 
 class MatchingEngine:
@@ -300,12 +301,17 @@ class MatchingEngine:
             raise NotReplaceableError(
                 f"unable to replace order, order is in {old.status.value} state"
             )
-        qty = changes.qty if changes.qty is not None else old.remaining_qty
+        # A replace that names no size keeps the order's original one, not what it has left
+        # (Alpaca-API issue 165: a partly filled order replaced at a new price asks for all of
+        # it again, and is refused or overfills): a client must always say the size.
+        qty = changes.qty if changes.qty is not None else old.qty
         stop = changes.stop_price if changes.stop_price is not None else old.stop_price
         limit = changes.limit_price if changes.limit_price is not None else old.limit_price
         tif = changes.time_in_force or old.time_in_force
-        if old.type is OrderType.STOP_LIMIT and changes.stop_price is not None and (
-            changes.limit_price is None and self.rules.buy_stop_collar
+        if (
+            old.type is OrderType.STOP_LIMIT
+            and changes.stop_price is not None
+            and (changes.limit_price is None and self.rules.buy_stop_collar)
         ):
             limit = collar_limit(changes.stop_price)  # the collar follows the stop
         if (qty, stop, limit, tif) == (
@@ -354,7 +360,9 @@ class MatchingEngine:
         self._by_client_id[waiting.client_order_id] = waiting.id
         pending = replace(old, status=OrderStatus.PENDING_REPLACE, updated_at=now)
         self._store(pending)
-        self._pending.append(_Pending(now + self.rules.order_latency, old.id, waiting))
+        self._pending.append(
+            _Pending(now + self.rules.order_latency, old.id, waiting, old.filled_qty)
+        )
         return waiting, [TradeUpdate(kind=UpdateKind.PENDING_REPLACE, order=pending, timestamp=now)]
 
     def close_position(
@@ -420,7 +428,9 @@ class MatchingEngine:
             if pending.replacement is None:
                 updates += self._land_cancel(order, now)
             else:
-                updates += self._land_replace(order, self._orders[pending.replacement.id], now)
+                fills = order.filled_qty - pending.filled_at_request
+                new = self._orders[pending.replacement.id]
+                updates += self._land_replace(order, new, fills, now)
         return updates
 
     def _land_cancel(self, order: Order, now: datetime) -> list[TradeUpdate]:
@@ -428,8 +438,15 @@ class MatchingEngine:
             return [TradeUpdate(kind=UpdateKind.CANCEL_REJECTED, order=order, timestamp=now)]
         return self._canceled(order, now)
 
-    def _land_replace(self, old: Order, new: Order, now: datetime) -> list[TradeUpdate]:
-        if not old.is_open:  # the old order filled first: the new one never reaches the venue
+    def _land_replace(
+        self, old: Order, new: Order, fills: Decimal, now: datetime
+    ) -> list[TradeUpdate]:
+        """Land a replace. The old order may have filled since it was asked for (``fills``): in
+        full, the new one is rejected (row 6); in part, the replace applies to what is left, so
+        the new one is that much smaller (the documented full-fill case, read continuously; a
+        cancel/replace's quantity counts what the chain executed, as venues' FIX semantics do).
+        """
+        if not old.is_open or new.qty <= fills:  # the old order filled first: new one rejected
             rejected = replace(new, status=OrderStatus.REJECTED, failed_at=now, updated_at=now)
             self._orders[rejected.id] = rejected
             return [
@@ -438,7 +455,8 @@ class MatchingEngine:
             ]
         # A cancel of the new order may already be on its way: it keeps waiting for it.
         status = OrderStatus.NEW if new.status is OrderStatus.PENDING_NEW else new.status
-        return self._replaced(old, replace(new, status=status, updated_at=now), now)
+        landed = replace(new, status=status, qty=new.qty - fills, updated_at=now)
+        return self._replaced(old, landed, now)
 
     def _canceled(self, order: Order, now: datetime) -> list[TradeUpdate]:
         canceled = replace(order, status=OrderStatus.CANCELED, canceled_at=now, updated_at=now)

@@ -38,6 +38,17 @@ from machines._events import (
     TrailProposed,
 )
 from machines._exceptions import InvalidEventError, InvalidRulesError, LifecycleError
+from machines._lifecycle import (
+    ANOMALY_TRIGGERS,
+    EVENT_TRIGGERS,
+    LIFECYCLE_TABLE,
+    Anomaly,
+    Declaration,
+    Decline,
+    Go,
+    Ignore,
+    Moves,
+)
 from machines._machine import Outcome, OutcomeKind, SymbolMachine
 from machines._order_ids import MAX_CLIENT_ORDER_ID, ClientOrderId, client_order_id
 from machines._orders import OrderRole, OrderTrack, Side, TrackStatus
@@ -58,9 +69,13 @@ from machines._snapshot import Counters, Snapshot
 from machines._state import State
 
 __all__ = [
+    "ANOMALY_TRIGGERS",
+    "EVENT_TRIGGERS",
+    "LIFECYCLE_TABLE",
     "MAX_CLIENT_ORDER_ID",
     "NSE_TICKS",
     "US_EQUITY_TICK",
+    "Anomaly",
     "BrokerSnapshotTaken",
     "CancelOrder",
     "ClientOrderId",
@@ -68,6 +83,8 @@ __all__ = [
     "Command",
     "Counters",
     "DayRolledOver",
+    "Declaration",
+    "Decline",
     "Desk",
     "Diagram",
     "DiagramEdge",
@@ -79,11 +96,14 @@ __all__ = [
     "Event",
     "ExitSignalled",
     "FixedTick",
+    "Go",
     "HaltRequested",
+    "Ignore",
     "InitialStopRevised",
     "InvalidEventError",
     "InvalidRulesError",
     "LifecycleError",
+    "Moves",
     "OrderAccepted",
     "OrderCancelled",
     "OrderEvent",

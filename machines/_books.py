@@ -18,7 +18,7 @@ from decimal import Decimal
 from machines._events import OrderEvent, OrderReplaced
 from machines._orders import OrderRole, OrderTrack, Side, TrackStatus
 
-__all__ = ["Books", "classify_order_event"]
+__all__ = ["ORDERS_DIFFER", "Books", "classify_order_event"]
 
 _ZERO = Decimal(0)
 
@@ -31,6 +31,8 @@ LATE_FILL = "late_fill"
 OVERFILL = "overfill"
 OPPOSITE_LEG_FILLED = "opposite_leg_filled"
 UNEXPECTED_REPLACE = "unexpected_replace"
+# A snapshot whose position agrees but whose open orders differ from the working ones.
+ORDERS_DIFFER = "orders_differ"
 
 _ENTRY, _STOP, _REPLACEMENT, _EXIT = "entry", "stop", "replacement", "exit"
 
@@ -42,7 +44,9 @@ class Books:
     """Mutable working data of one symbol; only the machine holds one, only under its lock."""
 
     __slots__ = (
+        "alarm",
         "desired_stop",
+        "disputed",
         "done_for_day",
         "entries",
         "entries_today",
@@ -51,8 +55,11 @@ class Books:
         "exit_seq",
         "halt_reason",
         "initial_stop",
+        "leftover",
         "position",
+        "renewals",
         "replacement",
+        "resized",
         "retired",
         "retired_earlier",
         "stop",
@@ -69,6 +76,12 @@ class Books:
         self.initial_stop: Decimal | None = None  # that leg's protective stop, not yet rounded
         self.stop: OrderTrack | None = None
         self.replacement: OrderTrack | None = None  # a stop replacement in flight
+        # The replacement the books shrank by a part fill of the stop seen while it flew: the
+        # venue took that fill off only if it came after the request arrived, so it may hold
+        # more than the books say. Once it fills to the books' size it is ``leftover``: the
+        # machine cancels it, in case the venue still works the rest (see the effects).
+        self.resized: str | None = None
+        self.leftover: str | None = None
         self.exit: OrderTrack | None = None
         # Finished orders, kept forever so a late event is still recognised: today's in a small
         # copy-on-write dict (shared between drafts), earlier days' in a chain of frozen ones,
@@ -79,8 +92,13 @@ class Books:
         self.position = _ZERO  # signed: sum of fills, buys positive
         self.stop_seq = 0
         self.exit_seq = 0
+        self.renewals = 0  # fresh stops or exits this attempt placed after a refusal
         self.winding_down: str | None = None
         self.halt_reason: str | None = None
+        self.alarm: str | None = None  # an anomaly the operator must resolve (see the policy)
+        # The position the broker last reported when it disagreed with the books; None once a
+        # report agrees. A symbol resumes only when the books agree with it again.
+        self.disputed: Decimal | None = None
         self.done_for_day = False
 
     def draft(self) -> Books:
@@ -88,7 +106,9 @@ class Books:
         # Spelled out: a loop over ``__slots__`` with getattr/setattr costs four times as much,
         # and this runs on every event.
         copy = Books.__new__(Books)
+        copy.alarm = self.alarm
         copy.desired_stop = self.desired_stop
+        copy.disputed = self.disputed
         copy.done_for_day = self.done_for_day
         copy.entries = self.entries
         copy.entries_today = self.entries_today
@@ -97,8 +117,11 @@ class Books:
         copy.exit_seq = self.exit_seq
         copy.halt_reason = self.halt_reason
         copy.initial_stop = self.initial_stop
+        copy.leftover = self.leftover
         copy.position = self.position
+        copy.renewals = self.renewals
         copy.replacement = self.replacement
+        copy.resized = self.resized
         copy.retired = self.retired
         copy.retired_earlier = self.retired_earlier
         copy.stop = self.stop
@@ -108,6 +131,44 @@ class Books:
         return copy
 
     # --- reading ---------------------------------------------------------------------------
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """Everything in the books that decides what future events do, as one hashable value.
+
+        Finished orders are kept as sets (the order they finished in decides nothing); every
+        other slot as it is: the orders and their fills, the stop the machine wants, the initial
+        stop, the next ids (``stop_seq``, ``exit_seq``, ``entries_today``), the renewals left,
+        the day.
+        """
+        earlier: list[frozenset[tuple[str, OrderTrack]]] = []
+        days = self.retired_earlier
+        while days is not None:
+            day, days = days
+            earlier.append(frozenset(day.items()))
+        return (
+            self.trading_date,
+            self.entries_today,
+            self.entries,
+            self.entry_side,
+            self.initial_stop,
+            self.stop,
+            self.replacement,
+            self.resized,
+            self.leftover,
+            self.exit,
+            frozenset(self.retired.items()),
+            tuple(earlier),
+            self.desired_stop,
+            self.position,
+            self.stop_seq,
+            self.exit_seq,
+            self.renewals,
+            self.winding_down,
+            self.halt_reason,
+            self.alarm,
+            self.disputed,
+            self.done_for_day,
+        )
 
     def working_orders(self) -> tuple[OrderTrack, ...]:
         """Every order that can still fill, entries first."""
@@ -190,8 +251,11 @@ class Books:
                 self.retire(self.record_fill(retired, _cumulative(event), _avg(event, retired)))
             return
         slot, track = found
+        before = track.filled_qty
         if _cumulative(event) > track.filled_qty:
             track = self.record_fill(track, _cumulative(event), _avg(event, track))
+            if track.client_order_id == self.resized and track.filled_qty >= track.qty:
+                self.resized, self.leftover = None, track.client_order_id
         kind = event.kind
         if kind == "accepted":
             if track.status is TrackStatus.SENT:
@@ -201,31 +265,42 @@ class Books:
                 return
         elif kind in ("rejected", "cancelled"):
             track = track.with_status(TrackStatus.DONE)
+            if slot == _REPLACEMENT and kind == "cancelled":
+                # Only an order that lived can be cancelled or expire: the replace landed, so
+                # the stop it replaced is gone too, whether or not its ``replaced`` came.
+                self._promote_replacement(track)
+                return
         elif kind == "replaced":
             assert isinstance(event, OrderReplaced)
             self.put(slot, track.with_status(TrackStatus.DONE))
-            if self.replacement is not None and (
-                self.replacement.client_order_id == event.new_client_order_id
+            replacement = self.replacement
+            if replacement is not None and (
+                replacement.client_order_id == event.new_client_order_id
             ):
                 # The replacement now protects the position; it is live once its own ``new``
                 # arrives (Alpaca sends ``replaced`` for the old order first), so that
                 # acknowledgement is news, not a duplicate.
-                self.stop, self.replacement = self.replacement, None
+                self.stop, self.replacement = replacement, None
             return
         elif kind == "filled" and slot == _REPLACEMENT:
             self._promote_replacement(track)
             return
         self.put(slot, track)
-        if (
-            slot == _STOP
-            and not track.working
-            and self.replacement is not None
-            and track.filled_qty
-        ):
+        replacement = self.replacement
+        if slot != _STOP or replacement is None:
+            return
+        if not track.working and track.filled_qty:
             # The stop filled while its replacement was in flight: the broker rejects the
             # replacement ("fill (A), then B rejected"), so it will never work.
-            self.retire(self.replacement)
+            self.retire(replacement)
             self.replacement = None
+        elif track.working and (grew := track.filled_qty - before):
+            # Part of the stop filled while its replacement was in flight: the replace applies
+            # to what the stop has left, so the replacement is that much smaller — never larger
+            # than what remains to protect (a venue that sizes it otherwise overfills it, which
+            # ``classify_order_event`` names).
+            self.replacement = replacement.with_qty(max(replacement.qty - grew, _ZERO))
+            self.resized = replacement.client_order_id
 
     def _promote_replacement(self, replacement: OrderTrack) -> None:
         """The replacement works at the broker: the stop it replaces is finished."""
@@ -233,6 +308,46 @@ class Books:
             self.retire(self.stop)
         self.stop, self.replacement = None, None
         self.put(_STOP, replacement)
+
+    def reconcile(self, open_orders: tuple[str, ...]) -> bool:
+        """Apply what a snapshot says the broker holds open; True if the books changed.
+
+        A working order the broker no longer holds has ended with the fills the books know
+        (the caller checked that the position agrees); one it holds is acknowledged. A
+        replacement the broker holds means the replace landed: it is the stop now.
+        """
+        held = frozenset(open_orders)
+        changed = False
+        for leg in self.entries:
+            if leg.client_order_id not in held:
+                self.put(_ENTRY, leg.with_status(TrackStatus.DONE))
+                changed = True
+            elif leg.status is TrackStatus.SENT:
+                self.put(_ENTRY, leg.with_status(TrackStatus.LIVE))
+                changed = True
+        replacement = self.replacement
+        if replacement is not None:
+            changed = True
+            if replacement.client_order_id in held:
+                self._promote_replacement(_acknowledged(replacement))
+            else:  # the replace never landed: the venue refused it
+                self.retire(replacement)
+                self.replacement = None
+        for slot in (_STOP, _EXIT):
+            track = getattr(self, slot)
+            if track is None:
+                continue
+            if track.client_order_id not in held:
+                self.put(slot, track.with_status(TrackStatus.DONE))
+                changed = True
+            elif track.status is TrackStatus.SENT:
+                self.put(slot, track.with_status(TrackStatus.LIVE))
+                changed = True
+        return changed
+
+
+def _acknowledged(track: OrderTrack) -> OrderTrack:
+    return track.with_status(TrackStatus.LIVE) if track.status is TrackStatus.SENT else track
 
 
 def _cumulative(event: OrderEvent) -> Decimal:
@@ -242,6 +357,12 @@ def _cumulative(event: OrderEvent) -> Decimal:
 def _avg(event: OrderEvent, track: OrderTrack) -> Decimal | None:
     avg: Decimal | None = getattr(event, "avg_fill_price", None)
     return avg if avg is not None else track.avg_fill_price
+
+
+def _reverses(position: Decimal, track: OrderTrack, cumulative: Decimal) -> bool:
+    """Whether a fill of a closing order would take a position through zero to the other side."""
+    closing = track.side.sign * position < 0
+    return closing and cumulative - track.filled_qty > abs(position)
 
 
 def classify_order_event(books: Books, event: OrderEvent) -> str:
@@ -257,6 +378,8 @@ def classify_order_event(books: Books, event: OrderEvent) -> str:
     grows = cumulative > track.filled_qty
     if grows and cumulative > track.qty:
         return OVERFILL
+    if grows and slot != _ENTRY and _reverses(books.position, track, cumulative):
+        return OVERFILL  # a closing order the venue sized past the position (a replace race)
     kind = event.kind
     if kind == "replaced" and slot != _STOP:
         return UNEXPECTED_REPLACE

@@ -38,7 +38,10 @@ class PlaceStop:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplaceStop:
-    """Replace the live stop ``client_order_id`` by ``new_client_order_id`` at a new price/qty."""
+    """Replace the live stop ``client_order_id`` by ``new_client_order_id`` at a new price and
+    the size ``qty`` (always named: a replace without one keeps the order's original quantity
+    at Alpaca, whatever has filled of it).
+    """
 
     client_order_id: str
     new_client_order_id: str

@@ -34,7 +34,10 @@ __all__ = [
     "progress_wind_down",
     "protect_fill",
     "protect_position",
+    "raise_alarm",
     "raise_stop",
+    "renew_exit",
+    "renew_stop",
     "request_replace",
     "reset_day",
     "revise_initial_stop",
@@ -57,6 +60,7 @@ def open_attempt(d: Decision) -> None:
     books.desired_stop = None
     books.stop_seq = 0
     books.exit_seq = 0
+    books.renewals = 0
     legs = []
     for leg in event.legs:
         price = round_entry(leg.side, leg.entry_price, d.rules.tick)
@@ -166,7 +170,14 @@ def place_stop(d: Decision) -> None:
 
 
 def request_replace(d: Decision) -> None:
-    """Replace the live stop by one at the wanted price and the position's size."""
+    """Replace the live stop by one at the wanted price and the position's size.
+
+    The size is always named: a replace that names none keeps the order's *original* quantity
+    at Alpaca (Alpaca-API issue 165), which after a part fill closes more than is held. A part
+    fill of the stop seen while the replacement flies shrinks the booked replacement (see
+    ``Books.apply``); a venue that sizes it past the position anyway makes its fill an
+    ``overfill`` anomaly.
+    """
     books = d.books
     stop = books.stop
     assert stop is not None
@@ -190,6 +201,7 @@ def raise_stop(d: Decision) -> None:
 
 def protect_position(d: Decision) -> None:
     """Keep a position covered while halted: place a stop if none, else resize the live one."""
+    _cancel_leftover(d)
     books = d.books
     if books.position == 0 or books.entry_side is None:
         return
@@ -209,7 +221,11 @@ def protect_position(d: Decision) -> None:
 def begin_wind_down(d: Decision) -> None:
     """Start an exit: cancel every working order, then close what remains."""
     event = d.event
-    reason = event.reason if isinstance(event, ExitSignalled) else (d.reason or d.trigger)
+    reason = (
+        event.reason
+        if isinstance(event, ExitSignalled | HaltRequested)
+        else (d.reason or d.trigger)
+    )
     if d.books.winding_down is None:
         d.books.winding_down = reason
     progress_wind_down(d)
@@ -217,6 +233,7 @@ def begin_wind_down(d: Decision) -> None:
 
 def progress_wind_down(d: Decision) -> None:
     """While exiting: cancel what still works; once nothing works, close the position."""
+    _cancel_leftover(d)
     books = d.books
     if books.winding_down is None:
         return
@@ -243,9 +260,35 @@ def progress_wind_down(d: Decision) -> None:
     )
 
 
+def renew_stop(d: Decision) -> None:
+    """The venue refused the protective stop: place a fresh one (the stop role's next id) — the
+    position must not sit unprotected; ``max_renewals`` bounds how often."""
+    d.books.renewals += 1
+    protect_fill(d)
+
+
+def renew_exit(d: Decision) -> None:
+    """The venue refused the closing order: send a fresh one (the exit role's next id)."""
+    d.books.renewals += 1
+    progress_wind_down(d)
+
+
+def _cancel_leftover(d: Decision) -> None:
+    """Cancel a replacement that filled to the size the books gave it after shrinking it by a
+    part fill of the stop it replaced (see ``Books.resized``): if that fill came before the
+    replace reached the venue, the venue sized it larger and still works the rest. A venue
+    whose order is done answers that it cannot cancel it, which the runner takes as done."""
+    books = d.books
+    if books.leftover is not None:
+        d.commands.append(CancelOrder(client_order_id=books.leftover, symbol=d.symbol))
+        books.leftover = None
+
+
 def finish_attempt(d: Decision) -> None:
     """Back to flat: forget the attempt's exit reason and stops (counters stay)."""
+    _cancel_leftover(d)
     books = d.books
+    books.resized = None
     books.winding_down = None
     books.entry_side = None
     books.initial_stop = None
@@ -281,5 +324,15 @@ def halt_symbol(d: Decision) -> None:
 
 
 def clear_halt(d: Decision) -> None:
-    """Let the symbol trade again."""
+    """Let the symbol trade again (the operator has seen to any alarm)."""
     d.books.halt_reason = None
+    d.books.alarm = None
+
+
+def raise_alarm(d: Decision) -> None:
+    """The anomaly is the operator's to resolve: the machine will not guess (field lesson 1).
+
+    The first alarm's reason is kept until ``resume``; the snapshot shows it as ``alarm``.
+    """
+    if d.books.alarm is None:
+        d.books.alarm = d.reason or d.trigger

@@ -218,11 +218,22 @@ class EntryTimedOut:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BrokerSnapshotTaken:
-    """Reconciliation: the broker's net position for the symbol (negative for a short)."""
+    """Reconciliation: the broker's net position for the symbol (negative for a short) and, when
+    known, the client order ids of the symbol's orders the broker holds open.
+
+    ``open_orders=None`` says nothing about orders (a position-only reconciliation, and every
+    journal written before orders were reported). A tuple is a claim about *now*: it must be
+    read after every command the machine decided so far was executed and after every order
+    event the broker sent so far was fired, so that a working order the tuple lacks has
+    really ended at the broker. Then, if the position agrees, the machine takes such an order
+    as ended with the fills it knows (its notices were lost), and an order the tuple holds as
+    acknowledged.
+    """
 
     trigger: ClassVar[str] = "broker_snapshot"
     at: datetime
     position_qty: Decimal
+    open_orders: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
@@ -230,6 +241,13 @@ class BrokerSnapshotTaken:
             raise InvalidEventError(
                 f"position_qty must be a finite Decimal, got {self.position_qty!r}"
             )
+        if self.open_orders is not None:
+            if not isinstance(self.open_orders, tuple):
+                raise InvalidEventError(
+                    f"open_orders must be a tuple of client order ids, got {self.open_orders!r}"
+                )
+            for client_order_id in self.open_orders:
+                _require_id(client_order_id)
 
 
 # --- from the broker --------------------------------------------------------------------------

@@ -32,8 +32,11 @@ __all__ = [
     "position_matches",
     "position_open",
     "protected",
+    "renewal_left",
+    "resize_untried",
     "settled",
     "side_leg_working",
+    "stop_covers",
     "stop_live",
     "stop_missing",
     "stop_needs_update",
@@ -41,6 +44,7 @@ __all__ = [
     "stop_spent",
     "stop_working",
     "tighter",
+    "undisputed",
     "winding_down",
 ]
 
@@ -152,6 +156,23 @@ def stop_missing(d: Decision) -> bool:
     return books.position != 0 and books.stop is None and books.replacement is None
 
 
+def stop_covers(d: Decision) -> bool:
+    """A stop works for exactly what the position holds (whatever its price)."""
+    stop = d.books.stop
+    return (
+        stop is not None
+        and stop.status in (TrackStatus.SENT, TrackStatus.LIVE)
+        and stop.qty - stop.filled_qty == abs(d.books.position)
+    )
+
+
+def resize_untried(d: Decision) -> bool:
+    """The replace the venue refused was not for the size the position needs now (it changed
+    while the replace was in flight), so asking for that size is news, not a retry."""
+    refused = d.books.finished(getattr(d.event, "client_order_id", ""))
+    return refused is None or refused.qty != abs(d.books.position)
+
+
 def position_open(d: Decision) -> bool:
     """The position is not zero."""
     return d.books.position != 0
@@ -165,6 +186,11 @@ def position_flat(d: Decision) -> bool:
 def entry_working(d: Decision) -> bool:
     """Some entry leg of the attempt can still fill."""
     return any(leg.working for leg in d.books.entries)
+
+
+def renewal_left(d: Decision) -> bool:
+    """The attempt may still place a fresh order after a refused stop or exit."""
+    return d.books.renewals < d.rules.max_renewals
 
 
 def settled(d: Decision) -> bool:
@@ -188,6 +214,13 @@ def protected(d: Decision) -> bool:
         and not entry_working(d)
         and books.winding_down is None
     )
+
+
+def undisputed(d: Decision) -> bool:
+    """The broker's last report of the position did not contradict the books (or they have
+    caught up with it since)."""
+    disputed = d.books.disputed
+    return disputed is None or disputed == d.books.position
 
 
 def position_matches(d: Decision) -> bool:

@@ -12,8 +12,10 @@ A declaration is one of:
 
 The anomaly policy itself is rows of this table too: the triggers ``anomaly`` and
 ``anomaly_flatten`` (``ANOMALY_TRIGGERS``), which the machine fires after recording an anomaly's
-facts, move every trading state to ``halted`` and keep a halted symbol halted. No event names
-them; the machine, the diagrams and the Markdown table read the policy from here and nowhere else.
+facts, move every trading state to ``halted`` and keep a halted symbol halted. ``anomaly_flatten``
+also starts closing the position; ``anomaly`` raises the operator alarm instead (the machine will
+not guess: ``Snapshot.alarm`` names the anomaly until ``resume``). No event names them; the
+machine, the diagrams and the Markdown table read the policy from here and nowhere else.
 
 The module checks at import that the declarations are total and unique; the diagrams and the
 Markdown table in ``diagrams/`` are generated from ``DECLARATIONS``.
@@ -21,8 +23,9 @@ Markdown table in ``diagrams/`` are generated from ``DECLARATIONS``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from machines import _effects as fx
 from machines import _guards as g
@@ -33,6 +36,7 @@ __all__ = [
     "ANOMALY_TRIGGERS",
     "DECLARATIONS",
     "EVENT_TRIGGERS",
+    "LIFECYCLE_TABLE",
     "STATES",
     "TRIGGERS",
     "Anomaly",
@@ -165,9 +169,10 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
         Go(None, (g.later_date,), (fx.reset_day,)), otherwise=Ignore("stale_rollover"))),
     ("halt", TRADING, moves(Go(HALTED, (), (fx.halt_symbol,)))),
     ("halt", (HALTED,), Decline("already_halted")),
+    # Books the broker contradicted cannot trade again until they agree with it.
     ("resume", (HALTED,), moves(
-        Go(FLAT, (g.settled,), (fx.clear_halt, fx.finish_attempt)),
-        Go(IN, (g.protected,), (fx.clear_halt,)),
+        Go(FLAT, (g.settled, g.undisputed), (fx.clear_halt, fx.finish_attempt)),
+        Go(IN, (g.protected, g.undisputed), (fx.clear_halt,)),
         otherwise=Decline("books_not_coherent"))),
     ("resume", TRADING, Decline("not_halted")),
     ("entry_timeout", (PENDING,), moves(
@@ -178,6 +183,16 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("entry_timeout", (FLAT, CANCELLING, EXITING, HALTED), Ignore("stale_timer")),
     ("broker_snapshot", STATES, moves(
         Go(None, (g.position_matches,)), otherwise=Anomaly("position_mismatch"))),
+    # A snapshot whose position agrees while its open orders show working ones ended (their
+    # notices lost) or acknowledged: the draft holds them so; carry on as their notices would.
+    ("orders_differ", (PENDING, CANCELLING), moves(
+        Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
+    ("orders_differ", (IN, REPLACING), moves(
+        Go(REPLACING, (g.stop_live, g.stop_needs_update), (fx.request_replace,)),
+        Go(IN, (g.stop_working,)),
+        otherwise=Anomaly("stop_gone", flatten=True))),
+    ("orders_differ", (EXITING,), SETTLE),
+    ("orders_differ", (HALTED,), HALTED_BOOKKEEPING),
     # --- the entry leg(s) ------------------------------------------------------------------
     ("entry_accepted", (PENDING, IN, REPLACING), moves(STAY)),
     ("entry_rejected", (PENDING, CANCELLING), moves(Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
@@ -203,7 +218,11 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     # --- the protective stop ---------------------------------------------------------------
     ("stop_accepted", (IN,), AFTER_ENTRY_FILL),
     ("stop_accepted", (HALTED,), HALTED_BOOKKEEPING),
-    ("stop_rejected", (IN, REPLACING), Anomaly("stop_rejected", flatten=True)),
+    # Refused: a fresh stop under the next id, a bounded number of times, then halt and close.
+    ("stop_rejected", (IN,), moves(
+        Go(None, (g.renewal_left,), (fx.renew_stop,)),
+        otherwise=Anomaly("stop_rejected", flatten=True))),
+    ("stop_rejected", (REPLACING,), Anomaly("stop_rejected", flatten=True)),
     ("stop_rejected", (EXITING,), SETTLE),
     ("stop_rejected", (HALTED,), moves(
         Go(None, (g.winding_down,), (fx.progress_wind_down,)),
@@ -226,7 +245,13 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("replacement_accepted", (REPLACING,), moves(
         Go(None, (g.stop_needs_update,), (fx.request_replace,)), Go(IN))),
     ("replacement_accepted", (HALTED,), HALTED_BOOKKEEPING),
-    ("replacement_rejected", (REPLACING,), moves(Go(IN))),  # the old stop still protects
+    ("replacement_rejected", (REPLACING,), moves(
+        Go(IN, (g.stop_covers,)),  # the old stop still protects all of it (a trail refused)
+        # The position changed while the replace flew: ask for the size it needs now.
+        Go(REPLACING, (g.stop_live, g.resize_untried), (fx.request_replace,)),
+        # The venue refused the very size the position needs: close it rather than sit part
+        # unprotected, and never ask again and again.
+        otherwise=Anomaly("resize_rejected", flatten=True))),
     ("replacement_rejected", (EXITING,), SETTLE),
     ("replacement_rejected", (HALTED,), HALTED_BOOKKEEPING),
     ("replacement_filled", (REPLACING,), moves(
@@ -242,7 +267,12 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("replacement_cancelled", (HALTED,), HALTED_BOOKKEEPING),
     # --- the closing order -----------------------------------------------------------------
     ("exit_accepted", (EXITING, HALTED), moves(STAY)),
-    ("exit_rejected", (EXITING, HALTED), Anomaly("exit_rejected")),
+    # Refused: a fresh closing order, a bounded number of times; then the operator's.
+    ("exit_rejected", (EXITING,), moves(
+        Go(None, (g.renewal_left,), (fx.renew_exit,)), otherwise=Anomaly("exit_rejected"))),
+    ("exit_rejected", (HALTED,), moves(
+        Go(None, (g.winding_down, g.renewal_left), (fx.renew_exit,)),
+        otherwise=Anomaly("exit_rejected"))),
     ("exit_filled", (EXITING,), SETTLE),
     ("exit_filled", (HALTED,), HALTED_BOOKKEEPING),
     ("exit_cancelled", (EXITING, HALTED), Anomaly("exit_cancelled")),
@@ -262,6 +292,7 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     # --- pairs the classification of order events cannot produce ---------------------------
     # Flat is only ever entered settled: no order works there, so none can be named as working.
     ("duplicate_order_event", (FLAT,), UNREACHABLE),
+    ("orders_differ", (FLAT,), UNREACHABLE),
     ("overfill", (FLAT,), UNREACHABLE),
     ("unexpected_replace", (FLAT,), UNREACHABLE),
     # Every way into these states cancels the entry legs (and an exit cancels the replacement):
@@ -285,8 +316,9 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("exit_filled", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
     ("exit_cancelled", (FLAT, PENDING, CANCELLING, IN, REPLACING), UNREACHABLE),
     # --- the anomaly policy: fired by the machine itself once an anomaly's facts are recorded --
-    ("anomaly", TRADING, moves(Go(HALTED, (), (fx.halt_symbol,)))),
-    ("anomaly", (HALTED,), moves(Go(None, (), (fx.halt_symbol,)))),
+    # An anomaly the policy does not flatten is the operator's: halt and raise the alarm.
+    ("anomaly", TRADING, moves(Go(HALTED, (), (fx.halt_symbol, fx.raise_alarm)))),
+    ("anomaly", (HALTED,), moves(Go(None, (), (fx.halt_symbol, fx.raise_alarm)))),
     ("anomaly_flatten", TRADING, moves(Go(HALTED, (), (fx.halt_symbol, fx.begin_wind_down)))),
     # Halted, the books are in doubt: never flattened by the policy (field lesson 1).
     ("anomaly_flatten", (HALTED,), moves(Go(None, (), (fx.halt_symbol,)))),
@@ -322,5 +354,7 @@ def _collect() -> tuple[tuple[str, ...], dict[tuple[State, str], Declaration]]:
 
 
 TRIGGERS, DECLARATIONS = _collect()
+#: The declared table, read-only: (state, trigger) -> its one declaration.
+LIFECYCLE_TABLE: Mapping[tuple[State, str], Declaration] = MappingProxyType(DECLARATIONS)
 #: The triggers an event stands for: every trigger but the anomaly policy's own.
 EVENT_TRIGGERS = tuple(t for t in TRIGGERS if t not in ANOMALY_TRIGGERS)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -26,10 +26,11 @@ from typing import Any
 
 from transitions import Machine
 
-from machines._books import Books, classify_order_event
+from machines._books import ORDERS_DIFFER, Books, classify_order_event
 from machines._commands import Command
 from machines._decision import Decision
 from machines._events import (
+    BrokerSnapshotTaken,
     Event,
     OrderAccepted,
     OrderCancelled,
@@ -121,6 +122,7 @@ class _View:
                 transitions=self.transitions,
                 races=self.races,
                 anomalies=self.anomalies,
+                alarm=books.alarm,
             )
         return built
 
@@ -254,6 +256,54 @@ class SymbolMachine:
         # Read once per bar per symbol by the engine: skip the second call once it is built.
         return view._built or view.snapshot()
 
+    def fork(self) -> SymbolMachine:
+        """An independent copy: the same state, books and counters, with a lock of its own.
+
+        Cheap (constant time): published books are never mutated again, so the copy shares
+        them; whatever either machine decides next lands in its own draft. This is what a model
+        checker or a what-if needs; ``copy.copy`` and ``copy.deepcopy`` do the same.
+        """
+        with self._lock:
+            twin = SymbolMachine.__new__(SymbolMachine)
+            twin.strategy = self.strategy
+            twin.symbol = self.symbol
+            twin.rules = self.rules
+            twin._lock = threading.RLock()
+            twin._state_now = self._state_now
+            twin._books = self._books
+            twin._transitions = self._transitions
+            twin._declined = self._declined
+            twin._races = self._races
+            twin._anomalies = self._anomalies
+            twin._reasons = dict(self._reasons) if self._reasons else None
+            view = twin._view = _View(twin, self._view.last_trigger)
+            # The same books, state and counters: a snapshot already built is the twin's too.
+            view._built = self._view._built
+        return twin
+
+    def __copy__(self) -> SymbolMachine:
+        return self.fork()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SymbolMachine:
+        return self.fork()
+
+    def fingerprint(self) -> Hashable:
+        """A hashable value equal for two machines that answer every future event alike.
+
+        It holds the identity and rules, the state, and the books (working and finished orders
+        with their fills, the stops, the next ids, the day) but no running counter and not the
+        last trigger: two machines that reached the same situation by different paths share
+        a fingerprint, which is what deduplicates a model checker's visited states.
+        """
+        with self._lock:
+            return (
+                self.strategy,
+                self.symbol,
+                self.rules,
+                self._state_now,
+                self._books.fingerprint(),
+            )
+
     def decided(self, client_order_id: str) -> bool:
         """Whether this machine decided the order with this id: it works, or it finished.
 
@@ -362,6 +412,13 @@ def _prepare(books: Books, event: Event) -> tuple[str, Books]:
         trigger = classify_order_event(books, event)
         draft.apply(event)
         return trigger, draft
+    if isinstance(event, BrokerSnapshotTaken):
+        agrees = event.position_qty == books.position
+        draft.disputed = None if agrees else event.position_qty
+        if agrees and event.open_orders is not None and draft.reconcile(event.open_orders):
+            # The position agrees but the orders do not: some the books hold as working ended
+            # at the broker (their notices were lost), or some were acknowledged unseen.
+            return ORDERS_DIFFER, draft
     return event.trigger, draft
 
 

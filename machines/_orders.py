@@ -93,6 +93,10 @@ class OrderTrack:
             avg_fill_price=avg_fill_price,
         )
 
+    def with_qty(self, qty: Decimal) -> OrderTrack:
+        """This order at another size (a replacement shrunk by fills of the order it replaces)."""
+        return replace(self, qty=qty)
+
     def with_protect_at(self, protect_at: Decimal) -> OrderTrack:
         """This entry with another initial protective stop (before any fill placed one)."""
         return replace(self, protect_at=protect_at)

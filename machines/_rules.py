@@ -38,11 +38,16 @@ class Rules:
     # The venue refuses an order opposite a working one (Alpaca's wash-trade rule): after an
     # entry fills in part, its remainder is cancelled and the protective stop follows the cancel.
     stop_waits_for_entry: bool = False
+    # How many fresh orders an attempt may place after the venue refused its protective stop or
+    # its closing order (each under the next id of its role); past that the symbol halts.
+    max_renewals: int = 2
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
             raise InvalidRulesError(f"max_attempts must be an int >= 1, got {self.max_attempts!r}")
+        if not isinstance(self.max_renewals, int) or self.max_renewals < 0:
+            raise InvalidRulesError(f"max_renewals must be an int >= 0, got {self.max_renewals!r}")
         if self.entry_window is not None:
             start, end = self.entry_window
             if not start < end:

@@ -44,6 +44,10 @@ class Snapshot:
     transitions: int
     races: int
     anomalies: int
+    # Set by an anomaly the machine will not resolve by itself: the operator must look (the
+    # policy rows of the table say which). Cleared by ``resume``. Last, with a default, so
+    # snapshots journaled before it existed still read.
+    alarm: str | None = None
 
     @property
     def attempt(self) -> int:
@@ -59,6 +63,11 @@ class Snapshot:
     def is_halted(self) -> bool:
         """An anomaly or a kill switch stopped the symbol."""
         return self.state is State.HALTED
+
+    @property
+    def needs_operator(self) -> bool:
+        """An anomaly raised an operator alarm: the machine will not resolve it by itself."""
+        return self.alarm is not None
 
     @property
     def is_exiting(self) -> bool:

@@ -1,4 +1,4 @@
-"""Errors raised by ``strategies`` for a user's mistake: one line each, naming what is wrong.
+"""Errors raised by ``strategies``: one line each, naming what is wrong.
 
 ::
 
@@ -6,8 +6,12 @@
      ├── SpecError         a strategy file cannot be used: "{file}: {key.path}: {problem}"
      ├── CalendarError     a trading calendar is unknown, or a date lies outside its range
      ├── DataError         a bar file cannot be used: "{file}: line {n}, column {name}: {problem}"
-     └── JournalError      a journal cannot be opened, read, or rebuilt (names the file or seq)
-          └── CodecError   a journaled message cannot be encoded or decoded (names the type)
+     ├── JournalError      a journal cannot be opened, read, or rebuilt (names the file or seq)
+     │    └── CodecError   a journaled message cannot be encoded or decoded (names the type)
+     └── EngineFaultError  not the user's doing: the engine raised during a live run, which shut
+                           down (no new entries, cancel, flatten, journal) before this was raised
+
+All but ``EngineFaultError`` are a user's mistake, to fix and run again.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ __all__ = [
     "CalendarError",
     "CodecError",
     "DataError",
+    "EngineFaultError",
     "JournalError",
     "SpecError",
     "StrategyError",
@@ -23,7 +28,7 @@ __all__ = [
 
 
 class StrategyError(Exception):
-    """Base of every error ``strategies`` raises for a user's mistake."""
+    """Base of every error ``strategies`` raises."""
 
 
 class SpecError(StrategyError, ValueError):
@@ -76,3 +81,11 @@ class JournalError(StrategyError):
 
 class CodecError(JournalError, ValueError):
     """A message cannot be encoded or decoded: an unknown ``type``, field, or malformed value."""
+
+
+class EngineFaultError(StrategyError):
+    """The engine raised during a live run (a bug, not a signal's: those halt their symbol only).
+
+    The runner ran its shutdown first; ``str()`` is one line naming the error and the log file's
+    traceback.
+    """

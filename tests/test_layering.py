@@ -5,8 +5,11 @@ Layers: ``machines`` (stdlib and ``transitions`` only) and ``brokers`` (never ``
 neither subpackage and ``alpaca`` never imports ``sim``. Inside ``strategies`` the rooms stand in
 floors, and a module imports only its own floor or those below it::
 
-    shared (_exceptions, _sessions, _fields) < signals < spec < engine < journal < observe
-    < run < cli
+    shared (_exceptions, _sessions, _fields) < signals < spec < verify < engine < journal
+    < observe < run < cli
+
+(``verify``, the model checker, reads strategy files and drives the machine; only the CLI uses
+it.)
 
 Imports are read from the source (function-level ones too, ``TYPE_CHECKING`` ones too).
 """
@@ -22,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("machines", "brokers", "strategies")
-STRATEGY_FLOORS = ("", "signals", "spec", "engine", "journal", "observe", "run", "cli")
+STRATEGY_FLOORS = ("", "signals", "spec", "verify", "engine", "journal", "observe", "run", "cli")
 
 
 def module_name(path: Path) -> str:

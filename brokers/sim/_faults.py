@@ -40,9 +40,12 @@ class SimFaults:
     (swapped with the next message) are per-message probabilities; ``close_after`` closes a
     trading-stream socket after that many ``trade_updates`` messages.
     REST: ``rest_429`` / ``rest_5xx`` answer a request with 429 / ``rest_5xx_status`` before it
-    is carried out; ``rest_delay`` seconds are added *after* carrying out a request whose
-    ``"METHOD /path"`` matches one of ``rest_delay_routes`` (glob patterns; empty = every route),
-    so a client that times out leaves the order placed.
+    is carried out — only requests whose ``"METHOD /path"`` matches one of ``rest_fail_routes``
+    when it is given (glob patterns; empty = every route), and only the first
+    ``rest_fail_first`` of them after these knobs were set when that is above 0 (a submit whose
+    every retry fails, then a venue that works again); ``rest_delay`` seconds are added
+    *after* carrying out a request whose ``"METHOD /path"`` matches one of ``rest_delay_routes``
+    (glob patterns; empty = every route), so a client that times out leaves the order placed.
     ``stream_before_response``: the stream event goes out before the REST answer that caused it.
     ``cancel_filled_204``: a cancel of an already filled order answers 204 (and sends nothing).
     ``partial_fill``: a fill takes only a random part (10 to 90 %) of what is left, this often
@@ -64,6 +67,8 @@ class SimFaults:
     rest_429: float = 0.0
     rest_5xx: float = 0.0
     rest_5xx_status: int = 503
+    rest_fail_routes: tuple[str, ...] = ()
+    rest_fail_first: int = 0
     rest_delay: float = 0.0
     rest_delay_routes: tuple[str, ...] = ()
     stream_before_response: bool = False
@@ -79,6 +84,8 @@ class SimFaults:
                 raise ValueError(f"SimFaults.{name} must be a probability in [0, 1], not {value}")
         if self.delay_ms < 0 or self.rest_delay < 0:
             raise ValueError("SimFaults delays must not be negative")
+        if self.rest_fail_first < 0:
+            raise ValueError("SimFaults.rest_fail_first must not be negative")
         if self.close_after is not None and self.close_after < 1:
             raise ValueError("SimFaults.close_after must be at least 1")
         if not 500 <= self.rest_5xx_status <= 599:
@@ -92,10 +99,18 @@ class SimFaults:
         """Whether a request is delayed by ``rest_delay``."""
         if self.rest_delay <= 0:
             return False
-        if not self.rest_delay_routes:
-            return True
-        route = f"{method.upper()} {path}"
-        return any(fnmatch.fnmatchcase(route, pattern) for pattern in self.rest_delay_routes)
+        return _matches(self.rest_delay_routes, method, path)
+
+    def may_fail(self, method: str, path: str) -> bool:
+        """Whether ``rest_429`` / ``rest_5xx`` apply to a request."""
+        return _matches(self.rest_fail_routes, method, path)
+
+
+def _matches(patterns: tuple[str, ...], method: str, path: str) -> bool:
+    if not patterns:
+        return True
+    route = f"{method.upper()} {path}"
+    return any(fnmatch.fnmatchcase(route, pattern) for pattern in patterns)
 
 
 class FaultDice:
@@ -107,6 +122,8 @@ class FaultDice:
         self._stream = random.Random(f"{seed}/stream")
         self._rest = random.Random(f"{seed}/rest")
         self._fills = random.Random(f"{seed}/fills")
+        self._failed = 0  # REST failures answered under ``_failed_for`` (``rest_fail_first``)
+        self._failed_for: SimFaults | None = None
 
     def stream_roll(self, faults: SimFaults | None = None) -> tuple[bool, bool, bool, bool]:
         """(drop, duplicate, delay, reorder) for one message; always draws four numbers."""
@@ -119,17 +136,29 @@ class FaultDice:
             draws[3] < f.reorder,
         )
 
-    def rest_failure(self, faults: SimFaults | None = None) -> int | None:
-        """429, a 5xx status, or None for one REST request."""
+    def rest_failure(
+        self, faults: SimFaults | None = None, method: str = "", path: str = ""
+    ) -> int | None:
+        """429, a 5xx status, or None for one REST request (``method path``)."""
         f = faults or self.faults
         if f.rest_429 <= 0 and f.rest_5xx <= 0:
             return None
+        if not f.may_fail(method, path):
+            return None
+        if f.rest_fail_first:
+            if self._failed_for is not f:
+                self._failed_for, self._failed = f, 0
+            if self._failed >= f.rest_fail_first:
+                return None
         draw = self._rest.random()
+        failure = None
         if draw < f.rest_429:
-            return 429
-        if draw < f.rest_429 + f.rest_5xx:
-            return f.rest_5xx_status
-        return None
+            failure = 429
+        elif draw < f.rest_429 + f.rest_5xx:
+            failure = f.rest_5xx_status
+        if failure is not None:
+            self._failed += 1
+        return failure
 
     def cancel_filled_gets_204(self) -> bool:
         """Whether this cancel of a filled order answers 204."""

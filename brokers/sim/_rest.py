@@ -151,7 +151,7 @@ class SimRest:
     ) -> web.StreamResponse:
         """Faults, errors, and the stream events after the answer."""
         faults = self._dice.faults  # the knobs in force when the request arrived
-        failure = self._dice.rest_failure(faults)
+        failure = self._dice.rest_failure(faults, request.method, request.path)
         if failure == 429:
             return _json(error_body(RateLimitedError("rate limit exceeded")), 429)
         if failure is not None:

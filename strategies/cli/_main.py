@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from strategies._exceptions import SpecError
 from strategies.cli._sim import add_fault_flags, add_sim_arguments
+from strategies.cli._verify import add_verify_arguments
 
 if TYPE_CHECKING:
     from brokers import Bar
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["build_parser", "main"]
 
-EXIT_OK, EXIT_DIFFERS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DIFFERS, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def _diagram(args: argparse.Namespace) -> int:
@@ -112,6 +113,12 @@ def _sim(args: argparse.Namespace) -> int:
     return run_sim(args)
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from strategies.cli._verify import run_verify
+
+    return run_verify(args)
+
+
 def _replay(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
@@ -179,7 +186,7 @@ def _port(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from strategies._exceptions import DataError
+    from strategies._exceptions import DataError, EngineFaultError, JournalError
     from strategies.cli._tables import LiveTable, print_summary
     from strategies.observe import configure_logging
     from strategies.run import (
@@ -286,7 +293,11 @@ def _run(args: argparse.Namespace) -> int:
             config_path=Path(args.config),
             metrics=metrics,
         )
-    except (ValueError, HistoryError) as exc:  # missing keys, no history: the user's to fix
+    except EngineFaultError as exc:  # a bug, not the user's: the run shut down first
+        where = f"; see {log_path}" if tty else ""
+        print(f"tickstate run: {exc}{where}", file=sys.stderr)
+        return EXIT_FAULT
+    except (ValueError, JournalError, HistoryError) as exc:  # keys, a bad journal, no history
         print(f"tickstate run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
@@ -307,11 +318,12 @@ def _run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from strategies._exceptions import JournalError
     from strategies.cli._tables import print_status
-    from strategies.journal import newest_journal, read_latest
+    from strategies.journal import newest_journal, read_latest, read_liveness
 
     try:
         path = args.journal or newest_journal(Path("runs"))
         statuses = read_latest(path)
+        alive = read_liveness(path)
     except JournalError as exc:
         print(f"tickstate status: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -319,6 +331,49 @@ def _status(args: argparse.Namespace) -> int:
         return _status_diagram(statuses, args.format)
     noun = "symbol" if len(statuses) == 1 else "symbols"
     print_status(statuses, title=f"{path}: {len(statuses)} {noun}")
+    print(f"run: {alive.describe()}")
+    return EXIT_OK
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from strategies._exceptions import JournalError
+    from strategies.journal import Journal, read_latest, read_liveness
+
+    path: Path = args.journal
+    try:
+        statuses = [s for s in read_latest(path) if s.symbol == args.symbol]
+        alive = read_liveness(path)
+    except JournalError as exc:
+        print(f"tickstate resume: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.strategy is not None:
+        statuses = [s for s in statuses if s.strategy == args.strategy]
+    strategies = sorted({s.strategy for s in statuses})
+    if not statuses:
+        print(f"tickstate resume: {path}: no symbol {args.symbol} in this journal", file=sys.stderr)
+        return EXIT_USAGE
+    if len(strategies) > 1:
+        print(
+            f"tickstate resume: {path}: {args.symbol} is traded by {', '.join(strategies)};"
+            " name one with --strategy",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    (status,) = statuses
+    if not status.snapshot.is_halted:
+        print(
+            f"tickstate resume: {path}: {args.symbol} is not halted ({status.snapshot.state})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        with Journal(path) as journal:
+            seq = journal.request(strategy=status.strategy, symbol=args.symbol)
+    except JournalError as exc:
+        print(f"tickstate resume: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    when = "within its heartbeat" if alive.running else "when it next starts (it is not running)"
+    print(f"resume of {args.symbol} requested (request {seq}); the run applies it {when}")
     return EXIT_OK
 
 
@@ -449,6 +504,15 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         help="journal file; an existing one resumes (default: a new one under runs/)",
     )
     run.set_defaults(run=_run)
+    verify = commands.add_parser(
+        "verify",
+        help="check the lifecycle machine exhaustively, every interleaving up to a depth",
+        description="Breadth-first, exhaustive exploration of the real lifecycle machine against"
+        " a model of the venue: every sequence of up to --depth steps, every invariant after"
+        " every step. Exit 1 when a property breaks (each shown as a shortest sequence).",
+    )
+    add_verify_arguments(verify)
+    verify.set_defaults(run=_verify)
     status = commands.add_parser(
         "status", help="each symbol's state, position, stop and last event, from a journal"
     )
@@ -473,6 +537,16 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         help="the --diagram's format (default: mermaid; svg needs Graphviz)",
     )
     status.set_defaults(run=_status)
+    resume = commands.add_parser(
+        "resume",
+        help="let a halted symbol trade again: the running runner (or the next start) applies it",
+    )
+    resume.add_argument("journal", metavar="JOURNAL", type=Path, help="the run's journal file")
+    resume.add_argument("symbol", metavar="SYMBOL", help="the halted symbol")
+    resume.add_argument(
+        "--strategy", default=None, help="the strategy, when the journal holds several"
+    )
+    resume.set_defaults(run=_resume)
     sim = commands.add_parser(
         "sim",
         help="serve the simulated exchange (Alpaca's twin) on one local port until stopped",

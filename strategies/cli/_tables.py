@@ -75,9 +75,12 @@ def print_status(
         snap = s.snapshot
         last = s.last_trigger if s.last_kind == "accepted" else f"{s.last_trigger} ({s.last_kind})"
         row = [s.strategy] if many else []
+        state = snap.state if snap.halt_reason is None else f"{snap.state}: {snap.halt_reason}"
+        if snap.alarm is not None:  # the operator's to resolve: say so where they look
+            state += " ALARM" if snap.alarm == snap.halt_reason else f" ALARM: {snap.alarm}"
         row += [
             s.symbol,
-            snap.state if snap.halt_reason is None else f"{snap.state}: {snap.halt_reason}",
+            state,
             _number(snap.position),
             _number(snap.stop_price),
             f"{snap.entries_today}/{snap.max_attempts}",

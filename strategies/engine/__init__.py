@@ -9,15 +9,10 @@ updates become machine events in ``order_event``; machine commands become broker
 """
 
 from strategies.engine._aggregate import BarAggregator, aggregate_bars, interval_of
-from strategies.engine._engine import (
-    Engine,
-    Fired,
-    JournalSink,
-    Observer,
-    SessionPlan,
-)
-from strategies.engine._execute import OrderIds, execute
-from strategies.engine._timers import Deadlines, SessionTimes
+from strategies.engine._engine import Engine, Fired, JournalSink, Observer
+from strategies.engine._execute import FailedCommand, OrderIds, execute, placed_id
+from strategies.engine._incidents import Incidents
+from strategies.engine._timers import Deadlines, SessionPlan, SessionTimes
 from strategies.engine._trades import (
     SymbolSummary,
     Trade,
@@ -32,7 +27,9 @@ __all__ = [
     "BarAggregator",
     "Deadlines",
     "Engine",
+    "FailedCommand",
     "Fired",
+    "Incidents",
     "JournalSink",
     "Observer",
     "OrderIds",
@@ -45,6 +42,7 @@ __all__ = [
     "execute",
     "interval_of",
     "order_event",
+    "placed_id",
     "summarise",
     "summary_json",
     "trades_csv",

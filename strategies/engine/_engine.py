@@ -19,31 +19,49 @@ from typing import Any, Protocol
 
 import structlog
 
-from brokers import Bar, Broker, Clock, OrderSide, TradeUpdate, TransportError, UpdateKind
+from brokers import (
+    Bar,
+    Broker,
+    Clock,
+    OrderSide,
+    TradeUpdate,
+    TransportError,
+    UpdateKind,
+)
 from machines import (
     ClientOrderId,
+    ClosePosition,
     Command,
     DayRolledOver,
     Desk,
     EntrySignalled,
     EntryTimedOut,
     Event,
+    ExitSignalled,
+    HaltRequested,
+    OrderCancelled,
     OrderEvent,
+    OrderExpired,
+    OrderFilled,
     Outcome,
+    OutcomeKind,
     PlaceStop,
     ReplaceStop,
+    ResumeRequested,
     Snapshot,
     SquareOffReached,
-    TickRule,
 )
-from strategies.engine._crashpoints import crash_point
-from strategies.engine._execute import OrderIds, execute
-from strategies.engine._timers import Deadlines, SessionTimes, deadlines_of
+from strategies._policy import HaltScope
+from strategies.engine import _incidents as incident
+from strategies.engine._crashpoints import crash_point, crash_points_armed
+from strategies.engine._execute import FailedCommand, OrderIds, execute, placed_id
+from strategies.engine._incidents import Incidents
+from strategies.engine._timers import Deadlines, SessionPlan
 from strategies.engine._trades import SymbolSummary, TradeRecorder, summarise
 from strategies.engine._translate import order_event
 from strategies.signals._protocol import DailyBar, SessionContext, Signal
 
-__all__ = ["Engine", "Fired", "JournalSink", "Observer", "SessionPlan", "SessionTimes"]
+__all__ = ["Engine", "Fired", "JournalSink", "Observer"]
 
 _FILLS = (UpdateKind.FILL, UpdateKind.PARTIAL_FILL)
 
@@ -77,32 +95,13 @@ class Fired:
 Observer = Callable[[Fired], None]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SessionPlan:
-    """A strategy's daily timetable and sizing, as the engine needs it."""
-
-    session: SessionTimes
-    entry_cutoff: time  # local time: entries are cancelled at this time
-    square_off: time  # local time: positions are flattened at this time
-    bar_interval: timedelta
-    qty: Decimal
-    tick_of: Callable[[str], TickRule]
-    risk_per_trade: Decimal | None = None
-
-    def at(self, day: date, when: time) -> datetime:
-        """A local time of ``day`` as an aware datetime."""
-        return datetime.combine(day, when, tzinfo=self.session.timezone)
-
-    def deadlines(self, day: date) -> Deadlines | None:
-        """``day``'s entry cutoff and square-off, capped before its actual close (None when
-        ``day`` is not a session)."""
-        return deadlines_of(
-            self.session,
-            day,
-            entry_cutoff=self.entry_cutoff,
-            square_off=self.square_off,
-            bar_interval=self.bar_interval,
-        )
+# Commands the runner sends again after a failed delivery (same client order id): the ones that
+# protect a position or take it off. A failed entry is let go (its moment may pass), a failed
+# replace leaves the old stop protecting, and a cancel still open is asked again by the
+# reconciliation itself (``cancel_again``).
+_REDRIVEN = (PlaceStop, ClosePosition)
+_CARRIES_FILL = (OrderFilled, OrderCancelled, OrderExpired)
+_BOOKED = (OutcomeKind.ACCEPTED, OutcomeKind.ANOMALY)
 
 
 @dataclass(slots=True)
@@ -168,6 +167,14 @@ class Engine:
         self._quiet_until: datetime | None = None
         # Symbols whose data is in doubt (a live run's feed went quiet): no new entry for them.
         self.blocked_entries: frozenset[str] = frozenset()
+        self.incidents = Incidents(desk.strategy)
+        #: Commands whose delivery failed, by the client order id they place or cancel; the
+        #: runner's reconciliation re-drives them (``_REDRIVEN``) or lets them go.
+        self.failed: dict[str, FailedCommand] = {}
+        #: Called (any thread) when something makes the broker's books worth reading at once:
+        #: a failed delivery, a refusal. The live runner asks its poller for a reconciliation.
+        self.on_doubt: Callable[[], None] | None = None
+        self._silenced: set[str] = set()  # symbols whose signal raised this session
 
     def summaries(self, symbols: Sequence[str]) -> list[SymbolSummary]:
         """Per symbol: its trades so far, with its machine's race and anomaly counts."""
@@ -217,6 +224,8 @@ class Engine:
                 at=update.timestamp,
                 client_order_id=order.client_order_id,
                 exit_reason=machine.snapshot().exit_reason,
+                cumulative=order.filled_qty,
+                avg_price=order.filled_avg_price,
             )
         event = order_event(update, self.ids.client_of.get)
         if event is not None:
@@ -224,44 +233,106 @@ class Engine:
 
     def _fire_on(self, symbol: str, event: Event) -> Outcome:
         """The one outcome pipeline: decide, journal, observe, then run the commands."""
+        # The books before a fill: what it moved (built only for events that carry one).
+        before = self.desk.machine(symbol).snapshot() if isinstance(event, _CARRIES_FILL) else None
         started = perf_counter()
         outcome = self.desk.fire(symbol, event)
         fired = Fired(outcome, perf_counter() - started)
         crash_point("before_journal", outcome.trigger)  # tests only: see _crashpoints
         # Durable before any command runs (DESIGN §2, invariant 8).
         seq = self._journal.record(outcome) if self._journal is not None else None
+        if before is not None:
+            self.book_fill(before, outcome)
         for observe in self._observers:
             observe(fired)
         for command in outcome.commands:
-            if isinstance(command, PlaceStop):
-                self._new_stops.append(command.client_order_id)
-            elif isinstance(command, ReplaceStop):
-                self._new_stops.append(command.new_client_order_id)
-            crash_point("before_send", type(command).__name__)
-            try:
-                results = execute(command, self.broker, self.ids, self.clock.now())
-            except TransportError as exc:
-                # The outcome is unknown: the reconciliation finds out from the broker's state.
-                _log.warning(
-                    "command_failed",
-                    symbol=symbol,
-                    client_order_id=command.client_order_id,
-                    command=type(command).__name__,
-                    error=type(exc).__name__,
-                    detail=exc.message,
-                )
-                self._record_result(seq, command, "failed", exc.message)
-                continue
-            crash_point("after_send", type(command).__name__)
-            self._record_result(
-                seq,
-                command,
-                "rejected" if results else "sent",
-                "; ".join(getattr(r, "reason", "") for r in results),
-            )
-            for result in results:
-                self._inbox.put(result)
+            self.send(symbol, command, seq)
         return outcome
+
+    def send(self, symbol: str, command: Command, seq: int | None, *, again: bool = False) -> bool:
+        """Carry out one journaled command; its result is journaled and its result events are
+        queued. False when its delivery failed (it is kept in ``failed`` for the runner)."""
+        if isinstance(command, PlaceStop):
+            self._new_stops.append(command.client_order_id)
+        elif isinstance(command, ReplaceStop):
+            self._new_stops.append(command.new_client_order_id)
+        crash_point("before_send", type(command).__name__)
+        now = self.clock.now()
+        try:
+            results = execute(
+                command, self.broker, self.ids, now, stop_tif=self.plan.stop_time_in_force
+            )
+        except TransportError as exc:
+            # The outcome is unknown: the reconciliation finds out from the broker's state, and
+            # re-drives what protects a position (same client order id: the venue refuses a
+            # second order with it, so sending it again is safe).
+            self._note_failure(symbol, command, seq, now)
+            self.incidents.note(
+                incident.COMMAND_FAILED,
+                symbol=symbol,
+                client_order_id=command.client_order_id,
+                command=type(command).__name__,
+                error=type(exc).__name__,
+                detail=exc.message,
+                again=again,
+            )
+            self._record_result(seq, command, "failed", exc.message)
+            self._doubt()
+            return False
+        crash_point("after_send", type(command).__name__)
+        self.failed.pop(placed_id(command), None)
+        detail = "; ".join(getattr(r, "reason", "") for r in results)
+        if again and not results:
+            detail = "redriven"
+        self._record_result(seq, command, "rejected" if results else "sent", detail)
+        if results:
+            self._doubt()  # a refusal can mean our view is stale (e.g. a fill not yet seen)
+        for result in results:
+            self._inbox.put(result)
+        return True
+
+    def _note_failure(self, symbol: str, command: Command, seq: int | None, now: datetime) -> None:
+        failed = FailedCommand(command=command, symbol=symbol, transition_seq=seq, failed_at=now)
+        known = self.failed.get(failed.placed_id)
+        if known is not None:
+            failed = FailedCommand(
+                command=command,
+                symbol=symbol,
+                transition_seq=seq,
+                failed_at=known.failed_at,
+                attempts=known.attempts + 1,
+            )
+        self.failed[failed.placed_id] = failed
+
+    def _doubt(self) -> None:
+        if self.on_doubt is not None:
+            self.on_doubt()
+
+    @staticmethod
+    def redriven(command: Command) -> bool:
+        """Whether a failed delivery of ``command`` is sent again by the runner."""
+        return isinstance(command, _REDRIVEN)
+
+    def book_fill(self, before: Snapshot, outcome: Outcome) -> None:
+        """Count a fill the machine took, however it was learnt — trade stream (already counted
+        from the update, at its exact price), reconciliation, or the journal after a restart —
+        so trades, the summary and the loss limit see every fill the books hold."""
+        event = outcome.event
+        if not isinstance(event, _CARRIES_FILL) or outcome.kind not in _BOOKED:
+            return
+        price = event.avg_fill_price
+        moved = outcome.snapshot.position - before.position
+        if not event.filled_qty or price is None or not moved:
+            return
+        self.recorder.on_cumulative(
+            symbol=before.symbol,
+            buy=moved > 0,
+            filled_qty=event.filled_qty,
+            avg_price=price,
+            at=event.at,
+            client_order_id=event.client_order_id,
+            exit_reason=before.exit_reason,
+        )
 
     def _record_result(self, seq: int | None, command: Command, result: str, detail: str) -> None:
         if self._journal is not None and seq is not None:
@@ -328,24 +399,80 @@ class Engine:
         machine = self.desk.machine(bar.symbol)
         if day > machine.snapshot().trading_date:
             self._fire_on(bar.symbol, DayRolledOver(trading_date=day))
+            self._new_session(bar.symbol, bar.start)
             self._quiet_until = None  # a new day's deadlines
         signal = self.signals.get(bar.symbol)
         if signal is not None:
-            signal.start_session(
-                SessionContext(
-                    symbol=bar.symbol,
-                    session=day,
-                    tick=plan.tick_of(bar.symbol),
-                    history=tuple(self._history.get(bar.symbol, ())),
-                    opens_at=plan.session.open_at(day),
-                    closes_at=plan.session.close_at(day),
-                    entry_cutoff=cutoff,
-                    square_off_at=square_off,
-                    bar_interval=plan.bar_interval,
-                    qty=plan.qty,
-                    risk_per_trade=plan.risk_per_trade,
-                )
+            context = SessionContext(
+                symbol=bar.symbol,
+                session=day,
+                tick=plan.tick_of(bar.symbol),
+                history=tuple(self._history.get(bar.symbol, ())),
+                opens_at=plan.session.open_at(day),
+                closes_at=plan.session.close_at(day),
+                entry_cutoff=cutoff,
+                square_off_at=square_off,
+                bar_interval=plan.bar_interval,
+                qty=plan.qty,
+                risk_per_trade=plan.risk_per_trade,
             )
+            self._guarded(bar.symbol, bar.start, signal.start_session, context)
+
+    def _new_session(self, symbol: str, at: datetime) -> None:
+        """A symbol's first bar of a session: its halt ends if its scope says so, and a position
+        that outlived the last session (the runner was down at the close) is closed at once."""
+        snapshot = self.desk.machine(symbol).snapshot()
+        if snapshot.is_halted:
+            if self.plan.halt_scope is not HaltScope.SESSION or not snapshot.is_settled:
+                why = "until_resumed" if snapshot.is_settled else "not_settled"
+                self.incidents.note(
+                    incident.HALT_KEPT, symbol=symbol, reason=snapshot.halt_reason, why=why
+                )
+                return
+            self.resume(symbol, at, by="rollover")
+            return
+        if snapshot.holds_position and snapshot.manages_position:
+            self.incidents.note(
+                incident.CARRIED_OVER, symbol=symbol, position=str(snapshot.position)
+            )
+            self._fire_on(symbol, ExitSignalled(at=at, reason="carried_over"))
+
+    def resume(self, symbol: str, at: datetime, *, by: str) -> Outcome:
+        """Ask a halted symbol's machine to trade again (it refuses unless its books are
+        coherent); a lifted halt gives its signal another chance (``halt_lifted``)."""
+        halt_reason = self.desk.machine(symbol).snapshot().halt_reason
+        outcome = self.fire(symbol, ResumeRequested(at=at))
+        if outcome.kind is OutcomeKind.ACCEPTED:
+            self._silenced.discard(symbol)
+            self.incidents.note(
+                incident.HALT_LIFTED, symbol=symbol, level="info", reason=halt_reason, by=by
+            )
+        return outcome
+
+    def _guarded(self, symbol: str, at: datetime, call: Callable[..., Any], *args: Any) -> Any:
+        """Call a signal's method; if it raises, the fault stays with its symbol: logged with the
+        traceback (``signal_error``), the symbol halted and flattened, the signal silenced for
+        the rest of its session. None then."""
+        if symbol in self._silenced:
+            return None
+        try:
+            return call(*args)
+        except Exception as exc:  # a plugin's bug: any exception at all
+            self._signal_failed(symbol, at, exc)
+            return None
+
+    def _signal_failed(self, symbol: str, at: datetime, exc: Exception) -> None:
+        """Log the error with its traceback, halt and flatten the symbol, silence its signal."""
+        self._silenced.add(symbol)
+        self.incidents.note(
+            incident.SIGNAL_ERROR,
+            symbol=symbol,
+            level="error",
+            error=f"{type(exc).__name__}: {exc}",
+            exc_info=exc,
+        )
+        self._fire_on(symbol, HaltRequested(at=at, reason="signal_error", flatten=True))
+        self.drain()
 
     def warm_up(self, bar: Bar) -> int:
         """A bar of today from before the run started (a late start): the signal learns from it
@@ -361,6 +488,8 @@ class Engine:
     def on_bar(self, bar: Bar) -> None:
         """A bar completed: session timers first, then the signal's events, each fired in order."""
         symbol = bar.symbol
+        if crash_points_armed():  # tests only: see _crashpoints
+            crash_point("bar", symbol)
         self.start_bar(bar)  # nothing to do unless the bar opens the symbol's session
         today = self._today[symbol]
         today.extend(bar)
@@ -373,13 +502,26 @@ class Engine:
             self._fire_on(symbol, SquareOffReached(at=end))
         self.drain()
         signal = self.signals.get(symbol)
-        if signal is not None:
-            for event in signal.on_bar(bar, machine.snapshot()):
-                if isinstance(event, EntrySignalled) and symbol in self.blocked_entries:
-                    _log.warning("entry_skipped", symbol=symbol, reason="data_stale")
-                    continue  # its data is in doubt: the signal may ask again on a later bar
-                signal.on_outcome(self._fire_on(symbol, event))
-                self.drain()
+        if signal is None or symbol in self._silenced:
+            return
+        # Inline rather than through ``_guarded``: this runs on every bar, and a ``try`` costs
+        # nothing until something raises.
+        try:
+            events = signal.on_bar(bar, machine.snapshot())
+        except Exception as exc:  # a plugin's bug: any exception at all
+            self._signal_failed(symbol, end, exc)
+            return
+        for event in events:
+            if isinstance(event, EntrySignalled) and symbol in self.blocked_entries:
+                _log.warning("entry_skipped", symbol=symbol, reason="data_stale")
+                continue  # its data is in doubt: the signal may ask again on a later bar
+            outcome = self._fire_on(symbol, event)
+            try:
+                signal.on_outcome(outcome)
+            except Exception as exc:
+                self._signal_failed(symbol, end, exc)
+                return
+            self.drain()
 
     # --- the clock -------------------------------------------------------------------------
 
@@ -399,8 +541,8 @@ class Engine:
         for symbol in self._symbols():
             snapshot = self.desk.machine(symbol).snapshot()
             deadlines = self.deadlines(snapshot.trading_date)
-            if deadlines is None:
-                continue
+            if deadlines is None or now >= deadlines.closes:
+                continue  # that session is over: the next one's first bar settles what is left
             if now >= deadlines.entry_cutoff:
                 self._time_out_entry(symbol, deadlines.day, snapshot, deadlines.entry_cutoff)
                 snapshot = self.desk.machine(symbol).snapshot()

@@ -35,7 +35,7 @@ from machines import (
     Side,
 )
 
-__all__ = ["OrderIds", "execute"]
+__all__ = ["FailedCommand", "OrderIds", "execute", "placed_id"]
 
 
 @dataclass(slots=True)
@@ -63,7 +63,9 @@ def _side(side: Side) -> BrokerSide:
     return BrokerSide.BUY if side is Side.BUY else BrokerSide.SELL
 
 
-def _request(command: PlaceEntry | PlaceStop | ClosePosition) -> OrderRequest:
+def _request(
+    command: PlaceEntry | PlaceStop | ClosePosition, stop_tif: TimeInForce
+) -> OrderRequest:
     if isinstance(command, ClosePosition):
         return OrderRequest(
             symbol=command.symbol,
@@ -78,17 +80,31 @@ def _request(command: PlaceEntry | PlaceStop | ClosePosition) -> OrderRequest:
         qty=command.qty,
         side=_side(command.side),
         type=OrderType.STOP,
-        time_in_force=TimeInForce.DAY,
+        # Entries are for today only; a protective stop may be asked to outlive the session, so
+        # that a runner down at the close leaves its position protected (the square-off cancels
+        # it on a normal day).
+        time_in_force=stop_tif if isinstance(command, PlaceStop) else TimeInForce.DAY,
         stop_price=command.stop_price,
         client_order_id=command.client_order_id,
     )
 
 
-def execute(command: Command, broker: Broker, ids: OrderIds, now: datetime) -> list[OrderEvent]:
-    """Carry out one command; returns the events the machine must learn from the answer."""
+def execute(
+    command: Command,
+    broker: Broker,
+    ids: OrderIds,
+    now: datetime,
+    *,
+    stop_tif: TimeInForce = TimeInForce.DAY,
+) -> list[OrderEvent]:
+    """Carry out one command; returns the events the machine must learn from the answer.
+
+    ``stop_tif`` is the time in force of protective stops (``PlaceStop``); a replacement keeps
+    the one of the order it replaces.
+    """
     if isinstance(command, PlaceEntry | PlaceStop | ClosePosition):
         try:
-            order = broker.submit_order(_request(command))
+            order = broker.submit_order(_request(command, stop_tif))
         except RequestRejectedError as exc:
             return [
                 OrderRejected(client_order_id=command.client_order_id, at=now, reason=exc.message)
@@ -118,3 +134,25 @@ def execute(command: Command, broker: Broker, ids: OrderIds, now: datetime) -> l
     with contextlib.suppress(NotCancelableError, NotFoundError):
         broker.cancel_order(ids.venue_id(broker, command.client_order_id))
     return []
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailedCommand:
+    """A command whose delivery failed after the adapter's retries: its outcome is unknown."""
+
+    command: Command
+    symbol: str
+    transition_seq: int | None  # the journaled transition that decided it
+    failed_at: datetime  # the first failure (engine clock)
+    attempts: int = 1  # sends so far, the first included
+
+    @property
+    def placed_id(self) -> str:
+        """The client order id of the order it creates, or of the order it cancels."""
+        return placed_id(self.command)
+
+
+def placed_id(command: Command) -> str:
+    """The client order id of the order ``command`` creates (a replace: the new one), or of the
+    order it cancels."""
+    return getattr(command, "new_client_order_id", None) or command.client_order_id

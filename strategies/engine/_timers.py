@@ -1,4 +1,5 @@
-"""The session's timers: the entry cutoff and the square-off of each trading date, on the clock.
+"""The session's timetable (``SessionPlan``) and its timers: the entry cutoff and the square-off
+of each trading date, on the clock.
 
 Time does not arrive with bars: a symbol may get no bar for minutes, a data socket may go quiet,
 a session may close at 13:00. So the engine asks these timers, not the bars, whether a deadline
@@ -11,14 +12,19 @@ of the session; the entry cutoff is never after the square-off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from brokers import TimeInForce
+from machines import TickRule
 from strategies._exceptions import CalendarError
+from strategies._policy import HaltScope
 
-__all__ = ["Deadlines", "SessionTimes", "deadlines_of"]
+__all__ = ["Deadlines", "SessionPlan", "SessionTimes", "deadlines_of"]
 
 
 class SessionTimes(Protocol):
@@ -70,3 +76,33 @@ def deadlines_of(
     return Deadlines(
         day=day, entry_cutoff=cutoff, square_off=square, closes=closes, capped=square < wanted
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionPlan:
+    """A strategy's daily timetable and sizing, as the engine needs it."""
+
+    session: SessionTimes
+    entry_cutoff: time  # local time: entries are cancelled at this time
+    square_off: time  # local time: positions are flattened at this time
+    bar_interval: timedelta
+    qty: Decimal
+    tick_of: Callable[[str], TickRule]
+    risk_per_trade: Decimal | None = None
+    halt_scope: HaltScope = HaltScope.SESSION
+    stop_time_in_force: TimeInForce = TimeInForce.GTC  # protective stops outlive a dead runner
+
+    def at(self, day: date, when: time) -> datetime:
+        """A local time of ``day`` as an aware datetime."""
+        return datetime.combine(day, when, tzinfo=self.session.timezone)
+
+    def deadlines(self, day: date) -> Deadlines | None:
+        """``day``'s entry cutoff and square-off, capped before its actual close (None when
+        ``day`` is not a session)."""
+        return deadlines_of(
+            self.session,
+            day,
+            entry_cutoff=self.entry_cutoff,
+            square_off=self.square_off,
+            bar_interval=self.bar_interval,
+        )

@@ -2,6 +2,10 @@
 
 A trade opens when a symbol's position leaves zero and closes when it returns there; its PnL is
 the cash it moved. Everything is ``Decimal``.
+
+Fills are counted per order by their cumulative quantity, so a fill learnt twice — from the
+trade stream and again from a reconciliation, or replayed from the journal after a restart — is
+counted once, whichever way it came first (DESIGN §8, invariant 14: limits come from the books).
 """
 
 from __future__ import annotations
@@ -50,12 +54,21 @@ class _Open:
 
 
 @dataclass(slots=True)
+class _Learnt:
+    """What one order has filled, as far as the recorder counted it."""
+
+    qty: Decimal = _ZERO
+    notional: Decimal = _ZERO
+
+
+@dataclass(slots=True)
 class TradeRecorder:
     """Collects fills (ours only) and turns them into trades."""
 
     trades: list[Trade] = field(default_factory=list)
     _position: dict[str, Decimal] = field(default_factory=dict)
     _open: dict[str, _Open] = field(default_factory=dict)
+    _learnt: dict[str, _Learnt] = field(default_factory=dict)
 
     def on_fill(
         self,
@@ -67,9 +80,68 @@ class TradeRecorder:
         at: datetime,
         client_order_id: str,
         exit_reason: str | None = None,
+        cumulative: Decimal | None = None,
+        avg_price: Decimal | None = None,
     ) -> None:
-        """Record one execution of ``qty`` at ``price``."""
-        signed = qty if buy else -qty
+        """Record one execution of ``qty`` at ``price``.
+
+        With ``cumulative`` (the order's filled quantity after this execution, and its average
+        price ``avg_price``), only what the recorder has not counted for the order yet is
+        recorded: nothing for a fill learnt before, and for a fill that arrives after a later
+        one, the difference at the price the averages imply.
+        """
+        if cumulative is not None:
+            learnt = self._learnt.setdefault(client_order_id, _Learnt())
+            new = cumulative - learnt.qty
+            if new <= 0:
+                return
+            if new != qty:
+                average = avg_price if avg_price is not None else price
+                price = (cumulative * average - learnt.notional) / new
+                qty = new
+            learnt.qty = cumulative
+            learnt.notional += qty * price
+        self._record(symbol, qty if buy else -qty, price, at, client_order_id, exit_reason)
+
+    def on_cumulative(
+        self,
+        *,
+        symbol: str,
+        buy: bool,
+        filled_qty: Decimal,
+        avg_price: Decimal,
+        at: datetime,
+        client_order_id: str,
+        exit_reason: str | None = None,
+    ) -> None:
+        """An order has filled ``filled_qty`` at ``avg_price`` on average (a machine event, from
+        a reconciliation or the journal): record what of it was not counted yet."""
+        learnt = self._learnt.get(client_order_id) or _Learnt()
+        new = filled_qty - learnt.qty
+        if new <= 0:
+            return
+        price = avg_price if not learnt.qty else (filled_qty * avg_price - learnt.notional) / new
+        self.on_fill(
+            symbol=symbol,
+            buy=buy,
+            qty=new,
+            price=price,
+            at=at,
+            client_order_id=client_order_id,
+            exit_reason=exit_reason,
+            cumulative=filled_qty,
+            avg_price=avg_price,
+        )
+
+    def _record(
+        self,
+        symbol: str,
+        signed: Decimal,
+        price: Decimal,
+        at: datetime,
+        client_order_id: str,
+        exit_reason: str | None,
+    ) -> None:
         held = self._position.get(symbol, _ZERO)
         remaining = signed
         while remaining != 0:

@@ -12,12 +12,20 @@ from strategies.journal._codec import (
     encode_event,
     encode_snapshot,
 )
-from strategies.journal._journal import CommandResult, Journal, PendingCommand
-from strategies.journal._status import SymbolStatus, newest_journal, read_latest
+from strategies.journal._journal import CommandResult, Journal, OperatorRequest, PendingCommand
+from strategies.journal._status import (
+    Liveness,
+    SymbolStatus,
+    newest_journal,
+    read_latest,
+    read_liveness,
+)
 
 __all__ = [
     "CommandResult",
     "Journal",
+    "Liveness",
+    "OperatorRequest",
     "PendingCommand",
     "SymbolStatus",
     "decode_command",
@@ -28,4 +36,5 @@ __all__ = [
     "encode_snapshot",
     "newest_journal",
     "read_latest",
+    "read_liveness",
 ]

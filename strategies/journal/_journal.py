@@ -13,6 +13,15 @@ Tables (rows are only ever inserted; triggers refuse UPDATE and DELETE)::
                 ordinal, event_at, event, commands, snapshot)
     command_results(seq, transition_seq, command_index, client_order_id, command, result,
                     detail, at)
+    requests(seq, at, strategy, symbol, action)          an operator's ``tickstate resume``
+    request_results(request_seq, at, run_id, outcome)    what the runner made of one
+
+and one table whose rows change, because it says whether a run is alive, not what happened::
+
+    liveness(run_id, pid, beat_at, interval, ended_at, exit)
+
+The running runner rewrites its row's ``beat_at`` every ``interval`` seconds (wall clock) and
+``ended_at``/``exit`` when it stops; a row neither ended nor beating is a run that died.
 
 Every outcome is recorded, whatever its kind: ``accepted`` and ``anomaly`` rows changed the
 machine and are what ``rebuild`` replays; ``ignored`` (races) and ``declined`` rows changed
@@ -31,7 +40,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
@@ -49,7 +58,14 @@ from strategies.journal._codec import (
     encode_snapshot,
 )
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "CommandResult", "Journal", "PendingCommand"]
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "CommandResult",
+    "Journal",
+    "OperatorRequest",
+    "PendingCommand",
+]
 
 #: ``PRAGMA application_id`` of a tickstate journal ("tsj1"), and its schema version.
 APPLICATION_ID = 0x74736A31
@@ -98,11 +114,32 @@ CREATE TABLE IF NOT EXISTS command_results (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS command_results_by_transition ON command_results (transition_seq);
+CREATE TABLE IF NOT EXISTS requests (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('resume'))
+);
+CREATE TABLE IF NOT EXISTS request_results (
+    request_seq INTEGER PRIMARY KEY REFERENCES requests (seq),
+    at TEXT NOT NULL,
+    run_id TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS liveness (
+    run_id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    beat_at TEXT NOT NULL,
+    interval REAL NOT NULL,
+    ended_at TEXT,
+    exit TEXT
+);
 """
 _APPEND_ONLY = [
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
     f"BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
-    for table in ("runs", "transitions", "command_results")
+    for table in ("runs", "transitions", "command_results", "requests", "request_results")
     for verb in ("UPDATE", "DELETE")
 ]
 
@@ -115,6 +152,17 @@ class CommandResult(StrEnum):
     FAILED = "failed"  # it could not be delivered; retries gave up
     SKIPPED = "skipped"  # the runner chose not to send it (e.g. shutting down)
     RECONCILED = "reconciled"  # settled against the broker's books at start-up
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorRequest:
+    """An operator's request the runner has not answered yet (``tickstate resume``)."""
+
+    seq: int
+    at: datetime  # wall clock, when it was made
+    strategy: str
+    symbol: str
+    action: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,7 +234,69 @@ class Journal:
                 ),
             )
         self.run_id = run_id
+        self.beat()
         return run_id
+
+    def beat(self, *, interval: float = 5.0) -> None:
+        """Say the run is alive now (wall clock); ``interval``: the seconds until the next beat."""
+        if self.run_id is None:
+            return
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO liveness (run_id, pid, beat_at, interval) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (run_id) DO UPDATE SET beat_at = excluded.beat_at,"
+                " interval = excluded.interval",
+                (self.run_id, os.getpid(), _wall_now(), interval),
+            )
+
+    def end_run(self, exit: str) -> None:
+        """Say the run ended (``exit``: how — ``stopped``, ``engine_fault``, ...)."""
+        if self.run_id is None:
+            return
+        with self._write() as db:
+            db.execute(
+                "UPDATE liveness SET ended_at = ?, exit = ? WHERE run_id = ?",
+                (_wall_now(), exit, self.run_id),
+            )
+
+    def request(self, *, strategy: str, symbol: str, action: str = "resume") -> int:
+        """Record an operator's request for the runner (any process may write it); its seq."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO requests (at, strategy, symbol, action) VALUES (?, ?, ?, ?)",
+                (_wall_now(), strategy, symbol, action),
+            )
+        seq = cursor.lastrowid
+        assert seq is not None
+        return seq
+
+    def pending_requests(self, strategy: str) -> tuple[OperatorRequest, ...]:
+        """The operator's requests for ``strategy`` no run has answered yet, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, at, strategy, symbol, action FROM requests WHERE strategy = ? AND"
+                " seq NOT IN (SELECT request_seq FROM request_results) ORDER BY seq",
+                (strategy,),
+            ).fetchall()
+        return tuple(
+            OperatorRequest(
+                seq=seq,
+                at=_parse_time(at, f"{self.path}: request {seq}"),
+                strategy=name,
+                symbol=symbol,
+                action=action,
+            )
+            for seq, at, name, symbol, action in rows
+        )
+
+    def answer(self, request: OperatorRequest, outcome: str) -> None:
+        """Record what the runner made of ``request`` (it is not pending any more)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO request_results (request_seq, at, run_id, outcome)"
+                " VALUES (?, ?, ?, ?)",
+                (request.seq, self._now(), self.run_id, outcome),
+            )
 
     def record(self, outcome: Outcome) -> int:
         """Commit ``outcome`` durably and return its ``seq``; call it before running commands."""
@@ -298,7 +408,9 @@ class Journal:
 
     # --- reading --------------------------------------------------------------------------
 
-    def rebuild(self, desk: Desk) -> tuple[PendingCommand, ...]:
+    def rebuild(
+        self, desk: Desk, observe: Callable[[Snapshot, Outcome], None] | None = None
+    ) -> tuple[PendingCommand, ...]:
         """Replay the journal into ``desk`` (fresh) and return the commands still unconfirmed.
 
         Every ``accepted`` and ``anomaly`` event of ``desk.strategy`` is fired again, per symbol
@@ -309,6 +421,9 @@ class Journal:
 
         Returned: journaled commands with no result row, in seq order — they may or may not have
         reached the broker, so the runner reconciles them rather than resends them blindly.
+
+        ``observe`` sees each replayed outcome with the machine's snapshot before it (the engine
+        counts the fills it holds: trades and limits survive a restart).
         """
         if desk.symbols():
             held = ", ".join(desk.symbols())
@@ -332,8 +447,11 @@ class Journal:
                     " an outcome is missing from the journal"
                 )
             expected[symbol] = ordinal
+            before = desk.machine(symbol).snapshot()
             outcome = desk.fire(symbol, _decode(decode_event, event, where))
             _check_replay(where, outcome, kind, state_to, json.loads(commands), snapshot)
+            if observe is not None:
+                observe(before, outcome)
             pending.extend(
                 PendingCommand(
                     transition_seq=seq,
@@ -385,6 +503,11 @@ def _check_identity(db: sqlite3.Connection, path: Path, *, allow_empty: bool) ->
         )
 
 
+def _wall_now() -> str:
+    """Now on the wall clock: liveness is about the process, whatever clock the run keeps."""
+    return SystemClock().now().isoformat()
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
@@ -421,10 +544,14 @@ def _check_replay(
         raise JournalError(f"{where}: replay decided {replayed}, the journal has {commands}")
     journaled = json.loads(snapshot)
     now = encode_snapshot(outcome.snapshot)
+    # A field the journaled snapshot lacks was added to Snapshot after the journal was written
+    # (``alarm``): there is nothing to compare it with.
     differs = sorted(
         f.name
         for f in fields(Snapshot)
-        if f.name not in _NOT_REBUILT and now.get(f.name) != journaled.get(f.name)
+        if f.name not in _NOT_REBUILT
+        and f.name in journaled
+        and now.get(f.name) != journaled.get(f.name)
     )
     if differs:
         name = differs[0]

@@ -1,4 +1,5 @@
-"""Status reads: each symbol of a journal as last recorded, and which journal is the newest.
+"""Status reads: each symbol of a journal as last recorded, whether its run is alive, and which
+journal is the newest.
 
 Readers open their own read-only connection, so they work on the journal of a live run.
 """
@@ -12,12 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from brokers import SystemClock
 from machines import Snapshot
 from strategies._exceptions import JournalError
 from strategies.journal._codec import decode_snapshot
 from strategies.journal._journal import _check_identity, _connect, _decode, _parse_time
 
-__all__ = ["SymbolStatus", "newest_journal", "read_latest"]
+__all__ = ["Liveness", "SymbolStatus", "newest_journal", "read_latest", "read_liveness"]
+
+#: A run whose heartbeat is older than this many of its intervals is taken as dead.
+_MISSED_BEATS = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +81,82 @@ def read_latest(path: str | os.PathLike[str]) -> tuple[SymbolStatus, ...]:
             )
         )
     return tuple(statuses)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Liveness:
+    """Whether the journal's latest run is alive, from its heartbeat."""
+
+    running: bool
+    detail: str  # one line for people: "running (pid 4242, heartbeat 1 s ago)", ...
+    pid: int | None = None
+    beat_at: datetime | None = None
+    ended_at: datetime | None = None
+    exit: str | None = None
+
+    def describe(self) -> str:
+        """``running ...`` or ``not running ...``."""
+        return self.detail
+
+
+def read_liveness(path: str | os.PathLike[str], *, now: datetime | None = None) -> Liveness:
+    """Whether the latest run of the journal at ``path`` is alive: it has not ended, its
+    heartbeat is recent (within three of its intervals) and its process exists.
+
+    ``now`` is the wall clock (default: the system's); ``JournalError`` as ``read_latest``.
+    """
+    path = Path(path)
+    try:
+        with closing(_connect(path, create=False)) as db:
+            _check_identity(db, path, allow_empty=False)
+            has_table = db.execute(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'liveness'"
+            ).fetchone()
+            row = None
+            if has_table:
+                row = db.execute(
+                    "SELECT l.pid, l.beat_at, l.interval, l.ended_at, l.exit FROM runs r"
+                    " JOIN liveness l USING (run_id) ORDER BY r.rowid DESC LIMIT 1"
+                ).fetchone()
+    except sqlite3.Error as exc:
+        raise JournalError(f"{path}: not a readable journal: {exc}") from exc
+    if row is None:
+        return Liveness(running=False, detail="not running (no run has recorded a heartbeat)")
+    pid, beat, interval, ended, exit_ = row
+    where = f"{path}: liveness"
+    beat_at = _parse_time(beat, where)
+    ended_at = _parse_time(ended, where) if ended else None
+    if ended_at is not None:
+        return Liveness(
+            running=False,
+            detail=f"not running (ended {ended_at:%Y-%m-%d %H:%M:%S} UTC: {exit_})",
+            pid=pid,
+            beat_at=beat_at,
+            ended_at=ended_at,
+            exit=exit_,
+        )
+    now = now if now is not None else SystemClock().now()
+    age = (now - beat_at).total_seconds()
+    if age > _MISSED_BEATS * interval:
+        detail = f"not running (no heartbeat for {age:.0f} s: the process died)"
+        return Liveness(running=False, detail=detail, pid=pid, beat_at=beat_at)
+    if not _alive(pid):
+        detail = f"not running (process {pid} is gone)"
+        return Liveness(running=False, detail=detail, pid=pid, beat_at=beat_at)
+    detail = f"running (pid {pid}, heartbeat {max(age, 0):.0f} s ago)"
+    return Liveness(running=True, detail=detail, pid=pid, beat_at=beat_at)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists here (a journal read on another host cannot tell:
+    the heartbeat decides there)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours to signal
+        return True
+    return True
 
 
 def newest_journal(runs: Path) -> Path:

@@ -10,6 +10,7 @@ two runs in one process, or two tests, never share a count.
 | ``tickstate_races_total``             | counter   | strategy, symbol, reason  |
 | ``tickstate_anomalies_total``         | counter   | strategy, symbol, reason  |
 | ``tickstate_stream_reconnects_total`` | counter   | strategy, stream          |
+| ``tickstate_incidents_total``         | counter   | strategy, symbol, event   |
 | ``tickstate_lock_hold_seconds``       | histogram | —                         |
 | ``tickstate_event_to_command_seconds``| histogram | —                         |
 
@@ -129,6 +130,12 @@ class RunMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.incidents = Counter(
+            "tickstate_incidents",
+            "The runner's incidents by their stable name (command_redriven, signal_error, ...).",
+            ["strategy", "symbol", "event"],
+            registry=self.registry,
+        )
         self._reconnects = _StreamReconnects(strategy)
         self.registry.register(self._reconnects)
         self._received: float | None = None
@@ -152,6 +159,10 @@ class RunMetrics:
             self.event_to_command.observe(perf_counter() - received)
 
     # --- the runner ------------------------------------------------------------------------
+
+    def incident(self, name: str, symbol: str | None) -> None:
+        """Count one of the runner's incidents (an ``Incidents`` listener)."""
+        self.incidents.labels(self.strategy, symbol or "", name).inc()
 
     def update_applying(self, received: float) -> None:
         """The engine thread starts applying a trade update received at ``received``

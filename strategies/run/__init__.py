@@ -9,8 +9,8 @@ the machines'. Recorded bars come from CSV files (``load_bars``).
 from strategies.run._bars import daily_from_intraday, load_bars, load_daily
 from strategies.run._history import HistoryError, daily_history, fetch_history, history_sessions
 from strategies.run._live import LiveResult, run_live
-from strategies.run._reconcile import Reconciliation, reconcile
-from strategies.run._recovery import settle_pending
+from strategies.run._reconcile import Reconciliation, Redrive, reconcile, redrive, unprotected
+from strategies.run._recovery import judge_pending, settle_pending
 from strategies.run._replay import (
     ReplayResult,
     build_engine,
@@ -18,7 +18,8 @@ from strategies.run._replay import (
     run_replay,
     strategy_bars,
 )
-from strategies.run._runner import LiveRunner, RunSettings
+from strategies.run._runner import LiveRunner
+from strategies.run._settings import RunSettings
 from strategies.run._venues import (
     Venue,
     default_data,
@@ -33,6 +34,7 @@ __all__ = [
     "LiveResult",
     "LiveRunner",
     "Reconciliation",
+    "Redrive",
     "ReplayResult",
     "RunSettings",
     "Venue",
@@ -44,15 +46,18 @@ __all__ = [
     "fetch_history",
     "first_sessions",
     "history_sessions",
+    "judge_pending",
     "load_bars",
     "load_daily",
     "open_venue",
     "plan_for",
     "reconcile",
+    "redrive",
     "replay_bars",
     "run_live",
     "run_replay",
     "settle_pending",
     "split_sessions",
     "strategy_bars",
+    "unprotected",
 ]

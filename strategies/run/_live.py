@@ -24,7 +24,8 @@ from strategies.engine import Engine, Observer, SymbolSummary
 from strategies.journal import Journal, PendingCommand
 from strategies.run._history import bars_so_far, fetch_history
 from strategies.run._recovery import settle_pending
-from strategies.run._runner import LiveRunner, RunSettings
+from strategies.run._runner import LiveRunner
+from strategies.run._settings import RunSettings
 from strategies.run._venues import Venue, open_venue
 from strategies.run._wiring import build_engine_for
 from strategies.signals import DailyBar
@@ -110,9 +111,13 @@ def run_live(
     ``history`` gives them.
 
     With ``journal_path``, every outcome is journaled before its commands run. A journal that
-    already holds this strategy is a restart: the machines are rebuilt from it, commands that
-    were journaled but never confirmed are settled against the broker (adopted if it has them,
-    sent again with the same client order id if not), and the run goes on.
+    already holds this strategy is a restart: the machines are rebuilt from it (their fills
+    counted into the trades), commands that were journaled but never confirmed are settled
+    against the broker (adopted if it has them; judged, then sent again with the same client
+    order id or skipped if their moment has passed), and the run goes on.
+
+    ``EngineFaultError`` if the engine raised (not a signal: that halts its symbol only); the
+    runner's shutdown ran first.
 
     With ``metrics``, the run counts outcomes and times lock holds and event-to-command
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
@@ -143,7 +148,8 @@ def run_live(
         pending: tuple[PendingCommand, ...] = ()
         if journal is not None:
             if first is not None:
-                pending = journal.rebuild(engine.desk)
+                # Replayed fills are counted too: trades and the loss limit survive a restart.
+                pending = journal.rebuild(engine.desk, observe=engine.book_fill)
                 _log.info("rebuilt", journal=str(journal.path), pending=len(pending))
             journal.begin_run(
                 strategy=spec.name, config_path=config_path, trading_date=venue.trading_date
@@ -159,6 +165,7 @@ def run_live(
             metrics=metrics,
             feed_interval=venue.bar_size,
             last_close={s: days[-1].close for s, days in (history or {}).items() if days},
+            journal=journal,
         )
         venue.updated_bars.handler = runner.on_updated_bar
         if from_broker and first is None:  # a fresh run after the open: today so far

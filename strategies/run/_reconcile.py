@@ -5,17 +5,27 @@ snapshots and returns what to do. It never invents a fill: an order's REST state
 (cumulative quantities, terminal statuses) and is fed to the machine as the event the stream
 would have carried; positions are only compared.
 
-| broker (REST)                                  | machine          | resolution            |
-|------------------------------------------------|------------------|-----------------------|
-| order progressed (more filled, terminal, live) | knows it, behind | feed its state        |
-| order as the machine knows it                  | knows it         | nothing               |
-| not found, young (< grace)                     | placed it        | wait (lesson 6)       |
-| not found, older than grace                    | placed it        | halt the symbol       |
-| open order with our prefix, entry role         | never decided it | cancel it (orphan)    |
-| open order with our prefix, stop or exit role  | never decided it | halt the symbol       |
-| open order, not in the (older) snapshots       | decided it since | nothing (next pass)   |
-| open, no cancel pending                        | asked to cancel  | cancel it again       |
-| net position                                   | differs          | machine anomaly: halt |
+| broker (REST)                                  | machine          | resolution             |
+|------------------------------------------------|------------------|------------------------|
+| order progressed (more filled, terminal, live) | knows it, behind | feed its state         |
+| order as the machine knows it                  | knows it         | nothing                |
+| not found, young (< grace)                     | placed it        | wait (lesson 6)        |
+| not found, older than grace                    | placed it        | never placed: rejected |
+| open order with our prefix, entry role         | never decided it | cancel it (orphan)     |
+| open order with our prefix, stop or exit role  | never decided it | halt the symbol        |
+| open order, not in the (older) snapshots       | decided it since | nothing (next pass)    |
+| open, no cancel pending                        | asked to cancel  | cancel it again        |
+| net position                                   | differs          | machine anomaly: halt  |
+
+"Never placed: rejected": past the not-found grace the broker's silence is evidence
+(``brokers.absence_is_evidence``), so the machine is told the order never worked — an entry's
+attempt ends, a stop or exit is placed afresh under its role's next id, a cancel of it is done —
+rather than waiting for ever on an order that does not exist (a square-off stalled on the cancel
+of a stop whose submit never arrived).
+
+Two more decisions are taken when a pass is applied, on the engine's thread, because they need
+what the engine knows then (``redrive``: the commands whose delivery failed; ``unprotected``:
+the positions left without a stop or exit, for the runner's bound).
 """
 
 from __future__ import annotations
@@ -24,12 +34,23 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from brokers import Order, OrderStatus, TradeUpdate, UpdateKind, absence_is_evidence
-from machines import ClientOrderId, Event, HaltRequested, OrderRole, Snapshot, TrackStatus
+from machines import (
+    ClientOrderId,
+    Command,
+    Event,
+    HaltRequested,
+    OrderRejected,
+    OrderRole,
+    Snapshot,
+    TrackStatus,
+)
+from strategies.engine import FailedCommand
 from strategies.engine._translate import order_event
 
-__all__ = ["Reconciliation", "reconcile"]
+__all__ = ["Reconciliation", "Redrive", "reconcile", "redrive", "unprotected"]
 
 _KIND_OF_STATUS = {
     OrderStatus.NEW: UpdateKind.NEW,
@@ -41,17 +62,22 @@ _KIND_OF_STATUS = {
     OrderStatus.REJECTED: UpdateKind.REJECTED,
     OrderStatus.REPLACED: UpdateKind.REPLACED,
 }
+#: The reason an order absent past the grace is rejected with (the machine's books keep it).
+NOT_AT_BROKER = "not_at_broker"
+_PROTECTING = (OrderRole.STOP, OrderRole.EXIT)
 
 
 @dataclass(slots=True)
 class Reconciliation:
-    """The decisions of one reconciliation pass."""
+    """The decisions of one reconciliation pass, and the broker's orders it read."""
 
     events: list[tuple[str, Event]] = field(default_factory=list)  # (symbol, event), in order
     cancel_orphans: list[Order] = field(default_factory=list)
     cancel_again: list[Order] = field(default_factory=list)  # a cancel refused or lost
     positions: dict[str, Decimal] = field(default_factory=dict)  # symbol → broker's net qty
     missing: dict[str, datetime] = field(default_factory=dict)  # client id → first missed
+    lost: list[tuple[str, str]] = field(default_factory=list)  # (symbol, client id) never placed
+    orders: dict[str, Order] = field(default_factory=dict)  # the broker's, by client order id
 
 
 def _progressed(known_status: TrackStatus, known_filled: Decimal, order: Order) -> bool:
@@ -90,7 +116,7 @@ def reconcile(
     snapshots were taken is not an orphan, which ``decided`` (asked after the orders were
     read) tells.
     """
-    result = Reconciliation()
+    result = Reconciliation(orders=dict(orders))
     known: set[str] = set()
     for snapshot in snapshots:
         symbol = snapshot.symbol
@@ -100,10 +126,14 @@ def reconcile(
             order = orders.get(track.client_order_id)
             if order is None:
                 first = missing_since.get(track.client_order_id, now)
-                result.missing[track.client_order_id] = first
                 if absence_is_evidence(first, now, timedelta(seconds=grace_seconds)):
-                    reason = f"order_missing_at_broker:{track.client_order_id}"
-                    result.events.append((symbol, HaltRequested(at=now, reason=reason)))
+                    lost = OrderRejected(
+                        client_order_id=track.client_order_id, at=now, reason=NOT_AT_BROKER
+                    )
+                    result.events.append((symbol, lost))
+                    result.lost.append((symbol, track.client_order_id))
+                else:
+                    result.missing[track.client_order_id] = first
                 continue
             if (
                 track.status is TrackStatus.CANCEL_SENT
@@ -134,3 +164,84 @@ def reconcile(
             reason = f"unknown_open_order:{client_order_id}"
             result.events.append((order.symbol, HaltRequested(at=now, reason=reason)))
     return result
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redrive:
+    """What to do about one failed delivery: send it again, take the broker's order, or drop it."""
+
+    failed: FailedCommand
+    action: Literal["resend", "adopt", "drop"]
+    order: Order | None = None  # the broker's order, when adopted
+
+    @property
+    def command(self) -> Command:
+        """The command whose delivery failed."""
+        return self.failed.command
+
+
+def redrive(
+    failed: Iterable[FailedCommand],
+    snapshots: Mapping[str, Snapshot],
+    orders: Mapping[str, Order],
+    resend: Callable[[Command], bool],
+) -> list[Redrive]:
+    """The failed deliveries the machines still wait for, each resent (same client order id: the
+    broker refuses a second order with it) or adopted when the broker has it; the rest dropped
+    (the machine no longer waits for them, or ``resend`` says the runner does not re-drive that
+    kind of command — a failed entry's moment may pass; reconciliation ends it past the grace).
+    """
+    decided: list[Redrive] = []
+    for item in failed:
+        cid = item.placed_id
+        snapshot = snapshots.get(item.symbol)
+        waiting = snapshot is not None and any(
+            t.client_order_id == cid and t.status is TrackStatus.SENT
+            for t in snapshot.working_orders
+        )
+        order = orders.get(cid)
+        if order is not None:
+            decided.append(Redrive(failed=item, action="adopt", order=order))
+        elif waiting and resend(item.command):
+            decided.append(Redrive(failed=item, action="resend"))
+        else:
+            decided.append(Redrive(failed=item, action="drop"))
+    return decided
+
+
+def unprotected(
+    snapshots: Iterable[Snapshot],
+    positions: Mapping[str, Decimal],
+    orders: Mapping[str, Order],
+    failed: Iterable[str] = (),
+) -> set[str]:
+    """Symbols whose position the broker holds (as the machine does) with nothing to protect or
+    close it: no open stop or exit of ours at the broker, none in flight (a failed delivery is not
+    in flight), and no entry remainder being cancelled so that the stop can follow it.
+
+    A symbol whose books disagree with the broker is left out: the position check halts it, and
+    flattening what may not be there would be a guess (field lesson 1). An order the list does
+    not show is taken as in flight (the list may be older than the machines' books), unless its
+    delivery failed.
+    """
+    failed_ids = set(failed)
+    found: set[str] = set()
+    for snapshot in snapshots:
+        held = positions.get(snapshot.symbol, Decimal(0))
+        if held == 0 or snapshot.position != held:
+            continue
+        covered = False
+        for track in snapshot.working_orders:
+            cid = track.client_order_id
+            if track.role in _PROTECTING:
+                order = orders.get(cid)
+                # Not listed: in flight, or newer than the list (read before the snapshots) —
+                # unless its delivery failed. Listed: it protects while it is open.
+                covered = cid not in failed_ids if order is None else order.is_open
+            elif track.role is OrderRole.ENTRY:
+                covered = track.status is TrackStatus.CANCEL_SENT  # the stop waits for it
+            if covered:
+                break
+        if not covered:
+            found.add(snapshot.symbol)
+    return found

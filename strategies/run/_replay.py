@@ -110,7 +110,8 @@ def _rematch_new_stops(
 def _close_session(engine: Engine, paper: PaperBroker, clock: ManualClock, day: date) -> None:
     closes = engine.plan.session.close_at(day)
     clock.set(max(closes, clock.now()))
-    engine.on_clock(closes)  # deadlines after the day's last bar
+    # No deadline is fired here: with no bar left in the day, a closing order could not fill;
+    # a position the data left open is the next session's to close (``carried_over``).
     paper.close_session()
     engine.drain()
 

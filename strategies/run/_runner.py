@@ -18,9 +18,25 @@ reconciliation may have read the broker just before a fill the stream already de
 
 Kill switches: an anomaly halts its own symbol (the machine does that). With a daily loss limit,
 after each item the engine thread adds up the realised PnL of the trades closed in the current
-session (exchange-local date of the engine's clock); at or below ``-limit`` it halts every symbol
-with ``HaltRequested(reason="daily_loss_limit", flatten=True)`` — once per session — logs
+session (exchange-local date of the engine's clock) — every fill the books hold, however it was
+learnt, before a restart too — and at or below ``-limit`` it halts every symbol with
+``HaltRequested(reason="daily_loss_limit", flatten=True)`` — once per session — logs
 ``kill_switch`` and keeps running: halted machines only cancel and flatten.
+
+Protection heals (DESIGN §8, invariant 11). A stop or exit whose delivery failed after the
+adapter's retries is sent again with the same client order id by the next reconciliation (a
+failure asks for one at once) — or adopted, if the broker has it — up to ``redrive_limit``
+sends; a cancel still open is asked again. Past the not-found grace an order the broker never
+had is, to the machine, rejected: a stop or exit is placed afresh under its role's next id, a
+cancel of it is done (the square-off never waits on a stop that never arrived). And whenever the
+broker holds a position (as the machine does) with no stop or exit working or in flight for
+``protection_timeout`` seconds, the runner flattens and halts that symbol (``protection_lost``).
+
+Faults stay local (invariant 13): a signal that raises halts and flattens its symbol (the
+engine); anything else that raises on the engine thread, or in the poller, runs the shutdown and
+then raises ``EngineFaultError``. Every ``heartbeat_interval`` seconds the engine thread beats in
+the journal (``tickstate status`` reads it), and picks up operators' requests
+(``tickstate resume``).
 """
 
 from __future__ import annotations
@@ -49,33 +65,30 @@ from brokers import (
     TradeUpdateStream,
     VirtualClock,
 )
-from machines import BrokerSnapshotTaken, EntryTimedOut, ExitSignalled, HaltRequested
+from machines import (
+    BrokerSnapshotTaken,
+    EntryTimedOut,
+    ExitSignalled,
+    HaltRequested,
+    OutcomeKind,
+)
+from strategies._exceptions import EngineFaultError
+from strategies.engine import _incidents as incident
 from strategies.engine._engine import Engine
+from strategies.journal import Journal
 from strategies.run._feed import BarFeed, FeedSettings
+from strategies.run._protection import Protection
 from strategies.run._reconcile import Reconciliation, reconcile
+from strategies.run._settings import RunSettings
 
 if TYPE_CHECKING:
     from strategies.observe._metrics import RunMetrics
 
-__all__ = ["LiveRunner", "RunSettings"]
+__all__ = ["LiveRunner"]
 
 _log = structlog.get_logger("tickstate.runner")
 _IDLE_WAIT = 0.05  # seconds: how often the engine thread looks at the clock when nothing comes
 _QUIET_END = 2.0  # seconds without news after the data ended: the run ends
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunSettings:
-    """How a live run behaves."""
-
-    poll_interval: float = 30.0  # seconds between reconciliations
-    flatten_on_exit: bool = True  # close open positions when stopped
-    not_found_grace: float = 10.0  # seconds an order may be unknown to the broker (lesson 6)
-    shutdown_timeout: float = 15.0  # seconds to wait for cancels and exits on the way out
-    until: datetime | None = None  # stop at this (clock) time
-    daily_loss_limit: Decimal | None = None  # halt all and flatten at this session loss (> 0)
-    bar_grace: float = 2.0  # market seconds after a bar's end before it completes without news
-    stale_after: float | None = 600.0  # market seconds without a bar in the session: data_stale
 
 
 class _Stop:
@@ -87,6 +100,13 @@ class _Updated:
     """A minute bar sent again with its late trades."""
 
     bar: Bar
+
+
+@dataclass(frozen=True, slots=True)
+class _Fault:
+    """Inbox marker: another thread of the runner raised; the engine thread shuts down."""
+
+    error: BaseException
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +131,7 @@ class LiveRunner:
         data_finished: threading.Event | None = None,
         on_bar: Callable[[Bar], None] | None = None,
         metrics: RunMetrics | None = None,
+        journal: Journal | None = None,
         feed_interval: timedelta | None = None,
         last_close: dict[str, Decimal] | None = None,
     ) -> None:
@@ -122,7 +143,10 @@ class LiveRunner:
         self.data_finished = data_finished
         self._on_bar = on_bar
         self.metrics = metrics
-        self._inbox: queue.SimpleQueue[_Received | Bar | _Updated | Reconciliation | _Stop] = (
+        self.journal = journal
+        self._inbox: queue.SimpleQueue[
+            _Received | Bar | _Updated | Reconciliation | _Stop | _Fault
+        ] = (
             queue.SimpleQueue()
         )
         self._stop = threading.Event()
@@ -151,9 +175,13 @@ class LiveRunner:
             list(engine.signals),
             last_close=last_close,
         )
+        self._protection = Protection(engine, settings)
+        self._last_beat = float("-inf")
+        engine.on_doubt = self._reconcile_now.set  # a failure or refusal: read the broker now
         if metrics is not None:
             metrics.watch_stream("trade_updates", trade_stream)
             metrics.watch_stream("bars", bar_stream)
+            engine.incidents.listen(metrics.incident)
 
     # --- called from other threads ---------------------------------------------------------
 
@@ -188,6 +216,9 @@ class LiveRunner:
                 self._inbox.put(self._read_broker())
             except BrokerError as exc:  # one failed pass is logged; the next one tries again
                 _log.warning("reconcile_failed", error=type(exc).__name__, detail=exc.message)
+            except Exception as exc:  # a bug: the engine thread shuts the run down
+                self._inbox.put(_Fault(exc))
+                return
 
     def _read_broker(self) -> Reconciliation:
         engine = self.engine
@@ -287,18 +318,26 @@ class LiveRunner:
         for symbol, event in found.events:
             if not getattr(event, "filled_qty", None):
                 engine.fire(symbol, event)
-        for reason, orders in (
-            ("orphan_cancelled", found.cancel_orphans),
-            ("cancel_redriven", found.cancel_again),
-        ):
-            for order in orders:
-                _log.warning(reason, symbol=order.symbol, client_order_id=order.client_order_id)
-                self._cancel(order)
+        for order in found.cancel_orphans:
+            _log.warning(
+                "orphan_cancelled", symbol=order.symbol, client_order_id=order.client_order_id
+            )
+            self._cancel(order)
+        for order in found.cancel_again:
+            engine.incidents.note(
+                incident.COMMAND_REDRIVEN,
+                symbol=order.symbol,
+                client_order_id=order.client_order_id,
+                command="CancelOrder",
+            )
+            self._cancel(order)
+        redriven = self._protection.apply(found)
         _log.info(
             "reconciled",
             events=len(found.events),
             orphans=len(found.cancel_orphans),
-            redriven=len(found.cancel_again),
+            redriven=len(found.cancel_again) + redriven,
+            lost=len(found.lost),
         )
 
     def _cancel(self, order: Order) -> None:
@@ -306,9 +345,14 @@ class LiveRunner:
             self.broker.cancel_order(order.id)
         except (NotCancelableError, NotFoundError):
             pass  # terminal already, or already being cancelled: the stream tells
-        except BrokerError as exc:
-            _log.warning(
-                "command_failed", client_order_id=order.client_order_id, detail=exc.message
+        except BrokerError as exc:  # the next reconciliation asks again
+            self.engine.incidents.note(
+                incident.COMMAND_FAILED,
+                symbol=order.symbol,
+                client_order_id=order.client_order_id,
+                command="CancelOrder",
+                error=type(exc).__name__,
+                detail=exc.message,
             )
 
     def _compare_positions(self, found: Reconciliation) -> None:
@@ -332,21 +376,44 @@ class LiveRunner:
         return until is not None and self.engine.clock.now() >= until
 
     def run(self) -> None:
-        """Start the streams and the poller, run the engine until asked to stop or the data ends."""
+        """Start the streams and the poller, run the engine until asked to stop or the data ends.
+
+        ``EngineFaultError`` if the engine (not a signal) raised: the shutdown ran first.
+        """
         poller = threading.Thread(target=self._poll_loop, name="poller", daemon=True)
-        self.trade_stream.start(self._on_update, self._on_connect)
-        self._inbox.put(self._read_broker())  # start-up reconciliation, before any bar
-        self.bar_stream.start(list(self.engine.signals), self._on_bar_received, self._on_connect)
-        poller.start()
+        ended = "stopped"
         try:
-            self._loop()
+            self.trade_stream.start(self._on_update, self._on_connect)
+            self._inbox.put(self._read_broker())  # start-up reconciliation, before any bar
+            self.bar_stream.start(
+                list(self.engine.signals), self._on_bar_received, self._on_connect
+            )
+            poller.start()
+            try:
+                self._loop()
+            except Exception as exc:
+                ended = incident.ENGINE_FAULT
+                self.engine.incidents.note(
+                    incident.ENGINE_FAULT,
+                    level="error",
+                    error=f"{type(exc).__name__}: {exc}",
+                    exc_info=True,
+                )
+                self._shut_down()
+                raise EngineFaultError(
+                    f"engine fault: {type(exc).__name__}: {exc} (positions flattened, journal "
+                    "consistent; the traceback is in the log)"
+                ) from exc
             self._shut_down()
         finally:
             self._stop.set()
             self._reconcile_now.set()
             self.bar_stream.stop()
             self.trade_stream.stop()
-            poller.join(timeout=5)
+            if poller.is_alive():
+                poller.join(timeout=5)
+            if self.journal is not None:
+                self.journal.end_run(ended)
 
     def _wait(self) -> float:
         """How long the inbox may be waited on: until the next deadline, at most 50 ms."""
@@ -372,6 +439,7 @@ class LiveRunner:
             try:
                 item = self._inbox.get(timeout=self._wait())
             except queue.Empty:
+                self._beat()
                 # The data ended: stop once every symbol is settled, or after two quiet seconds
                 # (the shutdown then cancels and flattens what is left).
                 quiet = perf_counter() - active > _QUIET_END
@@ -380,14 +448,45 @@ class LiveRunner:
                 continue
             if isinstance(item, _Stop):
                 return
+            if isinstance(item, _Fault):
+                raise item.error
             if not isinstance(item, Reconciliation):
                 # The poller's passes are its heartbeat, not activity: counted as quiet time,
                 # or a symbol that never settles (halted) would keep the run alive forever.
                 active = perf_counter()
             self._apply(item)
             self._check_loss_limit()
+            self._beat()
             if self._past_until():
                 return
+
+    def _beat(self) -> None:
+        """Every ``heartbeat_interval`` (wall) seconds: beat in the journal, answer operators."""
+        journal = self.journal
+        if journal is None or perf_counter() - self._last_beat < self.settings.heartbeat_interval:
+            return
+        self._last_beat = perf_counter()
+        journal.beat(interval=self.settings.heartbeat_interval)
+        self.answer_requests()
+
+    def answer_requests(self) -> None:
+        """Apply the operators' pending requests (``tickstate resume``) and journal the answers."""
+        journal = self.journal
+        if journal is None:
+            return
+        engine = self.engine
+        for request in journal.pending_requests(engine.desk.strategy):
+            if request.symbol not in engine.desk.symbols():
+                journal.answer(request, "unknown_symbol")
+                continue
+            engine.incidents.note(
+                incident.RESUME_REQUESTED, symbol=request.symbol, level="info", seq=request.seq
+            )
+            outcome = engine.resume(request.symbol, engine.clock.now(), by="operator")
+            answer = outcome.kind.value
+            if outcome.kind is not OutcomeKind.ACCEPTED:
+                answer = f"{answer}: {outcome.reason}"
+            journal.answer(request, answer)
 
     def _check_loss_limit(self) -> None:
         """The daily loss limit: halt every symbol and flatten, once per session."""
@@ -425,14 +524,25 @@ class LiveRunner:
         engine = self.engine
         now = engine.clock.now()
         for snapshot in engine.desk.snapshots():
-            if snapshot.has_working_entry:
-                engine.fire(
-                    snapshot.symbol, EntryTimedOut(at=now, attempt=max(1, snapshot.attempt))
+            try:  # one symbol's trouble must not keep the others from being flattened
+                if snapshot.has_working_entry:
+                    engine.fire(
+                        snapshot.symbol, EntryTimedOut(at=now, attempt=max(1, snapshot.attempt))
+                    )
+                # A halted symbol's books are in doubt: never flatten on the way out what may
+                # not be there (field lesson 1); the operator decides.
+                flatten = self.settings.flatten_on_exit and snapshot.holds_position
+                if flatten and not snapshot.is_halted:
+                    engine.fire(snapshot.symbol, ExitSignalled(at=now, reason="shutdown"))
+            except Exception as exc:
+                engine.incidents.note(
+                    incident.ENGINE_FAULT,
+                    symbol=snapshot.symbol,
+                    level="error",
+                    error=f"{type(exc).__name__}: {exc}",
+                    during="shutdown",
+                    exc_info=True,
                 )
-            # A halted symbol's books are in doubt: never flatten on the way out what may not be
-            # there (field lesson 1); the operator decides.
-            if self.settings.flatten_on_exit and snapshot.holds_position and not snapshot.is_halted:
-                engine.fire(snapshot.symbol, ExitSignalled(at=now, reason="shutdown"))
         deadline = threading.Event()
         timer = threading.Timer(self.settings.shutdown_timeout, deadline.set)
         timer.daemon = True
@@ -443,8 +553,18 @@ class LiveRunner:
                     item = self._inbox.get(timeout=0.05)
                 except queue.Empty:
                     continue
-                if not isinstance(item, _Stop | Bar | _Updated):
+                if isinstance(item, _Stop | Bar | _Updated | _Fault):
+                    continue
+                try:
                     self._apply(item)
+                except Exception as exc:  # keep waiting for the acks of what was sent
+                    engine.incidents.note(
+                        incident.ENGINE_FAULT,
+                        level="error",
+                        error=f"{type(exc).__name__}: {exc}",
+                        during="shutdown",
+                        exc_info=True,
+                    )
         finally:
             timer.cancel()
         _log.info("stopped", settled=self._settled())

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from brokers import Broker, Clock
+from brokers import Broker, Clock, TimeInForce
 from machines import Desk
-from strategies.engine._engine import Engine, JournalSink, Observer, SessionPlan
+from strategies.engine._engine import Engine, JournalSink, Observer
+from strategies.engine._timers import SessionPlan
 from strategies.signals._protocol import DailyBar
 from strategies.spec._strategy import StrategySpec
 
@@ -26,6 +27,8 @@ def plan_for(spec: StrategySpec) -> SessionPlan:
         qty=Decimal(spec.sizing.fixed_qty or 1),
         risk_per_trade=spec.sizing.risk_per_trade,
         tick_of=lambda symbol: rules[symbol].tick,
+        halt_scope=spec.halt_scope,
+        stop_time_in_force=TimeInForce(spec.stop_time_in_force),
     )
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from machines import NSE_TICKS, FixedTick, InvalidRulesError, Rules, SymbolMachine, TickRule
 from strategies._exceptions import CalendarError, SpecError
 from strategies._fields import FROZEN, ClockTime, Count, Money, TickSpec, fail, shown
+from strategies._policy import HaltScope
 from strategies._sessions import Session, TradingCalendar
 from strategies.signals import StrategyTimes, signal_kind
 from strategies.spec._broker import BrokerSpec, SimBrokerSpec
@@ -210,7 +211,19 @@ class StrategySpec(BaseModel):
     daily_loss_limit: Money | None = Field(
         default=None,
         description="kill switch: when the session's realised loss across all symbols reaches "
-        "this amount, every symbol is halted and flattened for the rest of the run",
+        "this amount, every symbol is halted and flattened (for the session, or until resumed: "
+        "halt_scope)",
+    )
+    halt_scope: HaltScope = Field(
+        default=HaltScope.SESSION,
+        description="how long a halted symbol stays halted: 'session' (at the next session a "
+        "halted symbol that is flat and settled trades again) or 'until_resumed' (until "
+        "tickstate resume JOURNAL SYMBOL)",
+    )
+    stop_time_in_force: Literal["gtc", "day"] = Field(
+        default="gtc",
+        description="protective stops: 'gtc' keeps a position protected if the runner is down "
+        "at the close (the square-off cancels them on a normal day); 'day' lets them expire",
     )
     broker: BrokerSpec = Field(default_factory=SimBrokerSpec)
 

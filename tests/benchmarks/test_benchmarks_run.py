@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import dispatch, latency, replay, scale
+from benchmarks import dispatch, latency, replay, scale, verify
 from benchmarks.__main__ import QUICK, run_all
 from benchmarks._common import (
     README_BEGIN,
     README_END,
     markdown,
+    merge_results,
     readme_section,
     update_readme,
     write_results,
@@ -73,6 +74,30 @@ def test_replay_builds_ten_symbols_from_five() -> None:
     assert result["bars_per_s"] > 0
 
 
+def test_verify_explores_the_same_depth_with_and_without_dedup() -> None:
+    result = verify.measure(depth=3)
+    assert result["dedup"]["states"] < result["without_dedup"]["states"]
+    assert result["without_dedup"]["states"] == result["without_dedup"]["transitions"] + 1
+    assert result["dedup"]["violations"] == result["without_dedup"]["violations"] == 0
+    assert result["dedup"]["states_per_s"] > 0
+
+
+def test_merging_rows_keeps_the_others_and_says_when(tmp_path: Path) -> None:
+    figures, extra = run_all(QUICK, only=["scale"], log=lambda _: None)
+    write_results(figures, tmp_path, extra)
+    fresh, _ = run_all(QUICK, only=["verify"], log=lambda _: None)
+    json_path, md_path = merge_results(fresh, tmp_path, ["verify"])
+    document = json.loads(json_path.read_text(encoding="utf-8"))
+    names = [f["name"] for f in document["figures"]]
+    assert names == [f.name for f in figures] + [f.name for f in fresh]
+    assert document["merged"][0]["benchmarks"] == ["verify"]
+    assert "--only verify --merge" in md_path.read_text(encoding="utf-8")
+    merge_results(fresh, tmp_path, ["verify"])  # again: replaced, not added twice
+    again = json.loads(json_path.read_text(encoding="utf-8"))
+    assert [f["name"] for f in again["figures"]] == names
+    assert len(again["merged"]) == 1
+
+
 def test_the_entry_point_writes_json_and_markdown(tmp_path: Path) -> None:
     figures, extra = run_all(QUICK, only=["scale", "in_process"], log=lambda _: None)
     json_path, md_path = write_results(figures, tmp_path, extra)
@@ -96,7 +121,10 @@ def test_the_readme_performance_block_is_rendered_from_results_json() -> None:
 def test_results_json_holds_every_figure_with_baseline_and_verdict() -> None:
     document = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
     names = " ".join(f["name"] for f in document["figures"])
-    for wanted in ("fire()", "build", "bytes per symbol", "lock hold", "in process", "loopback"):
+    for wanted in (
+        "fire()", "build", "bytes per symbol", "lock hold", "in process", "loopback",
+        "verify states/s",
+    ):
         assert wanted in names
     assert "replay bars/s" in names
     for figure in document["figures"]:

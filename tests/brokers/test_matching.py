@@ -1,5 +1,6 @@
 """The matching core: fill model, order lifecycle, positions and the venue's refusals."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -201,6 +202,40 @@ class TestOrderLifecycle:
         assert (retired.status, retired.replaced_by) == (OrderStatus.REPLACED, new.id)
         with pytest.raises(NotReplaceableError, match="order is not open"):
             engine.replace(old.id, ReplaceRequest(stop_price=D("100")), T0)
+
+    def test_a_replace_without_a_size_asks_for_the_original_size(self):
+        """Alpaca-API issue 165: a partly filled order replaced at a new price comes back at its
+        original quantity, not what it had left (so a client must always name the size)."""
+        engine = MatchingEngine(fill_ratio=lambda order, bar: D("0.5"))
+        order, _ = engine.submit(stop(OrderSide.BUY, "105", qty=10), T0)
+        engine.on_bar(bar(0, "104", "106", "104", "105"), T0 + STEP)
+        assert engine.get_order(order.id).filled_qty == 5
+        new, _ = engine.replace(order.id, ReplaceRequest(stop_price=D("107")), T0 + STEP)
+        assert new.qty == 10  # all of it again, though 5 are filled
+
+    def test_a_part_fill_while_a_replace_flies_comes_off_the_replacement(self):
+        """The old stop fills in part before the replace lands: the replacement is for what the
+        old one had left then, never more than the position it protects."""
+        from brokers import ALPACA_PAPER
+
+        def ratio(order, bar):
+            return D("0.3") if order.client_order_id == "st" else D(1)
+
+        rules = replace(ALPACA_PAPER, partial_fill_rate=0.0)
+        engine = MatchingEngine(rules=rules, fill_ratio=ratio)
+        engine.submit(market(OrderSide.BUY, 100), T0)
+        engine.on_bar(bar(0, "100", "101", "99", "100"), T0 + STEP)
+        now = T0 + 2 * STEP
+        old, _ = engine.submit(stop(OrderSide.SELL, "95", qty=100, cid="st"), now)
+        engine.replace(
+            old.id, ReplaceRequest(qty=D(100), stop_price=D("96"), client_order_id="st-r1"), now
+        )
+        engine.on_bar(bar(3, "96", "96", "94", "94.5"), now + STEP)  # the old stop: 30 of 100
+        assert engine.get_order(old.id).filled_qty == 30
+        engine.settle(now + 2 * STEP)
+        landed = engine.get_order_by_client_id("st-r1")
+        assert landed.status is OrderStatus.NEW
+        assert landed.qty == 70 == engine.position("AAPL").qty
 
     def test_replace_that_changes_nothing_is_refused(self):
         """A replace with the same parameters answers 403 'order parameters are not changed'."""

@@ -126,6 +126,23 @@ class TestRestKnobs:
         assert runs[0] == runs[1]
         assert {200, 429, 504} == set(runs[0])
 
+    def test_failures_can_be_aimed_at_some_routes(self, sim: SimExchange, rest: Rest) -> None:
+        """``rest_fail_routes`` limits 429/5xx to the matching ``METHOD /path``: every submit
+        fails while reads answer."""
+        sim.faults = SimFaults(rest_5xx=1.0, rest_fail_routes=("POST /v2/orders",))
+        assert rest.submit(client_order_id="aimed").status_code == 503
+        assert rest("GET", "/account").status_code == 200
+        assert sim.orders() == []
+
+    def test_failures_can_end_after_the_first_few(self, sim: SimExchange, rest: Rest) -> None:
+        """``rest_fail_first``: the first N matching requests fail, the next ones answer."""
+        sim.faults = SimFaults(
+            rest_5xx=1.0, rest_fail_routes=("POST /v2/orders",), rest_fail_first=2
+        )
+        codes = [rest.submit(client_order_id=f"n-{i}").status_code for i in range(3)]
+        assert codes == [503, 503, 200]
+        assert [o.client_order_id for o in sim.orders()] == ["n-2"]
+
     def test_delay_past_the_client_timeout_still_places_the_order(
         self, sim: SimExchange, rest: Rest
     ) -> None:

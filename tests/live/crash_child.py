@@ -17,7 +17,10 @@ itself with SIGKILL at that point. SIGTERM stops it cleanly (``run_live``'s shut
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,13 +29,14 @@ if str(ROOT) not in sys.path:
 
 import structlog  # noqa: E402
 
-from brokers import Bar  # noqa: E402
+import strategies.run._venues as venues  # noqa: E402
+from brokers import AlpacaSettings, Bar, RetryPolicy  # noqa: E402
 from strategies.run import (  # noqa: E402
     LiveRunner,
     RunSettings,
     run_live,
 )
-from tests.live.support import day_bars, spec_for  # noqa: E402
+from tests.live.support import DAY, day_bars, spec_for  # noqa: E402
 
 
 def _say(line: str) -> None:
@@ -48,10 +52,21 @@ def main() -> int:
     parser.add_argument("--journal", required=True, type=Path)
     parser.add_argument("--early-square-off", action="store_true")
     parser.add_argument("--poll-interval", type=float, default=0.2)
+    parser.add_argument("--start", type=date.fromisoformat, default=DAY)
+    parser.add_argument("--square-off", default=None)
+    parser.add_argument("--daily-loss-limit", type=Decimal, default=None)
+    parser.add_argument("--heartbeat", type=float, default=0.2, help="wall seconds")
+    parser.add_argument(
+        "--fast-retries", action="store_true", help="the adapter's retries without long waits"
+    )
     args = parser.parse_args()
+    if args.fast_retries:
+        fast = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_backoff=0.05)
+        venues.AlpacaSettings = functools.partial(AlpacaSettings, retry=fast)  # type: ignore[misc]
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
     spec = spec_for(
         early_square_off=args.early_square_off,
+        square_off=args.square_off,
         broker={
             "kind": "sim",
             "rest_url": args.rest_url,
@@ -59,7 +74,7 @@ def main() -> int:
             "data_stream_url": args.data_url,
         },
     )
-    bars, history = day_bars(spec)
+    bars, history = day_bars(spec, args.start)
 
     def on_bar(bar: Bar) -> None:
         _say(f"bar {bar.symbol} {bar.start.isoformat()}")
@@ -78,7 +93,11 @@ def main() -> int:
         bars=bars,
         history=history,
         settings=RunSettings(
-            poll_interval=args.poll_interval, not_found_grace=60.0, shutdown_timeout=5.0
+            poll_interval=args.poll_interval,
+            not_found_grace=60.0,
+            shutdown_timeout=5.0,
+            daily_loss_limit=args.daily_loss_limit,
+            heartbeat_interval=args.heartbeat,
         ),
         on_bar=on_bar,
         on_runner=on_runner,

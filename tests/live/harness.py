@@ -17,13 +17,13 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO
 
 from brokers import Bar, SimExchange
 from strategies.engine._crashpoints import ENV
-from tests.live.support import ROOT, FillLog, day_bars, spec_for
+from tests.live.support import DAY, ROOT, FillLog, day_bars, spec_for
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ACK_TIMEOUT = 15.0  # seconds for the child to finish one bar
@@ -70,6 +70,8 @@ class Session:
 
     tmp: Path
     early_square_off: bool = False
+    square_off: str | None = None  # "HH:MM" ET; entries end five minutes before (``spec_for``)
+    days: tuple[date, ...] = (DAY,)  # the sessions the exchange can be fed (``bars_of``)
     sim: SimExchange = field(init=False)
     bars: list[Bar] = field(init=False)
     journal: Path = field(init=False)
@@ -79,8 +81,9 @@ class Session:
     logs: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.spec = spec_for(early_square_off=self.early_square_off)
-        self.bars, _history = day_bars(self.spec)
+        self.spec = spec_for(early_square_off=self.early_square_off, square_off=self.square_off)
+        self._bars = {day: day_bars(self.spec, day)[0] for day in self.days}
+        self.bars = self._bars[self.days[0]]
         self.journal = self.tmp / "journal.db"
         self.sim = SimExchange(
             start=self.bars[0].start, bar_interval=timedelta(minutes=5), rate_limit=100_000
@@ -90,8 +93,15 @@ class Session:
 
     # --- the child -------------------------------------------------------------------------
 
-    def start(self, crash_at: str | None = None) -> Child:
-        """Start the runner (on the journal) and wait until both its streams are connected."""
+    def bars_of(self, day: date) -> list[Bar]:
+        """The bars of one of ``days``."""
+        return self._bars[day]
+
+    def start(self, crash_at: str | None = None, *extra: str, day: date | None = None) -> Child:
+        """Start the runner (on the journal) and wait until both its streams are connected.
+
+        ``day``: the session it runs (default the first); ``extra``: more ``crash_child.py``
+        arguments (``--fast-retries``, ``--daily-loss-limit 100``)."""
         assert self.child is None or self.child.process.poll() is not None
         # A developer's real Alpaca keys would be offered to the local exchange: not here.
         env = {
@@ -119,6 +129,11 @@ class Session:
         ]
         if self.early_square_off:
             command.append("--early-square-off")
+        if self.square_off is not None:
+            command += ["--square-off", self.square_off]
+        if day is not None:
+            command += ["--start", day.isoformat()]
+        command += extra
         with log.open("w") as stderr:
             process = subprocess.Popen(
                 command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=ROOT

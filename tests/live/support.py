@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -42,9 +42,11 @@ def spec_for(
     max_attempts: int = 2,
     name: str = "s8020",
     broker: dict[str, Any] | None = None,
+    square_off: str | None = None,
 ) -> StrategySpec:
     """The example 80-20 strategy on ``symbols``; ``early_square_off`` flattens at 11:00 ET, so
-    AAPL's 10:55 position is closed by the square-off instead of its stop."""
+    AAPL's 10:55 position is closed by the square-off instead of its stop (``square_off``: at
+    another time; entries end five minutes before it)."""
     raw: dict[str, Any] = tomllib.loads((ROOT / "examples" / "eighty_twenty.toml").read_text())
     wanted = tuple(symbols)
     raw["name"] = name
@@ -52,10 +54,12 @@ def spec_for(
     raw["max_attempts"] = max_attempts
     if broker is not None:
         raw["broker"] = {**raw["broker"], **broker}
-    if early_square_off:
-        raw["square_off"] = "11:00"
-        raw["entry_window"]["end"] = "10:55"
-        raw["signal"]["trigger_window_end"] = "10:55"
+    if early_square_off or square_off:
+        flatten = datetime.strptime(square_off or "11:00", "%H:%M")
+        last_entry = f"{flatten - timedelta(minutes=5):%H:%M}"
+        raw["square_off"] = f"{flatten:%H:%M}"
+        raw["entry_window"]["end"] = last_entry
+        raw["signal"]["trigger_window_end"] = last_entry
     return StrategySpec.model_validate(raw)
 
 

@@ -45,9 +45,10 @@ def session(tmp_path: Path) -> Iterator[Session]:
         day.close()
 
 
-def _run_until_killed(day: Session, crash_at: str) -> int:
-    """Feed bars until the child kills itself at ``crash_at``; the index of the next bar."""
-    day.start(crash_at=crash_at)
+def _run_until_killed(day: Session, crash_at: str, *extra: str) -> int:
+    """Feed bars until the child kills itself at ``crash_at``; the index of the next bar
+    (``extra``: more arguments for the child)."""
+    day.start(crash_at, *extra)
     for index, bar in enumerate(day.bars):
         try:
             day.feed(bar)

@@ -223,8 +223,9 @@ def test_lesson05_stream_and_poller_report_the_same_fill_once(tmp_path):
 
 def test_lesson06_not_found_within_grace_is_not_evidence():
     """The runner's declared reconciliation: an order we just placed that the broker does not
-    list yet is waited for (no event, no resend) until the grace period has passed; only then
-    does it halt the symbol — it never places the order again."""
+    list yet is waited for (no event, no resend) until the grace period has passed; only then is
+    its absence evidence: the machine is told the order never worked (``OrderRejected``,
+    ``not_at_broker``) — the runner never places it again under its id on a guess."""
     now = datetime(2012, 11, 15, 15, 0, tzinfo=UTC)
     cid = "s8020-GOOG-20121115-1-buy"
     snapshot = Snapshot(
@@ -276,7 +277,12 @@ def test_lesson06_not_found_within_grace_is_not_evidence():
     young = passed(9.9, first.missing)
     assert young.events == []
     old = passed(10.0, young.missing)
-    assert [type(e).__name__ for _s, e in old.events] == ["HaltRequested"]
+    assert [(type(e).__name__, e.reason) for _s, e in old.events] == [
+        ("OrderRejected", "not_at_broker")
+    ]
+    assert old.lost == [("GOOG", cid)]
+    assert old.cancel_orphans == []
+    assert cid not in old.missing
 
 
 def test_lesson09_a_reconnect_reconciles_and_catches_what_was_missed(tmp_path):

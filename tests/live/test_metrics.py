@@ -35,6 +35,7 @@ NAMES = {
     "tickstate_races",
     "tickstate_anomalies",
     "tickstate_stream_reconnects",
+    "tickstate_incidents",
     "tickstate_lock_hold_seconds",
     "tickstate_event_to_command_seconds",
 }

@@ -332,6 +332,17 @@ def _snapshot(s: Scenario) -> list[m.Event]:
     return [broker_snapshot(s.snapshot.position), broker_snapshot(s.snapshot.position + 1)]
 
 
+def _orders_differ(s: Scenario) -> list[m.Event]:
+    """Snapshots that agree on the position but not on the orders: every working order gone,
+    each one gone alone, or all of them held (which acknowledges those still unacknowledged)."""
+    snap = s.snapshot
+    working = [t.client_order_id for t in snap.working_orders]
+    held = [tuple(working), ()] + [tuple(c for c in working if c != gone) for gone in working]
+    return [
+        m.BrokerSnapshotTaken(at=at(), position_qty=snap.position, open_orders=ids) for ids in held
+    ]
+
+
 def _duplicate(s: Scenario) -> list[m.Event]:
     working = s.working()
     return [accepted(t.client_order_id) for t in working if t.status is not TrackStatus.SENT] + [
@@ -358,6 +369,7 @@ FACTORIES: dict[str, Factory] = {
     "resume": lambda s: [resume()],
     "entry_timeout": _timeout,
     "broker_snapshot": _snapshot,
+    "orders_differ": _orders_differ,
     **{
         f"{slot}_{kind}": _role_factory(slot, kind)
         for slot in ("entry", "stop", "replacement", "exit")

@@ -115,7 +115,8 @@ class TestTable:
     @pytest.mark.parametrize("trigger", ANOMALY_TRIGGERS)
     def test_the_anomaly_policy_is_rows_of_the_table(self, trigger):
         """The policy's triggers halt every trading state in one guard-free move and keep a
-        halted symbol halted; only ``anomaly_flatten`` outside halted starts a wind-down."""
+        halted symbol halted; only ``anomaly_flatten`` outside halted starts a wind-down, and
+        ``anomaly`` (the policy that does not flatten) raises the operator alarm."""
         for state in STATES:
             declaration = DECLARATIONS[(state, trigger)]
             assert isinstance(declaration, Moves)
@@ -123,8 +124,11 @@ class TestTable:
             assert go.guards == ()
             assert (go.dest or state) == State.HALTED
             effects = [effect.__name__ for effect in go.effects]
-            flattens = trigger == "anomaly_flatten" and state is not State.HALTED
-            assert effects == ["halt_symbol", "begin_wind_down"][: 2 if flattens else 1]
+            if trigger == "anomaly":
+                assert effects == ["halt_symbol", "raise_alarm"]
+            else:
+                flattens = state is not State.HALTED
+                assert effects == ["halt_symbol", "begin_wind_down"][: 2 if flattens else 1]
 
     def test_every_state_has_a_canonical_path(self):
         """Each canonical path ends in the state it is filed under."""

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from brokers import Bar, ManualClock, PaperBroker
 from machines import US_EQUITY_TICK, ClientOrderId, Desk, OrderRole, Rules, TickRule
+from strategies._policy import HaltScope
 from strategies.engine import Engine, SessionPlan
 from strategies.run import replay_bars
 from strategies.signals import DailyBar, Signal
@@ -110,6 +111,7 @@ def replay(
     square_off: time = time(15, 15),
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     qty: str = "100",
+    halt_scope: HaltScope = HaltScope.SESSION,
 ) -> Replayed:
     """Replay ``data`` through the engine with ``signal`` for every bar's symbol."""
     bars = sorted(data, key=lambda b: (b.start, b.symbol))
@@ -130,6 +132,7 @@ def replay(
         bar_interval=STEP,
         qty=D(qty),
         tick_of=lambda symbol: tick,
+        halt_scope=halt_scope,
     )
     symbols = {bar.symbol for bar in bars}
     engine = Engine(

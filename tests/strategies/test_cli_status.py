@@ -13,8 +13,16 @@ import pytest
 import machines as m
 from machines import Side, State
 from strategies.cli import main
-from strategies.journal import Journal
-from tests.strategies.journaling import FIRST_DAY, SYMBOLS, Driver, at, trade_days, trading_day
+from strategies.journal import Journal, read_liveness
+from tests.strategies.journaling import (
+    FIRST_DAY,
+    STRATEGY,
+    SYMBOLS,
+    Driver,
+    at,
+    trade_days,
+    trading_day,
+)
 
 D = Decimal
 
@@ -45,6 +53,18 @@ class TestStatus:
         assert "2026-11-23 10:00:00-05:00" in rows["AAPL"]
         assert State.FLAT in rows["IBM"]
         assert f"{journal_path}: 3 symbols" in out
+
+    def test_an_operator_alarm_shows_in_the_state_column(self, tmp_path, capsys):
+        """A position the broker contradicts halts the symbol and raises the alarm: shown."""
+        path = tmp_path / "alarm.sqlite"
+        with Journal(path) as journal:
+            driver = Driver(journal)
+            trade_days(driver, 1)
+            driver.fire("IBM", m.BrokerSnapshotTaken(at=at(FIRST_DAY, 11), position_qty=D(5)))
+        assert main(["status", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert out.count("ALARM") == 1  # the state cell wraps: halted: position_mismatch ALARM
+        assert "position_mismatch" in out
 
     def test_status_defaults_to_the_newest_journal_under_runs(
         self, journal_path, tmp_path, capsys, monkeypatch
@@ -170,3 +190,68 @@ def trade_days_from_second(driver: Driver) -> None:
     for n in range(1, 6):
         for symbol in SYMBOLS:
             trading_day(driver, symbol, FIRST_DAY + timedelta(days=n), stopped=n % 2 == 0)
+
+
+class TestLiveness:
+    def test_a_journal_whose_run_never_beat_is_not_running(self, journal_path, capsys):
+        """No heartbeat recorded (the fixture never began a run): status says not running."""
+        assert main(["status", str(journal_path)]) == 0
+        assert "run: not running" in capsys.readouterr().out
+
+    def test_a_beating_run_is_running_an_ended_or_silent_one_is_not(self, tmp_path):
+        """Alive while it beats; ``ended`` once it says so; a heartbeat three intervals old is
+        a process that died (SIGKILL leaves no end)."""
+        path = tmp_path / "beats.sqlite"
+        with Journal(path) as journal:
+            journal.begin_run(strategy="t")
+            journal.beat(interval=5.0)
+            alive = read_liveness(path)
+            assert alive.running
+            assert alive.describe().startswith(f"running (pid {os.getpid()}")
+            later = alive.beat_at + timedelta(seconds=16)
+            dead = read_liveness(path, now=later)
+            assert not dead.running
+            assert "no heartbeat for 16 s" in dead.describe()
+            journal.end_run("engine_fault")
+        ended = read_liveness(path)
+        assert not ended.running
+        assert ended.describe().startswith("not running (ended ")
+        assert ended.exit == "engine_fault"
+
+
+class TestResume:
+    def _halted(self, tmp_path: Path) -> Path:
+        path = tmp_path / "halted.sqlite"
+        with Journal(path) as journal:
+            driver = Driver(journal)
+            trade_days(driver, 1)
+            driver.fire("AAPL", m.HaltRequested(at=at(FIRST_DAY, 16), reason="operator"))
+        return path
+
+    def test_resume_records_a_request_the_runner_answers(self, tmp_path, capsys):
+        """``tickstate resume JOURNAL SYMBOL`` writes the request into the journal; the runner
+        (here: a Journal reading it back) finds it pending until answered."""
+        path = self._halted(tmp_path)
+        assert main(["resume", str(path), "AAPL"]) == 0
+        out = capsys.readouterr().out
+        assert "resume of AAPL requested (request 1)" in out
+        assert "when it next starts (it is not running)" in out
+        with Journal(path) as journal:
+            (request,) = journal.pending_requests(STRATEGY)
+            assert (request.symbol, request.action) == ("AAPL", "resume")
+            journal.answer(request, "accepted")
+            assert journal.pending_requests(STRATEGY) == ()
+
+    @pytest.mark.parametrize(
+        ("symbol", "message"),
+        [("NVDA", "no symbol NVDA in this journal"), ("IBM", "IBM is not halted (flat)")],
+    )
+    def test_a_symbol_that_cannot_be_resumed_is_one_line(self, tmp_path, capsys, symbol, message):
+        """Unknown or not halted: one line naming it, exit 2, nothing recorded."""
+        path = self._halted(tmp_path)
+        assert main(["resume", str(path), symbol]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert message in err
+        with Journal(path) as journal:
+            assert journal.pending_requests(STRATEGY) == ()

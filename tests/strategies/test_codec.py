@@ -46,7 +46,9 @@ EVENTS: dict[str, m.Event] = {
     "HaltRequested": m.HaltRequested(at=AT, reason="kill_switch", flatten=True),
     "ResumeRequested": m.ResumeRequested(at=AT),
     "EntryTimedOut": m.EntryTimedOut(at=AT, attempt=2),
-    "BrokerSnapshotTaken": m.BrokerSnapshotTaken(at=AT, position_qty=D("-25")),
+    "BrokerSnapshotTaken": m.BrokerSnapshotTaken(
+        at=AT, position_qty=D("-25"), open_orders=("orb-AAPL-20261123-1-stop", "manual-7")
+    ),
     "OrderAccepted": m.OrderAccepted(client_order_id=CID, at=AT),
     "OrderRejected": m.OrderRejected(
         client_order_id=CID, at=AT, reason="insufficient buying power"
@@ -170,6 +172,20 @@ class TestRoundTrip:
         }
         assert encode_event(EVENTS["DayRolledOver"])["trading_date"] == "2026-11-24"
         assert encode_event(EVENTS["InitialStopRevised"])["at"] == "2026-11-23T09:15:00+05:30"
+
+    def test_a_position_only_snapshot_of_an_older_journal_still_reads(self):
+        """A ``BrokerSnapshotTaken`` journaled before open orders were reported has none."""
+        old = {"type": "BrokerSnapshotTaken", "at": "2026-11-23T15:00:00+00:00", "position_qty": "5"}
+        assert decode_event(old) == m.BrokerSnapshotTaken(
+            at=datetime(2026, 11, 23, 15, tzinfo=UTC), position_qty=D("5")
+        )
+
+    def test_a_snapshot_journaled_before_alarms_reads_without_one(self):
+        """A ``Snapshot`` journaled before ``alarm`` existed decodes with no alarm."""
+        machine = m.SymbolMachine(strategy="orb", symbol="AAPL", trading_date=date(2026, 11, 23))
+        encoded = encode_snapshot(machine.snapshot())
+        del encoded["alarm"]
+        assert decode_snapshot(json.loads(json.dumps(encoded))).alarm is None
 
     def test_snapshot_with_working_orders_round_trips(self):
         """A real machine's snapshot (nested OrderTracks, enums, None) decodes to an equal one."""

@@ -346,13 +346,16 @@ class TestReading:
         writer.start()
         seen = [0]
         reads = 0
-        while not done.is_set() or reads < 3:
+        while True:
+            finished = done.is_set()  # read before reading: the last read sees every write
             statuses = read_latest(path) if path.exists() and count(path) else ()
             total = count(path) if path.exists() else 0
             assert total >= seen[-1]
             seen.append(total)
             assert all(s.strategy == STRATEGY for s in statuses)
             reads += 1
+            if finished and reads >= 3:
+                break
         writer.join()
         assert not failures
         assert seen[-1] == count(path) > 0

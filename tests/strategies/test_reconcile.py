@@ -7,21 +7,26 @@ it is no orphan: the next pass compares it.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from brokers import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from machines import (
+    ClosePosition,
     Desk,
     EntryLeg,
     EntrySignalled,
     HaltRequested,
     OrderAccepted,
     OrderFilled,
+    OrderRejected,
     OrderRole,
+    PlaceStop,
     Side,
+    SquareOffReached,
 )
-from strategies.run import reconcile
+from strategies.engine import FailedCommand
+from strategies.run import reconcile, redrive, unprotected
 
 D = Decimal
 DAY = date(2026, 11, 23)
@@ -112,3 +117,126 @@ class TestDecided:
         assert not desk.decided(stop.replace("s-", "t-", 1))  # another strategy
         assert not desk.decided(stop.replace("AAPL", "MSFT"))  # a symbol with no machine
         assert not desk.decided("manual-order-1")  # not an id of ours at all
+
+
+def _protected_desk() -> tuple[Desk, str]:
+    """A desk holding 100 AAPL whose stop has been decided (not yet acknowledged)."""
+    desk, _snapshots, stop = _stop_placed_after_the_snapshots()
+    return desk, stop
+
+
+def _failed(command, symbol: str = "AAPL") -> FailedCommand:
+    return FailedCommand(command=command, symbol=symbol, transition_seq=3, failed_at=AT)
+
+
+class TestNeverPlaced:
+    def test_an_order_absent_past_the_grace_is_rejected_not_halted(self):
+        """Past the not-found grace the stop never reached the broker: its machine is told it
+        was rejected (and places a fresh one) — the square-off cannot wait on it for ever."""
+        desk, stop = _protected_desk()
+        found = reconcile(
+            strategy="s",
+            snapshots=desk.snapshots(),
+            orders={},
+            positions={"AAPL": D(100)},
+            client_id_of=lambda _venue: None,
+            now=AT + timedelta(seconds=10),
+            missing_since={stop: AT},
+            grace_seconds=10.0,
+        )
+        ((symbol, event),) = found.events
+        assert symbol == "AAPL"
+        assert isinstance(event, OrderRejected)
+        assert (event.client_order_id, event.reason) == (stop, "not_at_broker")
+        assert found.lost == [("AAPL", stop)]
+        outcome = desk.fire(symbol, event)
+        (fresh,) = outcome.commands
+        assert isinstance(fresh, PlaceStop)
+        assert fresh.client_order_id == f"{stop}-r1"
+
+
+class TestRedrive:
+    def test_a_failed_stop_still_awaited_is_sent_again(self):
+        """Its machine waits for it and the broker does not have it: resend, same id."""
+        desk, stop = _protected_desk()
+        command = next(t for t in desk.snapshots()[0].working_orders if t.client_order_id == stop)
+        place = PlaceStop(
+            client_order_id=stop, symbol="AAPL", side=command.side, qty=D(100), stop_price=D(99)
+        )
+        (decision,) = redrive([_failed(place)], _by_symbol(desk), {}, lambda c: True)
+        assert decision.action == "resend"
+        assert decision.command is place
+
+    def test_a_failed_stop_the_broker_has_after_all_is_adopted(self):
+        """The answer was lost but the order went in: adopt it, send nothing."""
+        desk, stop = _protected_desk()
+        place = PlaceStop(
+            client_order_id=stop, symbol="AAPL", side=Side.SELL, qty=D(100), stop_price=D(99)
+        )
+        (decision,) = redrive([_failed(place)], _by_symbol(desk), {stop: _order(stop)}, bool)
+        assert decision.action == "adopt"
+        assert decision.order is not None
+
+    def test_a_command_the_machine_no_longer_awaits_or_the_runner_lets_go_is_dropped(self):
+        """An order the machine finished with, and a kind the runner does not re-drive."""
+        desk, stop = _protected_desk()
+        gone = PlaceStop(
+            client_order_id="s-AAPL-20261123-1-stop-r9",
+            symbol="AAPL",
+            side=Side.SELL,
+            qty=D(100),
+            stop_price=D(99),
+        )
+        place = PlaceStop(
+            client_order_id=stop, symbol="AAPL", side=Side.SELL, qty=D(100), stop_price=D(99)
+        )
+        decisions = redrive([_failed(gone), _failed(place)], _by_symbol(desk), {}, lambda c: False)
+        assert [d.action for d in decisions] == ["drop", "drop"]
+
+
+class TestUnprotected:
+    def test_a_position_with_its_stop_in_flight_or_working_is_protected(self):
+        """Decided and not failed, or open at the broker: covered."""
+        desk, stop = _protected_desk()
+        positions = {"AAPL": D(100)}
+        assert unprotected(desk.snapshots(), positions, {}) == set()
+        assert unprotected(desk.snapshots(), positions, {stop: _order(stop)}) == set()
+
+    def test_a_failed_stop_leaves_the_position_bare(self):
+        """Its delivery failed and the broker does not have it: nothing protects the 100."""
+        desk, stop = _protected_desk()
+        assert unprotected(desk.snapshots(), {"AAPL": D(100)}, {}, failed=[stop]) == {"AAPL"}
+
+    def test_books_that_disagree_with_the_broker_are_not_flattened_on_a_guess(self):
+        """The broker holds 50 while the machine holds 100: the position check decides, not
+        the protection watch (lesson 1)."""
+        desk, stop = _protected_desk()
+        assert unprotected(desk.snapshots(), {"AAPL": D(50)}, {}, failed=[stop]) == set()
+
+
+def _by_symbol(desk: Desk) -> dict:
+    return {s.symbol: s for s in desk.snapshots()}
+
+
+def test_a_square_off_never_waits_on_the_cancel_of_a_stop_that_never_arrived():
+    """The stop's submit never reached the broker; the square-off asks to cancel it (the broker
+    answers "not found", which says nothing yet). Past the grace the stop is rejected for the
+    machine: the cancel is done and the position is closed — the square-off completes."""
+    desk, stop = _protected_desk()
+    outcome = desk.fire("AAPL", SquareOffReached(at=AT))
+    assert [type(c).__name__ for c in outcome.commands] == ["CancelOrder"]
+    found = reconcile(
+        strategy="s",
+        snapshots=desk.snapshots(),
+        orders={},
+        positions={"AAPL": D(100)},
+        client_id_of=lambda _venue: None,
+        now=AT + timedelta(seconds=10),
+        missing_since={stop: AT},
+        grace_seconds=10.0,
+    )
+    ((symbol, event),) = found.events
+    closing = desk.fire(symbol, event)
+    (close,) = closing.commands
+    assert isinstance(close, ClosePosition)
+    assert close.qty == 100

@@ -117,7 +117,8 @@ class TestMalformedFiles:
             validate_strategy({**MINIMAL_8020, "colour": "red"}, file="f.toml")
         assert str(caught.value) == (
             "f.toml: colour: unknown key; expected one of: name, signal, instruments, session, "
-            "bar_minutes, entry_window, square_off, max_attempts, sizing, daily_loss_limit, broker"
+            "bar_minutes, entry_window, square_off, max_attempts, sizing, daily_loss_limit, "
+            "halt_scope, stop_time_in_force, broker"
         )
 
 

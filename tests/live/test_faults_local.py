@@ -1,0 +1,134 @@
+"""Faults stay local, over real sockets: ``tickstate run`` against the simulated exchange.
+
+- A plugin signal raises while GOOG holds a position: GOOG is flattened and halted
+  (``signal_error``, the traceback in the log), the other symbols trade the day, exit 0.
+- The engine itself raises (an injected fault while GOOG holds a position): the documented
+  shutdown runs — GOOG's stop cancelled, the position closed, all journaled — and the command
+  exits non-zero with one line; ``tickstate status`` then says the run is not running.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import strategies.engine._crashpoints as crashpoints
+from machines import Desk
+from strategies.cli import main
+from strategies.journal import Journal, read_latest
+from strategies.spec import load_strategy
+from tests.live.support import ROOT
+
+EXAMPLE = ROOT / "examples" / "eighty_twenty.toml"
+DATA = ROOT / "data" / "intraday_5min"
+
+
+def _run(config: Path, journal: Path) -> int:
+    return main(
+        [
+            "run",
+            str(config),
+            "--data",
+            str(DATA),
+            "--start",
+            "2012-11-15",
+            "--speed",
+            "8000",
+            "--poll-interval",
+            "0.2",
+            "--journal",
+            str(journal),
+        ]
+    )
+
+
+def _events(out: str) -> list[dict]:
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    return [json.loads(line) for line in lines]
+
+
+def _rebuilds_with_nothing_pending(config: Path, journal: Path) -> Desk:
+    spec = load_strategy(config)
+    with Journal(journal) as opened:
+        first = opened.first_trading_date(spec.name)
+        assert first is not None
+        desk = Desk(strategy=spec.name, trading_date=first, symbol_rules=spec.rules())
+        assert opened.rebuild(desk) == ()
+    return desk
+
+
+def test_a_plugin_that_raises_halts_and_flattens_its_symbol_only(tmp_path, register_signal, capsys):
+    """GOOG's signal raises as soon as GOOG is long: GOOG is closed and halted with
+    ``signal_error`` (logged once, with its traceback); AAPL and IBM trade; the run exits 0."""
+    register_signal("fragile_8020", "tests.live.plugins:FragileEightyTwenty")
+    config = tmp_path / "fragile.toml"
+    config.write_text(
+        EXAMPLE.read_text().replace('kind = "eighty_twenty"', 'kind = "fragile_8020"'),
+        encoding="utf-8",
+    )
+    journal = tmp_path / "j.sqlite"
+    assert _run(config, journal) == 0
+    events = _events(capsys.readouterr().out)
+    errors = [e for e in events if e["event"] == "signal_error"]
+    assert [e["symbol"] for e in errors] == ["GOOG"]
+    assert "Traceback" in errors[0]["exception"]
+    assert "fragile plugin" in errors[0]["exception"]
+    latest = {s.symbol: s.snapshot for s in read_latest(journal)}
+    goog = latest["GOOG"]
+    assert goog.is_halted
+    assert goog.halt_reason == "signal_error"
+    assert goog.position == 0
+    assert goog.working_orders == ()
+    for symbol in ("AAPL", "IBM"):
+        assert not latest[symbol].is_halted
+        assert latest[symbol].entries_today == 1  # it traded
+        assert latest[symbol].position == 0
+    _rebuilds_with_nothing_pending(config, journal)
+
+
+@pytest.fixture
+def engine_fault(monkeypatch):
+    """The engine raises on GOOG's fourth bar (09:45 ET: long since 09:40, its stop working)."""
+    monkeypatch.setattr(crashpoints, "_TARGET", ("bar:GOOG", 4, True))
+    monkeypatch.setattr(crashpoints, "_seen", 0)
+
+
+def test_an_engine_fault_shuts_down_flat_and_exits_non_zero(tmp_path, engine_fault, capsys):
+    """Not a signal's fault: the shutdown runs (GOOG's stop cancelled, the position closed),
+    the journal is consistent (it rebuilds, nothing pending, everything flat), the command
+    exits 3 with one line, and ``status`` says the run is not running."""
+    journal = tmp_path / "j.sqlite"
+    assert _run(EXAMPLE, journal) == 3
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1, captured.err
+    assert err[0].startswith("tickstate run: engine fault: InjectedFaultError: ")
+    assert "Traceback" not in captured.err
+    faults = [e for e in _events(captured.out) if e["event"] == "engine_fault"]
+    assert "Traceback" in faults[0]["exception"]
+    latest = {s.symbol: s.snapshot for s in read_latest(journal)}
+    assert all(s.position == 0 and s.working_orders == () for s in latest.values())
+    desk = _rebuilds_with_nothing_pending(EXAMPLE, journal)
+    assert all(s.position == 0 for s in desk.snapshots())
+    goog = [t for t in _transitions(journal) if t["symbol"] == "GOOG"]
+    assert any(t["trigger"] == "exit_signal" and "shutdown" in t["event"] for t in goog)
+    assert any(t["trigger"] == "exit_filled" for t in goog)
+    assert main(["status", str(journal)]) == 0
+    out = capsys.readouterr().out
+    assert "run: not running (ended " in out
+    assert "engine_fault" in out
+
+
+def _transitions(journal: Path) -> list[dict]:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(journal)) as db:
+        return [
+            {"symbol": symbol, "trigger": trigger, "event": event}
+            for symbol, trigger, event in db.execute(
+                "SELECT symbol, trigger, event FROM transitions ORDER BY seq"
+            )
+        ]
