@@ -1,4 +1,5 @@
-"""Policies a strategy file chooses and the engine applies: how long a halt lasts.
+"""Policies a strategy file chooses and the engine applies: how long a halt lasts, how fast a
+simulated venue may replay.
 
 ``HaltScope`` is shared by the strategy file (``halt_scope``) and the engine that applies it,
 which sit on different floors, so it lives on the shared one.
@@ -8,7 +9,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["HaltScope"]
+__all__ = ["MAX_SPEED", "MIN_SPEED", "HaltScope"]
+
+# Replay speeds a run can keep up with: faster than 100,000x outruns any socket (orders would land
+# bars late), slower than 1/1000 of real time never ends; inf and nan are no speed at all. The
+# strategy file's ``[broker] speed`` and the ``--speed`` flags share them.
+MIN_SPEED, MAX_SPEED = 0.001, 100_000.0
 
 
 class HaltScope(StrEnum):

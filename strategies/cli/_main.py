@@ -16,11 +16,12 @@ import sys
 import typing
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strategies._exceptions import SpecError
+from strategies.cli import _args as args_
 from strategies.cli._sim import add_fault_flags, add_sim_arguments
 from strategies.cli._verify import add_verify_arguments
 
@@ -161,28 +162,6 @@ def _replay(args: argparse.Namespace) -> int:
     print(f"wrote {result.trades_path} and {result.summary_path}")
     print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
     return EXIT_OK
-
-
-def _money(text: str) -> Decimal:
-    """An argparse type: a positive amount of money, exact."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive amount such as 500.00, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    """An argparse type: a TCP port (0: any free one)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number 0-65535, got {text!r}")
-    return value
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -470,21 +449,25 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     )
     run.add_argument("config", metavar="CONFIG", help="a strategy file (TOML)")
     run.add_argument("--data", type=Path, default=None, help="bars the simulated exchange replays")
-    run.add_argument("--days", type=int, default=1, help="sessions of data to replay (default 1)")
+    run.add_argument(
+        "--days", type=args_.count, default=1, help="sessions of data to replay (default 1)"
+    )
     run.add_argument(
         "--start",
-        type=date.fromisoformat,
+        type=args_.session_date,
         default=None,
         help="first session to replay, YYYY-MM-DD (default: the data's second session)",
     )
-    run.add_argument("--speed", type=float, default=None, help="replay speed (default: the file's)")
     run.add_argument(
-        "--poll-interval", type=float, default=30.0, help="seconds between reconciliations"
+        "--speed", type=args_.speed, default=None, help="replay speed (default: the file's)"
+    )
+    run.add_argument(
+        "--poll-interval", type=args_.seconds, default=30.0, help="seconds between reconciliations"
     )
     run.add_argument("--no-flatten", action="store_true", help="leave positions open when stopped")
     run.add_argument(
         "--daily-loss-limit",
-        type=_money,
+        type=args_.money,
         default=None,
         metavar="AMOUNT",
         help="halt every symbol and flatten once the session's realised loss reaches AMOUNT "
@@ -492,7 +475,7 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--metrics-port",
-        type=_port,
+        type=args_.port,
         default=None,
         metavar="PORT",
         help="serve Prometheus metrics on 127.0.0.1:PORT while the run lasts (0: any free port)",
@@ -554,7 +537,7 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         "clock), the trading stream and the bar stream; the clock waits for the first "
         "bar-stream client, and the exchange stays up after its data ends until Ctrl-C.",
     )
-    add_sim_arguments(sim, _port)
+    add_sim_arguments(sim, args_.port)
     if fault_flags:
         add_fault_flags(sim)
     else:

@@ -23,6 +23,8 @@ from pathlib import Path
 from types import FrameType, UnionType
 from typing import TYPE_CHECKING, Any
 
+from strategies.cli import _args as args_
+
 if TYPE_CHECKING:
     from brokers import Bar, SimExchange, SimFaults
 
@@ -34,38 +36,6 @@ _PREFIX = "fault_"
 _POLL = 0.2  # seconds between looks at the exchange's state while serving
 
 
-def _share(text: str) -> float:
-    """An argparse type: a share in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return value
-
-
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
 def add_sim_arguments(sim: argparse.ArgumentParser, port: Callable[[str], int]) -> None:
     """The exchange's own flags (the fault knobs come from ``add_fault_flags``)."""
     sim.add_argument("--port", type=port, required=True, help="TCP port (0: any free one)")
@@ -73,29 +43,35 @@ def add_sim_arguments(sim: argparse.ArgumentParser, port: Callable[[str], int]) 
     sim.add_argument("--data", type=Path, help="recorded bars: a CSV file or a folder of them")
     sim.add_argument(
         "--start",
-        type=date.fromisoformat,
+        type=args_.session_date,
         default=None,
         help="first session of the data to replay, YYYY-MM-DD (default: the data's first)",
     )
     sim.add_argument(
-        "--days", type=_count, default=None, help="sessions to replay (default: all from --start)"
+        "--days",
+        type=args_.count,
+        default=None,
+        help="sessions to replay (default: all from --start)",
     )
-    sim.add_argument("--speed", type=_speed, default=1.0, help="times real time (default: 1)")
+    sim.add_argument("--speed", type=args_.speed, default=1.0, help="times real time (default: 1)")
     sim.add_argument("--seed", type=int, default=0, help="seed of ids and faults (default: 0)")
     sim.add_argument("--key-id", default="K", help="accepted API key id (default: K)")
     sim.add_argument("--secret-key", default="S", help="accepted API secret (default: S)")
     sim.add_argument(
-        "--rate-limit", type=_count, default=200, help="requests a minute per key (default: 200)"
+        "--rate-limit",
+        type=args_.count,
+        default=200,
+        help="requests a minute per key (default: 200)",
     )
     sim.add_argument(
         "--data-connections",
-        type=_count,
+        type=args_.count,
         default=1,
         help="bar-stream connections a key may hold at once (default: 1, as Alpaca's free plan)",
     )
     sim.add_argument(
         "--updated-bars",
-        type=_share,
+        type=args_.share,
         default=0.05,
         help="share of bars first sent without a late print, then on updatedBars (default 0.05)",
     )

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from strategies._fields import FROZEN, shown
+from strategies._policy import MAX_SPEED, MIN_SPEED
 
 __all__ = ["BROKER_TAGS", "AlpacaBrokerSpec", "BrokerSpec", "SimBrokerSpec"]
 
@@ -68,7 +69,13 @@ class SimBrokerSpec(_Endpoints):
     APCA_API_SECRET_KEY when set, else its default ones; its data REST base is ``rest_url``)."""
 
     kind: Literal["sim"] = "sim"
-    speed: float = Field(default=1.0, gt=0, description="replay speed: 60 plays an hour a minute")
+    speed: float = Field(
+        default=1.0,
+        ge=MIN_SPEED,
+        le=MAX_SPEED,
+        allow_inf_nan=False,
+        description="replay speed: 60 plays an hour a minute (0.001 to 100000)",
+    )
     data: Path | None = Field(default=None, description="recorded bars to replay")
 
     @field_validator("data")
