@@ -184,9 +184,14 @@ class Journal:
         self._clock = clock if clock is not None else SystemClock()
         self._lock = threading.Lock()
         self.run_id: str | None = None
+        # Only a missing or zero-byte file is a new journal: SQLite reads a file cut to a few
+        # bytes as an empty database, and starting one over it would lose what it held.
+        new = not self.path.exists() or self.path.stat().st_size == 0
         self._db = _connect(self.path, create=True)
         try:
-            _check_identity(self._db, self.path, allow_empty=True)
+            _check_identity(self._db, self.path, allow_empty=new)
+            if not new:
+                _check_intact(self._db, self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
@@ -484,6 +489,16 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
         )
     except sqlite3.Error as exc:
         raise JournalError(f"{path}: cannot open the journal: {exc}") from exc
+
+
+def _check_intact(db: sqlite3.Connection, path: Path) -> None:
+    """A journal a run will append to must read back whole: SQLite's own page and index check
+    (a flipped bit in a page it would only meet later is found here, before any order)."""
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
+    if problems != ["ok"]:
+        raise JournalError(
+            f"{path}: the journal is damaged ({problems[0]}); keep it and start a new one"
+        )
 
 
 def _check_identity(db: sqlite3.Connection, path: Path, *, allow_empty: bool) -> None:

@@ -148,6 +148,33 @@ class TestDurability:
             read_latest(tmp_path / "missing.sqlite")
         assert not (tmp_path / "missing.sqlite").exists()
 
+    @pytest.mark.parametrize("keep", [1, 100, 4096])
+    def test_a_journal_cut_short_is_refused_and_left_as_it_was(self, path, keep):
+        """A journal truncated to a few bytes (SQLite would read it as an empty database) is no
+        new journal: refused in one line, its bytes untouched."""
+        with Journal(path) as journal:
+            Driver(journal).fire("AAPL", entry())
+        cut = path.read_bytes()[:keep]
+        path.write_bytes(cut)
+        with pytest.raises(JournalError, match=f"{path}: "):
+            Journal(path)
+        assert path.read_bytes() == cut
+
+    def test_a_damaged_page_is_found_before_the_run_appends(self, path):
+        """Flipped bits in the journal's pages (each page's b-tree header): refused at opening,
+        named as damage, before anything is appended."""
+        with Journal(path) as journal:
+            driver = Driver(journal)
+            for _ in range(30):
+                driver.fire("AAPL", entry())
+        data = bytearray(path.read_bytes())
+        page = 4096
+        for offset in range(page, len(data), page):  # every page but the first
+            data[offset] ^= 0xFF
+        path.write_bytes(bytes(data))
+        with pytest.raises(JournalError, match="damaged|not a tickstate journal"):
+            Journal(path)
+
 
 class TestCommandResults:
     def test_a_result_is_matched_to_its_journaled_command(self, journal, path):
