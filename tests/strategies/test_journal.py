@@ -172,7 +172,7 @@ class TestDurability:
         for offset in range(page, len(data), page):  # every page but the first
             data[offset] ^= 0xFF
         path.write_bytes(bytes(data))
-        with pytest.raises(JournalError, match="damaged|not a tickstate journal"):
+        with pytest.raises(JournalError, match=r"damaged|not a tickstate journal"):
             Journal(path)
 
 
