@@ -42,6 +42,7 @@ __all__ = [
     "stop_needs_update",
     "stop_protects_leg",
     "stop_spent",
+    "stop_unplaced",
     "stop_working",
     "tighter",
     "undisputed",
@@ -154,6 +155,19 @@ def stop_missing(d: Decision) -> bool:
     """A position is open and no stop order protects it, nor is one being placed or replaced."""
     books = d.books
     return books.position != 0 and books.stop is None and books.replacement is None
+
+
+def stop_unplaced(d: Decision) -> bool:
+    """A position is open and the attempt has placed no stop yet: it waits for the cancel of
+    the entry's remainder (``Rules.stop_waits_for_entry``). Once a stop was placed no leg on
+    the position's side works any more, so a stop placed and gone is never taken for this."""
+    books = d.books
+    return (
+        books.position != 0
+        and books.stop is None
+        and books.replacement is None
+        and books.stop_seq == 0
+    )
 
 
 def stop_covers(d: Decision) -> bool:

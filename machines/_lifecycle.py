@@ -185,9 +185,11 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
         Go(None, (g.position_matches,)), otherwise=Anomaly("position_mismatch"))),
     # A snapshot whose position agrees while its open orders show working ones ended (their
     # notices lost) or acknowledged: the draft holds them so; carry on as their notices would.
+    # A stop that waited for the entry's remainder is placed (or waits on), as its cancel would.
     ("orders_differ", (PENDING, CANCELLING), moves(
         Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
     ("orders_differ", (IN, REPLACING), moves(
+        Go(None, (g.stop_unplaced,), (fx.protect_fill,)),
         Go(REPLACING, (g.stop_live, g.stop_needs_update), (fx.request_replace,)),
         Go(IN, (g.stop_working,)),
         otherwise=Anomaly("stop_gone", flatten=True))),

@@ -21,7 +21,8 @@ class HaltScope(StrEnum):
     """How long a halted symbol stays halted."""
 
     #: Until the next session: at the rollover a halted symbol that is flat and settled trades
-    #: again (``halt_lifted``); one still holding a position or an order stays halted.
+    #: again (``halt_lifted``); one still holding a position or an order stays halted, and so
+    #: does one whose halt raised the operator alarm (``Snapshot.alarm``: the operator's).
     SESSION = "session"
     #: Until an operator resumes it (``tickstate resume JOURNAL SYMBOL``).
     UNTIL_RESUMED = "until_resumed"

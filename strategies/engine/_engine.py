@@ -423,8 +423,16 @@ class Engine:
         that outlived the last session (the runner was down at the close) is closed at once."""
         snapshot = self.desk.machine(symbol).snapshot()
         if snapshot.is_halted:
-            if self.plan.halt_scope is not HaltScope.SESSION or not snapshot.is_settled:
-                why = "until_resumed" if snapshot.is_settled else "not_settled"
+            if (
+                self.plan.halt_scope is not HaltScope.SESSION
+                or not snapshot.is_settled
+                or snapshot.needs_operator
+            ):
+                why = (
+                    "not_settled"
+                    if not snapshot.is_settled
+                    else "alarm" if snapshot.needs_operator else "until_resumed"
+                )
                 self.incidents.note(
                     incident.HALT_KEPT, symbol=symbol, reason=snapshot.halt_reason, why=why
                 )

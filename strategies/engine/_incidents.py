@@ -18,7 +18,7 @@ Prometheus metrics).
 | ``signal_error``     | a signal raised: its symbol is halted and flattened                    |
 | ``engine_fault``     | anything else raised in the engine: the run shuts down                 |
 | ``halt_lifted``      | a halted symbol trades again (next session, or an operator's resume)   |
-| ``halt_kept``        | a halted symbol stays halted over a rollover (not settled, or scope)   |
+| ``halt_kept``        | a halted symbol stays halted over a rollover (not settled/scope/alarm) |
 | ``resume_requested`` | an operator's ``tickstate resume`` was picked up                       |
 | ``carried_over``     | a position outlived its session (the runner was down): closed at once  |
 """

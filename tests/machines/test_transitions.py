@@ -416,6 +416,29 @@ class TestStopWaitsForTheEntry:
         assert isinstance(place, PlaceStop)
         assert place.qty == QTY
 
+    def test_a_snapshot_without_the_remainder_places_the_stop_when_its_cancel_was_lost(self):
+        """The remainder's ``canceled`` was lost; a snapshot agrees on the 4 held and no longer
+        holds the buy: the stop is placed as the cancel would have, not taken for a stop gone
+        (found by tickstate verify with the strategy files' rules, after the merge)."""
+        s = self.waiting()
+        s.fire(filled(oid(BUY), 4, "101.00"))
+        outcome = s.fire(m.BrokerSnapshotTaken(at=at(), position_qty=D(4), open_orders=()))
+        assert (outcome.kind, outcome.trigger) == (OutcomeKind.ACCEPTED, "orders_differ")
+        assert outcome.state_to == State.IN_POSITION
+        (place,) = outcome.commands
+        assert isinstance(place, PlaceStop)
+        assert (place.qty, place.side) == (4, Side.SELL)
+
+    def test_a_snapshot_still_holding_the_remainder_keeps_waiting(self):
+        """The buy is still open at the broker (its cancel on its way): nothing to do yet."""
+        s = self.waiting()
+        s.fire(filled(oid(BUY), 4, "101.00"))
+        outcome = s.fire(
+            m.BrokerSnapshotTaken(at=at(), position_qty=D(4), open_orders=(oid(BUY),))
+        )
+        assert outcome.state_to == State.IN_POSITION
+        assert outcome.commands == ()
+
 
 class TestTrail:
     def test_long_trail_floors_to_tick_005(self):

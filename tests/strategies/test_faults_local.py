@@ -15,10 +15,19 @@ from decimal import Decimal
 from structlog.testing import capture_logs
 
 from brokers import Bar
-from machines import EntryLeg, EntrySignalled, Outcome, Side, Snapshot, StrategyEvent
+from machines import (
+    EntryLeg,
+    EntrySignalled,
+    HaltRequested,
+    OrderFilled,
+    Outcome,
+    Side,
+    Snapshot,
+    StrategyEvent,
+)
 from strategies._policy import HaltScope
 from strategies.engine import TradeRecorder
-from tests.strategies.replaying import replay, session_bars, until
+from tests.strategies.replaying import Replayed, replay, session_bars, until
 
 D = Decimal
 DAY = date(2013, 3, 4)  # a Monday
@@ -104,6 +113,44 @@ class TestSignalErrors:
         assert engine.desk.machine("AAPL").snapshot().is_halted
         assert {t.entry_time.date() for t in _aapl(engine)} == {DAY}
         assert len([t for t in engine.recorder.trades if t.symbol == "IBM"]) == 2
+
+
+class TestAlarmsOutlastTheSession:
+    """A halt with an operator alarm (verify's ``Snapshot.alarm``: an anomaly the machine will
+    not resolve) is kept over the rollover even with ``halt_scope = session``: the rollover's
+    resume is the engine's, not the operator's."""
+
+    @staticmethod
+    def _first_day_then(event_of) -> Replayed:
+        quiet = Fragile(breaks_on=10_000)
+        done = replay(quiet, [b for b in _two_days(("AAPL",)) if b.start.date() == DAY])
+        engine = done.engine
+        at = replace_day(DAY).replace(hour=20)
+        engine.fire("AAPL", event_of(at))
+        assert engine.desk.machine("AAPL").snapshot().is_halted
+        (first,) = [b for b in _two_days(("AAPL",)) if b.start.date() == NEXT][:1]
+        engine.start_bar(first)
+        return done
+
+    def test_a_halt_with_an_alarm_is_kept_over_the_rollover(self):
+        """A fill for an order nobody placed (``foreign_fill``) halts AAPL with the alarm, flat
+        and settled: the next session keeps it halted (``halt_kept``), the alarm still up."""
+        done = self._first_day_then(
+            lambda at: OrderFilled(
+                client_order_id="someone-else-1", at=at, filled_qty=D(1), avg_fill_price=D(1)
+            )
+        )
+        snapshot = done.engine.desk.machine("AAPL").snapshot()
+        assert snapshot.is_halted
+        assert snapshot.alarm == "foreign_fill"
+        assert done.engine.incidents.count("halt_kept", "AAPL") == 1
+        assert done.engine.incidents.count("halt_lifted", "AAPL") == 0
+
+    def test_a_halt_without_one_is_lifted(self):
+        """A kill switch's halt, flat and settled: lifted at the rollover as before."""
+        done = self._first_day_then(lambda at: HaltRequested(at=at, reason="kill_switch"))
+        assert not done.engine.desk.machine("AAPL").snapshot().is_halted
+        assert done.engine.incidents.count("halt_lifted", "AAPL") == 1
 
 
 def _aapl(engine):

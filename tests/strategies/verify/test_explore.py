@@ -24,6 +24,16 @@ class TestExhaustive:
         result = explore(SETUP, "hostile", 5)
         assert result.ok, result.violations
 
+    def test_the_strategy_files_plan_holds_to_depth_7_hostile(self):
+        """Every strategy file sets ``stop_waits_for_entry`` (the CI gate runs the defaults): no
+        violation with it either, the stop's wait is reached as a declared window, and a lost
+        cancel of the remainder is no stop gone."""
+        result = explore(VerifySetup(rules=Rules(stop_waits_for_entry=True)), "hostile", 7)
+        assert result.ok, result.violations
+        notes = {detail for _, detail in result.notes}
+        assert "in_position: the stop waits for the cancel of the entry's remainder" in notes
+        assert "stop_gone in in_position" not in notes
+
     def test_declared_policies_are_notes_not_violations(self):
         """Renewals spent, a refused stop halts and flattens, a refused close raises the alarm:
         notes."""
