@@ -132,11 +132,16 @@ def _ratio(value: object) -> Decimal:
     return _exact_decimal(value)
 
 
+# A tick finer than a hundredth of a cent is no market's (Alpaca's finest is $0.0001 below $1),
+# and one above $1,000 none either; past them, prices round to nonsense or to nothing.
+_TICK_RANGE = (Decimal("0.0001"), Decimal("1000"))
+
+
 def _tick(value: object) -> Decimal | str:
     if isinstance(value, str) and value.strip().lower() == "nse":
         return "nse"
     try:
-        return _positive_decimal(value)
+        tick = _positive_decimal(value)
     except PydanticCustomError:
         raise PydanticCustomError(
             "tick",
@@ -144,6 +149,14 @@ def _tick(value: object) -> Decimal | str:
             "got {got}",
             {"got": shown(value)},
         ) from None
+    low, high = _TICK_RANGE
+    if not low <= tick <= high:
+        raise PydanticCustomError(
+            "tick",
+            "must be from {low} to {high}, got {got}",
+            {"low": str(low), "high": str(high), "got": shown(value)},
+        )
+    return tick
 
 
 def _clock(value: object) -> time:

@@ -26,6 +26,8 @@ from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
 
+import structlog
+
 from brokers import Bar, ManualClock, PaperBroker
 from strategies._exceptions import DataError
 from strategies.engine._aggregate import aggregate_bars, interval_of
@@ -36,6 +38,8 @@ from strategies.run._wiring import build_engine_for, plan_for
 from strategies.spec._strategy import StrategySpec
 
 __all__ = ["ReplayResult", "build_engine", "replay_bars", "run_replay", "strategy_bars"]
+
+_log = structlog.get_logger("tickstate.replay")
 
 _START = attrgetter("start")
 _SYMBOL = attrgetter("symbol")
@@ -162,7 +166,20 @@ def strategy_bars(spec: StrategySpec, bars: Sequence[Bar]) -> list[Bar]:
             "the data",
             f"{_minutes(size)} bars cannot make the strategy's {_minutes(plan.bar_interval)} bars",
         )
-    return aggregate_bars(bars, plan.session, plan.bar_interval)[0]
+    built, outside = aggregate_bars(bars, plan.session, plan.bar_interval)
+    if not built:
+        first = bars[0]
+        symbols = ", ".join(sorted({b.symbol for b in bars}))
+        raise DataError(
+            "the data",
+            f"none of its {len(bars)} bars of {symbols} is in a "
+            f"regular session of the calendar (the first: {first.symbol} at "
+            f"{first.start:%Y-%m-%dT%H:%MZ}; a weekend, a holiday, extended hours, or a year the "
+            "calendar does not cover)",
+        )
+    if outside:
+        _log.info("bars_outside_sessions", bars=outside, kept=len(built))
+    return built
 
 
 def _minutes(size: timedelta) -> str:
@@ -211,7 +228,7 @@ def run_replay(
     wanted = set(spec.symbols)
     mine = strategy_bars(spec, [bar for bar in bars if bar.symbol in wanted])
     if not mine:
-        raise ValueError(f"no bars for {', '.join(spec.symbols)} in the data")
+        raise DataError("the data", f"no bars for {', '.join(spec.symbols)}")
     if on_total is not None:
         on_total(len(mine))
     trail = _StopTrail() if plot_dir is not None else None

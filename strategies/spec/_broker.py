@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -31,13 +32,24 @@ Feed = Literal["iex", "sip"]
 
 
 def _url(value: str | None, schemes: tuple[str, ...]) -> str | None:
-    if value is not None and not value.startswith(tuple(f"{s}://" for s in schemes)):
+    if value is None:
+        return None
+    if not value.startswith(tuple(f"{s}://" for s in schemes)):
         expected = " or ".join(f"{s}://" for s in schemes)
         raise PydanticCustomError(
             "url",
             "must start with {expected}, got {got}",
             {"expected": expected, "got": shown(value)},
         )
+    try:  # what requests and websocket-client will parse: a host, a port that is a port
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises for a port out of range or not a number)
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "url", "is not a URL ({why}), got {got}", {"why": str(exc), "got": shown(value)}
+        ) from None
+    if not parts.hostname:
+        raise PydanticCustomError("url", "names no host, got {got}", {"got": shown(value)})
     return value
 
 

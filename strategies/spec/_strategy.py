@@ -368,6 +368,8 @@ def load_strategy(path: str | os.PathLike[str]) -> StrategySpec:
         raise SpecError(file, None, "cannot read the file: it is not UTF-8 text") from None
     try:
         data = tomllib.loads(text, parse_float=Decimal)
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise SpecError(file, None, "invalid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", str(exc))
         if found is None:

@@ -93,3 +93,64 @@ def test_a_replay_speed_no_run_can_keep_is_refused_by_validate(speed, tmp_path, 
     assert out == ""
     assert err.startswith(f"{path}: broker.speed: ")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "why"),
+    [
+        ("2012-11-17T15:00:00Z", "a Saturday"),
+        ("2012-11-22T15:00:00Z", "Thanksgiving"),
+        ("1900-01-03T15:00:00Z", "before the calendar"),
+        ("9999-01-04T15:00:00Z", "after the calendar"),
+    ],
+    ids=lambda v: v if " " in v or v.isalpha() else v[:10],
+)
+def test_replay_of_bars_on_no_session_is_one_line(start, why, tmp_path, capsys):
+    data = tmp_path / "bars.csv"
+    data.write_text(f"symbol,start,open,high,low,close,volume\nAAPL,{start},10,10,10,10,1\n")
+    assert main(["replay", EXAMPLE, "--data", str(data), "--out", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"{data}: none of its 1 bars of AAPL is in a regular session of the calendar (the first: "
+        f"AAPL at {start[:16]}Z; a weekend, a holiday, extended hours, or a year the calendar does "
+        "not cover)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (
+            'rest_url = "http://[::1"',
+            'broker.rest_url: is not a URL (Invalid IPv6 URL), got "http://[::1"',
+        ),
+        (
+            'rest_url = "http://127.0.0.1:70000"',
+            'broker.rest_url: is not a URL (Port out of range 0-65535), got "http://127.0.0.1:70000"',
+        ),
+        ('rest_url = "http://:80"', 'broker.rest_url: names no host, got "http://:80"'),
+    ],
+)
+def test_an_endpoint_no_client_could_reach_is_refused_by_validate(line, problem, tmp_path, capsys):
+    raw = (ROOT / "examples" / "eighty_twenty.toml").read_text()
+    text = raw.replace('kind = "sim"', f'kind = "sim"\n{line}', 1)
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err == f"{path}: {problem}\n"
+
+
+def test_a_tick_no_market_has_and_a_file_nested_too_deep_are_one_line(tmp_path, capsys):
+    raw = (ROOT / "examples" / "eighty_twenty.toml").read_text()
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(raw.replace('tick = "0.01"', 'tick = "1e-30"', 1))
+    assert main(["validate", str(tiny)]) == 2
+    assert (
+        capsys.readouterr().err
+        == f'{tiny}: instruments[0].tick: must be from 0.0001 to 1000, got "1e-30"\n'
+    )
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert main(["validate", str(deep)]) == 2
+    assert capsys.readouterr().err == f"{deep}: invalid TOML: nested too deeply\n"
