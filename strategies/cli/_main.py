@@ -198,8 +198,19 @@ def _run(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             return EXIT_USAGE
         if not bars:
-            print(f"{data}: no bars for {', '.join(spec.symbols)}", file=sys.stderr)
+            print(_no_session_to_replay(spec, data, args.start, earlier), file=sys.stderr)
             return EXIT_USAGE
+        zone = spec.session.hours().timezone
+        first_day = bars[0].start.astimezone(zone).date()
+        if args.start is not None and first_day != args.start:
+            print(
+                f"tickstate run: --start {args.start} has no session in {data}; "
+                f"starting at {first_day}",
+                file=sys.stderr,
+            )
+        missing = sorted(set(spec.symbols) - {bar.symbol for bar in bars})
+        if missing:
+            print(f"tickstate run: no bars for {', '.join(missing)} in {data}", file=sys.stderr)
     tty = sys.stdout.isatty()
     log_path = Path("runs") / f"{spec.name}.log"
     if tty:
@@ -597,3 +608,21 @@ def _around_the_sessions(spec: StrategySpec, bars: list[Bar]) -> list[Bar]:
         if window is None or window[0] <= bar.start < window[1]:
             kept.append(bar)
     return kept
+
+
+def _no_session_to_replay(
+    spec: StrategySpec, data: Path, start: date | None, earlier: list[Bar]
+) -> str:
+    """Why a simulated run has nothing to replay, in one line."""
+    from strategies.run import load_bars
+
+    if start is not None:
+        everything = earlier or load_bars(data, symbols=spec.symbols)  # only around --start
+        if everything:
+            last = max(bar.start for bar in everything).astimezone(spec.session.hours().timezone)
+            if last.date() < start:
+                return (
+                    f"tickstate run: --start {start} is after the last session in {data} "
+                    f"({last.date()})"
+                )
+    return f"{data}: no bars for {', '.join(spec.symbols)}"
