@@ -152,7 +152,8 @@ class LiveRunner:
         self._stop = threading.Event()
         self._reconcile_now = threading.Event()
         self._missing: dict[str, datetime] = {}
-        self._suspect: dict[str, Decimal] = {}
+        # A position the broker reports differently: the qty and when (wall) it was first seen.
+        self._suspect: dict[str, tuple[Decimal, float]] = {}
         self.bars = 0
         self.reconciliations = 0
         self.reconnects = 0
@@ -358,15 +359,23 @@ class LiveRunner:
     def _compare_positions(self, found: Reconciliation) -> None:
         engine = self.engine
         first = self.reconciliations == 1
+        now = perf_counter()
         for symbol, qty in found.positions.items():
             position = engine.desk.machine(symbol).snapshot().position
             if position == qty:
                 self._suspect.pop(symbol, None)
-            elif first or self._suspect.get(symbol) == qty:
+                continue
+            seen = self._suspect.get(symbol)
+            since = seen[1] if seen is not None and seen[0] == qty else None
+            lasted = since is not None
+            # Told at start-up at once; later only when the same difference lasted over two
+            # passes and ``position_grace`` of wall time: a fill the stream has not delivered
+            # yet is no difference (a loaded host can lag it past two quick passes).
+            if first or (since is not None and now - since >= self.settings.position_grace):
                 engine.fire(symbol, BrokerSnapshotTaken(at=engine.clock.now(), position_qty=qty))
                 self._suspect.pop(symbol, None)
-            else:
-                self._suspect[symbol] = qty
+            elif not lasted:
+                self._suspect[symbol] = (qty, now)
 
     def _settled(self) -> bool:
         return all(s.is_settled for s in self.engine.desk.snapshots())

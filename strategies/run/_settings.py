@@ -7,7 +7,11 @@ evidence (lesson 6); ``shutdown_timeout`` 15 s (wall) for cancels and exits on t
 ``redrive_limit`` 5 sends of one failed stop or exit under its client order id;
 ``protection_timeout`` 60 s (run clock) a held position may go with no stop or exit working or
 in flight before it is flattened and halted; ``heartbeat_interval`` 5 s (wall) between
-heartbeats in the journal and checks for operators' requests.
+heartbeats in the journal and checks for operators' requests; ``position_grace`` 2 s (wall) a
+position the broker reports differently must keep differing, over two reconciliations, before the
+machine is told (the trade stream may lag the REST books); ``bar_grace`` 2 s (run clock) after a
+bucket's end before it completes without its last minutes; ``stale_after`` 600 s (run clock) in
+the session without a bar before a symbol is ``data_stale``.
 
 The run's clock is the venue's: the wall clock against Alpaca, the exchange's own against the
 simulated exchange (so a bound means the same at any replay speed).
@@ -39,5 +43,6 @@ class RunSettings:
     # flight before the runner flattens and halts the symbol.
     protection_timeout: float = 60.0
     heartbeat_interval: float = 5.0  # wall seconds between heartbeats (and operator requests)
+    position_grace: float = 2.0  # wall seconds a position mismatch must last (stream lag)
     bar_grace: float = 2.0  # market seconds after a bar's end before it completes without news
     stale_after: float | None = 600.0  # market seconds without a bar in the session: data_stale
