@@ -66,6 +66,12 @@ def _validate(args: argparse.Namespace) -> int:
     count = len(spec.instruments)
     noun = "instrument" if count == 1 else "instruments"
     print(f"ok: {args.file} (strategy {spec.name}, {count} {noun})")
+    for index, instrument in enumerate(spec.instruments):
+        if instrument.symbol != instrument.symbol.upper():  # legal, but no US venue lists it so
+            print(
+                f"note: {args.file}: instruments[{index}].symbol: {instrument.symbol!r} is not "
+                f"upper case; brokers list {instrument.symbol.upper()!r}"
+            )
     for note in _early_close_notes(spec, args):
         print(f"note: {args.file}: {note}")
     return EXIT_OK

@@ -65,7 +65,7 @@ from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
 from brokers import Bar
@@ -110,7 +110,7 @@ class EightyTwentyParams(BaseModel):
         default=Decimal("0.20"),
         description="the top/bottom fraction of D-1's range (0 < zone < 0.5)",
     )
-    zone_inclusive: bool = Field(
+    zone_inclusive: StrictBool = Field(  # TOML's true/false only: "yes" is a mistake
         default=True, description="whether a price on the zone edge counts"
     )
     trigger_ticks: Count = Field(

@@ -154,3 +154,29 @@ def test_a_tick_no_market_has_and_a_file_nested_too_deep_are_one_line(tmp_path, 
     deep.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
     assert main(["validate", str(deep)]) == 2
     assert capsys.readouterr().err == f"{deep}: invalid TOML: nested too deeply\n"
+
+
+def test_a_flag_that_is_not_a_toml_boolean_is_refused(tmp_path, capsys):
+    raw = (ROOT / "examples" / "eighty_twenty.toml").read_text()
+    path = tmp_path / "s.toml"
+    path.write_text(raw.replace("zone_inclusive = true ", 'zone_inclusive = "yes"', 1))
+    assert main(["validate", str(path)]) == 2
+    assert (
+        capsys.readouterr().err
+        == f'{path}: signal.zone_inclusive: must be true or false, got "yes"\n'
+    )
+
+
+def test_a_lower_case_symbol_is_noted(tmp_path, capsys):
+    raw = (ROOT / "examples" / "eighty_twenty.toml").read_text()
+    path = tmp_path / "s.toml"
+    path.write_text(raw.replace('symbol = "AAPL"', 'symbol = "aapl"', 1))
+    data = tmp_path / "bars.csv"
+    data.write_text(
+        "symbol,start,open,high,low,close,volume\naapl,2012-11-26T15:00:00Z,10,10,10,10,1\n"
+    )
+    assert main(["validate", str(path), "--data", str(data)]) == 0
+    _ok, *notes = capsys.readouterr().out.splitlines()
+    assert notes == [
+        f"note: {path}: instruments[0].symbol: 'aapl' is not upper case; brokers list 'AAPL'"
+    ]
