@@ -78,7 +78,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imp
         StreamCounters,
         WebSocketFactory,
     )
-    from brokers.sim import SimExchange, SimFaults
+    from brokers.sim import LockStep, Moment, MomentBar, SimExchange, SimFaults
 
 #: The public names that live in a room, and the room: imported when first asked for.
 _ROOMS = {
@@ -92,6 +92,9 @@ _ROOMS = {
     "RetryPolicy": "brokers.alpaca",
     "StreamCounters": "brokers.alpaca",
     "WebSocketFactory": "brokers.alpaca",
+    "LockStep": "brokers.sim",
+    "Moment": "brokers.sim",
+    "MomentBar": "brokers.sim",
     "SimExchange": "brokers.sim",
     "SimFaults": "brokers.sim",
 }
@@ -120,8 +123,11 @@ __all__ = [
     "FillRatio",
     "InsufficientFundsError",
     "InvalidOrderError",
+    "LockStep",
     "ManualClock",
     "MatchingEngine",
+    "Moment",
+    "MomentBar",
     "NotCancelableError",
     "NotFoundError",
     "NotReplaceableError",

@@ -7,5 +7,6 @@ to clients); the core and ``brokers.alpaca`` never import it.
 
 from brokers.sim._exchange import SimExchange
 from brokers.sim._faults import SimFaults
+from brokers.sim._lockstep import LockStep, Moment, MomentBar
 
-__all__ = ["SimExchange", "SimFaults"]
+__all__ = ["LockStep", "Moment", "MomentBar", "SimExchange", "SimFaults"]

@@ -66,6 +66,7 @@ class TradingStreamHub:
         self._sessions: dict[str, _TradingSession] = {}  # key → its one live session
         self._all: set[_TradingSession] = set()
         self._shaper = StreamShaper(dice, self._deliver)
+        self.written = 0  # trade updates written to a socket, all sessions (lock-step counts)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One client connection, until either side closes it. While every key already has its
@@ -152,6 +153,7 @@ class TradingStreamHub:
                     continue
                 await session.ws.send_bytes(message)
                 session.sent += 1
+                self.written += 1
                 close_after = self._dice.faults.close_after
                 if close_after is not None and session.sent >= close_after:
                     await session.ws.close(code=WSCloseCode.GOING_AWAY, message=b"fault")

@@ -292,6 +292,7 @@ def _run(args: argparse.Namespace) -> int:
             journal_path=journal,
             config_path=Path(args.config),
             metrics=metrics,
+            realtime=args.realtime,
         )
     except EngineFaultError as exc:  # a bug, not the user's: the run shut down first
         where = f"; see {log_path}" if tty else ""
@@ -309,6 +310,10 @@ def _run(args: argparse.Namespace) -> int:
     print_summary(result.summaries, title=f"{spec.name}: {len(trades)} trades, live")
     exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
     print(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")
+    for warning in result.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.out is not None:
+        print("wrote {} and {}".format(*result.write(spec.name, args.out)))
     print(f"journal: {journal} (tickstate status {journal})")
     if tty:
         print(f"logs: {log_path}")
@@ -478,6 +483,19 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         help="first session to replay, YYYY-MM-DD (default: the data's second session)",
     )
     run.add_argument("--speed", type=float, default=None, help="replay speed (default: the file's)")
+    run.add_argument(
+        "--realtime",
+        action="store_true",
+        help="simulated exchange: let its clock run free instead of in lock-step with the run "
+        "(orders that reach it after their bar are warned about: order_late)",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write trades.csv and summary.json there, as tickstate replay does",
+    )
     run.add_argument(
         "--poll-interval", type=float, default=30.0, help="seconds between reconciliations"
     )

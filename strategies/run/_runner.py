@@ -77,6 +77,7 @@ from strategies.engine import _incidents as incident
 from strategies.engine._engine import Engine
 from strategies.journal import Journal
 from strategies.run._feed import BarFeed, FeedSettings
+from strategies.run._lockstep import LateOrders, LockStepGate, Posted, Updated
 from strategies.run._protection import Protection
 from strategies.run._reconcile import Reconciliation, reconcile
 from strategies.run._settings import RunSettings
@@ -93,13 +94,6 @@ _QUIET_END = 2.0  # seconds without news after the data ended: the run ends
 
 class _Stop:
     """Inbox marker: the runner was asked to stop."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Updated:
-    """A minute bar sent again with its late trades."""
-
-    bar: Bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +128,7 @@ class LiveRunner:
         journal: Journal | None = None,
         feed_interval: timedelta | None = None,
         last_close: dict[str, Decimal] | None = None,
+        gate: LockStepGate | None = None,  # lock-step: moments applied whole, then acked
     ) -> None:
         self.engine = engine
         self.broker = broker
@@ -145,10 +140,8 @@ class LiveRunner:
         self.metrics = metrics
         self.journal = journal
         self._inbox: queue.SimpleQueue[
-            _Received | Bar | _Updated | Reconciliation | _Stop | _Fault
-        ] = (
-            queue.SimpleQueue()
-        )
+            _Received | Bar | Updated | Reconciliation | _Stop | _Fault | Posted
+        ] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._reconcile_now = threading.Event()
         self._missing: dict[str, datetime] = {}
@@ -176,6 +169,8 @@ class LiveRunner:
             last_close=last_close,
         )
         self._protection = Protection(engine, settings)
+        self.gate = gate
+        self.late_orders: LateOrders | None = None  # running free: a watch on late orders
         self._last_beat = float("-inf")
         engine.on_doubt = self._reconcile_now.set  # a failure or refusal: read the broker now
         if metrics is not None:
@@ -198,7 +193,7 @@ class LiveRunner:
 
     def on_updated_bar(self, bar: Bar) -> None:
         """A minute sent again with its late trades (``updatedBars``; any thread)."""
-        self._inbox.put(_Updated(bar))
+        self._inbox.put(Updated(bar))
 
     def _on_connect(self) -> None:
         self.reconnects += 1
@@ -266,7 +261,7 @@ class LiveRunner:
 
     # --- the engine thread -----------------------------------------------------------------
 
-    def _apply(self, item: _Received | Bar | _Updated | Reconciliation) -> None:
+    def _apply(self, item: _Received | Bar | Updated | Reconciliation) -> None:
         engine = self.engine
         if isinstance(item, _Received):
             metrics = self.metrics
@@ -282,9 +277,11 @@ class LiveRunner:
             clock = engine.clock
             if isinstance(clock, ManualClock):
                 clock.set(item.start + self.feed_interval)
+            if self.late_orders is not None:  # what is sent now is meant for the next bar
+                self.late_orders.meant_for = item.start + self.feed_interval
             for bar in self.feed.receive(item):
                 self._strategy_bar(bar)
-        elif isinstance(item, _Updated):
+        elif isinstance(item, Updated):
             self.feed.receive_update(item.bar)
         else:
             self._apply_reconciliation(item)
@@ -383,6 +380,8 @@ class LiveRunner:
         poller = threading.Thread(target=self._poll_loop, name="poller", daemon=True)
         ended = "stopped"
         try:
+            if self.gate is not None:
+                self.gate.listen(self._inbox.put)
             self.trade_stream.start(self._on_update, self._on_connect)
             self._inbox.put(self._read_broker())  # start-up reconciliation, before any bar
             self.bar_stream.start(
@@ -408,6 +407,8 @@ class LiveRunner:
         finally:
             self._stop.set()
             self._reconcile_now.set()
+            if self.gate is not None:
+                self.gate.close()  # the exchange waits no more
             self.bar_stream.stop()
             self.trade_stream.stop()
             if poller.is_alive():
@@ -439,6 +440,7 @@ class LiveRunner:
             try:
                 item = self._inbox.get(timeout=self._wait())
             except queue.Empty:
+                self._through_gate()
                 self._beat()
                 # The data ended: stop once every symbol is settled, or after two quiet seconds
                 # (the shutdown then cancels and flattens what is left).
@@ -454,11 +456,28 @@ class LiveRunner:
                 # The poller's passes are its heartbeat, not activity: counted as quiet time,
                 # or a symbol that never settles (halted) would keep the run alive forever.
                 active = perf_counter()
+            if (self.gate is not None and self.gate.offer(item)) or isinstance(item, Posted):
+                self._through_gate()  # lock-step: a moment is applied whole
+                continue
             self._apply(item)
+            self._through_gate(item)
             self._check_loss_limit()
             self._beat()
             if self._past_until():
                 return
+
+    def _through_gate(self, applied: object = None) -> None:
+        """Lock-step: apply every moment that is whole (or timed out), in order, and ack it."""
+        gate = self.gate
+        if gate is not None and isinstance(applied, _Received):
+            gate.update_applied()
+        while gate is not None and (taken := gate.take(self.engine.clock)) is not None:
+            moment, held = taken
+            for item in held:
+                self._apply(item)
+            self._on_clock()
+            self._check_loss_limit()
+            gate.ack(moment)  # every command's REST call has returned: go on
 
     def _beat(self) -> None:
         """Every ``heartbeat_interval`` (wall) seconds: beat in the journal, answer operators."""
@@ -522,6 +541,8 @@ class LiveRunner:
     def _shut_down(self) -> None:
         """No new entries; cancel working entries; flatten if configured; wait for the acks."""
         engine = self.engine
+        if self.gate is not None:
+            self.gate.close()  # lock-step ends: the exchange's time runs on, cancels land
         now = engine.clock.now()
         for snapshot in engine.desk.snapshots():
             try:  # one symbol's trouble must not keep the others from being flattened
@@ -553,7 +574,7 @@ class LiveRunner:
                     item = self._inbox.get(timeout=0.05)
                 except queue.Empty:
                     continue
-                if isinstance(item, _Stop | Bar | _Updated | _Fault):
+                if isinstance(item, _Stop | Bar | Updated | _Fault | Posted):
                     continue
                 try:
                     self._apply(item)
