@@ -56,6 +56,7 @@ EXPECTED = [
     "OrderStatus",
     "OrderType",
     "PaperBroker",
+    "PartialFills",
     "PatternDayTraderError",
     "Position",
     "RateLimitedError",
@@ -82,6 +83,7 @@ EXPECTED = [
     "WashTradeError",
     "WebSocketFactory",
     "absence_is_evidence",
+    "late_prints",
 ]
 
 
