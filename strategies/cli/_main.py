@@ -15,7 +15,7 @@ import subprocess
 import sys
 import typing
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,12 +124,22 @@ def _replay(args: argparse.Namespace) -> int:
 
     from strategies._exceptions import DataError
     from strategies.cli._tables import print_summary
-    from strategies.run import load_bars, run_replay
+    from strategies.run import (
+        around_the_sessions,
+        daily_history,
+        load_bars,
+        run_replay,
+        split_sessions,
+    )
     from strategies.spec import load_strategy
 
+    history = None
     try:
         spec = load_strategy(args.config)
         bars = [bar for bar in load_bars(args.data) if bar.symbol in set(spec.symbols)]
+        if args.start is not None:  # the sessions `tickstate run --start --days` replays
+            earlier, bars = split_sessions(bars, spec, args.days, args.start)
+            bars, history = around_the_sessions(spec, bars), daily_history(spec, earlier)
     except (SpecError, DataError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
@@ -153,6 +163,9 @@ def _replay(args: argparse.Namespace) -> int:
                 progress=lambda n: progress.advance(task, n),
                 on_total=lambda n: progress.update(task, total=n),
                 plot_dir=args.plot,
+                model=args.model,
+                history=history,
+                seed=_seed(spec) if args.seed is None else args.seed,
             )
         except DataError as exc:
             print(f"{args.data}: {exc.problem}", file=sys.stderr)
@@ -161,6 +174,11 @@ def _replay(args: argparse.Namespace) -> int:
     print(f"wrote {result.trades_path} and {result.summary_path}")
     print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
     return EXIT_OK
+
+
+def _seed(spec: StrategySpec) -> int:
+    """The simulated exchange's seed the file names (0 unless it is a simulated one)."""
+    return int(getattr(spec.broker, "seed", 0))
 
 
 def _money(text: str) -> Decimal:
@@ -192,6 +210,7 @@ def _run(args: argparse.Namespace) -> int:
     from strategies.run import (
         HistoryError,
         RunSettings,
+        around_the_sessions,
         default_data,
         load_bars,
         run_live,
@@ -214,7 +233,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             recorded = load_bars(data, symbols=spec.symbols, dates=_dates_to_read(spec, args))
             earlier, bars = split_sessions(recorded, spec, args.days, args.start)
-            bars = _around_the_sessions(spec, bars)
+            bars = around_the_sessions(spec, bars)
         except DataError as exc:
             print(exc, file=sys.stderr)
             return EXIT_USAGE
@@ -293,6 +312,7 @@ def _run(args: argparse.Namespace) -> int:
             config_path=Path(args.config),
             metrics=metrics,
             realtime=args.realtime,
+            seed=args.seed,
         )
     except EngineFaultError as exc:  # a bug, not the user's: the run shut down first
         where = f"; see {log_path}" if tty else ""
@@ -467,6 +487,26 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="output folder (default: runs/replay-NAME)"
     )
     replay.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=None,
+        help="first session, YYYY-MM-DD, as tickstate run takes it: the sessions before it are "
+        "the look-back, each session from 30 min before its open to 30 min after its close",
+    )
+    replay.add_argument(
+        "--days", type=int, default=1, help="sessions from --start (default 1, as tickstate run)"
+    )
+    replay.add_argument(
+        "--model",
+        choices=("twin", "plain"),
+        default="twin",
+        help="twin (default): fill as the simulated exchange does, minute by minute as a "
+        "lock-step run; plain: the strategy's bars, plain stops and whole fills",
+    )
+    replay.add_argument(
+        "--seed", type=int, default=None, help="the twin's seed (default: the file's, else 0)"
+    )
+    replay.add_argument(
         "--plot", type=Path, default=None, help="also draw a PNG per symbol-day with trades here"
     )
     replay.set_defaults(run=_replay)
@@ -483,6 +523,12 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         help="first session to replay, YYYY-MM-DD (default: the data's second session)",
     )
     run.add_argument("--speed", type=float, default=None, help="replay speed (default: the file's)")
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the simulated exchange's seed: partial fills, late prints (default: the file's)",
+    )
     run.add_argument(
         "--realtime",
         action="store_true",
@@ -605,30 +651,3 @@ def _dates_to_read(spec: StrategySpec, args: argparse.Namespace) -> tuple[date, 
     before = history_sessions(spec) * 7 // 5 + 10
     after = args.days * 7 // 5 + 7
     return start - timedelta(days=before), start + timedelta(days=after)
-
-
-_EXTENDED_SHOWN = timedelta(minutes=30)
-
-
-def _around_the_sessions(spec: StrategySpec, bars: list[Bar]) -> list[Bar]:
-    """The bars of each session from 30 minutes before its open to 30 minutes after its close:
-    a simulated run still streams extended-hours bars (the runner must leave them out), without
-    hours of pre- and post-market replay in which a strategy of the regular session waits."""
-    session = spec.session.hours()
-    zone = session.timezone
-    windows: dict[date, tuple[datetime, datetime] | None] = {}
-    kept = []
-    for bar in bars:
-        day = bar.start.astimezone(zone).date()
-        if day not in windows:
-            try:
-                windows[day] = (
-                    session.open_at(day) - _EXTENDED_SHOWN,
-                    session.close_at(day) + _EXTENDED_SHOWN,
-                )
-            except ValueError:  # not a session: the runner's bar checks say so
-                windows[day] = None
-        window = windows[day]
-        if window is None or window[0] <= bar.start < window[1]:
-            kept.append(bar)
-    return kept

@@ -125,6 +125,7 @@ def run_live(
     config_path: Path | None = None,
     metrics: RunMetrics | None = None,
     realtime: bool = False,
+    seed: int | None = None,
 ) -> LiveResult:
     """Run ``spec`` live until the data ends, ``settings.until``, or a stop signal.
 
@@ -163,6 +164,7 @@ def run_live(
             exchange=exchange,
             history_bars=history_bars,
             realtime=realtime,
+            seed=seed,
         )
         late = LateOrders(venue.broker) if venue.simulated and venue.lockstep is None else None
         broker = venue.broker if late is None else late

@@ -70,6 +70,9 @@ class SimBrokerSpec(_Endpoints):
     kind: Literal["sim"] = "sim"
     speed: float = Field(default=1.0, gt=0, description="replay speed: 60 plays an hour a minute")
     data: Path | None = Field(default=None, description="recorded bars to replay")
+    seed: int = Field(
+        default=0, description="the exchange's seed: its partial fills and late prints"
+    )
 
     @field_validator("data")
     @classmethod
