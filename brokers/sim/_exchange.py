@@ -175,6 +175,8 @@ class SimExchange:
         self._max_page = max_bars_page
         self._calendar: SessionCalendar | None = None
         self._lockstep = lockstep
+        if lockstep is not None:
+            lockstep.count_sent(lambda: self._trading.sent)
         self._stepping = lockstep is not None  # until the data ends
         self._sent: set[MomentBar] = set()  # bars sent in the current moment (lock-step)
 
@@ -532,7 +534,7 @@ class SimExchange:
         self._trading.publish(self.engine.settle(self.clock.now()))
         await self._trading.flush()
         sent, self._sent = frozenset(self._sent), set()
-        await lockstep.step(at, self._trading.written, sent)
+        await lockstep.step(at, self._trading.sent, sent)
 
     def _arm_settle(self) -> None:
         """Land the next cancel or replace when it is due (on a replay's clock; a manual clock

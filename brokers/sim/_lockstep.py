@@ -4,14 +4,16 @@ A ``LockStep`` is handed, in-process, to the exchange and to the one client that
 live runner). At every moment of its replay (a bar's end, a late print's return, a session's
 close) the exchange steps its clock to that moment, sends what the moment brings (fills and
 expirations on the trading stream, bars on the bar stream, over the sockets as always), then
-posts a ``Moment``: when it is, how many trade updates the exchange has written so far, and
-which bars it sent. It goes on to the next moment only once the client ``ack``'s that one: the
-client has received the moment's bars and the trade updates written before them, applied them,
-and every REST call it made in answer has returned (the client acks from the thread that makes
-its REST calls, so they have).
+posts a ``Moment``: when it is, how many trade updates the exchange has sent so far, and which
+bars it sent. It goes on to the next moment only once the client ``ack``'s that one: the client
+has received the moment's bars and every trade update sent before it took them (``sent()``:
+those its REST calls caused too, so their order is the exchange's), applied them, and every
+REST call it made in answer has returned (the client acks from the thread that makes its REST
+calls, so they have).
 
-Lock-step never hides a fault: a dropped trade update is never written, so it is not counted;
-a bar the feed leaves out is not listed. What a socket loses in flight is waited for no longer
+Lock-step never hides a fault: a dropped trade update is never sent, so it is not counted (nor
+one queued to a socket that closed before it was written); a bar the feed leaves out is not
+listed. What a socket loses in flight is waited for no longer
 than the client's own timeout, and the exchange waits for an ack at most ``timeout`` seconds:
 each expiry is counted in ``timeouts`` (a fault the client reports), never a hang.
 
@@ -44,12 +46,12 @@ class MomentBar:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Moment:
-    """One step of a lock-step replay: the exchange's clock shows ``at``; ``updates_written``
-    trade updates were written to the trading stream by then; ``bars`` were sent."""
+    """One step of a lock-step replay: the exchange's clock shows ``at``; ``updates_sent``
+    trade updates were sent on the trading stream by then; ``bars`` were sent."""
 
     seq: int
     at: datetime
-    updates_written: int
+    updates_sent: int
     bars: frozenset[MomentBar]
 
 
@@ -66,6 +68,7 @@ class LockStep:
         self._seq = 0
         self._acked = 0
         self._waiting: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self._sent: Callable[[], int] = lambda: 0
         self.closed = False
 
     # --- the client's side (any thread) ----------------------------------------------------
@@ -90,6 +93,10 @@ class LockStep:
         self.closed = True
         self.ack(self._seq)
 
+    def sent(self) -> int:
+        """How many trade updates the exchange has sent so far (any thread)."""
+        return self._sent()
+
     @property
     def acked(self) -> int:
         """The last moment the client acknowledged."""
@@ -97,14 +104,18 @@ class LockStep:
 
     # --- the exchange's side (on its loop) -------------------------------------------------
 
-    async def step(self, at: datetime, updates_written: int, bars: frozenset[MomentBar]) -> bool:
+    def count_sent(self, sent: Callable[[], int]) -> None:
+        """How the exchange counts the trade updates it sent (read from the client's thread)."""
+        self._sent = sent
+
+    async def step(self, at: datetime, updates_sent: int, bars: frozenset[MomentBar]) -> bool:
         """Post a moment and wait for its ack; False when the wait timed out (counted)."""
         if self.closed or self._listener is None:
             return True
         event = asyncio.Event()
         with self._lock:
             self._seq += 1
-            moment = Moment(seq=self._seq, at=at, updates_written=updates_written, bars=bars)
+            moment = Moment(seq=self._seq, at=at, updates_sent=updates_sent, bars=bars)
             self._waiting = (asyncio.get_running_loop(), event)
         self._listener(moment)
         if self._acked >= moment.seq:

@@ -4,15 +4,16 @@ The simulated exchange in lock-step (``brokers.LockStep``) posts a ``Moment`` on
 the moment brings; the post reaches the engine thread through the runner's inbox, like
 everything else. ``LockStepGate`` keeps the moment's bars (``bars``, ``updatedBars``) aside as
 they come off the inbox, counts the trade updates the engine applied, and says the moment is
-*whole* once every bar the exchange listed is here and every trade update it had written by
-then was applied — so the fills of a bar always come before the bar, as in a replay. The runner
-then sets its clock to the moment, applies the bars, fires what the clock says, and acks from
-the engine thread: every command it ran in answer has had its REST call return.
+*whole* once every bar the exchange listed is here and every trade update it has sent so far
+was applied (those the run's own REST calls caused too) — so the fills of a bar always come
+before the bar, as in a replay. The runner then sets its clock to the moment, applies the
+bars, fires what the clock says, and acks from the engine thread: every command it ran in
+answer has had its REST call return.
 
 Nothing waits forever. A moment not whole ``timeout`` real seconds after it was posted goes on
 without what is missing (a dropped socket lost it): ``lockstep_timeout``, counted, with what was
 missing; the trade updates it waited for are forgiven, so one loss costs one timeout. A trade
-update the exchange dropped (a fault) was never written, so it was never waited for.
+update the exchange dropped (a fault) was never sent, so it was never waited for.
 
 ``LateOrders`` is the free-running run's watch: a broker (the ``Broker`` protocol, delegating)
 that notes ``order_late`` when an order reaches the venue after the start of the bar it was
@@ -72,7 +73,7 @@ class LockStepGate:
     moments: list[Moment] = field(default_factory=list)
     held: list[Bar | Updated] = field(default_factory=list)
     applied_updates: int = 0
-    forgiven: int = 0  # trade updates written but lost in flight (counted at a timeout)
+    forgiven: int = 0  # trade updates sent but lost in flight (counted at a timeout)
     timeouts: int = 0
     _posted_at: float = 0.0
 
@@ -119,7 +120,8 @@ class LockStepGate:
     def _missing(self, moment: Moment) -> tuple[int, int]:
         here = {(_channel(item), _bar(item).symbol, _bar(item).start) for item in self.held}
         bars = sum(1 for b in moment.bars if (b.channel, b.symbol, b.start) not in here)
-        updates = moment.updates_written - self.applied_updates - self.forgiven
+        sent = max(moment.updates_sent, self.lockstep.sent())
+        updates = sent - self.applied_updates - self.forgiven
         return bars, max(0, updates)
 
     def take(self, clock: Clock) -> tuple[Moment, list[Bar | Updated]] | None:
