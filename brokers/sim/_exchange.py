@@ -46,7 +46,7 @@ from brokers.sim._lockstep import LockStep, MomentBar
 from brokers.sim._market import FEEDS, MAX_LIMIT, BarHistory, SimMarket, daily_bar
 from brokers.sim._rest import SimRest
 from brokers.sim._streams import TradingStreamHub
-from brokers.sim._timeline import Event, Moment, bar_start, late_prints, smallest_interval
+from brokers.sim._timeline import Event, EventKind, bar_start, late_prints, smallest_interval
 
 __all__ = ["SimExchange"]
 
@@ -446,7 +446,7 @@ class SimExchange:
         events = self._timeline(calendar)
         for i, event in enumerate(events):
             bar = event.bar
-            target = bar.start if event.kind is Moment.BAR_ENDS and bar is not None else event.at
+            target = bar.start if event.kind is EventKind.BAR_ENDS and bar is not None else event.at
             if first and clock.now() < target - self._interval:
                 clock.jump_to(target)  # nothing recorded before the first bar
             elif self._day(clock.now()) < self._day(target):
@@ -457,12 +457,12 @@ class SimExchange:
             await asyncio.sleep(clock.real_seconds_until(event.at))
             if lockstep is not None:
                 clock.jump_to(event.at)  # a held clock shows each moment, never between
-            if event.kind is Moment.BAR_ENDS and bar is not None:
+            if event.kind is EventKind.BAR_ENDS and bar is not None:
                 await self._bar_closed(bar)
-            elif event.kind is Moment.PRINT_RETURNS and bar is not None:
+            elif event.kind is EventKind.PRINT_RETURNS and bar is not None:
                 if not self.faults.is_quiet(bar.symbol, bar.start):
                     await self._publish_bar(bar, "updatedBars")
-            elif event.kind is Moment.STRAY_BAR and bar is not None:
+            elif event.kind is EventKind.STRAY_BAR and bar is not None:
                 await self._publish_bar(bar)
             else:
                 await self._session_closed(event.day, event.at)
@@ -481,23 +481,23 @@ class SimExchange:
         last_end: dict[date, datetime] = {}
         for i, bar in enumerate(self._bars):
             end = bar.start + self._interval
-            events.append(Event(at=end, kind=Moment.BAR_ENDS, seq=i, bar=bar))
+            events.append(Event(at=end, kind=EventKind.BAR_ENDS, seq=i, bar=bar))
             late = self._late.get((bar.symbol, bar.start))
             if late is not None:
-                events.append(Event(at=late.whole_at, kind=Moment.PRINT_RETURNS, seq=i, bar=bar))
+                events.append(Event(at=late.whole_at, kind=EventKind.PRINT_RETURNS, seq=i, bar=bar))
             day = self._day(bar.start)
             last_end[day] = max(last_end.get(day, end), end)
         for day, end in last_end.items():
             session = calendar.session(day) if calendar is not None else None
             if session is None:  # not a session of the calendar: the day ends with its data
-                events.append(Event(at=end, kind=Moment.DAY_CLOSES, day=day))
+                events.append(Event(at=end, kind=EventKind.DAY_CLOSES, day=day))
                 continue
             closes = session.closes.astimezone(end.tzinfo)
             events.append(
-                Event(at=closes, kind=Moment.DAY_CLOSES, day=day, skip_to_close=end < closes)
+                Event(at=closes, kind=EventKind.DAY_CLOSES, day=day, skip_to_close=end < closes)
             )
         for i, (at, stray) in enumerate(self.faults.stray_bars):
-            events.append(Event(at=at, kind=Moment.STRAY_BAR, seq=i, bar=stray))
+            events.append(Event(at=at, kind=EventKind.STRAY_BAR, seq=i, bar=stray))
         events.sort(key=lambda e: (e.at, e.kind.value, e.seq))
         return events
 

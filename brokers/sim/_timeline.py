@@ -13,13 +13,13 @@ from enum import IntEnum
 from brokers._types import Bar
 from brokers.sim._market import LatePrint
 
-__all__ = ["Event", "Moment", "bar_start", "late_prints", "smallest_interval"]
+__all__ = ["Event", "EventKind", "bar_start", "late_prints", "smallest_interval"]
 
 #: When ``updatedBars`` sends a bar again: about 30 s of exchange time after it was first sent.
 LATE_PRINT_DELAY = timedelta(seconds=30)
 
 
-class Moment(IntEnum):
+class EventKind(IntEnum):
     """What happens at a moment of a replay; at the same moment in this order: a bar's fills
     and the bar, then a late print's bar, then the close."""
 
@@ -34,7 +34,7 @@ class Event:
     """One moment of a replay."""
 
     at: datetime
-    kind: Moment
+    kind: EventKind
     seq: int = 0
     bar: Bar | None = None
     day: date = date.min

@@ -4,6 +4,11 @@ Outputs, in ``out_dir``: ``trades.csv`` (byte-identical for the same inputs) and
 ``summary.json`` (per symbol: trades, wins, win rate, PnL, max drawdown, races, anomalies; and
 the total). The caller prints the human table and the speed.
 
+Two fill models. ``twin`` (the default) is ``replay_twin`` (``_twin``): the simulated exchange's
+rules and seeded fills, moment by moment as a lock-step live run meets them, so the two take
+the same trades. ``plain`` is the bar-level model below (``replay_bars``, also what the unit
+tests and the replay benchmark drive), kept for the earlier releases' pinned results.
+
 Deadlines run on the clock: before each moment's bars, every entry cutoff or square-off passed
 since fires at its own time, so a symbol without a bar at its deadline is still closed then.
 

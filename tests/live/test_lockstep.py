@@ -37,8 +37,8 @@ EXAMPLES = {
 #: close at 13:00) and the Monday after.
 START, SESSIONS = date(2012, 11, 19), 5
 #: As fast as the run acknowledges, and a pace the exchange itself holds back to (a session in
-#: about 1.5 s of sleeping alone): lock-step makes them trade alike.
-SPEEDS = {"as-fast-as-acked": 1e9, "speed-20000": 20_000.0}
+#: about half a second of sleeping alone): lock-step makes them trade alike.
+SPEEDS = {"as-fast-as-acked": 1e9, "speed-60000": 60_000.0}
 
 
 @functools.cache
