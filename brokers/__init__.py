@@ -63,7 +63,7 @@ from brokers._types import (
     TradeUpdate,
     UpdateKind,
 )
-from brokers._venue import ALPACA_PAPER, PLAIN, VenueRules
+from brokers._venue import ALPACA_PAPER, PLAIN, PartialFills, VenueRules
 
 if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imports them
     from brokers.alpaca import (
@@ -78,7 +78,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imp
         StreamCounters,
         WebSocketFactory,
     )
-    from brokers.sim import SimExchange, SimFaults
+    from brokers.sim import LockStep, Moment, MomentBar, SimExchange, SimFaults, late_prints
 
 #: The public names that live in a room, and the room: imported when first asked for.
 _ROOMS = {
@@ -92,8 +92,12 @@ _ROOMS = {
     "RetryPolicy": "brokers.alpaca",
     "StreamCounters": "brokers.alpaca",
     "WebSocketFactory": "brokers.alpaca",
+    "LockStep": "brokers.sim",
+    "Moment": "brokers.sim",
+    "MomentBar": "brokers.sim",
     "SimExchange": "brokers.sim",
     "SimFaults": "brokers.sim",
+    "late_prints": "brokers.sim",
 }
 
 __all__ = [
@@ -120,8 +124,11 @@ __all__ = [
     "FillRatio",
     "InsufficientFundsError",
     "InvalidOrderError",
+    "LockStep",
     "ManualClock",
     "MatchingEngine",
+    "Moment",
+    "MomentBar",
     "NotCancelableError",
     "NotFoundError",
     "NotReplaceableError",
@@ -131,6 +138,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "PaperBroker",
+    "PartialFills",
     "PatternDayTraderError",
     "Position",
     "RateLimitedError",
@@ -157,6 +165,7 @@ __all__ = [
     "WashTradeError",
     "WebSocketFactory",
     "absence_is_evidence",
+    "late_prints",
 ]
 
 

@@ -12,21 +12,32 @@ trade updates are delivered synchronously to the subscribers, in order::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from brokers._clock import Clock
 from brokers._exceptions import NotFoundError
 from brokers._matching import FillRatio, MatchingEngine
 from brokers._protocol import TradeUpdateHandler
-from brokers._types import Account, Bar, Order, OrderRequest, Position, ReplaceRequest, TradeUpdate
+from brokers._types import (
+    Account,
+    Asset,
+    Bar,
+    Order,
+    OrderRequest,
+    Position,
+    ReplaceRequest,
+    TradeUpdate,
+)
+from brokers._venue import PLAIN, VenueRules
 
 __all__ = ["PaperBroker"]
 
 
 class PaperBroker:
-    """A broker that fills against bars in-process."""
+    """A broker that fills against bars in-process (``rules``: ``PLAIN`` by default; a replay
+    that models the simulated exchange passes ``ALPACA_PAPER`` and the twin's ``PartialFills``)."""
 
     def __init__(
         self,
@@ -35,9 +46,18 @@ class PaperBroker:
         cash: Decimal = Decimal("1000000"),
         seed: int = 0,
         fill_ratio: FillRatio | None = None,
+        rules: VenueRules = PLAIN,
+        assets: Mapping[str, Asset] | None = None,
+        zone: tzinfo | None = None,
     ) -> None:
         self._clock = clock
-        self.engine = MatchingEngine(cash=cash, seed=seed, fill_ratio=fill_ratio)
+        self.engine = (
+            MatchingEngine(cash=cash, seed=seed, fill_ratio=fill_ratio, rules=rules, assets=assets)
+            if zone is None
+            else MatchingEngine(
+                cash=cash, seed=seed, fill_ratio=fill_ratio, rules=rules, assets=assets, zone=zone
+            )
+        )
         self._subscribers: list[TradeUpdateHandler] = []
 
     def subscribe(self, handler: TradeUpdateHandler) -> None:

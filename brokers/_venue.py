@@ -12,11 +12,15 @@ fill model. The checks themselves are pure functions over the orders a venue hol
   or above $50) above its stop; a gap beyond the collar leaves it elected and unfilled;
 - **price increments** (row 20): at or above $1 at most two decimals, below $1 at most four.
 
-``fill_price`` is the fill model of one order against one bar (DESIGN §4; see ``_matching``).
+``fill_price`` is the fill model of one order against one bar (DESIGN §4; see ``_matching``),
+``PartialFills`` the seeded share of fills that take only part (row 21): the simulated exchange
+and the paper broker of ``tickstate replay`` draw from the same one, so for the same seed and
+the same orders they fill the same parts.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +31,7 @@ from brokers._types import Bar, Order, OrderRequest, OrderSide, OrderType
 __all__ = [
     "ALPACA_PAPER",
     "PLAIN",
+    "PartialFills",
     "VenueRules",
     "collar_limit",
     "fill_price",
@@ -71,6 +76,23 @@ PLAIN = VenueRules(
     partial_fill_rate=0.0,
     order_latency=timedelta(0),
 )
+
+
+class PartialFills:
+    """The seeded partial-fill model: a ``rate`` share of fills take 1 to 9 tenths of what is
+    left (orders of one share always fill whole). Called as the matching core's ``fill_ratio``;
+    ``rate`` may be overridden per call (a fault knob)."""
+
+    def __init__(self, seed: int, rate: float) -> None:
+        self.rate = rate
+        self._rng = random.Random(f"{seed}/fills")
+
+    def __call__(self, order: Order, bar: Bar, rate: float | None = None) -> Decimal:
+        """1, or the part of what is left that this fill takes."""
+        rate = self.rate if rate is None else rate
+        if rate <= 0 or self._rng.random() >= rate or order.qty <= 1:
+            return Decimal(1)
+        return Decimal(self._rng.randint(1, 9)) / 10
 
 
 def collar_limit(stop: Decimal) -> Decimal:

@@ -1,7 +1,9 @@
 """Behaviour pinned by files recorded before a change: replays and journals of earlier code.
 
 ``tests/fixtures/replays/`` holds the ``trades.csv`` and ``summary.json`` that ``tickstate replay``
-wrote for both examples over the whole demo year; ``tests/fixtures/journals/`` holds journals
+wrote for both examples over the whole demo year (the bar-level ``plain`` model, ``--model
+plain`` since issue 16), ``tests/fixtures/replays-twin/`` those of November 2012 with the twin's
+fill model (the default since); ``tests/fixtures/journals/`` holds journals
 written by ``tickstate run`` of an earlier release. A change that alters a trade, a count, or the
 way a journal rebuilds fails here: if it is meant, record the files again and say why.
 """
@@ -9,13 +11,20 @@ way a journal rebuilds fails here: if it is meant, record the files again and sa
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from machines import Desk
 from strategies.journal import Journal, read_latest
-from strategies.run import load_bars, run_replay
+from strategies.run import (
+    around_the_sessions,
+    daily_history,
+    load_bars,
+    run_replay,
+    split_sessions,
+)
 from strategies.spec import load_strategy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +52,7 @@ class TestPinnedReplays:
     def test_replay_writes_the_recorded_files_byte_for_byte(self, name, bars, tmp_path):
         """A year of demo data replays to exactly the trades and summary recorded earlier."""
         spec = load_strategy(REPLAYS[name])
-        result = run_replay(spec, bars, out_dir=tmp_path)
+        result = run_replay(spec, bars, out_dir=tmp_path, model="plain")
         recorded = FIXTURES / "replays" / name
         assert result.trades_path.read_bytes() == (recorded / "trades.csv").read_bytes()
         assert result.summary_path.read_bytes() == (recorded / "summary.json").read_bytes()
@@ -53,7 +62,7 @@ class TestPinnedReplays:
         """The demo year's 1-minute bars, built into the strategy's 5-minute bars (aligned to the
         session open, regular hours only), give exactly the trades the 5-minute files give."""
         spec = load_strategy(REPLAYS[name])
-        result = run_replay(spec, load_bars(MINUTE_DATA), out_dir=tmp_path)
+        result = run_replay(spec, load_bars(MINUTE_DATA), out_dir=tmp_path, model="plain")
         recorded = FIXTURES / "replays" / name
         assert result.trades_path.read_bytes() == (recorded / "trades.csv").read_bytes()
         assert result.summary_path.read_bytes() == (recorded / "summary.json").read_bytes()
@@ -82,3 +91,33 @@ class TestEarlierJournals:
                 was.stop_price,
             )
             assert snapshot.entries_today == was.entries_today
+
+
+#: The month the twin's fill model is pinned on: sessions from 2012-11-01 (the early close of
+#: 2012-11-23 and the Thanksgiving holiday included), their look-back from October.
+TWIN_START, TWIN_SESSIONS = date(2012, 11, 1), 21
+
+
+def twin_replay(name: str, out_dir: Path):
+    """``tickstate replay CONFIG --data data/intraday_1min --start 2012-11-01 --days 21``."""
+    spec = load_strategy(REPLAYS[name])
+    bars = load_bars(MINUTE_DATA, symbols=spec.symbols, dates=(date(2012, 9, 20), date(2012, 12, 5)))
+    earlier, live = split_sessions(bars, spec, TWIN_SESSIONS, TWIN_START)
+    return run_replay(
+        spec,
+        around_the_sessions(spec, live),
+        out_dir=out_dir,
+        history=daily_history(spec, earlier),
+    )
+
+
+class TestPinnedTwinReplays:
+    @pytest.mark.parametrize("name", sorted(REPLAYS))
+    def test_a_month_replays_as_the_twin_fills_to_the_recorded_files(self, name, tmp_path):
+        """November 2012 of the 1-minute data, replayed with the twin's fill model (the default
+        since issue 16: minute bars matched, the collar, seeded partial fills, asynchronous
+        cancels), gives exactly the trades and summary recorded then."""
+        result = twin_replay(name, tmp_path)
+        recorded = FIXTURES / "replays-twin" / name
+        assert result.trades_path.read_bytes() == (recorded / "trades.csv").read_bytes()
+        assert result.summary_path.read_bytes() == (recorded / "summary.json").read_bytes()

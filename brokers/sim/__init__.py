@@ -7,5 +7,7 @@ to clients); the core and ``brokers.alpaca`` never import it.
 
 from brokers.sim._exchange import SimExchange
 from brokers.sim._faults import SimFaults
+from brokers.sim._lockstep import LockStep, Moment, MomentBar
+from brokers.sim._timeline import late_prints
 
-__all__ = ["SimExchange", "SimFaults"]
+__all__ = ["LockStep", "Moment", "MomentBar", "SimExchange", "SimFaults", "late_prints"]

@@ -185,13 +185,17 @@ class DataStreamHub:
         except (ConnectionError, RuntimeError):
             pass  # the client went away; its handler cleans up
 
-    async def publish(self, bar: Bar, channel: str = "bars") -> None:
-        """Send ``bar`` on ``channel`` to every session subscribed to its symbol (or ``*``)."""
+    async def publish(self, bar: Bar, channel: str = "bars") -> bool:
+        """Send ``bar`` on ``channel`` to every session subscribed to its symbol (or ``*``);
+        whether any was."""
         text = dict(bar_to_json(bar), T=BAR_CHANNELS[channel])
         packed = dict(text, t=msgpack.Timestamp.from_datetime(bar.start))
+        sent = False
         for session in list(self._sessions):
             if session.wants(channel, bar.symbol):
                 await self._send(session, [packed if session.msgpack else text])
+                sent = True
+        return sent
 
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY) -> None:
         """Close every connection (a fault, or shutdown)."""

@@ -23,15 +23,11 @@ no lock::
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import ipaddress
-import random
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import IntEnum
 from types import TracebackType
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -46,16 +42,16 @@ from brokers.alpaca._settings import AlpacaSettings, ReconnectPolicy
 from brokers.sim._calendar import NEW_YORK, SessionCalendar, new_york_calendar
 from brokers.sim._data_stream import DataStreamHub
 from brokers.sim._faults import FaultDice, SimFaults
-from brokers.sim._market import FEEDS, MAX_LIMIT, BarHistory, LatePrint, SimMarket, daily_bar
+from brokers.sim._lockstep import LockStep, MomentBar
+from brokers.sim._market import FEEDS, MAX_LIMIT, BarHistory, SimMarket, daily_bar
 from brokers.sim._rest import SimRest
 from brokers.sim._streams import TradingStreamHub
+from brokers.sim._timeline import Event, EventKind, bar_start, late_prints, smallest_interval
 
 __all__ = ["SimExchange"]
 
 T = TypeVar("T")
 _WAIT = 10.0
-#: When ``updatedBars`` sends a bar again: about 30 s of exchange time after it was first sent.
-_LATE_PRINT_DELAY = timedelta(seconds=30)
 
 
 def _is_loopback(host: str) -> bool:
@@ -83,7 +79,9 @@ class SimExchange:
     bar-stream connections a key may hold at once (Alpaca's free plan: one); ``max_bars_page``
     caps a page of historical bars (Alpaca's cap, 10,000; a test lowers it to see pagination).
     ``history`` are bars from before the replay that only the historical API serves (a live
-    run's start-up reads its look-back there, as it would from Alpaca).
+    run's start-up reads its look-back there, as it would from Alpaca). With ``lockstep``
+    (``brokers.sim.LockStep``) the replay runs in lock-step with its client: the clock is held
+    at each moment until the client acknowledged it (``_lockstep``), paced at most ``speed``.
 
     ``rules`` are Alpaca paper's by default (``brokers.ALPACA_PAPER``: wash trades refused, buy
     stops collared, sub-penny prices refused, the pattern-day-trader rule, open orders counted in
@@ -117,6 +115,7 @@ class SimExchange:
         data_connections: int = 1,
         max_bars_page: int = MAX_LIMIT,
         history: Sequence[Bar] = (),
+        lockstep: LockStep | None = None,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(
@@ -128,12 +127,12 @@ class SimExchange:
             raise ValueError(f"updated_bars must be a share in [0, 1], not {updated_bars}")
         if not 1 <= max_bars_page <= MAX_LIMIT:
             raise ValueError(f"max_bars_page must be 1 to {MAX_LIMIT}, not {max_bars_page}")
-        self._bars = sorted(bars, key=_start)
+        self._bars = sorted(bars, key=bar_start)
         self.host = host
         self._requested_port = port
         self._speed = speed
         self._start = start
-        self._interval = bar_interval or _interval(self._bars)
+        self._interval = bar_interval or smallest_interval(self._bars)
         self._tz = ZoneInfo(session_tz)
         self._hold = hold_until_subscribed
         self._audience: asyncio.Event | None = None
@@ -170,11 +169,16 @@ class SimExchange:
         # What the historical API serves: the bars replayed, once they ended, and ``history``,
         # the sessions before them (a run's start-up reads them; nothing streams or trades them).
         self._history = BarHistory([*history, *self._bars], self._interval)
-        self._late = _late_prints(self._bars, updated_bars, self._interval, seed)
+        self._late = late_prints(self._bars, updated_bars, self._interval, seed)
         for late in self._late.values():
             self._history.hold_back(late)
         self._max_page = max_bars_page
         self._calendar: SessionCalendar | None = None
+        self._lockstep = lockstep
+        if lockstep is not None:
+            lockstep.count_sent(lambda: self._trading.sent)
+        self._stepping = lockstep is not None  # until the data ends
+        self._sent: set[MomentBar] = set()  # bars sent in the current moment (lock-step)
 
     # --- addresses and knobs ---------------------------------------------------------------
 
@@ -222,6 +226,11 @@ class SimExchange:
             secret_key=secret_key,
             reconnect=reconnect or ReconnectPolicy(),
         )
+
+    @property
+    def lockstep(self) -> LockStep | None:
+        """The lock-step channel its client acks moments on (None: the clock runs free)."""
+        return self._lockstep
 
     @property
     def faults(self) -> SimFaults:
@@ -278,7 +287,8 @@ class SimExchange:
     async def _open(self) -> None:
         if self._bars:
             start = self._start or self._bars[0].start
-            self.clock = VirtualClock(start, self._speed, held=self._hold)
+            held = self._hold or self._lockstep is not None
+            self.clock = VirtualClock(start, self._speed, held=held)
         app = web.Application()
         rest = SimRest(
             engine=self.engine,
@@ -421,18 +431,22 @@ class SimExchange:
     async def _play(self) -> None:
         clock = self.clock
         assert isinstance(clock, VirtualClock)
+        lockstep = self._lockstep
         if self._hold:
             # No bar is published before a client subscribed: a fast replay would otherwise
             # send its first bars to nobody while the runner is still connecting; the clock
-            # stood at its start meanwhile and runs from now.
+            # stood at its start meanwhile and runs from now (in lock-step it stays held and
+            # is stepped from moment to moment).
             assert self._audience is not None
             await self._audience.wait()
-            clock.reset()
+            if lockstep is None:
+                clock.reset()
         calendar = await self._session_calendar() if self._follows_the_calendar else None
         first = True
-        for event in self._timeline(calendar):
+        events = self._timeline(calendar)
+        for i, event in enumerate(events):
             bar = event.bar
-            target = bar.start if event.kind is _Moment.BAR_ENDS and bar is not None else event.at
+            target = bar.start if event.kind is EventKind.BAR_ENDS and bar is not None else event.at
             if first and clock.now() < target - self._interval:
                 clock.jump_to(target)  # nothing recorded before the first bar
             elif self._day(clock.now()) < self._day(target):
@@ -441,40 +455,49 @@ class SimExchange:
                 clock.jump_to(event.at)  # the recording of this day ended before its close
             first = False
             await asyncio.sleep(clock.real_seconds_until(event.at))
-            if event.kind is _Moment.BAR_ENDS and bar is not None:
+            if lockstep is not None:
+                clock.jump_to(event.at)  # a held clock shows each moment, never between
+            if event.kind is EventKind.BAR_ENDS and bar is not None:
                 await self._bar_closed(bar)
-            elif event.kind is _Moment.PRINT_RETURNS and bar is not None:
+            elif event.kind is EventKind.PRINT_RETURNS and bar is not None:
                 if not self.faults.is_quiet(bar.symbol, bar.start):
-                    await self._data.publish(bar, "updatedBars")
-            elif event.kind is _Moment.STRAY_BAR and bar is not None:
-                await self._data.publish(bar)
+                    await self._publish_bar(bar, "updatedBars")
+            elif event.kind is EventKind.STRAY_BAR and bar is not None:
+                await self._publish_bar(bar)
             else:
                 await self._session_closed(event.day, event.at)
+            last_of_moment = i + 1 == len(events) or events[i + 1].at != event.at
+            if lockstep is not None and last_of_moment:
+                await self._step(lockstep, event.at)
+        if lockstep is not None:  # the data ended: time runs on, what is due lands on time
+            self._stepping = False
+            clock.reset()
+            self._arm_settle()
         self.finished.set()
 
-    def _timeline(self, calendar: SessionCalendar | None) -> list[_Event]:
+    def _timeline(self, calendar: SessionCalendar | None) -> list[Event]:
         """Every bar's end, every late print's return, every day's close, in time order."""
-        events: list[_Event] = []
+        events: list[Event] = []
         last_end: dict[date, datetime] = {}
         for i, bar in enumerate(self._bars):
             end = bar.start + self._interval
-            events.append(_Event(at=end, kind=_Moment.BAR_ENDS, seq=i, bar=bar))
+            events.append(Event(at=end, kind=EventKind.BAR_ENDS, seq=i, bar=bar))
             late = self._late.get((bar.symbol, bar.start))
             if late is not None:
-                events.append(_Event(at=late.whole_at, kind=_Moment.PRINT_RETURNS, seq=i, bar=bar))
+                events.append(Event(at=late.whole_at, kind=EventKind.PRINT_RETURNS, seq=i, bar=bar))
             day = self._day(bar.start)
             last_end[day] = max(last_end.get(day, end), end)
         for day, end in last_end.items():
             session = calendar.session(day) if calendar is not None else None
             if session is None:  # not a session of the calendar: the day ends with its data
-                events.append(_Event(at=end, kind=_Moment.DAY_CLOSES, day=day))
+                events.append(Event(at=end, kind=EventKind.DAY_CLOSES, day=day))
                 continue
             closes = session.closes.astimezone(end.tzinfo)
             events.append(
-                _Event(at=closes, kind=_Moment.DAY_CLOSES, day=day, skip_to_close=end < closes)
+                Event(at=closes, kind=EventKind.DAY_CLOSES, day=day, skip_to_close=end < closes)
             )
         for i, (at, stray) in enumerate(self.faults.stray_bars):
-            events.append(_Event(at=at, kind=_Moment.STRAY_BAR, seq=i, bar=stray))
+            events.append(Event(at=at, kind=EventKind.STRAY_BAR, seq=i, bar=stray))
         events.sort(key=lambda e: (e.at, e.kind.value, e.seq))
         return events
 
@@ -498,8 +521,20 @@ class SimExchange:
         self._arm_settle()
         late = self._late.get((bar.symbol, bar.start))
         if not self.faults.is_quiet(bar.symbol, bar.start):
-            await self._data.publish(late.first if late is not None else bar)
+            await self._publish_bar(late.first if late is not None else bar)
         return fills
+
+    async def _publish_bar(self, bar: Bar, channel: str = "bars") -> None:
+        if await self._data.publish(bar, channel):
+            self._sent.add(MomentBar(channel=channel, symbol=bar.symbol, start=bar.start))
+
+    async def _step(self, lockstep: LockStep, at: datetime) -> None:
+        """The end of a moment in lock-step: what is due lands, the streams are flushed, and
+        the client is told what was sent; wait for its ack (bounded)."""
+        self._trading.publish(self.engine.settle(self.clock.now()))
+        await self._trading.flush()
+        sent, self._sent = frozenset(self._sent), set()
+        await lockstep.step(at, self._trading.sent, sent)
 
     def _arm_settle(self) -> None:
         """Land the next cancel or replace when it is due (on a replay's clock; a manual clock
@@ -508,6 +543,8 @@ class SimExchange:
         clock, loop = self.clock, self._loop
         if due is None or not isinstance(clock, VirtualClock) or loop is None:
             return
+        if self._stepping:
+            return  # lock-step: requests land at the next moment, after its bars matched
         if self._settle_at is not None and self._settle_at <= due:
             return  # an earlier timer will land it, and arm the next
         self._settle_at = due
@@ -556,66 +593,3 @@ class SimExchange:
 def _asset(symbol: str) -> Asset:
     """An easy-to-borrow US equity for a symbol the recorded data trades."""
     return Asset(symbol=symbol, id=MatchingEngine.asset_id(symbol))
-
-
-class _Moment(IntEnum):
-    """What happens at a moment of a replay; at the same moment in this order: a bar's fills
-    and the bar, then a late print's bar, then the close."""
-
-    BAR_ENDS = 0
-    PRINT_RETURNS = 1
-    DAY_CLOSES = 2
-    STRAY_BAR = 3  # a broken feed's bar (``SimFaults.stray_bars``): streamed, never traded
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Event:
-    """One moment of a replay."""
-
-    at: datetime
-    kind: _Moment
-    seq: int = 0
-    bar: Bar | None = None
-    day: date = date.min
-    skip_to_close: bool = False
-
-
-def _late_prints(
-    bars: Sequence[Bar], share: float, interval: timedelta, seed: int
-) -> dict[tuple[str, datetime], LatePrint]:
-    """A seeded ``share`` of the bars (those with at least two shares traded), each first shown
-    without one late print: inside the bar's range, so only its volume (and count) is missing."""
-    rng = random.Random(f"{seed}/late-prints")
-    found: dict[tuple[str, datetime], LatePrint] = {}
-    if share <= 0:
-        return found
-    for bar in bars:
-        if rng.random() >= share or bar.volume < 2:
-            continue
-        volume = int(bar.volume)
-        late = rng.randint(1, max(1, volume // 5))
-        first = dataclasses.replace(
-            bar,
-            volume=bar.volume - late,
-            trade_count=max(bar.trade_count - 1, 0),
-        )
-        found[bar.symbol, bar.start] = LatePrint(
-            first=first, whole_at=bar.start + interval + _LATE_PRINT_DELAY
-        )
-    return found
-
-
-def _start(bar: Bar) -> datetime:
-    return bar.start
-
-
-def _interval(bars: Sequence[Bar]) -> timedelta:
-    """The smallest positive gap between consecutive bars of one symbol (one minute if none)."""
-    last: dict[str, datetime] = {}
-    gaps = []
-    for bar in bars:
-        previous = last.get(bar.symbol)
-        if previous is not None and bar.start > previous:
-            gaps.append(bar.start - previous)
-        last[bar.symbol] = bar.start
-    return min(gaps, default=timedelta(minutes=1))

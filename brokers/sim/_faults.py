@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from brokers._types import Bar, Order
+from brokers._venue import PartialFills
 
 __all__ = ["FaultDice", "SimFaults", "StreamShaper"]
 
@@ -121,7 +122,7 @@ class FaultDice:
         self._partial_fill_rate = partial_fill_rate
         self._stream = random.Random(f"{seed}/stream")
         self._rest = random.Random(f"{seed}/rest")
-        self._fills = random.Random(f"{seed}/fills")
+        self._fills = PartialFills(seed, partial_fill_rate)
         self._failed = 0  # REST failures answered under ``_failed_for`` (``rest_fail_first``)
         self._failed_for: SimFaults | None = None
 
@@ -169,10 +170,7 @@ class FaultDice:
     def fill_ratio(self, order: Order, bar: Bar) -> Decimal:
         """The matching engine's ``fill_ratio``: 1, or a random part when a partial fill hits
         (the fault knob's rate when set, else the venue's)."""
-        rate = self.faults.partial_fill or self._partial_fill_rate
-        if rate <= 0 or self._fills.random() >= rate or order.qty <= 1:
-            return Decimal(1)
-        return Decimal(self._fills.randint(1, 9)) / 10
+        return self._fills(order, bar, self.faults.partial_fill or self._partial_fill_rate)
 
 
 class StreamShaper:

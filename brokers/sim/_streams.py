@@ -66,6 +66,9 @@ class TradingStreamHub:
         self._sessions: dict[str, _TradingSession] = {}  # key → its one live session
         self._all: set[_TradingSession] = set()
         self._shaper = StreamShaper(dice, self._deliver)
+        # Trade updates handed to a listening session and not known lost: queued, or written
+        # to its socket (lock-step counts them; a dropped one is never handed over).
+        self.sent = 0
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One client connection, until either side closes it. While every key already has its
@@ -89,6 +92,7 @@ class TradingStreamHub:
                 del self._sessions[session.key]
             self._changed()
             session.writer.cancel()
+            self.sent -= session.queue.qsize()  # never to be written
             await ws.close()
         return ws
 
@@ -143,14 +147,17 @@ class TradingStreamHub:
         for session in list(self._sessions.values()):
             if session.listening:
                 session.queue.put_nowait(message)
+                self.sent += 1
 
     async def _write(self, session: _TradingSession) -> None:
         while True:
             message = await session.queue.get()
+            written = False
             try:
                 if session.ws.closed:
                     continue
                 await session.ws.send_bytes(message)
+                written = True
                 session.sent += 1
                 close_after = self._dice.faults.close_after
                 if close_after is not None and session.sent >= close_after:
@@ -158,6 +165,8 @@ class TradingStreamHub:
             except (ConnectionError, RuntimeError):
                 pass  # the client went away; its handler cleans up
             finally:
+                if not written:
+                    self.sent -= 1
                 session.queue.task_done()
 
     async def flush(self, timeout: float = 1.0) -> None:

@@ -15,24 +15,21 @@ import subprocess
 import sys
 import typing
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strategies._exceptions import SpecError
 from strategies.cli import _args as args_
+from strategies.cli._codes import EXIT_DIFFERS, EXIT_OK, EXIT_USAGE
 from strategies.cli._sim import add_fault_flags, add_sim_arguments
 from strategies.cli._verify import add_verify_arguments
 
 if TYPE_CHECKING:
-    from brokers import Bar
     from strategies.journal import SymbolStatus
     from strategies.spec import StrategySpec
 
 __all__ = ["build_parser", "main"]
 
-EXIT_OK, EXIT_DIFFERS, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def _diagram(args: argparse.Namespace) -> int:
@@ -130,13 +127,24 @@ def _replay(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from strategies._exceptions import DataError
+    from strategies.cli._run import seed_of
     from strategies.cli._tables import print_summary
-    from strategies.run import load_bars, run_replay
+    from strategies.run import (
+        around_the_sessions,
+        daily_history,
+        load_bars,
+        run_replay,
+        split_sessions,
+    )
     from strategies.spec import load_strategy
 
+    history = None
     try:
         spec = load_strategy(args.config)
         bars = [bar for bar in load_bars(args.data) if bar.symbol in set(spec.symbols)]
+        if args.start is not None:  # the sessions `tickstate run --start --days` replays
+            earlier, bars = split_sessions(bars, spec, args.days, args.start)
+            bars, history = around_the_sessions(spec, bars), daily_history(spec, earlier)
     except (SpecError, DataError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
@@ -160,6 +168,9 @@ def _replay(args: argparse.Namespace) -> int:
                 progress=lambda n: progress.advance(task, n),
                 on_total=lambda n: progress.update(task, total=n),
                 plot_dir=args.plot,
+                model=args.model,
+                history=history,
+                seed=seed_of(spec) if args.seed is None else args.seed,
             )
         except DataError as exc:
             print(f"{args.data}: {exc.problem}", file=sys.stderr)
@@ -171,144 +182,9 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from strategies._exceptions import DataError, EngineFaultError, JournalError
-    from strategies.cli._tables import LiveTable, print_summary
-    from strategies.observe import configure_logging
-    from strategies.run import (
-        HistoryError,
-        RunSettings,
-        default_data,
-        load_bars,
-        run_live,
-        split_sessions,
-    )
-    from strategies.spec import load_strategy
+    from strategies.cli._run import run_command
 
-    try:
-        spec = load_strategy(args.config)
-    except SpecError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    bars: list[Bar] = []
-    earlier: list[Bar] = []  # what the simulated exchange's historical API serves
-    if spec.broker.kind == "sim":
-        data = args.data or default_data(spec, Path(args.config))
-        if data is None:
-            print(f"{args.config}: broker.data: no recorded bars; pass --data", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            recorded = load_bars(data, symbols=spec.symbols, dates=_dates_to_read(spec, args))
-            earlier, bars = split_sessions(recorded, spec, args.days, args.start)
-            bars = _around_the_sessions(spec, bars)
-        except DataError as exc:
-            print(exc, file=sys.stderr)
-            return EXIT_USAGE
-        if not bars:
-            print(_no_session_to_replay(spec, data, args.start, earlier), file=sys.stderr)
-            return EXIT_USAGE
-        zone = spec.session.hours().timezone
-        first_day = bars[0].start.astimezone(zone).date()
-        if args.start is not None and first_day != args.start:
-            print(
-                f"tickstate run: --start {args.start} has no session in {data}; "
-                f"starting at {first_day}",
-                file=sys.stderr,
-            )
-        missing = sorted(set(spec.symbols) - {bar.symbol for bar in bars})
-        if missing:
-            print(f"tickstate run: no bars for {', '.join(missing)} in {data}", file=sys.stderr)
-    tty = sys.stdout.isatty()
-    log_path = Path("runs") / f"{spec.name}.log"
-    if tty:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_file = log_path.open("a", encoding="utf-8")
-        configure_logging(renderer="json", stream=log_file)
-    else:
-        configure_logging(renderer="json", stream=sys.stdout)
-    loss_limit = args.daily_loss_limit or spec.daily_loss_limit
-    settings = RunSettings(
-        poll_interval=args.poll_interval,
-        flatten_on_exit=not args.no_flatten,
-        daily_loss_limit=loss_limit,
-    )
-    journal = args.journal
-    if journal is None:
-        from brokers import SystemClock
-
-        # A fresh simulated exchange knows none of an earlier run's orders: a fresh journal.
-        # Against Alpaca the journal persists, so a restart resumes where it stopped.
-        stamp = SystemClock().now().strftime("%Y%m%d-%H%M%S")
-        name = f"{spec.name}-{stamp}" if spec.broker.kind == "sim" else spec.name
-        journal = Path("runs") / f"{name}.sqlite"
-    journal.parent.mkdir(parents=True, exist_ok=True)
-    table: LiveTable | None = None
-
-    def on_runner(runner: object) -> None:
-        nonlocal table
-        if tty:
-            from strategies.run import LiveRunner
-
-            assert isinstance(runner, LiveRunner)
-            engine = runner.engine
-            table = LiveTable(
-                engine.desk,
-                lambda symbol: str(
-                    sum((t.pnl for t in engine.recorder.trades if t.symbol == symbol), Decimal(0))
-                ),
-            )
-            table.__enter__()
-
-    def on_bar(bar: object) -> None:
-        if table is not None:
-            table.refresh()
-
-    from strategies.observe import log_fired
-
-    metrics = server = None
-    if args.metrics_port is not None:
-        import structlog
-
-        from strategies.observe import RunMetrics
-
-        metrics = RunMetrics(spec.name)
-        server = metrics.serve(args.metrics_port)
-        structlog.get_logger("tickstate.cli").info("metrics_serving", url=server.url)
-        if tty:
-            print(f"metrics: {server.url}", file=sys.stderr, flush=True)
-    try:
-        result = run_live(
-            spec,
-            bars=bars,
-            history_bars=earlier,
-            settings=settings,
-            speed=args.speed,
-            observers=(log_fired,),
-            on_bar=on_bar,
-            on_runner=on_runner,
-            journal_path=journal,
-            config_path=Path(args.config),
-            metrics=metrics,
-        )
-    except EngineFaultError as exc:  # a bug, not the user's: the run shut down first
-        where = f"; see {log_path}" if tty else ""
-        print(f"tickstate run: {exc}{where}", file=sys.stderr)
-        return EXIT_FAULT
-    except (ValueError, JournalError, HistoryError) as exc:  # keys, a bad journal, no history
-        print(f"tickstate run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    finally:
-        if table is not None:
-            table.__exit__()
-        if server is not None:
-            server.stop()
-    trades = result.engine.recorder.trades
-    print_summary(result.summaries, title=f"{spec.name}: {len(trades)} trades, live")
-    exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
-    print(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")
-    print(f"journal: {journal} (tickstate status {journal})")
-    if tty:
-        print(f"logs: {log_path}")
-    return EXIT_OK
+    return run_command(args)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -458,6 +334,29 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="output folder (default: runs/replay-NAME)"
     )
     replay.add_argument(
+        "--start",
+        type=args_.session_date,
+        default=None,
+        help="first session, YYYY-MM-DD, as tickstate run takes it: the sessions before it are "
+        "the look-back, each session from 30 min before its open to 30 min after its close",
+    )
+    replay.add_argument(
+        "--days",
+        type=args_.count,
+        default=1,
+        help="sessions from --start (default 1, as tickstate run)",
+    )
+    replay.add_argument(
+        "--model",
+        choices=("twin", "plain"),
+        default="twin",
+        help="twin (default): fill as the simulated exchange does, minute by minute as a "
+        "lock-step run; plain: the strategy's bars, plain stops and whole fills",
+    )
+    replay.add_argument(
+        "--seed", type=int, default=None, help="the twin's seed (default: the file's, else 0)"
+    )
+    replay.add_argument(
         "--plot", type=Path, default=None, help="also draw a PNG per symbol-day with trades here"
     )
     replay.set_defaults(run=_replay)
@@ -477,6 +376,25 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--speed", type=args_.speed, default=None, help="replay speed (default: the file's)"
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the simulated exchange's seed: partial fills, late prints (default: the file's)",
+    )
+    run.add_argument(
+        "--realtime",
+        action="store_true",
+        help="simulated exchange: let its clock run free instead of in lock-step with the run "
+        "(orders that reach it after their bar are warned about: order_late)",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write trades.csv and summary.json there, as tickstate replay does",
     )
     run.add_argument(
         "--poll-interval", type=args_.seconds, default=30.0, help="seconds between reconciliations"
@@ -573,62 +491,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tickstate {args.command}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     return code
-
-
-def _dates_to_read(spec: StrategySpec, args: argparse.Namespace) -> tuple[date, date] | None:
-    """The dates of recorded bars a simulated run needs: its sessions from ``--start`` and the
-    look-back its signal reads before them (in calendar days, with room for holidays and
-    timezones); everything without ``--start``, whose first session the data decides."""
-    from strategies.run import history_sessions
-
-    start: date | None = args.start
-    if start is None:
-        return None
-    before = history_sessions(spec) * 7 // 5 + 10
-    after = args.days * 7 // 5 + 7
-    return start - timedelta(days=before), start + timedelta(days=after)
-
-
-_EXTENDED_SHOWN = timedelta(minutes=30)
-
-
-def _around_the_sessions(spec: StrategySpec, bars: list[Bar]) -> list[Bar]:
-    """The bars of each session from 30 minutes before its open to 30 minutes after its close:
-    a simulated run still streams extended-hours bars (the runner must leave them out), without
-    hours of pre- and post-market replay in which a strategy of the regular session waits."""
-    session = spec.session.hours()
-    zone = session.timezone
-    windows: dict[date, tuple[datetime, datetime] | None] = {}
-    kept = []
-    for bar in bars:
-        day = bar.start.astimezone(zone).date()
-        if day not in windows:
-            try:
-                windows[day] = (
-                    session.open_at(day) - _EXTENDED_SHOWN,
-                    session.close_at(day) + _EXTENDED_SHOWN,
-                )
-            except ValueError:  # not a session: the runner's bar checks say so
-                windows[day] = None
-        window = windows[day]
-        if window is None or window[0] <= bar.start < window[1]:
-            kept.append(bar)
-    return kept
-
-
-def _no_session_to_replay(
-    spec: StrategySpec, data: Path, start: date | None, earlier: list[Bar]
-) -> str:
-    """Why a simulated run has nothing to replay, in one line."""
-    from strategies.run import load_bars
-
-    if start is not None:
-        everything = earlier or load_bars(data, symbols=spec.symbols)  # only around --start
-        if everything:
-            last = max(bar.start for bar in everything).astimezone(spec.session.hours().timezone)
-            if last.date() < start:
-                return (
-                    f"tickstate run: --start {start} is after the last session in {data} "
-                    f"({last.date()})"
-                )
-    return f"{data}: no bars for {', '.join(spec.symbols)}"

@@ -21,6 +21,8 @@ Prometheus metrics).
 | ``halt_kept``        | a halted symbol stays halted over a rollover (not settled/scope/alarm) |
 | ``resume_requested`` | an operator's ``tickstate resume`` was picked up                       |
 | ``carried_over``     | a position outlived its session (the runner was down): closed at once  |
+| ``lockstep_timeout`` | lock-step: a moment's bars or trade updates did not all come in time   |
+| ``order_late``       | free-running: an order reached the venue after the bar it was meant for|
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ __all__ = [
     "ENGINE_FAULT",
     "HALT_KEPT",
     "HALT_LIFTED",
+    "LOCKSTEP_TIMEOUT",
+    "ORDER_LATE",
     "ORDER_LOST",
     "PROTECTION_LOST",
     "RESUME_REQUESTED",
@@ -60,6 +64,8 @@ HALT_LIFTED = "halt_lifted"
 HALT_KEPT = "halt_kept"
 RESUME_REQUESTED = "resume_requested"
 CARRIED_OVER = "carried_over"
+LOCKSTEP_TIMEOUT = "lockstep_timeout"
+ORDER_LATE = "order_late"
 
 #: Sees every incident: (name, symbol or None).
 Listener = Callable[[str, str | None], None]

@@ -22,6 +22,7 @@ from strategies.run._runner import LiveRunner
 from strategies.run._settings import RunSettings
 from strategies.run._venues import (
     Venue,
+    around_the_sessions,
     default_data,
     first_sessions,
     open_venue,
@@ -38,6 +39,7 @@ __all__ = [
     "ReplayResult",
     "RunSettings",
     "Venue",
+    "around_the_sessions",
     "build_engine",
     "build_engine_for",
     "daily_from_intraday",

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 import structlog
 
 from brokers import Bar, SimExchange
-from strategies.engine import Engine, Observer, SymbolSummary
+from strategies.engine import Engine, Observer, SymbolSummary, summary_json, trades_csv
 from strategies.journal import Journal, PendingCommand
 from strategies.run._history import bars_so_far, fetch_history
+from strategies.run._lockstep import LateOrders, LockStepGate
 from strategies.run._recovery import settle_pending
 from strategies.run._runner import LiveRunner
 from strategies.run._settings import RunSettings
@@ -49,6 +50,31 @@ class LiveResult:
     reconciliations: int
     reconnects: int
     exchange_orders: int | None  # orders at the simulated exchange (None against Alpaca)
+    late_orders: int = 0  # free-running: orders that reached the exchange after their bar
+    lockstep_timeouts: int = 0  # lock-step: moments that went on without all they sent
+
+    def write(self, strategy: str, out_dir: Path) -> tuple[Path, Path]:
+        """Write ``trades.csv`` and ``summary.json`` into ``out_dir``, as a replay does."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        trades_path, summary_path = out_dir / "trades.csv", out_dir / "summary.json"
+        trades_path.write_text(trades_csv(self.engine.recorder.trades), encoding="utf-8")
+        summary_path.write_text(summary_json(strategy, self.summaries, self.bars), "utf-8")
+        return trades_path, summary_path
+
+    def warnings(self) -> list[str]:
+        """What the operator should know about how the run met its venue."""
+        found = []
+        if self.late_orders:
+            found.append(
+                f"{self.late_orders} orders reached the simulated exchange after the bar they "
+                "were meant for (its clock ran free: --realtime; in lock-step none do)"
+            )
+        if self.lockstep_timeouts:
+            found.append(
+                f"{self.lockstep_timeouts} lock-step moments went on without all they sent "
+                "(lockstep_timeout in the log)"
+            )
+        return found
 
 
 def _warm_up(spec: StrategySpec, venue: Venue, engine: Engine, runner: LiveRunner) -> None:
@@ -98,6 +124,8 @@ def run_live(
     journal_path: Path | None = None,
     config_path: Path | None = None,
     metrics: RunMetrics | None = None,
+    realtime: bool = False,
+    seed: int | None = None,
 ) -> LiveResult:
     """Run ``spec`` live until the data ends, ``settings.until``, or a stop signal.
 
@@ -119,13 +147,27 @@ def run_live(
     ``EngineFaultError`` if the engine raised (not a signal: that halts its symbol only); the
     runner's shutdown ran first.
 
+    On the simulated exchange it starts, the run is in lock-step with it (the exchange's clock
+    moves to its next moment once the run applied the last one and its commands' REST calls
+    returned: the same trades at any speed); ``realtime`` lets the exchange's clock run free,
+    and every order that reaches it after the bar it was meant for is noted (``order_late``,
+    counted in ``LiveResult.late_orders``).
+
     With ``metrics``, the run counts outcomes and times lock holds and event-to-command
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
     """
     with ExitStack() as held:  # whatever fails, what was opened is closed, last first
         venue = open_venue(
-            spec, bars=bars, speed=speed, exchange=exchange, history_bars=history_bars
+            spec,
+            bars=bars,
+            speed=speed,
+            exchange=exchange,
+            history_bars=history_bars,
+            realtime=realtime,
+            seed=seed,
         )
+        late = LateOrders(venue.broker) if venue.simulated and venue.lockstep is None else None
+        broker = venue.broker if late is None else late
         held.callback(venue.close)
         journal = None
         if journal_path is not None:
@@ -138,7 +180,7 @@ def run_live(
             )
         engine = build_engine_for(
             spec,
-            broker=venue.broker,
+            broker=broker,
             clock=venue.clock,
             trading_date=first or venue.trading_date,
             history=history,
@@ -156,7 +198,7 @@ def run_live(
             )
         runner = LiveRunner(
             engine=engine,
-            broker=venue.broker,
+            broker=broker,
             trade_stream=venue.trade_stream,
             bar_stream=venue.bar_stream,
             settings=settings,
@@ -166,13 +208,16 @@ def run_live(
             feed_interval=venue.bar_size,
             last_close={s: days[-1].close for s, days in (history or {}).items() if days},
             journal=journal,
+            gate=LockStepGate.of(venue.lockstep, settings.lockstep_timeout, engine.incidents),
         )
+        if late is not None:
+            late.incidents, runner.late_orders = engine.incidents, late
         venue.updated_bars.handler = runner.on_updated_bar
         if from_broker and first is None:  # a fresh run after the open: today so far
             _warm_up(spec, venue, engine, runner)
         if on_runner is not None:
             on_runner(runner)
-        settle_pending(pending, engine, venue.broker, journal)
+        settle_pending(pending, engine, broker, journal)
         with _stop_on_signals(runner):
             runner.run()
         exchange_orders = venue.orders() if venue.orders is not None else None
@@ -184,4 +229,6 @@ def run_live(
         reconciliations=runner.reconciliations,
         reconnects=runner.reconnects,
         exchange_orders=exchange_orders,
+        late_orders=late.late if late is not None else 0,
+        lockstep_timeouts=runner.gate.timeouts if runner.gate is not None else 0,
     )

@@ -4,6 +4,11 @@ Outputs, in ``out_dir``: ``trades.csv`` (byte-identical for the same inputs) and
 ``summary.json`` (per symbol: trades, wins, win rate, PnL, max drawdown, races, anomalies; and
 the total). The caller prints the human table and the speed.
 
+Two fill models. ``twin`` (the default) is ``replay_twin`` (``_twin``): the simulated exchange's
+rules and seeded fills, moment by moment as a lock-step live run meets them, so the two take
+the same trades. ``plain`` is the bar-level model below (``replay_bars``, also what the unit
+tests and the replay benchmark drive), kept for the earlier releases' pinned results.
+
 Deadlines run on the clock: before each moment's bars, every entry cutoff or square-off passed
 since fires at its own time, so a symbol without a bar at its deadline is still closed then.
 
@@ -18,7 +23,7 @@ own price, never at the bar's open, which came before the stop existed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -34,7 +39,9 @@ from strategies.engine._aggregate import aggregate_bars, interval_of
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
 from strategies.engine._trades import SymbolSummary, Trade, summary_json, trades_csv
 from strategies.run._plot import StopStep
+from strategies.run._twin import replay_twin
 from strategies.run._wiring import build_engine_for, plan_for
+from strategies.signals import DailyBar
 from strategies.spec._strategy import StrategySpec
 
 __all__ = ["ReplayResult", "build_engine", "replay_bars", "run_replay", "strategy_bars"]
@@ -216,12 +223,20 @@ def run_replay(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     plot_dir: Path | None = None,
+    model: str = "twin",
+    history: Mapping[str, tuple[DailyBar, ...]] | None = None,
+    seed: int = 0,
 ) -> ReplayResult:
     """Replay ``bars`` of the spec's symbols and write ``trades.csv`` and ``summary.json``.
 
-    The bars may be finer than the strategy's ``bar_minutes`` (the 1-minute files): they are
-    aggregated to its bars first (``strategy_bars``), as a live run does; ``on_total`` is told
-    how many bars the strategy will see.
+    ``model`` ``"twin"`` (the default) trades as the simulated exchange does in lock-step with a
+    live run (``replay_twin``: its rules, its seeded partial fills with ``seed``, the bars as
+    recorded — minute bars matched minute by minute — built into the strategy's bars as a live
+    run builds them), so a lock-step ``tickstate run`` over the same bars takes the same trades;
+    ``history`` are the sessions before the first bar (a run's look-back). ``"plain"`` is the
+    bar-level model: the bars aggregated to the strategy's first (``strategy_bars``), plain
+    stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars the
+    strategy will see.
 
     With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra).
     """
@@ -232,9 +247,18 @@ def run_replay(
     if on_total is not None:
         on_total(len(mine))
     trail = _StopTrail() if plot_dir is not None else None
-    engine, paper, clock = build_engine(spec, mine, observers=() if trail is None else (trail,))
+    observers = () if trail is None else (trail,)
     started = time.perf_counter()
-    count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
+    if model == "twin":
+        minutes = [bar for bar in bars if bar.symbol in wanted]
+        engine, count = replay_twin(
+            spec, minutes, history=history, seed=seed, observers=observers, progress=progress
+        )
+    elif model == "plain":
+        engine, paper, clock = build_engine(spec, mine, observers=observers)
+        count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
+    else:
+        raise ValueError(f'unknown replay model "{model}" (twin or plain)')
     seconds = time.perf_counter() - started
     summaries = engine.summaries(spec.symbols)
     out_dir.mkdir(parents=True, exist_ok=True)

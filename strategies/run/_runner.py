@@ -16,12 +16,8 @@ Threads (DESIGN §3), each named, each handing data on through the inbox and not
 A position mismatch must show in two reconciliations in a row before the machine is told: one
 reconciliation may have read the broker just before a fill the stream already delivered.
 
-Kill switches: an anomaly halts its own symbol (the machine does that). With a daily loss limit,
-after each item the engine thread adds up the realised PnL of the trades closed in the current
-session (exchange-local date of the engine's clock) — every fill the books hold, however it was
-learnt, before a restart too — and at or below ``-limit`` it halts every symbol with
-``HaltRequested(reason="daily_loss_limit", flatten=True)`` — once per session — logs
-``kill_switch`` and keeps running: halted machines only cancel and flatten.
+Kill switches: an anomaly halts its own symbol (the machine does that); the daily loss limit
+halts and flattens every symbol, once per session (``KillSwitch``, checked after each item).
 
 Protection heals (DESIGN §8, invariant 11). A stop or exit whose delivery failed after the
 adapter's retries is sent again with the same client order id by the next reconciliation (a
@@ -45,7 +41,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from time import perf_counter
 from typing import TYPE_CHECKING
@@ -69,7 +65,6 @@ from machines import (
     BrokerSnapshotTaken,
     EntryTimedOut,
     ExitSignalled,
-    HaltRequested,
     OutcomeKind,
 )
 from strategies._exceptions import EngineFaultError
@@ -77,6 +72,8 @@ from strategies.engine import _incidents as incident
 from strategies.engine._engine import Engine
 from strategies.journal import Journal
 from strategies.run._feed import BarFeed, FeedSettings
+from strategies.run._kill_switch import KillSwitch
+from strategies.run._lockstep import LateOrders, LockStepGate, Posted, Updated
 from strategies.run._protection import Protection
 from strategies.run._reconcile import Reconciliation, reconcile
 from strategies.run._settings import RunSettings
@@ -93,13 +90,6 @@ _QUIET_END = 2.0  # seconds without news after the data ended: the run ends
 
 class _Stop:
     """Inbox marker: the runner was asked to stop."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Updated:
-    """A minute bar sent again with its late trades."""
-
-    bar: Bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +124,7 @@ class LiveRunner:
         journal: Journal | None = None,
         feed_interval: timedelta | None = None,
         last_close: dict[str, Decimal] | None = None,
+        gate: LockStepGate | None = None,  # lock-step: moments applied whole, then acked
     ) -> None:
         self.engine = engine
         self.broker = broker
@@ -145,10 +136,8 @@ class LiveRunner:
         self.metrics = metrics
         self.journal = journal
         self._inbox: queue.SimpleQueue[
-            _Received | Bar | _Updated | Reconciliation | _Stop | _Fault
-        ] = (
-            queue.SimpleQueue()
-        )
+            _Received | Bar | Updated | Reconciliation | _Stop | _Fault | Posted
+        ] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._reconcile_now = threading.Event()
         self._missing: dict[str, datetime] = {}
@@ -157,9 +146,7 @@ class LiveRunner:
         self.bars = 0
         self.reconciliations = 0
         self.reconnects = 0
-        self._pnl_by_day: dict[date, Decimal] = {}  # realised PnL per session, kill switch
-        self._trades_counted = 0
-        self._killed_on: date | None = None
+        self._kill_switch = KillSwitch(engine, settings.daily_loss_limit)
         # The size of the bars the stream sends; by default the strategy's own (nothing to build).
         self.feed_interval = feed_interval or engine.plan.bar_interval
         self.feed = BarFeed(
@@ -177,6 +164,8 @@ class LiveRunner:
             last_close=last_close,
         )
         self._protection = Protection(engine, settings)
+        self.gate = gate
+        self.late_orders: LateOrders | None = None  # running free: a watch on late orders
         self._last_beat = float("-inf")
         engine.on_doubt = self._reconcile_now.set  # a failure or refusal: read the broker now
         if metrics is not None:
@@ -199,7 +188,7 @@ class LiveRunner:
 
     def on_updated_bar(self, bar: Bar) -> None:
         """A minute sent again with its late trades (``updatedBars``; any thread)."""
-        self._inbox.put(_Updated(bar))
+        self._inbox.put(Updated(bar))
 
     def _on_connect(self) -> None:
         self.reconnects += 1
@@ -267,7 +256,7 @@ class LiveRunner:
 
     # --- the engine thread -----------------------------------------------------------------
 
-    def _apply(self, item: _Received | Bar | _Updated | Reconciliation) -> None:
+    def _apply(self, item: _Received | Bar | Updated | Reconciliation) -> None:
         engine = self.engine
         if isinstance(item, _Received):
             metrics = self.metrics
@@ -283,9 +272,11 @@ class LiveRunner:
             clock = engine.clock
             if isinstance(clock, ManualClock):
                 clock.set(item.start + self.feed_interval)
+            if self.late_orders is not None:  # what is sent now is meant for the next bar
+                self.late_orders.meant_for = item.start + self.feed_interval
             for bar in self.feed.receive(item):
                 self._strategy_bar(bar)
-        elif isinstance(item, _Updated):
+        elif isinstance(item, Updated):
             self.feed.receive_update(item.bar)
         else:
             self._apply_reconciliation(item)
@@ -392,6 +383,8 @@ class LiveRunner:
         poller = threading.Thread(target=self._poll_loop, name="poller", daemon=True)
         ended = "stopped"
         try:
+            if self.gate is not None:
+                self.gate.listen(self._inbox.put)
             self.trade_stream.start(self._on_update, self._on_connect)
             self._inbox.put(self._read_broker())  # start-up reconciliation, before any bar
             self.bar_stream.start(
@@ -417,6 +410,8 @@ class LiveRunner:
         finally:
             self._stop.set()
             self._reconcile_now.set()
+            if self.gate is not None:
+                self.gate.close()  # the exchange waits no more
             self.bar_stream.stop()
             self.trade_stream.stop()
             if poller.is_alive():
@@ -448,6 +443,7 @@ class LiveRunner:
             try:
                 item = self._inbox.get(timeout=self._wait())
             except queue.Empty:
+                self._through_gate()
                 self._beat()
                 # The data ended: stop once every symbol is settled, or after two quiet seconds
                 # (the shutdown then cancels and flattens what is left).
@@ -463,11 +459,28 @@ class LiveRunner:
                 # The poller's passes are its heartbeat, not activity: counted as quiet time,
                 # or a symbol that never settles (halted) would keep the run alive forever.
                 active = perf_counter()
+            if (self.gate is not None and self.gate.offer(item)) or isinstance(item, Posted):
+                self._through_gate()  # lock-step: a moment is applied whole
+                continue
             self._apply(item)
-            self._check_loss_limit()
+            self._through_gate(item)
+            self._kill_switch.check()
             self._beat()
             if self._past_until():
                 return
+
+    def _through_gate(self, applied: object = None) -> None:
+        """Lock-step: apply every moment that is whole (or timed out), in order, and ack it."""
+        gate = self.gate
+        if gate is not None and isinstance(applied, _Received):
+            gate.update_applied()
+        while gate is not None and (taken := gate.take(self.engine.clock)) is not None:
+            moment, held = taken
+            for item in held:
+                self._apply(item)
+            self._on_clock()
+            self._kill_switch.check()
+            gate.ack(moment)  # every command's REST call has returned: go on
 
     def _beat(self) -> None:
         """Every ``heartbeat_interval`` (wall) seconds: beat in the journal, answer operators."""
@@ -497,40 +510,11 @@ class LiveRunner:
                 answer = f"{answer}: {outcome.reason}"
             journal.answer(request, answer)
 
-    def _check_loss_limit(self) -> None:
-        """The daily loss limit: halt every symbol and flatten, once per session."""
-        limit = self.settings.daily_loss_limit
-        if limit is None:
-            return
-        engine = self.engine
-        tz = engine.plan.session.timezone
-        trades = engine.recorder.trades
-        for trade in trades[self._trades_counted :]:
-            day = trade.exit_time.astimezone(tz).date()
-            self._pnl_by_day[day] = self._pnl_by_day.get(day, Decimal(0)) + trade.pnl
-        self._trades_counted = len(trades)
-        now = engine.clock.now()
-        today = now.astimezone(tz).date()
-        pnl = self._pnl_by_day.get(today, Decimal(0))
-        if pnl > -limit or self._killed_on == today:
-            return
-        self._killed_on = today
-        symbols = sorted(set(engine.desk.symbols()) | set(engine.signals))
-        _log.error(
-            "kill_switch",
-            strategy=engine.desk.strategy,
-            reason="daily_loss_limit",
-            pnl=str(pnl),
-            limit=str(limit),
-            trading_date=today.isoformat(),
-            symbols=symbols,
-        )
-        for symbol in symbols:
-            engine.fire(symbol, HaltRequested(at=now, reason="daily_loss_limit", flatten=True))
-
     def _shut_down(self) -> None:
         """No new entries; cancel working entries; flatten if configured; wait for the acks."""
         engine = self.engine
+        if self.gate is not None:
+            self.gate.close()  # lock-step ends: the exchange's time runs on, cancels land
         now = engine.clock.now()
         for snapshot in engine.desk.snapshots():
             try:  # one symbol's trouble must not keep the others from being flattened
@@ -562,7 +546,7 @@ class LiveRunner:
                     item = self._inbox.get(timeout=0.05)
                 except queue.Empty:
                     continue
-                if isinstance(item, _Stop | Bar | _Updated | _Fault):
+                if isinstance(item, _Stop | Bar | Updated | _Fault | Posted):
                     continue
                 try:
                     self._apply(item)

@@ -46,3 +46,6 @@ class RunSettings:
     position_grace: float = 2.0  # wall seconds a position mismatch must last (stream lag)
     bar_grace: float = 2.0  # market seconds after a bar's end before it completes without news
     stale_after: float | None = 600.0  # market seconds without a bar in the session: data_stale
+    # Lock-step: real seconds a moment may wait for its bars and trade updates before it goes
+    # on without them (``lockstep_timeout``, a fault: a socket lost them).
+    lockstep_timeout: float = 2.0

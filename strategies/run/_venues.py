@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from brokers import (
@@ -34,6 +34,7 @@ from brokers import (
     BarStream,
     Broker,
     Clock,
+    LockStep,
     ManualClock,
     ReconnectPolicy,
     SimExchange,
@@ -49,6 +50,7 @@ from strategies.spec import AlpacaBrokerSpec, SimBrokerSpec, StrategySpec
 __all__ = [
     "BarRelay",
     "Venue",
+    "around_the_sessions",
     "default_data",
     "first_sessions",
     "open_venue",
@@ -86,6 +88,8 @@ class Venue:
     bar_size: timedelta = timedelta(minutes=1)  # the bars the stream sends (Alpaca: 1 minute)
     updated_bars: BarRelay  # ``updatedBars`` go to its ``handler`` once one is set
     orders: Callable[[], int] | None = None  # how many orders the venue holds (a sim only)
+    lockstep: LockStep | None = None  # an in-process exchange in lock-step with the run
+    simulated: bool = False  # a simulated exchange (its clock may run free: late orders)
     close: Callable[[], None]  # stop what the venue started; close what it opened
 
 
@@ -96,17 +100,23 @@ def open_venue(
     speed: float | None = None,
     exchange: SimExchange | None = None,
     history_bars: Sequence[Bar] = (),
+    realtime: bool = False,
+    seed: int | None = None,
 ) -> Venue:
     """The venue of ``spec``'s ``[broker]`` table.
 
     ``bars`` and ``speed`` are a simulated venue's recorded data and replay speed (default: the
-    file's), ``history_bars`` the earlier bars its historical API serves; ``exchange`` an already
-    started simulated exchange to use instead (tests read its book afterwards; it is left
-    running).
+    file's; ``seed`` its seed, default the file's), ``history_bars`` the earlier bars its
+    historical API serves; ``exchange`` an already started simulated exchange to use instead
+    (tests read its book afterwards; it is left running). A simulated exchange started here
+    runs in lock-step with the run (``LockStep``: its clock moves to the next moment once the
+    run applied the last one) unless ``realtime``; a given ``exchange`` runs as it was built;
+    one that ``tickstate sim`` serves runs free.
     """
     broker_spec = spec.broker
     if isinstance(broker_spec, SimBrokerSpec):
-        return _sim_venue(spec, broker_spec, bars, speed, exchange, history_bars)
+        seed = broker_spec.seed if seed is None else seed
+        return _sim_venue(spec, broker_spec, bars, speed, exchange, history_bars, realtime, seed)
     return _alpaca_venue(spec, broker_spec)
 
 
@@ -145,6 +155,8 @@ def _sim_venue(
     speed: float | None,
     exchange: SimExchange | None,
     history_bars: Sequence[Bar],
+    realtime: bool,
+    seed: int,
 ) -> Venue:
     if not bars:
         raise ValueError("a simulated run needs recorded bars")
@@ -158,6 +170,8 @@ def _sim_venue(
             session_tz=str(zone),
             hold_until_subscribed=True,
             history=history_bars,
+            lockstep=None if realtime else LockStep(),
+            seed=seed,
         ).start()
     if sim is not None:
         urls = (sim.rest_url, sim.trading_stream_url, sim.data_stream_url, sim.data_rest_url)
@@ -181,10 +195,12 @@ def _sim_venue(
         reconnect=ReconnectPolicy(initial_backoff=0.05, max_backoff=1.0),
     )
     # The exchange's own clock when it runs in this process: deadlines then pass on the time
-    # the venue keeps, with or without bars; otherwise a clock the bars move.
+    # the venue keeps, with or without bars; otherwise (and in lock-step, where the run moves
+    # it to each moment it applies) a clock the bars move.
+    lockstep = sim.lockstep if sim is not None else None
     clock: Clock = (
         sim.clock
-        if sim is not None and isinstance(sim.clock, VirtualClock)
+        if sim is not None and isinstance(sim.clock, VirtualClock) and lockstep is None
         else ManualClock(bars[0].start)
     )
     broker = AlpacaBroker(settings)
@@ -208,6 +224,8 @@ def _sim_venue(
         trading_date=bars[0].start.astimezone(zone).date(),
         data_finished=sim.finished if sim is not None else None,
         orders=(lambda: len(sim.orders())) if sim is not None else None,
+        lockstep=lockstep,
+        simulated=True,
         close=close,
     )
 
@@ -261,3 +279,30 @@ def default_data(spec: StrategySpec, config: Path) -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
+
+
+_EXTENDED_SHOWN = timedelta(minutes=30)
+
+
+def around_the_sessions(spec: StrategySpec, bars: list[Bar]) -> list[Bar]:
+    """The bars of each session from 30 minutes before its open to 30 minutes after its close:
+    a simulated run still streams extended-hours bars (the runner must leave them out), without
+    hours of pre- and post-market replay in which a strategy of the regular session waits."""
+    session = spec.session.hours()
+    zone = session.timezone
+    windows: dict[date, tuple[datetime, datetime] | None] = {}
+    kept = []
+    for bar in bars:
+        day = bar.start.astimezone(zone).date()
+        if day not in windows:
+            try:
+                windows[day] = (
+                    session.open_at(day) - _EXTENDED_SHOWN,
+                    session.close_at(day) + _EXTENDED_SHOWN,
+                )
+            except ValueError:  # not a session: the runner's bar checks say so
+                windows[day] = None
+        window = windows[day]
+        if window is None or window[0] <= bar.start < window[1]:
+            kept.append(bar)
+    return kept

@@ -89,6 +89,9 @@ class SimBrokerSpec(_Endpoints):
         description="replay speed: 60 plays an hour a minute (0.001 to 100000)",
     )
     data: Path | None = Field(default=None, description="recorded bars to replay")
+    seed: int = Field(
+        default=0, description="the exchange's seed: its partial fills and late prints"
+    )
 
     @field_validator("data")
     @classmethod

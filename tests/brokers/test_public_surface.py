@@ -42,8 +42,11 @@ EXPECTED = [
     "FillRatio",
     "InsufficientFundsError",
     "InvalidOrderError",
+    "LockStep",
     "ManualClock",
     "MatchingEngine",
+    "Moment",
+    "MomentBar",
     "NotCancelableError",
     "NotFoundError",
     "NotReplaceableError",
@@ -53,6 +56,7 @@ EXPECTED = [
     "OrderStatus",
     "OrderType",
     "PaperBroker",
+    "PartialFills",
     "PatternDayTraderError",
     "Position",
     "RateLimitedError",
@@ -79,6 +83,7 @@ EXPECTED = [
     "WashTradeError",
     "WebSocketFactory",
     "absence_is_evidence",
+    "late_prints",
 ]
 
 

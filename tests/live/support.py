@@ -238,9 +238,9 @@ def audit(
         ]
         if len(filled_entries) > 1:
             found.append(f"{key}: {len(filled_entries)} filled entries in one attempt")
-        stops = sorted(
+        stops = sorted(  # in lock-step a moment's orders share its time: then by replacement
             (o for o in group if _parts(o.client_order_id).role is OrderRole.STOP),
-            key=lambda o: o.created_at,
+            key=lambda o: (o.created_at, _parts(o.client_order_id).seq),
         )
         exits = [o for o in group if _parts(o.client_order_id).role is OrderRole.EXIT]
         # every filled entry protected within a bounded (real) time of its first fill: by a
