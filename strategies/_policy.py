@@ -11,10 +11,11 @@ from enum import StrEnum
 
 __all__ = ["MAX_SPEED", "MIN_SPEED", "HaltScope"]
 
-# Replay speeds a run can keep up with: faster than 100,000x outruns any socket (orders would land
-# bars late), slower than 1/1000 of real time never ends; inf and nan are no speed at all. The
-# strategy file's ``[broker] speed`` and the ``--speed`` flags share them.
-MIN_SPEED, MAX_SPEED = 0.001, 100_000.0
+# Replay speeds: in lock-step (the default) the exchange waits for the run, so any finite speed
+# up to a billion is "as fast as the run goes"; slower than 1/1000 of real time never ends; inf
+# and nan are no speed at all. A free-running replay (--realtime) warns when it outruns the
+# run (order_late). The strategy file's ``[broker] speed`` and the ``--speed`` flags share them.
+MIN_SPEED, MAX_SPEED = 0.001, 1_000_000_000.0
 
 
 class HaltScope(StrEnum):

@@ -86,7 +86,7 @@ class SimBrokerSpec(_Endpoints):
         ge=MIN_SPEED,
         le=MAX_SPEED,
         allow_inf_nan=False,
-        description="replay speed: 60 plays an hour a minute (0.001 to 100000)",
+        description="replay speed: 60 plays an hour a minute (0.001 to 1e9)",
     )
     data: Path | None = Field(default=None, description="recorded bars to replay")
     seed: int = Field(

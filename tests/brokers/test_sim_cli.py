@@ -152,7 +152,7 @@ def test_fault_knobs_come_from_a_toml_file_and_flags_override_it(tmp_path: Path)
         (["--drop", "2"], "tickstate sim: SimFaults.drop must be a probability in [0, 1], not 2.0"),
         (["--drop", "x"], "tickstate sim: argument --drop: invalid float value: 'x'"),
         (["--rest-5xx-status", "404"], "tickstate sim: SimFaults.rest_5xx_status must be a 5xx status"),
-        (["--speed", "0"], "tickstate sim: argument --speed: must be a speed from 0.001 to 100,000 times real time, got '0'"),
+        (["--speed", "0"], "tickstate sim: argument --speed: must be a speed from 0.001 to 1,000,000,000 times real time, got '0'"),
         (["--updated-bars", "1.5"], "tickstate sim: argument --updated-bars: must be a share from 0 to 1, got '1.5'"),
         (["--port", "99999"], "tickstate sim: argument --port: must be a port number 0-65535, got '99999'"),
         (["--no-such-flag"], "tickstate: unrecognized arguments: --no-such-flag"),
