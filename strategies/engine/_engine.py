@@ -46,6 +46,7 @@ from machines import (
     Outcome,
     OutcomeKind,
     PlaceStop,
+    PriceMoved,
     ReplaceStop,
     ResumeRequested,
     Snapshot,
@@ -501,6 +502,9 @@ class Engine:
         if end >= today.square_off_at and not snapshot.done_for_day:
             self._fire_on(symbol, SquareOffReached(at=end))
         self.drain()
+        if machine.snapshot().held_leg_nearer(bar.close):  # a pair resting one leg: swap
+            self._fire_on(symbol, PriceMoved(at=end, price=bar.close))
+            self.drain()
         signal = self.signals.get(symbol)
         if signal is None or symbol in self._silenced:
             return
