@@ -23,6 +23,7 @@ no lock::
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import ipaddress
 import random
@@ -154,6 +155,7 @@ class SimExchange:
         self._settle_at: datetime | None = None  # when the armed settle timer fires
         self.clock: Clock = ManualClock(start or SystemClock().now())
         self.finished = threading.Event()
+        self.refusals: collections.Counter[str] = collections.Counter()  # by error, as answered
         self.port = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -289,6 +291,7 @@ class SimExchange:
             rate_limit=self._rate[0],
             rate_window=self._rate[1],
             on_pending=self._arm_settle,
+            refusals=self.refusals,
         )
         rest.add_routes(app)
         market = SimMarket(

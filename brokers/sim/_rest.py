@@ -98,7 +98,12 @@ class SimRest:
         rate_limit: int,
         rate_window: float,
         on_pending: Callable[[], None] = lambda: None,
+        refusals: collections.Counter[str] | None = None,
     ) -> None:
+        # Every refusal answered, by its error (``WashTradeError``, ...): tests read it.
+        self.refusals: collections.Counter[str] = (
+            refusals if refusals is not None else collections.Counter()
+        )
         self._engine = engine
         self._clock = clock
         self._keys = keys
@@ -161,6 +166,7 @@ class SimRest:
         try:
             response = await handler(request)
         except BrokerError as exc:
+            self.refusals[type(exc).__name__] += 1
             response = _json(error_body(exc), exc.status or 500)
         except web.HTTPException as exc:
             response = _error(exc.status, exc.status * 100000, exc.reason)
