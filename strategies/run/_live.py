@@ -22,6 +22,7 @@ import structlog
 from brokers import Bar, SimExchange
 from strategies.engine import Engine, Observer, SymbolSummary
 from strategies.journal import Journal, PendingCommand
+from strategies.run._collar import CollarWatch
 from strategies.run._history import bars_so_far, fetch_history
 from strategies.run._recovery import settle_pending
 from strategies.run._runner import LiveRunner
@@ -166,6 +167,11 @@ def run_live(
             feed_interval=venue.bar_size,
             last_close={s: days[-1].close for s, days in (history or {}).items() if days},
             journal=journal,
+            minute_watch=(
+                CollarWatch(engine, bar_size=venue.bar_size).on_minute
+                if spec.broker.venue.buy_stop_collar
+                else None
+            ),
         )
         venue.updated_bars.handler = runner.on_updated_bar
         if from_broker and first is None:  # a fresh run after the open: today so far

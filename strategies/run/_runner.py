@@ -134,8 +134,10 @@ class LiveRunner:
         journal: Journal | None = None,
         feed_interval: timedelta | None = None,
         last_close: dict[str, Decimal] | None = None,
+        minute_watch: Callable[[Bar], None] | None = None,
     ) -> None:
         self.engine = engine
+        self._minute_watch = minute_watch  # sees each bar the venue streams (the collar watch)
         self.broker = broker
         self.trade_stream = trade_stream
         self.bar_stream = bar_stream
@@ -282,6 +284,8 @@ class LiveRunner:
             clock = engine.clock
             if isinstance(clock, ManualClock):
                 clock.set(item.start + self.feed_interval)
+            if self._minute_watch is not None:
+                self._minute_watch(item)
             for bar in self.feed.receive(item):
                 self._strategy_bar(bar)
         elif isinstance(item, _Updated):

@@ -79,6 +79,7 @@ EXPECTED = [
     "WashTradeError",
     "WebSocketFactory",
     "absence_is_evidence",
+    "collar_limit",
 ]
 
 
