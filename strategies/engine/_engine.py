@@ -168,6 +168,9 @@ class Engine:
         self._quiet_until: datetime | None = None
         # Symbols whose data is in doubt (a live run's feed went quiet): no new entry for them.
         self.blocked_entries: frozenset[str] = frozenset()
+        #: Asked before each entry (live: the PDT gate): an incident name declines it, None lets
+        #: it through.
+        self.entry_gate: Callable[[str], str | None] | None = None
         self.incidents = Incidents(desk.strategy)
         #: Commands whose delivery failed, by the client order id they place or cancel; the
         #: runner's reconciliation re-drives them (``_REDRIVEN``) or lets them go.
@@ -519,6 +522,10 @@ class Engine:
             if isinstance(event, EntrySignalled) and symbol in self.blocked_entries:
                 _log.warning("entry_skipped", symbol=symbol, reason="data_stale")
                 continue  # its data is in doubt: the signal may ask again on a later bar
+            gate = self.entry_gate
+            if isinstance(event, EntrySignalled) and gate is not None and (why := gate(symbol)):
+                self.incidents.note(why, symbol=symbol)
+                continue  # the venue would refuse its close: the signal may ask again later
             outcome = self._fire_on(symbol, event)
             try:
                 signal.on_outcome(outcome)

@@ -24,6 +24,7 @@ from strategies.engine import Engine, Observer, SymbolSummary
 from strategies.journal import Journal, PendingCommand
 from strategies.run._collar import CollarWatch
 from strategies.run._history import bars_so_far, fetch_history
+from strategies.run._pdt import PdtGate
 from strategies.run._recovery import settle_pending
 from strategies.run._runner import LiveRunner
 from strategies.run._settings import RunSettings
@@ -174,6 +175,10 @@ def run_live(
             ),
         )
         venue.updated_bars.handler = runner.on_updated_bar
+        if spec.broker.venue.pattern_day_trader:  # read the account now, and before each entry
+            gate = PdtGate(venue.broker)
+            gate.at_start()
+            engine.entry_gate = gate
         if from_broker and first is None:  # a fresh run after the open: today so far
             _warm_up(spec, venue, engine, runner)
         if on_runner is not None:

@@ -74,9 +74,12 @@ def gap_day() -> list[Bar]:
     return bars
 
 
-def _run(bars: list[Bar], **sim_kwargs):
+def _run(bars: list[Bar], prepare=None, **sim_kwargs):
     spec = _spec()
-    sim = SimExchange(bars, speed=SPEED, hold_until_subscribed=True, **sim_kwargs).start()
+    sim = SimExchange(bars, speed=SPEED, hold_until_subscribed=True, **sim_kwargs)
+    if prepare is not None:
+        prepare(sim)
+    sim.start()
     try:
         result = run_live(
             spec, bars=bars, history={}, settings=RunSettings(poll_interval=0.5), exchange=sim
@@ -110,3 +113,39 @@ class TestTheCollar:
             ("stop_limit", D("21.01"), "canceled")
         ]
         assert refusals == {}
+
+
+class TestPatternDayTrader:
+    def test_a_pdt_limited_account_declines_entries_and_nothing_is_refused(self):
+        """$20,000 of equity and three day trades this week: the opening range's entry could not
+        be closed today (its stop and its close would be refused, row 3). The runner read the
+        account and declines it (``pdt_blocked``, counted); no order reaches the venue and the
+        venue refuses nothing."""
+        bars = gap_day()
+        sim_ledger_days = [date(2012, 11, 12), date(2012, 11, 13), date(2012, 11, 14)]
+        result, orders, positions, refusals, account = _run(
+            bars, cash=D(20_000), prepare=lambda sim: _three_day_trades(sim, sim_ledger_days)
+        )
+        assert (account.equity, account.daytrade_count) == (D(20_000), 3)
+        assert result.engine.incidents.count("pdt_blocked", "FB") >= 1
+        assert result.engine.recorder.trades == []
+        assert orders == []
+        assert refusals == {}
+        assert positions == {"FB": D(0)}
+
+    def test_an_account_of_25000_or_more_trades_as_usual(self):
+        """The same week of day trades on $30,000: not held to the rule; FB trades."""
+        days = [date(2012, 11, 12), date(2012, 11, 13), date(2012, 11, 14)]
+        result, _orders, _positions, refusals, _account = _run(
+            gap_day(), cash=D(30_000), prepare=lambda sim: _three_day_trades(sim, days)
+        )
+        assert result.engine.incidents.count("pdt_blocked") == 0
+        assert len(result.engine.recorder.trades) == 1
+        assert refusals == {}
+
+
+def _three_day_trades(sim: SimExchange, days: list[date]) -> None:
+    """The account's record before the run: a day trade in each of ``days`` (sessions it saw)."""
+    ledger = sim.engine.ledger
+    ledger.sessions.extend(days)
+    ledger.day_trades.extend(days)
