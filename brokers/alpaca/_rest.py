@@ -104,6 +104,7 @@ class AlpacaBroker:
         self._headers = settings.rest_headers
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._requests = self._retries = self._recovered = 0
+        self._foreign: set[str] = set()  # foreign orders already listed in the log
 
     def __repr__(self) -> str:
         return f"AlpacaBroker(rest_url={self._settings.rest_url!r})"
@@ -230,14 +231,44 @@ class AlpacaBroker:
             return None
 
     def list_orders(
-        self, *, status: str = "open", limit: int = 50, symbols: Sequence[str] | None = None
+        self,
+        *,
+        status: str = "open",
+        limit: int = 50,
+        symbols: Sequence[str] | None = None,
+        client_id_prefix: str | None = None,
     ) -> list[Order]:
-        """``GET /v2/orders`` (newest first)."""
+        """``GET /v2/orders`` (newest first). With ``client_id_prefix``, an order whose client
+        order id lacks it (a manual trailing stop, a bracket's held leg, a notional order) is
+        left out before it is parsed, and listed in the log once (``foreign_order``)."""
         params = {"status": status, "limit": str(limit)}
         if symbols:
             params["symbols"] = ",".join(symbols)
         found = self._call("GET", "/orders", idempotent=True, params=params)
-        return [order_from_json(item) for item in _json_list(found, "orders")]
+        items = _json_list(found, "orders")
+        if client_id_prefix is not None:
+            items = [item for item in items if self._ours(item, client_id_prefix)]
+        return [order_from_json(item) for item in items]
+
+    def _ours(self, item: object, prefix: str) -> bool:
+        """Whether a listed order is ours; a foreign one is logged the first time it is seen."""
+        fields = item if isinstance(item, dict) else {}
+        client_id = fields.get("client_order_id")
+        if isinstance(client_id, str) and client_id.startswith(prefix):
+            return True
+        key = str(fields.get("id") or client_id)
+        if key not in self._foreign:
+            self._foreign.add(key)
+            _log.info(
+                "foreign_order",
+                order_id=fields.get("id"),
+                client_order_id=client_id,
+                symbol=fields.get("symbol"),
+                type=fields.get("type") or fields.get("order_type"),
+                order_class=fields.get("order_class"),
+                status=fields.get("status"),
+            )
+        return False
 
     def list_positions(self) -> list[Position]:
         """``GET /v2/positions``."""

@@ -156,6 +156,7 @@ class SimExchange:
         self.clock: Clock = ManualClock(start or SystemClock().now())
         self.finished = threading.Event()
         self.refusals: collections.Counter[str] = collections.Counter()  # by error, as answered
+        self.foreign_orders: list[dict[str, Any]] = []  # JSON orders someone else placed (tests)
         self.port = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -292,6 +293,7 @@ class SimExchange:
             rate_window=self._rate[1],
             on_pending=self._arm_settle,
             refusals=self.refusals,
+            foreign_orders=self.foreign_orders,
         )
         rest.add_routes(app)
         market = SimMarket(

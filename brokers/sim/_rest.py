@@ -18,7 +18,7 @@ import json
 import math
 import time as time_module
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -99,7 +99,11 @@ class SimRest:
         rate_window: float,
         on_pending: Callable[[], None] = lambda: None,
         refusals: collections.Counter[str] | None = None,
+        foreign_orders: Sequence[Mapping[str, Any]] = (),
     ) -> None:
+        # Orders on the account that the twin does not model (a manual trailing stop, a
+        # bracket's held leg): listed as given by ``GET /v2/orders``, never matched.
+        self._foreign_orders = foreign_orders
         # Every refusal answered, by its error (``WashTradeError``, ...): tests read it.
         self.refusals: collections.Counter[str] = (
             refusals if refusals is not None else collections.Counter()
@@ -270,7 +274,12 @@ class SimRest:
         ]
         if direction == "desc":
             found.reverse()
-        return _json([order_to_json(o) for o in found[:limit]])
+        listed = [order_to_json(o) for o in found[:limit]]
+        if status != "closed":  # the foreign ones are open (new, held, ...)
+            listed += [
+                dict(o) for o in self._foreign_orders if not symbols or o.get("symbol") in symbols
+            ]
+        return _json(listed[:limit])
 
     @staticmethod
     def _query_time(value: str | None, name: str) -> datetime | None:

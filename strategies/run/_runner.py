@@ -228,7 +228,12 @@ class LiveRunner:
         snapshots = engine.desk.snapshots()
         orders: dict[str, Order] = {
             o.client_order_id: o
-            for o in self.broker.list_orders(status="all", limit=500, symbols=list(engine.signals))
+            for o in self.broker.list_orders(
+                status="all",
+                limit=500,
+                symbols=list(engine.signals),
+                client_id_prefix=f"{engine.desk.strategy}-",  # foreign orders: never parsed
+            )
         }
         for snapshot in snapshots:
             for track in snapshot.working_orders:

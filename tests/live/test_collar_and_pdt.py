@@ -85,7 +85,7 @@ def _run(bars: list[Bar], prepare=None, **sim_kwargs):
             spec, bars=bars, history={}, settings=RunSettings(poll_interval=0.5), exchange=sim
         )
         rest = AlpacaBroker(sim.client_settings())
-        orders = rest.list_orders(status="all", limit=500)
+        orders = rest.list_orders(status="all", limit=500, client_id_prefix=f"{spec.name}-")
         account = rest.get_account()
         rest.close()
         positions = positions_of(sim, spec.symbols)
