@@ -22,10 +22,11 @@ lately is not evidence that it does not exist (field lesson 6): see
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -105,6 +106,7 @@ class AlpacaBroker:
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._requests = self._retries = self._recovered = 0
         self._foreign: set[str] = set()  # foreign orders already listed in the log
+        self._rate_limit: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"AlpacaBroker(rest_url={self._settings.rest_url!r})"
@@ -153,6 +155,7 @@ class AlpacaBroker:
             raise UnavailableError(f"{method} {path}: connection failed") from exc
         except requests.RequestException as exc:
             raise TransportError(f"{method} {path}: {type(exc).__name__}") from exc
+        self._note_rate_limit(response.headers)
         if response.status_code >= 400:
             raise error_from_response(response.status_code, response.content)
         if not response.content:
@@ -164,6 +167,18 @@ class AlpacaBroker:
                 f"{method} {path}: answer {response.status_code} is not JSON",
                 status=response.status_code,
             ) from None
+
+    def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
+        limit, remaining = headers.get("X-RateLimit-Limit"), headers.get("X-RateLimit-Remaining")
+        if limit is not None and remaining is not None:
+            with contextlib.suppress(ValueError):
+                self._rate_limit = (int(limit), int(remaining))
+
+    @property
+    def rate_limit(self) -> tuple[int, int] | None:
+        """The venue's ``X-RateLimit-Limit`` and ``-Remaining`` as last answered (None: not yet);
+        a command executor paces itself by them."""
+        return self._rate_limit
 
     def _retrying(self, retry_on: Predicate, what: str) -> Retrying:
         policy = self._settings.retry

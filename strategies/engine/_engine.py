@@ -56,6 +56,7 @@ from strategies._policy import HaltScope
 from strategies.engine import _incidents as incident
 from strategies.engine._crashpoints import crash_point, crash_points_armed
 from strategies.engine._execute import FailedCommand, OrderIds, execute, placed_id
+from strategies.engine._executor import SymbolExecutor
 from strategies.engine._incidents import Incidents
 from strategies.engine._timers import Deadlines, SessionPlan
 from strategies.engine._trades import SymbolSummary, TradeRecorder, summarise
@@ -168,9 +169,11 @@ class Engine:
         self._quiet_until: datetime | None = None
         # Symbols whose data is in doubt (a live run's feed went quiet): no new entry for them.
         self.blocked_entries: frozenset[str] = frozenset()
-        #: Asked before each entry (live: the PDT gate): an incident name declines it, None lets
-        #: it through.
+        #: Asked before each entry (live: the PDT gate): an incident name declines it.
         self.entry_gate: Callable[[str], str | None] | None = None
+        #: Runs commands off the engine thread (live); ``on_result``: a worker queued results.
+        self.executor: SymbolExecutor | None = None
+        self.on_result: Callable[[], None] | None = None
         self.incidents = Incidents(desk.strategy)
         #: Commands whose delivery failed, by the client order id they place or cancel; the
         #: runner's reconciliation re-drives them (``_REDRIVEN``) or lets them go.
@@ -254,12 +257,18 @@ class Engine:
         return outcome
 
     def send(self, symbol: str, command: Command, seq: int | None, *, again: bool = False) -> bool:
-        """Carry out one journaled command; its result is journaled and its result events are
-        queued. False when its delivery failed (it is kept in ``failed`` for the runner)."""
+        """Carry out one journaled command (here, or on ``executor``: True at once); its result
+        is journaled, its events queued. False: delivery failed (kept in ``failed``)."""
         if isinstance(command, PlaceStop):
             self._new_stops.append(command.client_order_id)
         elif isinstance(command, ReplaceStop):
             self._new_stops.append(command.new_client_order_id)
+        if (executor := self.executor) is not None:
+            executor.submit(symbol, lambda: self._deliver(symbol, command, seq, again))
+            return True
+        return self._deliver(symbol, command, seq, again)
+
+    def _deliver(self, symbol: str, command: Command, seq: int | None, again: bool) -> bool:
         crash_point("before_send", type(command).__name__)
         now = self.clock.now()
         try:
@@ -293,6 +302,8 @@ class Engine:
             self._doubt()  # a refusal can mean our view is stale (e.g. a fill not yet seen)
         for result in results:
             self._inbox.put(result)
+        if results and self.on_result is not None:
+            self.on_result()  # from an executor's worker: the engine thread must drain them
         return True
 
     def _note_failure(self, symbol: str, command: Command, seq: int | None, now: datetime) -> None:

@@ -21,6 +21,7 @@ import structlog
 
 from brokers import Bar, SimExchange
 from strategies.engine import Engine, Observer, SymbolSummary
+from strategies.engine._executor import SymbolExecutor, pace_by_rate_limit
 from strategies.journal import Journal, PendingCommand
 from strategies.run._collar import CollarWatch
 from strategies.run._history import bars_so_far, fetch_history
@@ -184,8 +185,17 @@ def run_live(
         if on_runner is not None:
             on_runner(runner)
         settle_pending(pending, engine, venue.broker, journal)
-        with _stop_on_signals(runner):
-            runner.run()
+        if settings.command_workers > 0:  # commands off the engine thread, in order per symbol
+            engine.executor = SymbolExecutor(
+                settings.command_workers,
+                pace=pace_by_rate_limit(venue.broker, reserve=settings.command_workers),
+            )
+        try:
+            with _stop_on_signals(runner):
+                runner.run()
+        finally:
+            if engine.executor is not None:
+                engine.executor.close()
         exchange_orders = venue.orders() if venue.orders is not None else None
     summaries = engine.summaries(spec.symbols)
     return LiveResult(

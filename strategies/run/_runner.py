@@ -102,6 +102,10 @@ class _Updated:
     bar: Bar
 
 
+class _Wake:
+    """Inbox marker: an executor's worker queued command results for the engine."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Fault:
     """Inbox marker: another thread of the runner raised; the engine thread shuts down."""
@@ -147,7 +151,7 @@ class LiveRunner:
         self.metrics = metrics
         self.journal = journal
         self._inbox: queue.SimpleQueue[
-            _Received | Bar | _Updated | Reconciliation | _Stop | _Fault
+            _Received | Bar | _Updated | Reconciliation | _Stop | _Fault | _Wake
         ] = (
             queue.SimpleQueue()
         )
@@ -180,6 +184,7 @@ class LiveRunner:
         self._protection = Protection(engine, settings)
         self._last_beat = float("-inf")
         engine.on_doubt = self._reconcile_now.set  # a failure or refusal: read the broker now
+        engine.on_result = lambda: self._inbox.put(_Wake())
         if metrics is not None:
             metrics.watch_stream("trade_updates", trade_stream)
             metrics.watch_stream("bars", bar_stream)
@@ -273,7 +278,7 @@ class LiveRunner:
 
     # --- the engine thread -----------------------------------------------------------------
 
-    def _apply(self, item: _Received | Bar | _Updated | Reconciliation) -> None:
+    def _apply(self, item: _Received | Bar | _Updated | Reconciliation | _Wake) -> None:
         engine = self.engine
         if isinstance(item, _Received):
             metrics = self.metrics
@@ -295,6 +300,8 @@ class LiveRunner:
                 self._strategy_bar(bar)
         elif isinstance(item, _Updated):
             self.feed.receive_update(item.bar)
+        elif isinstance(item, _Wake):
+            engine.drain()
         else:
             self._apply_reconciliation(item)
 
