@@ -77,6 +77,7 @@ from strategies.engine import _incidents as incident
 from strategies.engine._engine import Engine
 from strategies.journal import Journal
 from strategies.run._feed import BarFeed, FeedSettings
+from strategies.run._listing import list_own_orders
 from strategies.run._protection import Protection
 from strategies.run._reconcile import Reconciliation, reconcile
 from strategies.run._settings import RunSettings
@@ -231,15 +232,9 @@ class LiveRunner:
         engine = self.engine
         before = {p.symbol: p.qty for p in self.broker.list_positions()}
         snapshots = engine.desk.snapshots()
-        orders: dict[str, Order] = {
-            o.client_order_id: o
-            for o in self.broker.list_orders(
-                status="all",
-                limit=500,
-                symbols=list(engine.signals),
-                client_id_prefix=f"{engine.desk.strategy}-",  # foreign orders: never parsed
-            )
-        }
+        # In batches of symbols; foreign orders (no prefix) are never parsed.
+        prefix = f"{engine.desk.strategy}-"
+        orders = list_own_orders(self.broker, list(engine.signals), prefix=prefix)
         for snapshot in snapshots:
             for track in snapshot.working_orders:
                 if track.client_order_id not in orders:

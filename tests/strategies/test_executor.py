@@ -69,3 +69,4 @@ class TestPacing:
         assert pace() == 0.0
         venue.rate_limit = (200, 8)
         assert pace() == pytest.approx(0.3)
+
