@@ -74,7 +74,7 @@ def gap_day() -> list[Bar]:
     return bars
 
 
-def _run(bars: list[Bar], prepare=None, **sim_kwargs):
+def _run(bars: list[Bar], prepare=None, workers: int = 0, **sim_kwargs):
     spec = _spec()
     sim = SimExchange(bars, speed=SPEED, hold_until_subscribed=True, **sim_kwargs)
     if prepare is not None:
@@ -82,7 +82,11 @@ def _run(bars: list[Bar], prepare=None, **sim_kwargs):
     sim.start()
     try:
         result = run_live(
-            spec, bars=bars, history={}, settings=RunSettings(poll_interval=0.5), exchange=sim
+            spec,
+            bars=bars,
+            history={},
+            settings=RunSettings(poll_interval=0.5, command_workers=workers),
+            exchange=sim,
         )
         rest = AlpacaBroker(sim.client_settings())
         orders = rest.list_orders(status="all", limit=500, client_id_prefix=f"{spec.name}-")
@@ -112,6 +116,15 @@ class TestTheCollar:
         assert [(o.type.value, o.limit_price, o.status.value) for o in stops] == [
             ("stop_limit", D("21.01"), "canceled")
         ]
+        assert refusals == {}
+
+    def test_the_same_with_commands_on_the_executor(self):
+        """Commands on four workers (in order per symbol, off the engine thread): the same short,
+        covered at market after the gap, flat; nothing refused."""
+        result, _orders, positions, refusals, _account = _run(gap_day(), workers=4)
+        (trade,) = result.engine.recorder.trades
+        assert (trade.side, trade.exit_reason) == ("short", COLLAR_GAPPED)
+        assert positions == {"FB": D(0)}
         assert refusals == {}
 
 
