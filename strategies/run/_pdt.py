@@ -5,13 +5,16 @@ Alpaca holds an account under $25,000 of equity to three day trades in five sess
 a fourth is refused (403 ``40310100``) — the protective stop and then the closing order of an
 intraday position. So an entry there would open a position the runner could neither protect nor
 close today. The runner reads the account at start-up (logged as ``account_read``) and again
-before each entry; while the account is so limited the entry is declined, noted and counted as
-``pdt_blocked``, and nothing is sent. An account read that fails keeps the last one read.
+before each entry — at most once per ``max_age`` wall seconds, since the read is a REST call on
+the engine thread (a burst of entries reuses it; a venue answering 429s must not hold up the
+fills queued behind it). While the account is so limited the entry is declined, noted and
+counted as ``pdt_blocked``, and nothing is sent. An account read that fails keeps the last one.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from time import perf_counter
 
 import structlog
 
@@ -39,11 +42,14 @@ def pdt_limited(account: Account) -> bool:
 class PdtGate:
     """The engine's ``entry_gate`` for a venue with the rule: reads the account per entry."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, *, max_age: float = 5.0) -> None:
         self._broker = broker
+        self._max_age = max_age
         self._last: Account | None = None
+        self._read_at = float("-inf")
 
     def _read(self) -> Account | None:
+        self._read_at = perf_counter()
         try:
             self._last = self._broker.get_account()
         except BrokerError as exc:  # keep the last account read; the next entry asks again
@@ -65,5 +71,6 @@ class PdtGate:
 
     def __call__(self, symbol: str) -> str | None:
         """``pdt_blocked`` when an entry in ``symbol`` could not be closed today, else None."""
-        account = self._read()
+        fresh = perf_counter() - self._read_at < self._max_age
+        account = self._last if fresh else self._read()
         return PDT_BLOCKED if account is not None and pdt_limited(account) else None
