@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dispatch, latency, replay, scale, verify
+from benchmarks import dispatch, executor, latency, replay, scale, verify
 from benchmarks._common import Figure, markdown, merge_results, update_readme, write_results
 
 __all__ = ["main", "run_all"]
@@ -36,6 +36,8 @@ FULL: dict[str, Any] = {
     "profile": True,
     "profile_cycles": 500,
     "verify_depth": 6,
+    "executor_symbols": 100,
+    "executor_workers": 64,
 }
 QUICK: dict[str, Any] = {
     "dispatch_cycles": 5,
@@ -50,6 +52,8 @@ QUICK: dict[str, Any] = {
     "profile": False,
     "profile_cycles": 3,
     "verify_depth": 3,
+    "executor_symbols": 10,
+    "executor_workers": 4,
 }
 
 
@@ -246,6 +250,28 @@ def fig_verify(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     ], {}
 
 
+def fig_executor(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """Bar close on 100 symbols at 50 ms latency: p99 bar → command at the broker (<= 3x)."""
+    result = executor.measure(
+        sizes["executor_symbols"], workers=sizes["executor_workers"], rounds=sizes["rounds"]
+    )
+    p99 = result["at_broker_parallel_ms"]["p99"]
+    serial = result["at_broker_serial_ms"]["p99"]
+    return [
+        Figure(
+            name=f"bar → command at broker p99, {result['symbols']} symbols, 50 ms broker",
+            value=p99,
+            unit="ms",
+            baseline=serial,
+            baseline_name="serial executor (engine thread)",
+            ratio=serial / p99,
+            target="<= 3x the latency (150 ms) (ratio = speed-up)",
+            passed=result["p99_over_latency"] <= 3.0,
+            details=result,
+        )
+    ], {}
+
+
 BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, Any]]]] = {
     "dispatch": fig_dispatch,
     "scale": fig_scale,
@@ -254,6 +280,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, A
     "loopback": fig_loopback,
     "replay": fig_replay,
     "verify": fig_verify,
+    "executor": fig_executor,
 }
 
 

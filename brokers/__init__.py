@@ -63,7 +63,7 @@ from brokers._types import (
     TradeUpdate,
     UpdateKind,
 )
-from brokers._venue import ALPACA_PAPER, PLAIN, PartialFills, VenueRules
+from brokers._venue import ALPACA_PAPER, PLAIN, PartialFills, VenueRules, collar_limit
 
 if TYPE_CHECKING:  # the real types for type checkers; at run time ``_load`` imports them
     from brokers.alpaca import (
@@ -165,6 +165,7 @@ __all__ = [
     "WashTradeError",
     "WebSocketFactory",
     "absence_is_evidence",
+    "collar_limit",
     "late_prints",
 ]
 

@@ -103,10 +103,18 @@ class PaperBroker:
             return None
 
     def list_orders(
-        self, *, status: str = "open", limit: int = 50, symbols: Sequence[str] | None = None
+        self,
+        *,
+        status: str = "open",
+        limit: int = 50,
+        symbols: Sequence[str] | None = None,
+        client_id_prefix: str | None = None,
     ) -> list[Order]:
-        """Orders by status, newest first."""
-        return self.engine.list_orders(status=status, limit=limit, symbols=symbols)
+        """Orders by status, newest first (only ours: see ``Broker.list_orders``)."""
+        found = self.engine.list_orders(status=status, limit=limit, symbols=symbols)
+        if client_id_prefix is None:
+            return found
+        return [o for o in found if o.client_order_id.startswith(client_id_prefix)]
 
     def list_positions(self) -> list[Position]:
         """Every open position."""

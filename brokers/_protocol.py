@@ -75,9 +75,16 @@ class Broker(Protocol):
         ...
 
     def list_orders(
-        self, *, status: str = "open", limit: int = 50, symbols: Sequence[str] | None = None
+        self,
+        *,
+        status: str = "open",
+        limit: int = 50,
+        symbols: Sequence[str] | None = None,
+        client_id_prefix: str | None = None,
     ) -> list[Order]:
-        """Orders by status (``open``, ``closed``, ``all``), newest first."""
+        """Orders by status (``open``, ``closed``, ``all``), newest first; with
+        ``client_id_prefix``, only those whose client order id starts with it — the others
+        (orders someone else placed) are left out before they are parsed."""
         ...
 
     def list_positions(self) -> list[Position]:

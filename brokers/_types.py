@@ -46,6 +46,7 @@ class OrderType(StrEnum):
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
+    OTHER = "other"  # a type outside the subset (a trailing stop someone else placed, ...)
 
 
 class TimeInForce(StrEnum):
@@ -80,6 +81,7 @@ class OrderStatus(StrEnum):
     SUSPENDED = "suspended"
     CALCULATED = "calculated"
     HELD = "held"
+    OTHER = "other"  # a status newer than this list: read as open (it may still fill)
 
 
 class UpdateKind(StrEnum):

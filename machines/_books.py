@@ -50,10 +50,12 @@ class Books:
         "done_for_day",
         "entries",
         "entries_today",
+        "entry_seq",
         "entry_side",
         "exit",
         "exit_seq",
         "halt_reason",
+        "held",
         "initial_stop",
         "leftover",
         "position",
@@ -64,6 +66,7 @@ class Books:
         "retired_earlier",
         "stop",
         "stop_seq",
+        "swapping",
         "trading_date",
         "winding_down",
     )
@@ -73,6 +76,12 @@ class Books:
         self.entries_today = 0  # also the number of today's latest attempt, in its order ids
         self.entries: tuple[OrderTrack, ...] = ()
         self.entry_side: Side | None = None  # side of the first filled leg of this attempt
+        # A pair resting one leg at a time (``Rules.one_resting_leg``): the leg held back (its
+        # id fixed, never sent), the resting leg being cancelled to swap it in, and the number
+        # of swaps so far (the ``-r{n}`` of a leg sent again).
+        self.held: OrderTrack | None = None
+        self.swapping: OrderTrack | None = None
+        self.entry_seq = 0
         self.initial_stop: Decimal | None = None  # that leg's protective stop, not yet rounded
         self.stop: OrderTrack | None = None
         self.replacement: OrderTrack | None = None  # a stop replacement in flight
@@ -112,7 +121,10 @@ class Books:
         copy.done_for_day = self.done_for_day
         copy.entries = self.entries
         copy.entries_today = self.entries_today
+        copy.entry_seq = self.entry_seq
         copy.entry_side = self.entry_side
+        copy.held = self.held
+        copy.swapping = self.swapping
         copy.exit = self.exit
         copy.exit_seq = self.exit_seq
         copy.halt_reason = self.halt_reason
@@ -150,6 +162,9 @@ class Books:
             self.entries_today,
             self.entries,
             self.entry_side,
+            self.held,
+            self.swapping,
+            self.entry_seq,
             self.initial_stop,
             self.stop,
             self.replacement,

@@ -30,6 +30,7 @@ __all__ = [
     "finish_attempt",
     "halt_symbol",
     "open_attempt",
+    "place_held_leg",
     "place_stop",
     "progress_wind_down",
     "protect_fill",
@@ -41,6 +42,7 @@ __all__ = [
     "request_replace",
     "reset_day",
     "revise_initial_stop",
+    "swap_legs",
 ]
 
 
@@ -50,7 +52,8 @@ def _id(d: Decision, tag: Side | OrderRole, seq: int = 0) -> str:
 
 
 def open_attempt(d: Decision) -> None:
-    """Count the entry and place its leg(s): a buy stop rounds up, a sell stop down."""
+    """Count the entry and place its leg(s): a buy stop rounds up, a sell stop down. A pair on a
+    venue that refuses opposite orders rests only the leg nearer the mark; the other is held."""
     event = d.event
     assert isinstance(event, EntrySignalled)
     books = d.books
@@ -61,28 +64,67 @@ def open_attempt(d: Decision) -> None:
     books.stop_seq = 0
     books.exit_seq = 0
     books.renewals = 0
-    legs = []
-    for leg in event.legs:
-        price = round_entry(leg.side, leg.entry_price, d.rules.tick)
-        track = OrderTrack(
+    books.held = books.swapping = None
+    books.entry_seq = 0
+    legs = [
+        OrderTrack(
             client_order_id=_id(d, leg.side),
             role=OrderRole.ENTRY,
             side=leg.side,
             qty=event.qty,
-            stop_price=price,
+            stop_price=round_entry(leg.side, leg.entry_price, d.rules.tick),
             protect_at=leg.initial_stop,
         )
-        legs.append(track)
-        d.commands.append(
-            PlaceEntry(
-                client_order_id=track.client_order_id,
-                symbol=d.symbol,
-                side=leg.side,
-                qty=event.qty,
-                stop_price=price,
-            )
-        )
+        for leg in event.legs
+    ]
+    if d.rules.one_resting_leg and len(legs) == 2 and event.mark is not None:
+        mark = event.mark
+        legs.sort(key=lambda t: abs((t.stop_price or mark) - mark))  # stable: a tie rests the first
+        books.held = legs.pop()
+    for track in legs:
+        d.commands.append(_place_entry(d, track))
     books.entries = tuple(legs)
+
+
+def _place_entry(d: Decision, track: OrderTrack) -> PlaceEntry:
+    assert track.stop_price is not None
+    return PlaceEntry(
+        client_order_id=track.client_order_id,
+        symbol=d.symbol,
+        side=track.side,
+        qty=track.qty,
+        stop_price=track.stop_price,
+    )
+
+
+def swap_legs(d: Decision) -> None:
+    """The held leg is now nearer the price: cancel the resting one; the held one is placed
+    when that cancel is answered (``place_held_leg``), never while both could work."""
+    books = d.books
+    resting = next(leg for leg in books.entries if leg.working)
+    books.swapping = resting
+    books.entries = tuple(_cancel(d, leg) for leg in books.entries)
+
+
+def place_held_leg(d: Decision) -> None:
+    """The resting leg's cancel is answered and nothing filled: place the held leg, and hold the
+    cancelled one back under its side's next id (``-r{n}``), to swap in again if need be."""
+    books = d.books
+    held, cancelled = books.held, books.swapping
+    assert held is not None
+    assert cancelled is not None
+    books.entry_seq += 1
+    books.held = OrderTrack(
+        client_order_id=_id(d, cancelled.side, books.entry_seq),
+        role=OrderRole.ENTRY,
+        side=cancelled.side,
+        qty=cancelled.qty,
+        stop_price=cancelled.stop_price,
+        protect_at=cancelled.protect_at,
+    )
+    books.swapping = None
+    books.entries = (held,)
+    d.commands.append(_place_entry(d, held))
 
 
 def revise_initial_stop(d: Decision) -> None:
@@ -105,13 +147,16 @@ def _cancel(d: Decision, track: OrderTrack) -> OrderTrack:
 
 
 def cancel_entries(d: Decision) -> None:
-    """Cancel every entry leg still working (a leg already being cancelled is left alone)."""
+    """Cancel every entry leg still working (a leg already being cancelled is left alone) and
+    forget a leg held back (it was never sent)."""
+    d.books.held = d.books.swapping = None
     d.books.entries = tuple(_cancel(d, leg) for leg in d.books.entries)
 
 
 def cancel_other_legs(d: Decision) -> None:
     """One-cancels-other: the first fill cancels the legs on the other side."""
     side = d.books.entry_side
+    d.books.held = d.books.swapping = None  # a held leg was never sent: nothing to cancel
     d.books.entries = tuple(leg if leg.side is side else _cancel(d, leg) for leg in d.books.entries)
 
 
@@ -289,6 +334,7 @@ def finish_attempt(d: Decision) -> None:
     _cancel_leftover(d)
     books = d.books
     books.resized = None
+    books.held = books.swapping = None
     books.winding_down = None
     books.entry_side = None
     books.initial_stop = None

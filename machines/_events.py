@@ -36,6 +36,7 @@ __all__ = [
     "OrderFilled",
     "OrderRejected",
     "OrderReplaced",
+    "PriceMoved",
     "ResumeRequested",
     "SquareOffReached",
     "StrategyEvent",
@@ -100,10 +101,15 @@ class EntrySignalled:
     at: datetime
     qty: Decimal
     legs: tuple[EntryLeg, ...]
+    # The last price the strategy saw: where ``Rules.one_resting_leg`` rests only one leg of a
+    # pair, it rests the leg nearer this price (None: both legs go to the venue).
+    mark: Decimal | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.at)
         _require_decimal("qty", self.qty, positive=True)
+        if self.mark is not None:
+            _require_decimal("mark", self.mark, positive=True)
         if not 1 <= len(self.legs) <= 2:
             raise InvalidEventError(f"an entry has one leg or an OCO pair, got {len(self.legs)}")
         if len(self.legs) == 2 and self.legs[0].side is self.legs[1].side:
@@ -121,6 +127,20 @@ class TrailProposed:
     def __post_init__(self) -> None:
         _require_aware(self.at)
         _require_decimal("stop_price", self.stop_price, positive=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceMoved:
+    """The strategy saw a bar close at ``price`` while a pair rests one leg at a time: the leg
+    held back is swapped in when it is now the nearer one (``Rules.one_resting_leg``)."""
+
+    trigger: ClassVar[str] = "price_moved"
+    at: datetime
+    price: Decimal
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at)
+        _require_decimal("price", self.price, positive=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -343,6 +363,7 @@ class OrderReplaced:
 StrategyEvent = (
     EntrySignalled
     | InitialStopRevised
+    | PriceMoved
     | TrailProposed
     | ExitSignalled
     | SquareOffReached

@@ -16,6 +16,7 @@ from machines._events import (
     EntrySignalled,
     EntryTimedOut,
     InitialStopRevised,
+    PriceMoved,
     TrailProposed,
 )
 from machines._orders import OrderTrack, Side, TrackStatus
@@ -27,6 +28,7 @@ __all__ = [
     "entry_window_open",
     "entry_working",
     "for_current_attempt",
+    "held_leg_nearer",
     "later_date",
     "position_flat",
     "position_matches",
@@ -44,6 +46,7 @@ __all__ = [
     "stop_spent",
     "stop_unplaced",
     "stop_working",
+    "swap_due",
     "tighter",
     "undisputed",
     "winding_down",
@@ -200,6 +203,34 @@ def position_flat(d: Decision) -> bool:
 def entry_working(d: Decision) -> bool:
     """Some entry leg of the attempt can still fill."""
     return any(leg.working for leg in d.books.entries)
+
+
+def held_leg_nearer(d: Decision) -> bool:
+    """A leg is held back, nothing has filled, the resting leg is not being cancelled already,
+    and the price is now strictly nearer the held leg's entry than the resting one's."""
+    assert isinstance(d.event, PriceMoved)
+    books = d.books
+    held = books.held
+    if held is None or books.swapping is not None or books.position != 0:
+        return False
+    resting = [leg for leg in books.entries if leg.working]
+    if len(resting) != 1 or resting[0].status is TrackStatus.CANCEL_SENT:
+        return False
+    price = d.event.price
+    assert held.stop_price is not None
+    assert resting[0].stop_price is not None
+    return abs(held.stop_price - price) < abs(resting[0].stop_price - price)
+
+
+def swap_due(d: Decision) -> bool:
+    """A swap's cancel is answered: nothing filled and no entry leg works any more."""
+    books = d.books
+    return (
+        books.swapping is not None
+        and books.held is not None
+        and books.position == 0
+        and not any(leg.working for leg in books.entries)
+    )
 
 
 def renewal_left(d: Decision) -> bool:

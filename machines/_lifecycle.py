@@ -149,6 +149,12 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("revise_initial_stop", (IN, REPLACING), Decline("already_filled")),  # the stop exists
     ("revise_initial_stop", (EXITING,), ALREADY_EXITING),
     ("revise_initial_stop", (HALTED,), HALTED_NO),
+    # A pair resting one leg at a time: swap in the held leg when the price is nearer it.
+    ("price_moved", (PENDING,), moves(
+        Go(None, (g.held_leg_nearer,), (fx.swap_legs,)), otherwise=Decline("resting_leg_nearer"))),
+    ("price_moved", (FLAT, CANCELLING, IN, REPLACING), NO_PENDING_ENTRY),
+    ("price_moved", (EXITING,), ALREADY_EXITING),
+    ("price_moved", (HALTED,), HALTED_NO),
     ("trail", (IN,), moves(
         Go(REPLACING, (g.tighter, g.stop_live), (fx.raise_stop, fx.request_replace)),
         Go(None, (g.tighter,), (fx.raise_stop,)),  # stop placement still in flight
@@ -186,8 +192,10 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     # A snapshot whose position agrees while its open orders show working ones ended (their
     # notices lost) or acknowledged: the draft holds them so; carry on as their notices would.
     # A stop that waited for the entry's remainder is placed (or waits on), as its cancel would.
-    ("orders_differ", (PENDING, CANCELLING), moves(
+    ("orders_differ", (PENDING,), moves(
+        Go(None, (g.swap_due,), (fx.place_held_leg,)),
         Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
+    ("orders_differ", (CANCELLING,), moves(Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
     ("orders_differ", (IN, REPLACING), moves(
         Go(None, (g.stop_unplaced,), (fx.protect_fill,)),
         Go(REPLACING, (g.stop_live, g.stop_needs_update), (fx.request_replace,)),
@@ -197,7 +205,10 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("orders_differ", (HALTED,), HALTED_BOOKKEEPING),
     # --- the entry leg(s) ------------------------------------------------------------------
     ("entry_accepted", (PENDING, IN, REPLACING), moves(STAY)),
-    ("entry_rejected", (PENDING, CANCELLING), moves(Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
+    ("entry_rejected", (PENDING,), moves(
+        Go(None, (g.swap_due,), (fx.place_held_leg,)),
+        Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
+    ("entry_rejected", (CANCELLING,), moves(Go(FLAT, (g.settled,), (fx.finish_attempt,)), STAY)),
     ("entry_rejected", (IN, REPLACING), moves(STAY)),
     ("entry_rejected", (EXITING,), SETTLE),
     ("entry_rejected", (HALTED,), HALTED_BOOKKEEPING),
@@ -207,7 +218,12 @@ RULES: tuple[tuple[str, tuple[State, ...], Declaration], ...] = (
     ("entry_filled", (REPLACING,), moves(STAY)),  # the stop is resized when the replace lands
     ("entry_filled", (EXITING,), SETTLE),
     ("entry_filled", (HALTED,), HALTED_BOOKKEEPING),
-    ("entry_cancelled", (PENDING, CANCELLING), moves(
+    ("entry_cancelled", (PENDING,), moves(
+        Go(IN, (g.position_open,), (fx.cancel_other_legs, fx.protect_fill)),  # it filled in part
+        Go(None, (g.swap_due,), (fx.place_held_leg,)),  # a swap: the held leg goes now
+        Go(FLAT, (g.settled,), (fx.finish_attempt,)),
+        STAY)),
+    ("entry_cancelled", (CANCELLING,), moves(
         Go(IN, (g.position_open,), (fx.cancel_other_legs, fx.protect_fill)),  # it filled in part
         Go(FLAT, (g.settled,), (fx.finish_attempt,)),
         STAY)),

@@ -123,6 +123,7 @@ class _View:
                 races=self.races,
                 anomalies=self.anomalies,
                 alarm=books.alarm,
+                held_entry=books.held,
             )
         return built
 

@@ -38,6 +38,10 @@ class Rules:
     # The venue refuses an order opposite a working one (Alpaca's wash-trade rule): after an
     # entry fills in part, its remainder is cancelled and the protective stop follows the cancel.
     stop_waits_for_entry: bool = False
+    # The same rule refuses a one-cancels-other pair sent as two plain stops: the pair rests one
+    # leg at a time, the one nearer the last price; the other is held back and swapped in (after
+    # the resting leg's cancel is answered) when a bar closes nearer to it (``PriceMoved``).
+    one_resting_leg: bool = False
     # How many fresh orders an attempt may place after the venue refused its protective stop or
     # its closing order (each under the next id of its role); past that the symbol halts.
     max_renewals: int = 2

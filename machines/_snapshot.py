@@ -48,6 +48,9 @@ class Snapshot:
     # policy rows of the table say which). Cleared by ``resume``. Last, with a default, so
     # snapshots journaled before it existed still read.
     alarm: str | None = None
+    # The leg of a pair held back while the other rests (``Rules.one_resting_leg``): decided,
+    # its id fixed, never sent. Defaulted, so earlier journals' snapshots still read.
+    held_entry: OrderTrack | None = None
 
     @property
     def attempt(self) -> int:
@@ -98,6 +101,17 @@ class Snapshot:
     def working_entries(self) -> tuple[OrderTrack, ...]:
         """The entry legs that can still fill."""
         return tuple(o for o in self.working_orders if o.role is OrderRole.ENTRY)
+
+    def held_leg_nearer(self, price: Decimal) -> bool:
+        """A pair rests one leg (``Rules.one_resting_leg``), nothing has filled, no swap is under
+        way, and ``price`` is strictly nearer the held leg's entry: ``PriceMoved`` would swap."""
+        held = self.held_entry
+        if held is None or held.stop_price is None or self.position != 0:
+            return False
+        resting = [o for o in self.working_entries if o.status is not TrackStatus.CANCEL_SENT]
+        if len(resting) != 1 or resting[0].stop_price is None:
+            return False
+        return abs(held.stop_price - price) < abs(resting[0].stop_price - price)
 
     @property
     def has_working_entry(self) -> bool:

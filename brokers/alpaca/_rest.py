@@ -22,10 +22,11 @@ lately is not evidence that it does not exist (field lesson 6): see
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -104,6 +105,8 @@ class AlpacaBroker:
         self._headers = settings.rest_headers
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._requests = self._retries = self._recovered = 0
+        self._foreign: set[str] = set()  # foreign orders already listed in the log
+        self._rate_limit: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"AlpacaBroker(rest_url={self._settings.rest_url!r})"
@@ -152,6 +155,7 @@ class AlpacaBroker:
             raise UnavailableError(f"{method} {path}: connection failed") from exc
         except requests.RequestException as exc:
             raise TransportError(f"{method} {path}: {type(exc).__name__}") from exc
+        self._note_rate_limit(response.headers)
         if response.status_code >= 400:
             raise error_from_response(response.status_code, response.content)
         if not response.content:
@@ -163,6 +167,18 @@ class AlpacaBroker:
                 f"{method} {path}: answer {response.status_code} is not JSON",
                 status=response.status_code,
             ) from None
+
+    def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
+        limit, remaining = headers.get("X-RateLimit-Limit"), headers.get("X-RateLimit-Remaining")
+        if limit is not None and remaining is not None:
+            with contextlib.suppress(ValueError):
+                self._rate_limit = (int(limit), int(remaining))
+
+    @property
+    def rate_limit(self) -> tuple[int, int] | None:
+        """The venue's ``X-RateLimit-Limit`` and ``-Remaining`` as last answered (None: not yet);
+        a command executor paces itself by them."""
+        return self._rate_limit
 
     def _retrying(self, retry_on: Predicate, what: str) -> Retrying:
         policy = self._settings.retry
@@ -230,14 +246,44 @@ class AlpacaBroker:
             return None
 
     def list_orders(
-        self, *, status: str = "open", limit: int = 50, symbols: Sequence[str] | None = None
+        self,
+        *,
+        status: str = "open",
+        limit: int = 50,
+        symbols: Sequence[str] | None = None,
+        client_id_prefix: str | None = None,
     ) -> list[Order]:
-        """``GET /v2/orders`` (newest first)."""
+        """``GET /v2/orders`` (newest first). With ``client_id_prefix``, an order whose client
+        order id lacks it (a manual trailing stop, a bracket's held leg, a notional order) is
+        left out before it is parsed, and listed in the log once (``foreign_order``)."""
         params = {"status": status, "limit": str(limit)}
         if symbols:
             params["symbols"] = ",".join(symbols)
         found = self._call("GET", "/orders", idempotent=True, params=params)
-        return [order_from_json(item) for item in _json_list(found, "orders")]
+        items = _json_list(found, "orders")
+        if client_id_prefix is not None:
+            items = [item for item in items if self._ours(item, client_id_prefix)]
+        return [order_from_json(item) for item in items]
+
+    def _ours(self, item: object, prefix: str) -> bool:
+        """Whether a listed order is ours; a foreign one is logged the first time it is seen."""
+        fields = item if isinstance(item, dict) else {}
+        client_id = fields.get("client_order_id")
+        if isinstance(client_id, str) and client_id.startswith(prefix):
+            return True
+        key = str(fields.get("id") or client_id)
+        if key not in self._foreign:
+            self._foreign.add(key)
+            _log.info(
+                "foreign_order",
+                order_id=fields.get("id"),
+                client_order_id=client_id,
+                symbol=fields.get("symbol"),
+                type=fields.get("type") or fields.get("order_type"),
+                order_class=fields.get("order_class"),
+                status=fields.get("status"),
+            )
+        return False
 
     def list_positions(self) -> list[Position]:
         """``GET /v2/positions``."""

@@ -188,6 +188,14 @@ class Reader:
         except ValueError:
             raise self.error(f"invalid {key}: {value!r}") from None
 
+    def lenient_enum(self, key: str, kind: Callable[[str], E], other: E) -> E:
+        """A required enum whose unknown values read as ``other`` (types, statuses)."""
+        value = self.req_text(key)
+        try:
+            return kind(value.lower())
+        except ValueError:
+            return other
+
     def req_enum(self, key: str, kind: Callable[[str], E]) -> E:
         value = self.enum(key, kind)
         assert value is not None
@@ -267,7 +275,8 @@ def order_to_json(order: Order) -> JSON:
 def order_from_json(obj: object) -> Order:
     """An Order from Alpaca's JSON; ``VenueError`` if a needed field is missing or bad."""
     r = Reader(obj, venue_error("order"), "order")
-    kind = r.enum("type", OrderType, required=False) or r.req_enum("order_type", OrderType)
+    key = "type" if r.has("type") else "order_type"
+    kind = r.lenient_enum(key, OrderType, OrderType.OTHER)
     return Order(
         id=r.req_text("id"),
         client_order_id=r.req_text("client_order_id"),
@@ -276,7 +285,7 @@ def order_from_json(obj: object) -> Order:
         type=kind,
         time_in_force=r.req_enum("time_in_force", TimeInForce),
         qty=r.req_decimal("qty"),
-        status=r.req_enum("status", OrderStatus),
+        status=r.lenient_enum("status", OrderStatus, OrderStatus.OTHER),
         created_at=r.req_time("created_at"),
         updated_at=r.req_time("updated_at"),
         submitted_at=r.req_time("submitted_at"),

@@ -23,6 +23,7 @@ no lock::
 from __future__ import annotations
 
 import asyncio
+import collections
 import ipaddress
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -153,6 +154,8 @@ class SimExchange:
         self._settle_at: datetime | None = None  # when the armed settle timer fires
         self.clock: Clock = ManualClock(start or SystemClock().now())
         self.finished = threading.Event()
+        self.refusals: collections.Counter[str] = collections.Counter()  # by error, as answered
+        self.foreign_orders: list[dict[str, Any]] = []  # JSON orders someone else placed (tests)
         self.port = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -299,6 +302,8 @@ class SimExchange:
             rate_limit=self._rate[0],
             rate_window=self._rate[1],
             on_pending=self._arm_settle,
+            refusals=self.refusals,
+            foreign_orders=self.foreign_orders,
         )
         rest.add_routes(app)
         market = SimMarket(

@@ -18,7 +18,7 @@ import json
 import math
 import time as time_module
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -98,7 +98,16 @@ class SimRest:
         rate_limit: int,
         rate_window: float,
         on_pending: Callable[[], None] = lambda: None,
+        refusals: collections.Counter[str] | None = None,
+        foreign_orders: Sequence[Mapping[str, Any]] = (),
     ) -> None:
+        # Orders on the account that the twin does not model (a manual trailing stop, a
+        # bracket's held leg): listed as given by ``GET /v2/orders``, never matched.
+        self._foreign_orders = foreign_orders
+        # Every refusal answered, by its error (``WashTradeError``, ...): tests read it.
+        self.refusals: collections.Counter[str] = (
+            refusals if refusals is not None else collections.Counter()
+        )
         self._engine = engine
         self._clock = clock
         self._keys = keys
@@ -161,6 +170,7 @@ class SimRest:
         try:
             response = await handler(request)
         except BrokerError as exc:
+            self.refusals[type(exc).__name__] += 1
             response = _json(error_body(exc), exc.status or 500)
         except web.HTTPException as exc:
             response = _error(exc.status, exc.status * 100000, exc.reason)
@@ -264,7 +274,12 @@ class SimRest:
         ]
         if direction == "desc":
             found.reverse()
-        return _json([order_to_json(o) for o in found[:limit]])
+        listed = [order_to_json(o) for o in found[:limit]]
+        if status != "closed":  # the foreign ones are open (new, held, ...)
+            listed += [
+                dict(o) for o in self._foreign_orders if not symbols or o.get("symbol") in symbols
+            ]
+        return _json(listed[:limit])
 
     @staticmethod
     def _query_time(value: str | None, name: str) -> datetime | None:

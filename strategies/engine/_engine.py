@@ -13,7 +13,6 @@ import queue
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from time import perf_counter
 from typing import Any, Protocol
 
@@ -46,6 +45,7 @@ from machines import (
     Outcome,
     OutcomeKind,
     PlaceStop,
+    PriceMoved,
     ReplaceStop,
     ResumeRequested,
     Snapshot,
@@ -55,8 +55,9 @@ from strategies._policy import HaltScope
 from strategies.engine import _incidents as incident
 from strategies.engine._crashpoints import crash_point, crash_points_armed
 from strategies.engine._execute import FailedCommand, OrderIds, execute, placed_id
+from strategies.engine._executor import SymbolExecutor
 from strategies.engine._incidents import Incidents
-from strategies.engine._timers import Deadlines, SessionPlan
+from strategies.engine._timers import Deadlines, SessionPlan, SymbolDay
 from strategies.engine._trades import SymbolSummary, TradeRecorder, summarise
 from strategies.engine._translate import order_event
 from strategies.signals._protocol import DailyBar, SessionContext, Signal
@@ -104,31 +105,6 @@ _CARRIES_FILL = (OrderFilled, OrderCancelled, OrderExpired)
 _BOOKED = (OutcomeKind.ACCEPTED, OutcomeKind.ANOMALY)
 
 
-@dataclass(slots=True)
-class _SymbolDay:
-    day: date
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    # In the bars' timezone (UTC), not the exchange's: an aware comparison across two tzinfo
-    # objects asks both for their UTC offset (about 1.5 µs with a ZoneInfo), one within the same
-    # tzinfo compares the fields directly. Each bar is compared with both, so this is per bar.
-    entry_cutoff_at: datetime
-    square_off_at: datetime
-
-    def extend(self, bar: Bar) -> None:
-        """One more bar of the day: its range and its close."""
-        self.high = max(self.high, bar.high)
-        self.low = min(self.low, bar.low)
-        self.close = bar.close
-
-    def summary(self) -> DailyBar:
-        return DailyBar(
-            session=self.day, open=self.open, high=self.high, low=self.low, close=self.close
-        )
-
-
 class Engine:
     """Runs one strategy's signals and machines against one broker."""
 
@@ -155,7 +131,7 @@ class Engine:
         self._journal = journal
         self._observers = tuple(observers)
         self._history: dict[str, list[DailyBar]] = {s: list(h) for s, h in (history or {}).items()}
-        self._today: dict[str, _SymbolDay] = {}
+        self._today: dict[str, SymbolDay] = {}
         self._inbox: queue.SimpleQueue[TradeUpdate | OrderEvent] = queue.SimpleQueue()
         self._last_start: datetime | None = None  # session_of's one-entry cache
         self._last_session = date.min
@@ -167,6 +143,11 @@ class Engine:
         self._quiet_until: datetime | None = None
         # Symbols whose data is in doubt (a live run's feed went quiet): no new entry for them.
         self.blocked_entries: frozenset[str] = frozenset()
+        #: Asked before each entry (live: the PDT gate): an incident name declines it.
+        self.entry_gate: Callable[[str], str | None] | None = None
+        #: Runs commands off the engine thread (live); ``on_result``: a worker queued results.
+        self.executor: SymbolExecutor | None = None
+        self.on_result: Callable[[], None] | None = None
         self.incidents = Incidents(desk.strategy)
         #: Commands whose delivery failed, by the client order id they place or cancel; the
         #: runner's reconciliation re-drives them (``_REDRIVEN``) or lets them go.
@@ -250,12 +231,18 @@ class Engine:
         return outcome
 
     def send(self, symbol: str, command: Command, seq: int | None, *, again: bool = False) -> bool:
-        """Carry out one journaled command; its result is journaled and its result events are
-        queued. False when its delivery failed (it is kept in ``failed`` for the runner)."""
+        """Carry out one journaled command (here, or on ``executor``: True at once); its result
+        is journaled, its events queued. False: delivery failed (kept in ``failed``)."""
         if isinstance(command, PlaceStop):
             self._new_stops.append(command.client_order_id)
         elif isinstance(command, ReplaceStop):
             self._new_stops.append(command.new_client_order_id)
+        if (executor := self.executor) is not None:
+            executor.submit(symbol, lambda: self._deliver(symbol, command, seq, again))
+            return True
+        return self._deliver(symbol, command, seq, again)
+
+    def _deliver(self, symbol: str, command: Command, seq: int | None, again: bool) -> bool:
         crash_point("before_send", type(command).__name__)
         now = self.clock.now()
         try:
@@ -289,6 +276,8 @@ class Engine:
             self._doubt()  # a refusal can mean our view is stale (e.g. a fill not yet seen)
         for result in results:
             self._inbox.put(result)
+        if results and self.on_result is not None:
+            self.on_result()  # from an executor's worker: the engine thread must drain them
         return True
 
     def _note_failure(self, symbol: str, command: Command, seq: int | None, now: datetime) -> None:
@@ -387,7 +376,7 @@ class Engine:
             if deadlines is not None
             else (plan.at(day, plan.entry_cutoff), plan.at(day, plan.square_off))
         )
-        self._today[bar.symbol] = _SymbolDay(
+        self._today[bar.symbol] = SymbolDay(
             day,
             bar.open,
             bar.high,
@@ -509,6 +498,9 @@ class Engine:
         if end >= today.square_off_at and not snapshot.done_for_day:
             self._fire_on(symbol, SquareOffReached(at=end))
         self.drain()
+        if machine.snapshot().held_leg_nearer(bar.close):  # a pair resting one leg: swap
+            self._fire_on(symbol, PriceMoved(at=end, price=bar.close))
+            self.drain()
         signal = self.signals.get(symbol)
         if signal is None or symbol in self._silenced:
             return
@@ -523,6 +515,10 @@ class Engine:
             if isinstance(event, EntrySignalled) and symbol in self.blocked_entries:
                 _log.warning("entry_skipped", symbol=symbol, reason="data_stale")
                 continue  # its data is in doubt: the signal may ask again on a later bar
+            gate = self.entry_gate
+            if isinstance(event, EntrySignalled) and gate is not None and (why := gate(symbol)):
+                self.incidents.note(why, symbol=symbol)
+                continue  # the venue would refuse its close: the signal may ask again later
             outcome = self._fire_on(symbol, event)
             try:
                 signal.on_outcome(outcome)

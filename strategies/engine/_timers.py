@@ -19,12 +19,13 @@ from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from brokers import TimeInForce
+from brokers import Bar, TimeInForce
 from machines import TickRule
 from strategies._exceptions import CalendarError
 from strategies._policy import HaltScope
+from strategies.signals._protocol import DailyBar
 
-__all__ = ["Deadlines", "SessionPlan", "SessionTimes", "deadlines_of"]
+__all__ = ["Deadlines", "SessionPlan", "SessionTimes", "SymbolDay", "deadlines_of"]
 
 
 class SessionTimes(Protocol):
@@ -105,4 +106,32 @@ class SessionPlan:
             entry_cutoff=self.entry_cutoff,
             square_off=self.square_off,
             bar_interval=self.bar_interval,
+        )
+
+
+@dataclass(slots=True)
+class SymbolDay:
+    """One symbol's session so far: its range and close (the daily bar it becomes), and its
+    deadlines in the bars' timezone."""
+
+    day: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    # In the bars' timezone (UTC), not the exchange's: an aware comparison across two tzinfo
+    # objects asks both for their UTC offset (about 1.5 µs with a ZoneInfo), one within the same
+    # tzinfo compares the fields directly. Each bar is compared with both, so this is per bar.
+    entry_cutoff_at: datetime
+    square_off_at: datetime
+
+    def extend(self, bar: Bar) -> None:
+        """One more bar of the day: its range and its close."""
+        self.high = max(self.high, bar.high)
+        self.low = min(self.low, bar.low)
+        self.close = bar.close
+
+    def summary(self) -> DailyBar:
+        return DailyBar(
+            session=self.day, open=self.open, high=self.high, low=self.low, close=self.close
         )

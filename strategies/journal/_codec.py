@@ -56,6 +56,7 @@ from machines import (
     OrderReplaced,
     PlaceEntry,
     PlaceStop,
+    PriceMoved,
     ReplaceStop,
     ResumeRequested,
     Snapshot,
@@ -85,6 +86,7 @@ EVENT_TYPES: Mapping[str, type[Any]] = {
     for cls in (
         EntrySignalled,
         InitialStopRevised,
+        PriceMoved,
         TrailProposed,
         ExitSignalled,
         SquareOffReached,

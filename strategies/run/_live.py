@@ -21,9 +21,12 @@ import structlog
 
 from brokers import Bar, SimExchange
 from strategies.engine import Engine, Observer, SymbolSummary, summary_json, trades_csv
+from strategies.engine._executor import SymbolExecutor, pace_by_rate_limit
 from strategies.journal import Journal, PendingCommand
+from strategies.run._collar import CollarWatch
 from strategies.run._history import bars_so_far, fetch_history
 from strategies.run._lockstep import LateOrders, LockStepGate
+from strategies.run._pdt import PdtGate
 from strategies.run._recovery import settle_pending
 from strategies.run._runner import LiveRunner
 from strategies.run._settings import RunSettings
@@ -209,17 +212,35 @@ def run_live(
             last_close={s: days[-1].close for s, days in (history or {}).items() if days},
             journal=journal,
             gate=LockStepGate.of(venue.lockstep, settings.lockstep_timeout, engine.incidents),
+            minute_watch=(
+                CollarWatch(engine, bar_size=venue.bar_size).on_minute
+                if spec.broker.venue.buy_stop_collar
+                else None
+            ),
         )
         if late is not None:
             late.incidents, runner.late_orders = engine.incidents, late
         venue.updated_bars.handler = runner.on_updated_bar
+        if spec.broker.venue.pattern_day_trader:  # read the account now, and before each entry
+            gate = PdtGate(venue.broker)
+            gate.at_start()
+            engine.entry_gate = gate
         if from_broker and first is None:  # a fresh run after the open: today so far
             _warm_up(spec, venue, engine, runner)
         if on_runner is not None:
             on_runner(runner)
         settle_pending(pending, engine, broker, journal)
-        with _stop_on_signals(runner):
-            runner.run()
+        if settings.command_workers > 0:  # commands off the engine thread, in order per symbol
+            engine.executor = SymbolExecutor(
+                settings.command_workers,
+                pace=pace_by_rate_limit(venue.broker, reserve=settings.command_workers),
+            )
+        try:
+            with _stop_on_signals(runner):
+                runner.run()
+        finally:
+            if engine.executor is not None:
+                engine.executor.close()
         exchange_orders = venue.orders() if venue.orders is not None else None
     summaries = engine.summaries(spec.symbols)
     return LiveResult(

@@ -214,10 +214,17 @@ class LateOrders:
         return self._broker.find_order_by_client_id(client_order_id)
 
     def list_orders(
-        self, *, status: str = "open", limit: int = 50, symbols: Sequence[str] | None = None
+        self,
+        *,
+        status: str = "open",
+        limit: int = 50,
+        symbols: Sequence[str] | None = None,
+        client_id_prefix: str | None = None,
     ) -> list[Order]:
-        """Orders by status."""
-        return self._broker.list_orders(status=status, limit=limit, symbols=symbols)
+        """Orders by status (only those whose client order id starts with the prefix)."""
+        return self._broker.list_orders(
+            status=status, limit=limit, symbols=symbols, client_id_prefix=client_id_prefix
+        )
 
     def list_positions(self) -> list[Position]:
         """Every open position."""

@@ -73,6 +73,7 @@ from strategies.engine._engine import Engine
 from strategies.journal import Journal
 from strategies.run._feed import BarFeed, FeedSettings
 from strategies.run._kill_switch import KillSwitch
+from strategies.run._listing import list_own_orders
 from strategies.run._lockstep import LateOrders, LockStepGate, Posted, Updated
 from strategies.run._protection import Protection
 from strategies.run._reconcile import Reconciliation, reconcile
@@ -90,6 +91,11 @@ _QUIET_END = 2.0  # seconds without news after the data ended: the run ends
 
 class _Stop:
     """Inbox marker: the runner was asked to stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Wake:
+    """Inbox marker: an executor's worker queued command results for the engine."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +131,10 @@ class LiveRunner:
         feed_interval: timedelta | None = None,
         last_close: dict[str, Decimal] | None = None,
         gate: LockStepGate | None = None,  # lock-step: moments applied whole, then acked
+        minute_watch: Callable[[Bar], None] | None = None,
     ) -> None:
         self.engine = engine
+        self._minute_watch = minute_watch  # sees each bar the venue streams (the collar watch)
         self.broker = broker
         self.trade_stream = trade_stream
         self.bar_stream = bar_stream
@@ -136,7 +144,7 @@ class LiveRunner:
         self.metrics = metrics
         self.journal = journal
         self._inbox: queue.SimpleQueue[
-            _Received | Bar | Updated | Reconciliation | _Stop | _Fault | Posted
+            _Received | Bar | Updated | Reconciliation | _Stop | _Fault | Posted | _Wake
         ] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._reconcile_now = threading.Event()
@@ -168,6 +176,7 @@ class LiveRunner:
         self.late_orders: LateOrders | None = None  # running free: a watch on late orders
         self._last_beat = float("-inf")
         engine.on_doubt = self._reconcile_now.set  # a failure or refusal: read the broker now
+        engine.on_result = lambda: self._inbox.put(_Wake())
         if metrics is not None:
             metrics.watch_stream("trade_updates", trade_stream)
             metrics.watch_stream("bars", bar_stream)
@@ -214,10 +223,9 @@ class LiveRunner:
         engine = self.engine
         before = {p.symbol: p.qty for p in self.broker.list_positions()}
         snapshots = engine.desk.snapshots()
-        orders: dict[str, Order] = {
-            o.client_order_id: o
-            for o in self.broker.list_orders(status="all", limit=500, symbols=list(engine.signals))
-        }
+        # In batches of symbols; foreign orders (no prefix) are never parsed.
+        prefix = f"{engine.desk.strategy}-"
+        orders = list_own_orders(self.broker, list(engine.signals), prefix=prefix)
         for snapshot in snapshots:
             for track in snapshot.working_orders:
                 if track.client_order_id not in orders:
@@ -256,7 +264,7 @@ class LiveRunner:
 
     # --- the engine thread -----------------------------------------------------------------
 
-    def _apply(self, item: _Received | Bar | Updated | Reconciliation) -> None:
+    def _apply(self, item: _Received | Bar | Updated | Reconciliation | _Wake) -> None:
         engine = self.engine
         if isinstance(item, _Received):
             metrics = self.metrics
@@ -274,10 +282,14 @@ class LiveRunner:
                 clock.set(item.start + self.feed_interval)
             if self.late_orders is not None:  # what is sent now is meant for the next bar
                 self.late_orders.meant_for = item.start + self.feed_interval
+            if self._minute_watch is not None:
+                self._minute_watch(item)
             for bar in self.feed.receive(item):
                 self._strategy_bar(bar)
         elif isinstance(item, Updated):
             self.feed.receive_update(item.bar)
+        elif isinstance(item, _Wake):
+            engine.drain()
         else:
             self._apply_reconciliation(item)
 

@@ -42,6 +42,9 @@ class RunSettings:
     # The second: run-clock seconds a held position may go without a stop or exit working or in
     # flight before the runner flattens and halts the symbol.
     protection_timeout: float = 60.0
+    # Commands on a bounded pool (in order per symbol, paced by the venue's rate limit) instead
+    # of the engine thread; 0: the engine thread runs them, one after another.
+    command_workers: int = 0
     heartbeat_interval: float = 5.0  # wall seconds between heartbeats (and operator requests)
     position_grace: float = 2.0  # wall seconds a position mismatch must last (stream lag)
     bar_grace: float = 2.0  # market seconds after a bar's end before it completes without news

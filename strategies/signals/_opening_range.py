@@ -327,7 +327,8 @@ class OpeningRange:
         else:
             return
         qty = min(context.size(leg.entry_price, leg.initial_stop) for leg in legs)
-        events.append(EntrySignalled(at=end, qty=qty, legs=legs))
+        # The mark: on a venue that refuses opposite orders the pair rests the leg nearer it.
+        events.append(EntrySignalled(at=end, qty=qty, legs=legs, mark=bar.close))
 
     def _follow(
         self, bar: Bar, snapshot: Snapshot, end: datetime, events: list[StrategyEvent]

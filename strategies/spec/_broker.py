@@ -10,7 +10,7 @@ against the strategy file's folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from brokers import ALPACA_PAPER, VenueRules
 from strategies._fields import FROZEN, shown
 from strategies._policy import MAX_SPEED, MIN_SPEED
 
@@ -81,6 +82,8 @@ class SimBrokerSpec(_Endpoints):
     APCA_API_SECRET_KEY when set, else its default ones; its data REST base is ``rest_url``)."""
 
     kind: Literal["sim"] = "sim"
+    #: The venue's rules: the twin plays Alpaca paper's (``ALPACA_PAPER``).
+    venue: ClassVar[VenueRules] = ALPACA_PAPER
     speed: float = Field(
         default=1.0,
         ge=MIN_SPEED,
@@ -106,6 +109,8 @@ class AlpacaBrokerSpec(_Endpoints):
     """Alpaca's API; keys come from APCA_API_KEY_ID / APCA_API_SECRET_KEY, never from the file."""
 
     kind: Literal["alpaca"]
+    #: The venue's rules: Alpaca's own (``reference/alpaca-behaviours.md``).
+    venue: ClassVar[VenueRules] = ALPACA_PAPER
     rest_url: str | None = "https://paper-api.alpaca.markets"
     trading_stream_url: str | None = "wss://paper-api.alpaca.markets/stream"
     data_stream_url: str | None = "wss://stream.data.alpaca.markets/v2/iex"

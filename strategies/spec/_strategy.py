@@ -322,16 +322,20 @@ class StrategySpec(BaseModel):
 
     def rules(self) -> dict[str, Rules]:
         """The machine's rules per symbol: its tick rule, max_attempts, entry window, timezone,
-        and the plan its venue needs (both kinds refuse an order opposite a working one, as
-        Alpaca's wash-trade rule does; a replay follows the same plan)."""
+        and the plan its broker kind's venue needs (``BrokerSpec.venue``): where it refuses an
+        order opposite a working one (Alpaca's wash-trade rule; both kinds do), the stop waits
+        for the entry remainder's cancel and a one-cancels-other pair rests one leg at a time.
+        A replay follows the same plan, so its trades are the live run's."""
         window = (self.entry_window.start, self.entry_window.end)
+        refuses_opposite = self.broker.venue.wash_trades
         return {
             instrument.symbol: Rules(
                 tick=instrument.tick_rule(),
                 max_attempts=self.max_attempts,
                 entry_window=window,
                 timezone=self.session.timezone,
-                stop_waits_for_entry=True,
+                stop_waits_for_entry=refuses_opposite,
+                one_resting_leg=refuses_opposite,
             )
             for instrument in self.instruments
         }

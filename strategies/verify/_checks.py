@@ -296,6 +296,10 @@ def _venue_checks(w: World) -> Iterator[Finding]:
     entries = {_attempt(o.client_order_id) for o in open_orders if o.role is OrderRole.ENTRY}
     if len(entries) > 1:
         yield Finding("one_live_entry", f"the venue holds entries of {len(entries)} attempts")
+    if w.setup.rules.one_resting_leg:
+        sides = {o.side for o in open_orders if o.role is OrderRole.ENTRY}
+        if len(sides) > 1:  # what Alpaca refuses as a wash trade (row 1)
+            yield Finding("one_resting_leg", "the venue holds a buy and a sell entry at once")
     stops = [o.client_order_id for o in open_orders if o.role is OrderRole.STOP]
     if len(stops) > 1:
         yield Finding("one_live_stop", f"the venue holds {len(stops)} stops: {stops}")

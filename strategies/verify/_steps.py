@@ -27,6 +27,7 @@ from machines import (
     Ignore,
     InitialStopRevised,
     OrderRole,
+    PriceMoved,
     ResumeRequested,
     Side,
     SquareOffReached,
@@ -148,6 +149,8 @@ def _strategy_events(world: World) -> list[str]:
             continue
         if trigger == "revise_initial_stop" and not snap.working_entries:
             continue
+        if trigger == "price_moved" and snap.held_entry is None:
+            continue
         if trigger == "day_rollover" and not (
             world.closed and snap.trading_date == world.setup.trading_date
         ):
@@ -165,6 +168,7 @@ _TRIGGER_OF = {
     "trail_equal": "trail",
     "trail_looser": "trail",
     "revise_initial_stop": "revise_initial_stop",
+    "price_to_held_leg": "price_moved",
     "exit": "exit_signal",
     "halt": "halt",
     "halt_flatten": "halt",
@@ -185,7 +189,15 @@ def strategy_event(world: World, what: str) -> Event | None:
         legs = {"entry_long": (long_leg,), "entry_short": (short_leg,)}.get(
             what, (long_leg, short_leg)
         )
-        return EntrySignalled(at=at, qty=setup.qty, legs=legs)
+        # A pair on a venue that refuses opposite orders rests one leg: the long, nearer the
+        # mark (``price_to_held_leg`` swaps them).
+        mark = setup.base + setup.entry_gap / 2 if setup.rules.one_resting_leg else None
+        return EntrySignalled(at=at, qty=setup.qty, legs=legs, mark=mark)
+    if what == "price_to_held_leg":
+        held = snap.held_entry
+        if held is None or held.stop_price is None:
+            return None
+        return PriceMoved(at=at, price=held.stop_price)
     if what.startswith("trail_"):
         side, current = snap.side, snap.desired_stop
         if side is None or current is None:

@@ -72,7 +72,12 @@ class VerifySetup:
 
     strategy: str = "verify"
     symbol: str = "SYM"
-    rules: Rules = field(default_factory=Rules)
+    # The plan of a venue that refuses an order opposite a working one (Alpaca's), as every
+    # strategy file declares it for its broker: one resting leg of a pair, the stop after the
+    # entry remainder's cancel.
+    rules: Rules = field(
+        default_factory=lambda: Rules(one_resting_leg=True, stop_waits_for_entry=True)
+    )
     trading_date: date = date(2026, 11, 23)
     qty: Decimal = Decimal(2)
     base: Decimal = Decimal("100.00")

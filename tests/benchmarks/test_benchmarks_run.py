@@ -153,3 +153,13 @@ def test_update_readme_without_markers_names_the_file(tmp_path: Path) -> None:
     readme.write_text("# no block\n")
     with pytest.raises(ValueError, match=r"README\.md: no"):
         update_readme(readme, {})
+
+
+def test_the_executor_row_measures_both_executors_against_the_same_twin() -> None:
+    """Ten symbols, four workers: a sample per symbol and round for each executor."""
+    from benchmarks import executor
+
+    result = executor.measure(symbols=10, workers=4, rounds=1)
+    assert result["at_broker_serial_ms"]["n"] == result["at_broker_parallel_ms"]["n"] == 10
+    assert result["latency_ms"] == 50.0
+    assert result["p99_over_latency"] > 0

@@ -83,6 +83,7 @@ EXPECTED = [
     "WashTradeError",
     "WebSocketFactory",
     "absence_is_evidence",
+    "collar_limit",
     "late_prints",
 ]
 

@@ -143,12 +143,14 @@ class TestOrder:
         assert order_from_json(json.loads(json.dumps(body))) == order
 
     def test_missing_or_bad_field_is_a_venue_error(self) -> None:
-        """A venue order without an id, or with a bad status, is VenueError naming the field."""
+        """A venue order without an id, or with a status that is not text, is VenueError naming
+        the field (a status or type outside the known ones reads as ``other``: issue 14)."""
         body = order_to_json(an_order())
         with pytest.raises(VenueError, match="id is required"):
             order_from_json(body | {"id": None})
         with pytest.raises(VenueError, match="status"):
-            order_from_json(body | {"status": "lost"})
+            order_from_json(body | {"status": 5})
+        assert order_from_json(body | {"status": "lost"}).status is OrderStatus.OTHER
         with pytest.raises(VenueError):
             order_from_json([body])
 

@@ -100,6 +100,9 @@ def _run(
         hold_until_subscribed=True,
         history=earlier,
         faults=faults,
+        # Buying power (row 18) is not what these tests are about: ORB's five symbols enter
+        # together, and $100,000 refuses whichever come last.
+        cash=Decimal(10_000_000),
     ).start()
     seen: list[LiveRunner] = []
     tmp_path.mkdir(parents=True, exist_ok=True)

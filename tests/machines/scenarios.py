@@ -60,9 +60,19 @@ def oid(tag: Side | OrderRole, attempt: int = 1, seq: int = 0, day: date = DAY) 
 # --- events ------------------------------------------------------------------------------------
 
 
-def signal(*legs: m.EntryLeg, qty: Decimal = QTY, when: datetime | None = None) -> m.EntrySignalled:
+def signal(
+    *legs: m.EntryLeg,
+    qty: Decimal = QTY,
+    when: datetime | None = None,
+    mark: Decimal | None = None,
+) -> m.EntrySignalled:
     """An entry signal; an OCO pair when no leg is given."""
-    return m.EntrySignalled(at=when or at(), qty=qty, legs=legs or (BUY_LEG, SELL_LEG))
+    return m.EntrySignalled(at=when or at(), qty=qty, legs=legs or (BUY_LEG, SELL_LEG), mark=mark)
+
+
+def price_moved(price: str) -> m.PriceMoved:
+    """A bar closed at ``price``."""
+    return m.PriceMoved(at=at(), price=D(price))
 
 
 def accepted(cid: str) -> m.OrderAccepted:
@@ -212,6 +222,18 @@ def to_pending_live() -> Scenario:
     return to_pending_sent().run(accepted(BUY2), accepted(SELL2))
 
 
+def to_pending_one_leg() -> Scenario:
+    """A pair resting one leg at a time (``Rules.one_resting_leg``): the buy leg, nearer the
+    mark, is live; the sell leg is held back."""
+    s = round_trip(Scenario(rules(one_resting_leg=True, stop_waits_for_entry=True)))
+    return s.run(signal(mark=D("100.60")), accepted(BUY2))
+
+
+def to_pending_swapping() -> Scenario:
+    """The price came nearer the held sell leg: the buy leg's cancel is in flight."""
+    return to_pending_one_leg().run(price_moved("99.20"))
+
+
 def to_cancelling() -> Scenario:
     return to_pending_sent().run(accepted(BUY2), timeout(A2))
 
@@ -267,7 +289,12 @@ def to_halted_flattening() -> Scenario:
 
 PATHS: dict[str, dict[str, Callable[[], Scenario]]] = {
     State.FLAT: {"after_round_trip": to_flat},
-    State.ENTRY_PENDING: {"legs_sent": to_pending_sent, "legs_live": to_pending_live},
+    State.ENTRY_PENDING: {
+        "legs_sent": to_pending_sent,
+        "legs_live": to_pending_live,
+        "one_leg_resting": to_pending_one_leg,
+        "swapping": to_pending_swapping,
+    },
     State.ENTRY_CANCELLING: {"after_timeout": to_cancelling},
     State.IN_POSITION: {"partial_before_ack": to_in_partial, "protected": to_in_protected},
     State.STOP_REPLACING: {"partial": to_replacing_partial, "protected": to_replacing_protected},
@@ -359,6 +386,7 @@ FACTORIES: dict[str, Factory] = {
         revise(SELL, "98.50"),  # below the sell leg's entry: the wrong side
     ],
     "trail": _trail,
+    "price_moved": lambda s: [price_moved("99.20"), price_moved("100.60")],
     "exit_signal": lambda s: [exit_signal()],
     "square_off": lambda s: [square_off()],
     "day_rollover": lambda s: [

@@ -54,6 +54,7 @@ PINNED = [
     "PlaceEntry",
     "PlaceStop",
     "PriceBands",
+    "PriceMoved",
     "ReplaceStop",
     "ResumeRequested",
     "Rules",

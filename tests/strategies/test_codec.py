@@ -37,7 +37,8 @@ CID = "orb-AAPL-20261123-1-buy"
 
 #: One example per type, every field set away from its default.
 EVENTS: dict[str, m.Event] = {
-    "EntrySignalled": m.EntrySignalled(at=AT, qty=D("10"), legs=(BUY, SELL)),
+    "EntrySignalled": m.EntrySignalled(at=AT, qty=D("10"), legs=(BUY, SELL), mark=D("100.20")),
+    "PriceMoved": m.PriceMoved(at=AT, price=D("99.40")),
     "InitialStopRevised": m.InitialStopRevised(at=IST, side=Side.SELL, stop_price=D("101.05")),
     "TrailProposed": m.TrailProposed(at=AT, stop_price=D("99.50")),
     "ExitSignalled": m.ExitSignalled(at=AT, reason="target"),
@@ -169,6 +170,7 @@ class TestRoundTrip:
                 {"side": "buy", "entry_price": "101.00", "initial_stop": "98.99"},
                 {"side": "sell", "entry_price": "99.00", "initial_stop": "101.01"},
             ],
+            "mark": "100.20",
         }
         assert encode_event(EVENTS["DayRolledOver"])["trading_date"] == "2026-11-24"
         assert encode_event(EVENTS["InitialStopRevised"])["at"] == "2026-11-23T09:15:00+05:30"
