@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from brokers import AlpacaBroker, Bar, OrderStatus, SimExchange, SimFaults
+from brokers import AlpacaBroker, Bar, LockStep, OrderStatus, SimExchange, SimFaults
 from machines import ClientOrderId, OrderRole
 from strategies.run import (
     LiveRunner,
@@ -43,7 +43,7 @@ NY = ZoneInfo("America/New_York")
 MINUTES = ROOT / "data" / "intraday_1min"
 DAY = date(2012, 11, 15)  # 80-20: GOOG (09:40) and AAPL (10:55) long
 BLACK_FRIDAY = date(2012, 11, 23)  # NYSE closes at 13:00
-SPEED = 2000.0
+SPEED = 1e6  # in lock-step: as fast as the run applies each moment
 
 
 def et(day: date, hh: int, mm: int = 0) -> datetime:
@@ -97,6 +97,7 @@ def _run(
     sim = SimExchange(
         bars,
         speed=speed,
+        lockstep=LockStep(),  # the default of tickstate run: market time never outruns the run
         hold_until_subscribed=True,
         history=earlier,
         faults=faults,
@@ -137,9 +138,7 @@ class TestTimersOnTheClock:
         no order is left to expire at the close."""
         spec = _orb(square_off="15:45")
         bars, earlier = _day_and_before(spec, BLACK_FRIDAY, since=time(9, 25), until=time(13, 30))
-        # Slower than the other runs: the capped square-off leaves five market minutes to the
-        # close, which must stay several hundred real milliseconds on a loaded host.
-        result, orders, positions, _runner = _run(spec, bars, earlier, tmp_path, speed=600.0)
+        result, orders, positions, _runner = _run(spec, bars, earlier, tmp_path)
         trades = result.engine.recorder.trades
         squared = [t for t in trades if t.exit_reason == "square_off"]
         assert squared, "the day should hold a position to the square-off"
@@ -316,7 +315,7 @@ class TestLateStart:
         its entries go out from the first live bar, never before the run began."""
         spec = _orb(square_off="11:45", entry_window={"end": "11:30"})
         bars, earlier = _day_and_before(spec, BLACK_FRIDAY, until=time(12, 30))
-        sim = SimExchange(bars, speed=SPEED, history=earlier).start()
+        sim = SimExchange(bars, speed=2000.0, history=earlier).start()  # free-running: it trades on
         try:
             assert wait_until(lambda: sim.clock.now() >= et(BLACK_FRIDAY, 10), timeout=60)
             started = sim.clock.now()
