@@ -141,7 +141,7 @@ class BarAggregator:
     def _bucket_start(self, bar: Bar) -> datetime | None:
         """The start of the bucket ``bar`` belongs to; None outside the regular session."""
         day = bar.start.astimezone(self._session.timezone).date()
-        hours = self._hours_of(day)
+        hours = self.session_hours(day)
         if hours is None:
             return None
         opens, closes = hours
@@ -152,7 +152,8 @@ class BarAggregator:
         # cheap, and the strategy's bar reads like the feed's.
         return (opens + index * self._interval).astimezone(bar.start.tzinfo)
 
-    def _hours_of(self, day: date) -> tuple[datetime, datetime] | None:
+    def session_hours(self, day: date) -> tuple[datetime, datetime] | None:
+        """``day``'s regular session as (open, close), None when it is no session (cached)."""
         if day not in self._hours:
             try:
                 hours: tuple[datetime, datetime] | None = (

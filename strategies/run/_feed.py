@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
@@ -138,7 +138,7 @@ class BarFeed:
         if after is None:
             return
         day = now.astimezone(self._plan.session.timezone).date()
-        hours = self._hours(day)
+        hours = self._aggregator.session_hours(day)
         if hours is None or not hours[0] + after <= now < hours[1]:
             return
         for symbol in self._symbols:
@@ -154,9 +154,3 @@ class BarFeed:
                     since=seen.isoformat(),
                     minutes=int((now - seen).total_seconds() // 60),
                 )
-
-    def _hours(self, day: date) -> tuple[datetime, datetime] | None:
-        try:
-            return self._plan.session.open_at(day), self._plan.session.close_at(day)
-        except CalendarError:
-            return None
