@@ -39,7 +39,7 @@ from strategies.engine._aggregate import aggregate_bars, interval_of
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
 from strategies.engine._trades import SymbolSummary, Trade, summary_json, trades_csv
 from strategies.run._plot import StopStep
-from strategies.run._twin import replay_twin
+from strategies.run._twin import TWIN_CASH, replay_twin
 from strategies.run._wiring import build_engine_for, plan_for
 from strategies.signals import DailyBar
 from strategies.spec._strategy import StrategySpec
@@ -226,6 +226,7 @@ def run_replay(
     model: str = "twin",
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     seed: int = 0,
+    cash: Decimal = TWIN_CASH,
 ) -> ReplayResult:
     """Replay ``bars`` of the spec's symbols and write ``trades.csv`` and ``summary.json``.
 
@@ -236,7 +237,7 @@ def run_replay(
     ``history`` are the sessions before the first bar (a run's look-back). ``"plain"`` is the
     bar-level model: the bars aggregated to the strategy's first (``strategy_bars``), plain
     stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars the
-    strategy will see.
+    strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``.
 
     With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra).
     """
@@ -252,7 +253,13 @@ def run_replay(
     if model == "twin":
         minutes = [bar for bar in bars if bar.symbol in wanted]
         engine, count = replay_twin(
-            spec, minutes, history=history, seed=seed, observers=observers, progress=progress
+            spec,
+            minutes,
+            history=history,
+            seed=seed,
+            cash=cash,
+            observers=observers,
+            progress=progress,
         )
     elif model == "plain":
         engine, paper, clock = build_engine(spec, mine, observers=observers)

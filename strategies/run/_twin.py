@@ -71,6 +71,7 @@ def replay_twin(
     *,
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     seed: int = 0,
+    cash: Decimal = TWIN_CASH,
     settings: RunSettings | None = None,
     observers: Sequence[Observer] = (),
     progress: Callable[[int], None] | None = None,
@@ -87,7 +88,7 @@ def replay_twin(
     symbols = sorted({b.symbol for b in ordered})
     paper = PaperBroker(
         clock=venue_clock,
-        cash=TWIN_CASH,
+        cash=cash,
         seed=seed,
         fill_ratio=PartialFills(seed, ALPACA_PAPER.partial_fill_rate),
         rules=ALPACA_PAPER,

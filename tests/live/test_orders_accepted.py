@@ -1,19 +1,19 @@
 """Issue 14's must-shows, live against the twin with its default (Alpaca paper) rules.
 
-A month of opening-range breakouts (the 21 sessions of November 2012, demo data, five symbols).
-To keep it affordable each session plays 09:30-10:30 only (the range is 09:30-09:45; entries
-until 10:10, square-off 10:20) at 3,000x, so the month takes about 30 s. The account holds
-$10,000,000: buying power (row 18) is not what this test is about, and a $100,000 account
-refuses GOOG's and IBM's sizes while other symbols' orders are open.
+A month of opening-range breakouts (the 21 sessions of November 2012, demo data, five symbols),
+live in lock-step (the default of ``tickstate run`` on the simulated exchange) over real sockets
+through the Alpaca adapter. To keep it affordable each session plays 09:30-10:30 only (the range
+is 09:30-09:45; entries until 10:10, square-off 10:20), as fast as the run acknowledges. The
+account holds $10,000,000 (and so does the replay's twin): buying power (row 18) is not what this
+test is about, and a $100,000 account refuses GOOG's and IBM's sizes while other symbols' orders
+are open.
 
 - Both sides trade: the pair rests one leg at a time (``Rules.one_resting_leg``), so Alpaca's
   wash-trade rule (row 1) never refuses the second leg; no order is refused at all.
 - Partial entry fills (row 21, about one fill in ten) are protected: the remainder is cancelled,
   the stop follows its answer within a bound, and nothing is flattened by force.
-- The trades are the replay's: the same (symbol, session, side) but for at most 1 in 10. Byte
-  for byte needs the lock-step of issue 16: here the runner's order reaches the venue some
-  milliseconds (seconds of exchange time) after the bar that decided it, inside the next minute,
-  which the twin does not fill at that minute's open as the replay's paper broker does.
+- The trades are the replay's, byte for byte: ``tickstate replay`` (the twin model, the same seed
+  and account) of the same bars writes the same ``trades.csv``.
 """
 
 from __future__ import annotations
@@ -25,14 +25,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from brokers import AlpacaBroker, SimExchange
+from brokers import AlpacaBroker, LockStep, SimExchange
 from machines import ClientOrderId, OrderRole
-from strategies.run import RunSettings, load_bars, run_live, run_replay, split_sessions
+from strategies.run import (
+    RunSettings,
+    daily_history,
+    load_bars,
+    run_live,
+    run_replay,
+    split_sessions,
+)
 from strategies.spec import StrategySpec
 from tests.live.support import ROOT, FillLog, audit, positions_of
 
 NY = ZoneInfo("America/New_York")
-SPEED = 3000.0
+SPEED = 1e9  # as fast as the run acknowledges: lock-step holds the exchange to the run
+CASH = Decimal(10_000_000)
+STOP_WITHIN = 60.0  # market seconds from an entry's first fill to its protection
 MONTH = date(2012, 11, 1), 21
 
 
@@ -60,12 +69,23 @@ def month(tmp_path_factory):
     earlier, live = split_sessions(bars, spec, days, start)
     window = [b for b in live if time(9, 30) <= b.start.astimezone(NY).time() < time(10, 30)]
     tmp = tmp_path_factory.mktemp("month")
-    # The bar-level model (``--model plain``): this run's exchange runs free (no lock-step) with
-    # a $10M account, so the twin model's lock-step replay is not its twin (test_lockstep.py
-    # holds the exact equality); the plain replay is the trades the strategy means.
-    replay = run_replay(spec, window, out_dir=tmp / "replay", model="plain")
+    replay = run_replay(
+        spec,
+        window,
+        out_dir=tmp / "replay",
+        history=daily_history(spec, earlier),
+        seed=spec.broker.seed,
+        cash=CASH,
+    )
     sim = SimExchange(
-        window, speed=SPEED, hold_until_subscribed=True, history=earlier, cash=Decimal(10_000_000)
+        window,
+        speed=SPEED,
+        session_tz=str(spec.session.hours().timezone),
+        hold_until_subscribed=True,
+        history=earlier,
+        cash=CASH,
+        lockstep=LockStep(),
+        seed=spec.broker.seed,
     ).start()
     fills = FillLog()
     fills.install(sim)
@@ -75,8 +95,8 @@ def month(tmp_path_factory):
             bars=window,
             settings=RunSettings(poll_interval=0.5),
             exchange=sim,
-            journal_path=tmp / "run.sqlite",
         )
+        trades, _summary = result.write(spec.name, tmp / "live")
         rest = AlpacaBroker(sim.client_settings())
         orders = rest.list_orders(status="all", limit=500)
         rest.close()
@@ -84,14 +104,14 @@ def month(tmp_path_factory):
         refusals = dict(sim.refusals)
     finally:
         sim.stop()
-    return spec, replay, result, orders, positions, refusals, fills
+    return spec, replay, result, orders, positions, refusals, fills, trades
 
 
 class TestOpeningRangeOnAlpacasRules:
     def test_orb_trades_both_sides_and_nothing_is_refused_as_a_wash_trade(self, month):
         """Every symbol trades long and short over the month; the venue refused no order (a
         cancel overtaken by its fill aside)."""
-        spec, _replay, result, orders, _positions, refusals, _fills = month
+        spec, _replay, result, orders, _positions, refusals, _fills, _trades = month
         sides = {(t.symbol, t.side) for t in result.engine.recorder.trades}
         assert sides == {(s, side) for s in spec.symbols for side in ("long", "short")}
         # A cancel that lost its race to a fill is answered 422 (row 7): Alpaca's normal, not an
@@ -106,8 +126,9 @@ class TestOpeningRangeOnAlpacasRules:
 
     def test_partial_entry_fills_are_protected_without_a_forced_flatten(self, month):
         """An entry filled in part has its remainder cancelled and a stop for what filled, within
-        3 s (real) of its first fill; no anomaly, no halt, the books are clean and flat."""
-        spec, _replay, result, orders, positions, _refusals, fills = month
+        a minute of market time of its first fill (the cancel's answer comes at the venue's next
+        moment); no anomaly, no halt, the books are clean and flat."""
+        spec, _replay, result, orders, positions, _refusals, fills, _trades = month
         partial = [
             o
             for o in orders
@@ -121,7 +142,8 @@ class TestOpeningRangeOnAlpacasRules:
                 positions=positions,
                 journal=None,
                 fills=fills,
-                speed=SPEED,
+                speed=1.0,  # lock-step: the bound is in the exchange's (market) seconds
+                stop_within=STOP_WITHIN,
             )
             == []
         )
@@ -135,15 +157,11 @@ class TestOpeningRangeOnAlpacasRules:
         }
 
     def test_live_trades_are_the_replays(self, month):
-        """The same (symbol, session, side) as the replay of the same bars, but for at most one
-        session in ten: an order landing inside the minute the replay filled it at (a race whose
-        odds grow with the host's load; issue 16's lock-step removes it)."""
-        _spec, replay, result, _orders, _positions, _refusals, _fills = month
-        live = sorted(map(_key, result.engine.recorder.trades))
-        replayed = sorted(map(_key, replay.trades))
-        differ = sorted(set(live) ^ set(replayed))
-        assert len(replayed) > 80
-        assert len(differ) <= len(replayed) // 10, differ
+        """The month live writes exactly the trades.csv that tickstate replay writes for the same
+        bars, strategy, seed and account."""
+        _spec, replay, _result, _orders, _positions, _refusals, _fills, trades = month
+        assert len(replay.trades) > 80
+        assert trades.read_bytes() == replay.trades_path.read_bytes()
 
 
 def _role(order) -> OrderRole:
