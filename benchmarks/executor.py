@@ -20,9 +20,6 @@ from decimal import Decimal
 from time import perf_counter
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from benchmarks._common import percentiles
 from brokers import AlpacaBroker, Bar, SimExchange, SimFaults, TimeInForce
 from machines import PlaceEntry, Side
@@ -91,9 +88,7 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
     stop = context.Event()
     venue = context.Process(target=_serve, args=(names, settings, stop), daemon=True)
     venue.start()
-    session = requests.Session()
-    session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=workers))
-    broker = AlpacaBroker(settings.get(timeout=60), session=session)
+    broker = AlpacaBroker(settings.get(timeout=60), connections=workers)
     now = datetime(2012, 11, 15, 15, 1, tzinfo=UTC)
     serial: list[float] = []
     parallel: list[float] = []

@@ -168,6 +168,8 @@ def run_live(
             history_bars=history_bars,
             realtime=realtime,
             seed=seed,
+            # the command workers, the engine's thread and the poller's may send at once
+            connections=max(10, settings.command_workers + 2),
         )
         late = LateOrders(venue.broker) if venue.simulated and venue.lockstep is None else None
         broker = venue.broker if late is None else late

@@ -102,8 +102,10 @@ def open_venue(
     history_bars: Sequence[Bar] = (),
     realtime: bool = False,
     seed: int | None = None,
+    connections: int = 10,
 ) -> Venue:
-    """The venue of ``spec``'s ``[broker]`` table.
+    """The venue of ``spec``'s ``[broker]`` table; its broker keeps ``connections`` open (as
+    many as threads send at once).
 
     ``bars`` and ``speed`` are a simulated venue's recorded data and replay speed (default: the
     file's; ``seed`` its seed, default the file's), ``history_bars`` the earlier bars its
@@ -116,11 +118,13 @@ def open_venue(
     broker_spec = spec.broker
     if isinstance(broker_spec, SimBrokerSpec):
         seed = broker_spec.seed if seed is None else seed
-        return _sim_venue(spec, broker_spec, bars, speed, exchange, history_bars, realtime, seed)
-    return _alpaca_venue(spec, broker_spec)
+        return _sim_venue(
+            spec, broker_spec, bars, speed, exchange, history_bars, realtime, seed, connections
+        )
+    return _alpaca_venue(spec, broker_spec, connections)
 
 
-def _alpaca_venue(spec: StrategySpec, broker_spec: AlpacaBrokerSpec) -> Venue:
+def _alpaca_venue(spec: StrategySpec, broker_spec: AlpacaBrokerSpec, connections: int) -> Venue:
     settings = AlpacaSettings.from_env(
         rest_url=broker_spec.rest_url,
         trading_stream_url=broker_spec.trading_stream_url,
@@ -128,7 +132,7 @@ def _alpaca_venue(spec: StrategySpec, broker_spec: AlpacaBrokerSpec) -> Venue:
         data_rest_url=broker_spec.data_rest_url,
     )
     clock = SystemClock()
-    broker = AlpacaBroker(settings)
+    broker = AlpacaBroker(settings, connections=connections)
     market_data = AlpacaMarketData(settings)
     updated = BarRelay()
 
@@ -157,6 +161,7 @@ def _sim_venue(
     history_bars: Sequence[Bar],
     realtime: bool,
     seed: int,
+    connections: int,
 ) -> Venue:
     if not bars:
         raise ValueError("a simulated run needs recorded bars")
@@ -203,7 +208,7 @@ def _sim_venue(
         if sim is not None and isinstance(sim.clock, VirtualClock) and lockstep is None
         else ManualClock(bars[0].start)
     )
-    broker = AlpacaBroker(settings)
+    broker = AlpacaBroker(settings, connections=connections)
     market_data = AlpacaMarketData(settings)
 
     def close() -> None:
