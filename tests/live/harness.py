@@ -26,8 +26,11 @@ from strategies.engine._crashpoints import ENV
 from tests.live.support import DAY, ROOT, FillLog, day_bars, spec_for
 
 CHILD = Path(__file__).with_name("crash_child.py")
-ACK_TIMEOUT = 15.0  # seconds for the child to finish one bar
-READY_TIMEOUT = 30.0  # seconds for a child to start and connect both streams
+# Bounds on waits for the child's events, not expected durations: each wait ends when the line
+# comes. A child's start (a Python process importing the runner) took over 30 s on a host loaded
+# to 7 on 2 cores; a bound is there to fail a hung child, not a slow host.
+ACK_TIMEOUT = 60.0  # seconds for the child to finish one bar
+READY_TIMEOUT = 120.0  # seconds for a child to start and connect both streams
 
 
 class ChildDied(Exception):
