@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from machines._events import OrderEvent, OrderReplaced
+from machines._events import OrderEvent, OrderFilled, OrderReplaced
 from machines._orders import OrderRole, OrderTrack, Side, TrackStatus
 
 __all__ = ["ORDERS_DIFFER", "Books", "classify_order_event"]
@@ -297,7 +297,9 @@ class Books:
                 # acknowledgement is news, not a duplicate.
                 self.stop, self.replacement = replacement, None
             return
-        elif kind == "filled" and slot == _REPLACEMENT:
+        elif kind == "filled" and _ends(event) and track.working:
+            track = track.with_status(TrackStatus.DONE)  # the venue's size, not the one asked
+        if kind == "filled" and slot == _REPLACEMENT:
             self._promote_replacement(track)
             return
         self.put(slot, track)
@@ -365,6 +367,11 @@ def _acknowledged(track: OrderTrack) -> OrderTrack:
     return track.with_status(TrackStatus.LIVE) if track.status is TrackStatus.SENT else track
 
 
+def _ends(event: OrderEvent) -> bool:
+    """Whether the venue says this fill ends the order (``OrderFilled.done``)."""
+    return isinstance(event, OrderFilled) and event.done
+
+
 def _cumulative(event: OrderEvent) -> Decimal:
     return getattr(event, "filled_qty", _ZERO)
 
@@ -400,7 +407,7 @@ def classify_order_event(books: Books, event: OrderEvent) -> str:
         return UNEXPECTED_REPLACE
     if kind == "accepted" and track.status is not TrackStatus.SENT:
         return DUPLICATE
-    if kind == "filled" and not grows:
+    if kind == "filled" and not grows and not (_ends(event) and track.working):
         return DUPLICATE
     if (
         slot == _ENTRY

@@ -302,13 +302,21 @@ class OrderRejected:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderFilled:
-    """An order filled, in part or in full. Quantities are cumulative over the order's life."""
+    """An order filled, in part or in full. Quantities are cumulative over the order's life.
+
+    ``done``: the venue says the order is filled and nothing of it works any more — at its own
+    size, which can be smaller than the one asked for (a replacement the venue shrank by what
+    the order it replaced filled while the replace was on its way, news of which may come after
+    the ``replaced``). The venue's word ends the order; a fill of the size asked for ends it
+    anyway.
+    """
 
     kind: ClassVar[str] = "filled"
     client_order_id: str
     at: datetime
     filled_qty: Decimal
     avg_fill_price: Decimal
+    done: bool = False
 
     def __post_init__(self) -> None:
         _require_id(self.client_order_id)

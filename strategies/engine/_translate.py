@@ -48,6 +48,8 @@ def order_event(
             at=at,
             filled_qty=order.filled_qty,
             avg_fill_price=order.filled_avg_price,
+            # the venue's ``fill`` ends the order, at the venue's size (a replacement it shrank)
+            done=event is UpdateKind.FILL,
         )
     if event in (UpdateKind.CANCELED, UpdateKind.EXPIRED):
         kind = OrderCancelled if event is UpdateKind.CANCELED else OrderExpired

@@ -55,7 +55,7 @@ EVENTS: dict[str, m.Event] = {
         client_order_id=CID, at=AT, reason="insufficient buying power"
     ),
     "OrderFilled": m.OrderFilled(
-        client_order_id=CID, at=AT, filled_qty=D("4"), avg_fill_price=D("101.0100")
+        client_order_id=CID, at=AT, filled_qty=D("4"), avg_fill_price=D("101.0100"), done=True
     ),
     "OrderCancelled": m.OrderCancelled(
         client_order_id=CID, at=AT, filled_qty=D("3"), avg_fill_price=D("101.00")

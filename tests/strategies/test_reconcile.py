@@ -240,3 +240,53 @@ def test_a_square_off_never_waits_on_the_cancel_of_a_stop_that_never_arrived():
     (close,) = closing.commands
     assert isinstance(close, ClosePosition)
     assert close.qty == 100
+
+
+class TestAnOrderTheVenueFilledAtItsOwnSize:
+    def test_a_filled_order_ends_the_machines_track_and_the_next_pass_is_quiet(self):
+        """The venue sized a stop 14 (a replacement shrunk by its predecessor's fills) where the
+        machine asked 28; the broker lists it filled, 14 of 14. Reconciliation's fill ends the
+        machine's track; it is not fed again on every later pass (chaos seed 4)."""
+        from dataclasses import replace as with_fields
+
+        desk = Desk(strategy="s", trading_date=DAY)
+        leg = EntryLeg(side=Side.BUY, entry_price=D("101.00"), initial_stop=D("99.00"))
+        (entry,) = desk.fire("AAPL", EntrySignalled(at=AT, qty=D(28), legs=(leg,))).commands
+        desk.fire("AAPL", OrderAccepted(client_order_id=entry.client_order_id, at=AT))
+        fill = OrderFilled(
+            client_order_id=entry.client_order_id, at=AT, filled_qty=D(28), avg_fill_price=D(101)
+        )
+        (stop,) = desk.fire("AAPL", fill).commands
+        cid = stop.client_order_id
+        desk.fire("AAPL", OrderAccepted(client_order_id=cid, at=AT))
+        desk.fire("AAPL", HaltRequested(at=AT, reason="test"))
+        desk.fire("AAPL", SquareOffReached(at=AT))  # asks to cancel the stop
+        part = OrderFilled(client_order_id=cid, at=AT, filled_qty=D(14), avg_fill_price=D(99))
+        desk.fire("AAPL", part)
+        listed = with_fields(
+            _order(cid),
+            qty=D(14),
+            filled_qty=D(14),
+            filled_avg_price=D(99),
+            status=OrderStatus.FILLED,
+        )
+
+        def one_pass():
+            return reconcile(
+                strategy="s",
+                snapshots=list(desk.snapshots()),
+                orders={cid: listed},
+                positions={"AAPL": D(14)},
+                client_id_of=lambda _venue: None,
+                now=AT,
+                missing_since={},
+                grace_seconds=10.0,
+            )
+
+        first = one_pass()
+        assert [type(e).__name__ for _, e in first.events] == ["OrderFilled"]
+        for symbol, event in first.events:
+            desk.fire(symbol, event)
+        (snapshot,) = desk.snapshots()
+        assert cid not in {t.client_order_id for t in snapshot.working_orders}
+        assert one_pass().events == []
