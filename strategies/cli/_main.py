@@ -276,6 +276,30 @@ def _status_diagram(statuses: Sequence[SymbolStatus], fmt: str) -> int:
     return EXIT_OK
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, read from its metadata only when
+    asked (``importlib.metadata`` is not loaded to build the parser)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: typing.Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> typing.NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("tickstate")
+        except PackageNotFoundError:  # a source tree on sys.path, never installed
+            found = "unknown (not installed)"
+        print(f"tickstate {found}")  # on stdout, as argparse's own version action does
+        parser.exit(EXIT_OK)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with the CLI's rule for mistakes: one line on stderr, exit 2."""
 
@@ -290,6 +314,7 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         prog="tickstate",
         description="Rule-based intraday trading on formal, thread-safe per-symbol state machines.",
     )
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
