@@ -111,6 +111,25 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _new_signal(args: argparse.Namespace) -> int:
+    from strategies.cli._scaffold import ScaffoldError, scaffold
+
+    try:
+        root = scaffold(args.name, args.dir)
+    except ScaffoldError as exc:
+        print(f"tickstate new-signal: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    config = root / f"{args.name}.toml"
+    data = Path("data") / "intraday_1min"
+    data_arg = str(data) if data.is_dir() else "PATH/TO/tickstate/data/intraday_1min"
+    print(f"wrote {root}: the signal {args.name!r} in {root / args.name / 'signal.py'}")
+    print("next:")
+    print(f"  pip install -e {root}")
+    print(f"  tickstate validate {config}")
+    print(f"  tickstate replay {config} --data {data_arg} --start 2012-11-15")
+    return EXIT_OK
+
+
 def _sim(args: argparse.Namespace) -> int:
     from strategies.cli._sim import run_sim
 
@@ -490,6 +509,25 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         "--strategy", default=None, help="the strategy, when the journal holds several"
     )
     resume.set_defaults(run=_resume)
+    new_signal = commands.add_parser(
+        "new-signal",
+        help="write a signal plugin package to start from (pyproject, signal, strategy file)",
+        description="Write DIR/NAME: a pyproject.toml registering the signal NAME in the "
+        "tickstate.signals entry points, NAME/signal.py (a first-bar breakout to replace with "
+        "your rule) and NAME.toml, a strategy using it on the demo data. After "
+        "`pip install -e DIR/NAME` it validates and replays as written "
+        "(docs/writing-a-signal.md).",
+    )
+    new_signal.add_argument(
+        "name", metavar="NAME", help="the signal's name: lower-case letters, digits and _"
+    )
+    new_signal.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(),
+        help="the folder to write the package NAME in (default: the current folder)",
+    )
+    new_signal.set_defaults(run=_new_signal)
     sim = commands.add_parser(
         "sim",
         help="serve the simulated exchange (Alpaca's twin) on one local port until stopped",
