@@ -105,6 +105,15 @@ def _early_close_notes(spec: StrategySpec, args: argparse.Namespace) -> list[str
 
 
 def _schema(args: argparse.Namespace) -> int:
+    if args.check is not None:
+        from strategies.cli._schema_doc import check_markdown
+
+        return check_markdown(args.check)
+    if args.markdown:
+        from strategies.cli._schema_doc import schema_markdown
+
+        sys.stdout.write(schema_markdown())
+        return EXIT_OK
     from strategies.spec import strategy_schema
 
     print(json.dumps(strategy_schema(), indent=2, sort_keys=False))
@@ -112,22 +121,9 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _new_signal(args: argparse.Namespace) -> int:
-    from strategies.cli._scaffold import ScaffoldError, scaffold
+    from strategies.cli._scaffold import run_new_signal
 
-    try:
-        root = scaffold(args.name, args.dir)
-    except ScaffoldError as exc:
-        print(f"tickstate new-signal: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    config = root / f"{args.name}.toml"
-    data = Path("data") / "intraday_1min"
-    data_arg = str(data) if data.is_dir() else "PATH/TO/tickstate/data/intraday_1min"
-    print(f"wrote {root}: the signal {args.name!r} in {root / args.name / 'signal.py'}")
-    print("next:")
-    print(f"  pip install -e {root}")
-    print(f"  tickstate validate {config}")
-    print(f"  tickstate replay {config} --data {data_arg} --start 2012-11-15")
-    return EXIT_OK
+    return run_new_signal(args.name, args.dir)
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -365,6 +361,19 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     validate.set_defaults(run=_validate)
     schema = commands.add_parser(
         "schema", help="print the JSON Schema of strategy files (for editors)"
+    )
+    schema.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the strategy-file reference instead (docs/strategy-file.md): every key's "
+        "type, range, default and description",
+    )
+    schema.add_argument(
+        "--check",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write nothing; exit 1 if FILE differs from what --markdown prints",
     )
     schema.set_defaults(run=_schema)
     replay = commands.add_parser(

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from string import Template
 
-__all__ = ["ScaffoldError", "check_name", "scaffold"]
+__all__ = ["ScaffoldError", "check_name", "run_new_signal", "scaffold"]
 
 #: A signal's name is also its package's and its entry point's: a lower-case Python identifier.
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -73,6 +73,26 @@ def scaffold(name: str, parent: Path) -> Path:
     except OSError as exc:
         raise ScaffoldError(f"{exc.filename or root}: {exc.strerror or exc}") from None
     return root
+
+
+def run_new_signal(name: str, parent: Path) -> int:
+    """``tickstate new-signal NAME --dir DIR``: write the package, say what to do next."""
+    from strategies.cli._codes import EXIT_OK, EXIT_USAGE
+
+    try:
+        root = scaffold(name, parent)
+    except ScaffoldError as exc:
+        print(f"tickstate new-signal: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    config = root / f"{name}.toml"
+    data = Path("data") / "intraday_1min"  # the demo data, when run from a tickstate checkout
+    shown = str(data) if data.is_dir() else "PATH/TO/tickstate/data/intraday_1min"
+    print(f"wrote {root}: the signal {name!r} in {root / name / 'signal.py'}")
+    print("next:")
+    print(f"  pip install -e {root}")
+    print(f"  tickstate validate {config}")
+    print(f"  tickstate replay {config} --data {shown} --start 2012-11-15")
+    return EXIT_OK
 
 
 _PYPROJECT = """\
