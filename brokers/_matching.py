@@ -6,7 +6,7 @@ UUID v4 drawn from a seeded generator, so the same inputs give the same ids. Wha
 refuses and how it fills is its ``VenueRules`` (``brokers._venue``): Alpaca paper's for the
 simulated exchange, ``PLAIN`` for the paper broker of a replay.
 
-Fill model (DESIGN §4), per bar, for orders submitted at or before the bar's cutoff:
+Fill model (docs/design.md §4), per bar, for orders submitted at or before the bar's cutoff:
 
 - market: at the bar's open;
 - buy stop: at the open if the bar opens at or above the stop, else at the stop if the high

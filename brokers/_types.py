@@ -1,7 +1,7 @@
 """Broker vocabulary: requests we send, orders/positions/bars/trade updates the venue reports.
 
 All prices and quantities are ``Decimal``; all times timezone-aware. Field names and order values
-follow the Alpaca Trading API v2 (``reference/alpaca-wire.md``), so converting an order to and
+follow the Alpaca Trading API v2 (``docs/alpaca-wire.md``), so converting an order to and
 from the wire is a field-by-field copy. What a trade update reports is a neutral ``UpdateKind``
 (FIX-like names); a venue's own spelling of it lives with that venue's wire
 (``brokers.alpaca._wire_streams`` for Alpaca), never here.
@@ -61,7 +61,7 @@ class TimeInForce(StrEnum):
 
 
 class OrderStatus(StrEnum):
-    """Alpaca's order statuses (``reference/alpaca-behaviours.md`` row 4)."""
+    """Alpaca's order statuses (``docs/alpaca-behaviours.md`` row 4)."""
 
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"

@@ -1,6 +1,6 @@
 """A venue's rules: what it refuses and how it fills — Alpaca paper's by default.
 
-``VenueRules`` is the matching core's configuration (rows of ``reference/alpaca-behaviours.md``).
+``VenueRules`` is the matching core's configuration (rows of ``docs/alpaca-behaviours.md``).
 The simulated exchange runs ``ALPACA_PAPER``, every rule on, and a focused test may relax one; the
 in-process paper broker of ``tickstate replay`` runs ``PLAIN`` until replay and the twin share one
 fill model. The checks themselves are pure functions over the orders a venue holds:
@@ -12,10 +12,10 @@ fill model. The checks themselves are pure functions over the orders a venue hol
   or above $50) above its stop; a gap beyond the collar leaves it elected and unfilled;
 - **price increments** (row 20): at or above $1 at most two decimals, below $1 at most four.
 
-``fill_price`` is the fill model of one order against one bar (DESIGN §4; see ``_matching``),
-``PartialFills`` the seeded share of fills that take only part (row 21): the simulated exchange
-and the paper broker of ``tickstate replay`` draw from the same one, so for the same seed and
-the same orders they fill the same parts.
+``fill_price`` is the fill model of one order against one bar (docs/design.md §4; see
+``_matching``), ``PartialFills`` the seeded share of fills that take only part (row 21): the
+simulated exchange and the paper broker of ``tickstate replay`` draw from the same one, so for
+the same seed and the same orders they fill the same parts.
 """
 
 from __future__ import annotations

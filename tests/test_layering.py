@@ -1,4 +1,4 @@
-"""Layering (DESIGN §1) across the whole tree: nothing reaches up a layer or a room, no cycles.
+"""Layering (docs/design.md §1) across the whole tree: nothing reaches up a layer or a room, no cycles.
 
 Layers: ``machines`` (stdlib and ``transitions`` only) and ``brokers`` (never ``machines`` or
 ``strategies``) at the bottom, ``strategies`` above both. Inside ``brokers`` the core imports

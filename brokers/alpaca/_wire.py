@@ -1,4 +1,4 @@
-"""Alpaca's JSON wire format (``reference/alpaca-wire.md``), both directions, without I/O.
+"""Alpaca's JSON wire format (``docs/alpaca-wire.md``), both directions, without I/O.
 
 REST objects here, stream messages in ``_wire_streams``. Our types → JSON for the simulated
 exchange; JSON → our types for the adapter and for the exchange reading requests. Decimals leave

@@ -1,4 +1,4 @@
-"""Alpaca's stream messages (``reference/alpaca-wire.md``), both directions, without I/O.
+"""Alpaca's stream messages (``docs/alpaca-wire.md``), both directions, without I/O.
 
 The trading stream's ``trade_updates`` and control messages, and the market-data stream's bar
 and control messages. A trade update's ``event`` is Alpaca's name for an ``UpdateKind``: the
@@ -39,7 +39,7 @@ __all__ = [
     "update_kind_to_wire",
 ]
 
-#: Every trade-update kind and Alpaca's ``event`` name for it (``reference/alpaca-behaviours.md``
+#: Every trade-update kind and Alpaca's ``event`` name for it (``docs/alpaca-behaviours.md``
 #: row 5), one row each way: read left to right to send, right to left to receive.
 ALPACA_EVENTS: Mapping[UpdateKind, str] = MappingProxyType(
     {

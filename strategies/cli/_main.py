@@ -105,10 +105,25 @@ def _early_close_notes(spec: StrategySpec, args: argparse.Namespace) -> list[str
 
 
 def _schema(args: argparse.Namespace) -> int:
+    if args.check is not None:
+        from strategies.cli._schema_doc import check_markdown
+
+        return check_markdown(args.check)
+    if args.markdown:
+        from strategies.cli._schema_doc import schema_markdown
+
+        sys.stdout.write(schema_markdown())
+        return EXIT_OK
     from strategies.spec import strategy_schema
 
     print(json.dumps(strategy_schema(), indent=2, sort_keys=False))
     return EXIT_OK
+
+
+def _new_signal(args: argparse.Namespace) -> int:
+    from strategies.cli._scaffold import run_new_signal
+
+    return run_new_signal(args.name, args.dir)
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -276,6 +291,30 @@ def _status_diagram(statuses: Sequence[SymbolStatus], fmt: str) -> int:
     return EXIT_OK
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, read from its metadata only when
+    asked (``importlib.metadata`` is not loaded to build the parser)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: typing.Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> typing.NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("tickstate")
+        except PackageNotFoundError:  # a source tree on sys.path, never installed
+            found = "unknown (not installed)"
+        print(f"tickstate {found}")  # on stdout, as argparse's own version action does
+        parser.exit(EXIT_OK)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with the CLI's rule for mistakes: one line on stderr, exit 2."""
 
@@ -290,6 +329,7 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         prog="tickstate",
         description="Rule-based intraday trading on formal, thread-safe per-symbol state machines.",
     )
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
@@ -321,6 +361,19 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     validate.set_defaults(run=_validate)
     schema = commands.add_parser(
         "schema", help="print the JSON Schema of strategy files (for editors)"
+    )
+    schema.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the strategy-file reference instead (docs/strategy-file.md): every key's "
+        "type, range, default and description",
+    )
+    schema.add_argument(
+        "--check",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write nothing; exit 1 if FILE differs from what --markdown prints",
     )
     schema.set_defaults(run=_schema)
     replay = commands.add_parser(
@@ -465,6 +518,25 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         "--strategy", default=None, help="the strategy, when the journal holds several"
     )
     resume.set_defaults(run=_resume)
+    new_signal = commands.add_parser(
+        "new-signal",
+        help="write a signal plugin package to start from (pyproject, signal, strategy file)",
+        description="Write DIR/NAME: a pyproject.toml registering the signal NAME in the "
+        "tickstate.signals entry points, NAME/signal.py (a first-bar breakout to replace with "
+        "your rule) and NAME.toml, a strategy using it on the demo data. After "
+        "`pip install -e DIR/NAME` it validates and replays as written "
+        "(docs/writing-a-signal.md).",
+    )
+    new_signal.add_argument(
+        "name", metavar="NAME", help="the signal's name: lower-case letters, digits and _"
+    )
+    new_signal.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(),
+        help="the folder to write the package NAME in (default: the current folder)",
+    )
+    new_signal.set_defaults(run=_new_signal)
     sim = commands.add_parser(
         "sim",
         help="serve the simulated exchange (Alpaca's twin) on one local port until stopped",

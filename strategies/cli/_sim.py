@@ -220,11 +220,16 @@ def run_sim(args: argparse.Namespace) -> int:
     except DataError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    history: list[Bar] = []
     if bars and (args.start is not None or args.days is not None):
-        bars = _window(bars, args.start, args.days)
-        if not bars:
+        window = _window(bars, args.start, args.days)
+        if not window:
             print(f"{args.data}: no bars from {args.start}", file=sys.stderr)
             return EXIT_USAGE
+        # The sessions before --start are the look-back a run reads at start-up (D-1 for
+        # 80-20): served by the historical API, as tickstate run's in-process exchange does.
+        history = [bar for bar in bars if bar.start < window[0].start]
+        bars = window
     try:
         faults = _faults(args)
         sim = SimExchange(
@@ -241,6 +246,7 @@ def run_sim(args: argparse.Namespace) -> int:
             hold_until_subscribed=True,
             updated_bars=args.updated_bars,
             data_connections=args.data_connections,
+            history=history,
         )
     except ValueError as exc:
         print(f"tickstate sim: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """From the feed's bars to the strategy's: ``bar_minutes`` bars of the regular session.
 
 Alpaca streams 1-minute bars only, for minutes with trades, pre- and post-market ones included
-(``reference/alpaca-behaviours.md`` rows 13-14); a strategy written for 5-minute regular-hours
+(``docs/alpaca-behaviours.md`` rows 13-14); a strategy written for 5-minute regular-hours
 bars must receive exactly those, in replay and live alike. ``BarAggregator`` builds them:
 
 - buckets are aligned to the session's open (09:30, 09:35, ... in New York), by the exchange

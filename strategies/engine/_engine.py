@@ -220,7 +220,7 @@ class Engine:
         outcome = self.desk.fire(symbol, event)
         fired = Fired(outcome, perf_counter() - started)
         crash_point("before_journal", outcome.trigger)  # tests only: see _crashpoints
-        # Durable before any command runs (DESIGN §2, invariant 8).
+        # Durable before any command runs (docs/design.md §2, invariant 8).
         seq = self._journal.record(outcome) if self._journal is not None else None
         if before is not None:
             self.book_fill(before, outcome)

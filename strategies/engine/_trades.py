@@ -5,7 +5,8 @@ the cash it moved. Everything is ``Decimal``.
 
 Fills are counted per order by their cumulative quantity, so a fill learnt twice — from the
 trade stream and again from a reconciliation, or replayed from the journal after a restart — is
-counted once, whichever way it came first (DESIGN §8, invariant 14: limits come from the books).
+counted once, whichever way it came first (docs/design.md §8, invariant 14: limits come from
+the books).
 """
 
 from __future__ import annotations

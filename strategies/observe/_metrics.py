@@ -1,4 +1,4 @@
-"""Prometheus metrics of a live run (DESIGN §6), served on 127.0.0.1 by ``tickstate run
+"""Prometheus metrics of a live run (docs/design.md §6), served on 127.0.0.1 by ``tickstate run
 --metrics-port``.
 
 Every metric lives in the run's own ``CollectorRegistry`` (never the process-wide default), so

@@ -1,7 +1,7 @@
 """A short's protective buy stop stranded above Alpaca's collar is covered at market.
 
 Alpaca books a buy stop as a stop-limit whose limit is 4 % above the stop below $50 and 2.5 %
-at or above (``reference/alpaca-behaviours.md`` row 2). A bar that trades through the stop and
+at or above (``docs/alpaca-behaviours.md`` row 2). A bar that trades through the stop and
 closes beyond that limit has elected it and left it unfilled: the venue sends no event, and the
 short is no longer protected however far the price runs. On each 1-minute bar the venue
 streams, the runner looks at every short whose buy stop works (not being cancelled): if the bar

@@ -1,7 +1,7 @@
 """Entries a pattern-day-trader-limited account could not close the same day are declined.
 
 Alpaca holds an account under $25,000 of equity to three day trades in five sessions
-(``reference/alpaca-behaviours.md`` row 3): once it has made three, any order that would complete
+(``docs/alpaca-behaviours.md`` row 3): once it has made three, any order that would complete
 a fourth is refused (403 ``40310100``) — the protective stop and then the closing order of an
 intraday position. So an entry there would open a position the runner could neither protect nor
 close today. The runner reads the account at start-up (logged as ``account_read``) and again

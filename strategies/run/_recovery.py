@@ -3,7 +3,7 @@
 A command is journaled before it is sent; a crash between the two leaves it without a result.
 On restart each such command is first looked up at the broker by its client order id and
 adopted if the broker has it. If not, it is judged against the rebuilt machine and the clock
-before anything is sent (DESIGN §8, invariant 12: recovery never sends the past):
+before anything is sent (docs/design.md §8, invariant 12: recovery never sends the past):
 
 | command        | skipped when                                                           |
 |----------------|------------------------------------------------------------------------|

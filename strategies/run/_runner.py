@@ -1,6 +1,6 @@
 """The live runner: one engine thread fed by the streams and the poller, through one queue.
 
-Threads (DESIGN §3), each named, each handing data on through the inbox and nothing else:
+Threads (docs/design.md §3), each named, each handing data on through the inbox and nothing else:
 
 - ``tickstate-trade-stream`` (the adapter's): trade updates → inbox; after every (re)connect it
   asks the poller for a reconciliation. It never waits on REST.
@@ -19,7 +19,7 @@ reconciliation may have read the broker just before a fill the stream already de
 Kill switches: an anomaly halts its own symbol (the machine does that); the daily loss limit
 halts and flattens every symbol, once per session (``KillSwitch``, checked after each item).
 
-Protection heals (DESIGN §8, invariant 11). A stop or exit whose delivery failed after the
+Protection heals (docs/design.md §8, invariant 11). A stop or exit whose delivery failed after the
 adapter's retries is sent again with the same client order id by the next reconciliation (a
 failure asks for one at once) — or adopted, if the broker has it — up to ``redrive_limit``
 sends; a cancel still open is asked again. Past the not-found grace an order the broker never

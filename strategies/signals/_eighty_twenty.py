@@ -1,6 +1,6 @@
 """The 80-20 signal (Connors & Raschke): D-1 opened in one end of its range and closed in the other.
 
-Rules: ``reference/strategies.md``. Long (the short mirrors it): D-1 opened in the top ``zone``
+Rules: ``docs/strategies.md``. Long (the short mirrors it): D-1 opened in the top ``zone``
 of its range and closed in the bottom ``zone``; on D, a bar whose low reaches ``trigger_ticks``
 below D-1's low arms a BUY STOP at ``E = L + entry_offset_ticks·t``; the initial stop sits
 ``stop_offset_ticks`` below the day's low until the fill; after the fill bar the stop trails
@@ -102,7 +102,7 @@ _MEAN_RANGE_SESSIONS = 20
 
 
 class EightyTwentyParams(BaseModel):
-    """The ``[signal]`` table of 80-20 (``reference/strategies.md``'s names and defaults)."""
+    """The ``[signal]`` table of 80-20 (``docs/strategies.md``'s names and defaults)."""
 
     model_config = FROZEN
 

@@ -1,6 +1,6 @@
 """The opening-range breakout signal: a one-cancels-other stop pair around the first minutes.
 
-Rules: ``reference/strategies.md``. The opening range is the high ``ORH`` and low ``ORL`` of the
+Rules: ``docs/strategies.md``. The opening range is the high ``ORH`` and low ``ORL`` of the
 bars in ``[open, open + or_minutes)``. When it is complete, one entry with two legs: a BUY STOP at
 ``ORH + buffer`` and a SELL STOP at ``ORL - buffer`` (``buffer = buffer_ticks·t``); the first fill
 cancels the other leg (the machine does that). The long's stop is ``ORL - buffer`` floored, the

@@ -81,7 +81,7 @@ class SimBrokerSpec(_Endpoints):
     ``tickstate sim`` serves when they are named: its keys come from APCA_API_KEY_ID /
     APCA_API_SECRET_KEY when set, else its default ones; its data REST base is ``rest_url``)."""
 
-    kind: Literal["sim"] = "sim"
+    kind: Literal["sim"] = Field(default="sim", description="the local simulated exchange")
     #: The venue's rules: the twin plays Alpaca paper's (``ALPACA_PAPER``).
     venue: ClassVar[VenueRules] = ALPACA_PAPER
     speed: float = Field(
@@ -108,13 +108,22 @@ class SimBrokerSpec(_Endpoints):
 class AlpacaBrokerSpec(_Endpoints):
     """Alpaca's API; keys come from APCA_API_KEY_ID / APCA_API_SECRET_KEY, never from the file."""
 
-    kind: Literal["alpaca"]
-    #: The venue's rules: Alpaca's own (``reference/alpaca-behaviours.md``).
+    kind: Literal["alpaca"] = Field(description="Alpaca's trading and market-data APIs")
+    #: The venue's rules: Alpaca's own (``docs/alpaca-behaviours.md``).
     venue: ClassVar[VenueRules] = ALPACA_PAPER
-    rest_url: str | None = "https://paper-api.alpaca.markets"
-    trading_stream_url: str | None = "wss://paper-api.alpaca.markets/stream"
-    data_stream_url: str | None = "wss://stream.data.alpaca.markets/v2/iex"
-    data_rest_url: str | None = "https://data.alpaca.markets"
+    rest_url: str | None = Field(
+        default="https://paper-api.alpaca.markets", description="REST base URL (no /v2)"
+    )
+    trading_stream_url: str | None = Field(
+        default="wss://paper-api.alpaca.markets/stream", description="trade-updates WebSocket URL"
+    )
+    data_stream_url: str | None = Field(
+        default="wss://stream.data.alpaca.markets/v2/iex", description="market-data WebSocket URL"
+    )
+    data_rest_url: str | None = Field(
+        default="https://data.alpaca.markets",
+        description="historical market-data REST base URL (no /v2)",
+    )
 
 
 def _broker_tag(value: Any) -> str:

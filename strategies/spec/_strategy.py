@@ -341,12 +341,25 @@ class StrategySpec(BaseModel):
         }
 
 
+#: Keys a file may leave out although their models declare no default: a "before" validator
+#: fills them in (the session's hours from its calendar, the entry window from the open and the
+#: signal's cutoff), so the schema must not demand them ("" is the top level).
+_FILLED_IN = {
+    "": ("entry_window",),
+    "SessionSpec": ("timezone", "open", "close"),
+    "EntryWindow": ("start", "end"),
+}
+
+
 def strategy_schema() -> dict[str, Any]:
     """The JSON Schema of a strategy file (for editors; TOML tables are JSON objects), with the
     parameters of every registered signal, built-in or plugin."""
     schema = StrategySpec.model_json_schema()
     defs: dict[str, Any] = schema.setdefault("$defs", {})
     defs["SignalTable"] = signal_schema(defs)
+    for definition, keys in _FILLED_IN.items():
+        table = defs[definition] if definition else schema
+        table["required"] = [key for key in table.get("required", ()) if key not in keys]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 

@@ -4,7 +4,7 @@ From a fresh ``SymbolMachine`` (a strategy's rules, or defaults) every sequence 
 ``depth`` steps is taken breadth-first — strategy events, the venue executing, filling,
 cancelling or expiring orders, the stream delivering (late, per order), reconciliations; a
 ``hostile`` venue also duplicates, re-delivers, reorders and loses — and after every step the
-machine's invariants (DESIGN §2) and the venue's (no reversal, one entry and one stop live,
+machine's invariants (docs/design.md §2) and the venue's (no reversal, one entry and one stop live,
 covered once at rest, wind-downs that finish, alarms where the machine gives up) are checked.
 Visited states are deduplicated by the machine's fingerprint and the venue's side, so the first
 counterexample of a property is a shortest one.

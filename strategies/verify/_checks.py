@@ -1,6 +1,6 @@
 """The properties a model check proves after every step, on the machine's side and the venue's.
 
-DESIGN §2's invariants 1-7 on the machine, and on the venue: the position never reverses or
+docs/design.md §2's invariants 1-7 on the machine, and on the venue: the position never reverses or
 outgrows the entry; never two live entries or two live stops; once nothing is in flight the
 books agree with the venue, a position is covered by one stop of exactly its size, a wind-down
 has reached flat, and a halted symbol with a position has something working or has raised a

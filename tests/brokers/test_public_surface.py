@@ -183,7 +183,7 @@ def _room(name: str) -> str | None:
 
 
 def test_brokers_never_imports_the_layers_above():
-    """brokers/ (subpackages included) imports neither machines nor strategies (DESIGN §1)."""
+    """brokers/ (subpackages included) imports neither machines nor strategies (docs/design.md §1)."""
     for path in PACKAGE.rglob("*.py"):
         for name in _imports(path):
             assert name.split(".")[0] not in {"machines", "strategies"}, (path.name, name)

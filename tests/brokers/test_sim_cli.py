@@ -204,3 +204,32 @@ def test_help_of_tickstate_stays_light_but_sim_help_lists_every_knob() -> None:
     )
     for knob in dataclasses.fields(SimFaults):
         assert "--" + knob.name.replace("_", "-") in done.stdout, knob.name
+
+
+def test_the_sessions_before_start_are_served_as_history(tmp_path: Path) -> None:
+    """With ``--start``, the earlier sessions are not replayed but the historical API serves them:
+    a run pointed at the exchange reads its look-back (D-1) there before its first session."""
+    data = tmp_path / "bars.csv"
+    data.write_text(
+        "symbol,start,open,high,low,close,volume\n"
+        "AAPL,2026-11-20T14:30:00Z,90,91,89,90.5,1000\n"
+        "AAPL,2026-11-23T14:30:00Z,100,101,99,100.5,1000\n",
+        encoding="utf-8",
+    )
+    sim = _Sim("--data", str(data), "--start", "2026-11-23", "--key-id", "KK", "--secret-key", "SS")
+    try:
+        rest = _url(sim.expect("serving"), "http://")
+        sim.expect("keys")
+        assert "2026-11-23 14:30:00Z to 2026-11-23 14:31:00Z" in sim.expect("data")  # one session
+        sim.expect("Ctrl-C stops")
+        answer = requests.get(
+            rest + "/v2/stocks/bars",
+            params={"symbols": "AAPL", "timeframe": "1Min", "start": "2026-11-20T00:00:00Z", "end": "2026-11-21T00:00:00Z"},
+            headers={"APCA-API-KEY-ID": "KK", "APCA-API-SECRET-KEY": "SS"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        assert [bar["t"] for bar in answer.json()["bars"]["AAPL"]] == ["2026-11-20T14:30:00Z"]
+    finally:
+        code, err = sim.stop()
+    assert code == 0, err

@@ -1,5 +1,5 @@
 """Fidelity: the official ``alpaca-py`` SDK, against the simulated exchange's defaults, sees each
-order behaviour of ``reference/alpaca-behaviours.md`` (one test per behaviour; the row in its
+order behaviour of ``docs/alpaca-behaviours.md`` (one test per behaviour; the row in its
 name). ``docs/alpaca-fidelity.md`` maps every row to its test. Where a test relaxes a rule, it is
 one the behaviour under test does not need (whole fills, so a quantity is exact), named there.
 """

@@ -1,4 +1,4 @@
-"""Field lessons (``reference/field-lessons.md``) reproduced on the live runner.
+"""Field lessons (``docs/field-lessons.md``) reproduced on the live runner.
 
 Runner level: the real runner, adapter and journal against a ``SimExchange`` over loopback
 sockets — in this process for whole-day replays, in a child process (``harness.Session``) where

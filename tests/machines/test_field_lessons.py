@@ -1,4 +1,4 @@
-"""Field lessons 10, 13, 15, 16 and 17 (``reference/field-lessons.md``), reproduced on one machine."""
+"""Field lessons 10, 13, 15, 16 and 17 (``docs/field-lessons.md``), reproduced on one machine."""
 
 from __future__ import annotations
 

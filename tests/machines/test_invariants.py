@@ -1,7 +1,7 @@
-"""Invariants 1-7 of DESIGN §2 hold after every event a machine can meet.
+"""Invariants 1-7 of docs/design.md §2 hold after every event a machine can meet.
 
 One ``SymbolMachine`` is driven by random strategy events and by a fake broker that executes the
-machine's commands the way ``reference/alpaca-wire.md`` describes: requests are executed in order
+machine's commands the way ``docs/alpaca-wire.md`` describes: requests are executed in order
 but asynchronously to the trade-updates stream; a cancel is confirmed later and the order may
 still fill first; a replace that loses the race with a fill ends "fill (A), then B rejected"; the
 stream repeats events, delivers them out of order and names ids we never issued.
