@@ -126,9 +126,12 @@ def _verify(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
+    from brokers import SystemClock
     from strategies._exceptions import DataError
+    from strategies.cli._output import Output, new_run_id, summary_record
     from strategies.cli._run import seed_of
     from strategies.cli._tables import print_summary
+    from strategies.observe import configure_logging
     from strategies.run import (
         around_the_sessions,
         daily_history,
@@ -158,6 +161,12 @@ def _replay(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     out = args.out or Path("runs") / f"replay-{spec.name}"
+    output = Output.choose(table=args.table)
+    run_id = new_run_id(f"replay-{spec.name}", SystemClock().now().strftime("%Y%m%d-%H%M%S"))
+    # Off a terminal stdout is JSON lines only: the replay's few log lines, then its summary.
+    configure_logging(
+        renderer="json", stream=output.machine or sys.stderr, level="INFO", run_id=run_id
+    )
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"replaying {spec.name}", total=len(bars))
         try:
@@ -175,9 +184,23 @@ def _replay(args: argparse.Namespace) -> int:
         except DataError as exc:
             print(f"{args.data}: {exc.problem}", file=sys.stderr)
             return EXIT_USAGE
-    print_summary(result.summaries, title=f"{spec.name}: {len(result.trades)} trades")
-    print(f"wrote {result.trades_path} and {result.summary_path}")
-    print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
+    print_summary(
+        result.summaries, title=f"{spec.name}: {len(result.trades)} trades", stream=output.human
+    )
+    output.say(f"wrote {result.trades_path} and {result.summary_path}")
+    output.say(
+        f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)"
+    )
+    output.emit(
+        summary_record(
+            command="replay",
+            strategy=spec.name,
+            summaries=result.summaries,
+            run_id=run_id,
+            bars=result.bars,
+            written=[str(result.trades_path), str(result.summary_path)],
+        )
+    )
     return EXIT_OK
 
 
@@ -359,6 +382,11 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     replay.add_argument(
         "--plot", type=Path, default=None, help="also draw a PNG per symbol-day with trades here"
     )
+    replay.add_argument(
+        "--table",
+        action="store_true",
+        help="off a terminal, print the summary table on stdout instead of JSON lines",
+    )
     replay.set_defaults(run=_replay)
     run = commands.add_parser(
         "run", help="run a strategy live (default: against the local simulated exchange)"
@@ -420,6 +448,12 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="journal file; an existing one resumes (default: a new one under runs/)",
+    )
+    run.add_argument(
+        "--table",
+        action="store_true",
+        help="off a terminal, print the summary table on stdout (the log lines stay in the "
+        "run's log file) instead of JSON lines: the log, then the summary",
     )
     run.set_defaults(run=_run)
     verify = commands.add_parser(

@@ -129,6 +129,7 @@ def run_live(
     metrics: RunMetrics | None = None,
     realtime: bool = False,
     seed: int | None = None,
+    run_id: str | None = None,
 ) -> LiveResult:
     """Run ``spec`` live until the data ends, ``settings.until``, or a stop signal.
 
@@ -155,6 +156,8 @@ def run_live(
     returned: the same trades at any speed); ``realtime`` lets the exchange's clock run free,
     and every order that reaches it after the bar it was meant for is noted (``order_late``,
     counted in ``LiveResult.late_orders``).
+
+    ``run_id`` names the run in the journal (the id its log lines carry).
 
     With ``metrics``, the run counts outcomes and times lock holds and event-to-command
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
@@ -197,7 +200,10 @@ def run_live(
                 pending = journal.rebuild(engine.desk, observe=engine.book_fill)
                 _log.info("rebuilt", journal=str(journal.path), pending=len(pending))
             journal.begin_run(
-                strategy=spec.name, config_path=config_path, trading_date=venue.trading_date
+                strategy=spec.name,
+                config_path=config_path,
+                trading_date=venue.trading_date,
+                run_id=run_id,
             )
         runner = LiveRunner(
             engine=engine,

@@ -336,7 +336,9 @@ class LiveRunner:
             )
             self._cancel(order)
         redriven = self._protection.apply(found)
-        _log.info(
+        # Orphans and lost orders are the broker and the books disagreeing: a warning.
+        troubled = bool(found.cancel_orphans or found.lost)
+        getattr(_log, "warning" if troubled else "info")(
             "reconciled",
             events=len(found.events),
             orphans=len(found.cancel_orphans),
