@@ -25,7 +25,9 @@ from strategies.cli._sim import add_fault_flags, add_sim_arguments
 from strategies.cli._verify import add_verify_arguments
 
 if TYPE_CHECKING:
-    from strategies.journal import SymbolStatus
+    from datetime import datetime
+
+    from strategies.journal import Liveness, SymbolStatus
     from strategies.spec import StrategySpec
 
 __all__ = ["build_parser", "main"]
@@ -215,6 +217,9 @@ def _status(args: argparse.Namespace) -> int:
     from strategies.cli._tables import print_status
     from strategies.journal import newest_journal, read_latest, read_liveness
 
+    if args.json and args.diagram:
+        print("tickstate status: --json and --diagram: choose one", file=sys.stderr)
+        return EXIT_USAGE
     try:
         path = args.journal or newest_journal(Path("runs"))
         statuses = read_latest(path)
@@ -224,10 +229,44 @@ def _status(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.diagram:
         return _status_diagram(statuses, args.format)
+    if args.json:
+        print(json.dumps(_status_document(path, statuses, alive), indent=2))
+        return EXIT_OK
     noun = "symbol" if len(statuses) == 1 else "symbols"
     print_status(statuses, title=f"{path}: {len(statuses)} {noun}")
     print(f"run: {alive.describe()}")
     return EXIT_OK
+
+
+def _status_document(
+    path: Path, statuses: Sequence[SymbolStatus], alive: Liveness
+) -> dict[str, object]:
+    """``tickstate status --json``: the journal, its run's liveness and each symbol's snapshot
+    as the journal encodes it (Decimals as strings, times ISO 8601), with its last event."""
+    from strategies.journal import encode_snapshot
+
+    def when(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    symbols = []
+    for status in statuses:
+        snapshot = {k: v for k, v in encode_snapshot(status.snapshot).items() if k != "type"}
+        last = {
+            "trigger": status.last_trigger,
+            "kind": status.last_kind,
+            "seq": status.last_seq,
+            "at": when(status.last_at),
+        }
+        symbols.append({**snapshot, "last_event": last})
+    run = {
+        "running": alive.running,
+        "detail": alive.describe(),
+        "pid": alive.pid,
+        "beat_at": when(alive.beat_at),
+        "ended_at": when(alive.ended_at),
+        "exit": alive.exit,
+    }
+    return {"journal": str(path), "run": run, "symbols": symbols}
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -481,6 +520,12 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         action="store_true",
         help="instead of the table, write the lifecycle's overview with each symbol marked in "
         "its current state, on stdout",
+    )
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document instead of the table: the run's liveness and each "
+        "symbol's full snapshot (amounts as strings) with its last event",
     )
     status.add_argument(
         "--format",
