@@ -180,6 +180,7 @@ class LiveRunner:
         if metrics is not None:
             metrics.watch_stream("trade_updates", trade_stream)
             metrics.watch_stream("bars", bar_stream)
+            metrics.watch_engine(engine)
             engine.incidents.listen(metrics.incident)
 
     # --- called from other threads ---------------------------------------------------------
@@ -284,6 +285,8 @@ class LiveRunner:
                 self.late_orders.meant_for = item.start + self.feed_interval
             if self._minute_watch is not None:
                 self._minute_watch(item)
+            if self.metrics is not None:
+                self.metrics.saw_price(item.symbol, item.close)
             for bar in self.feed.receive(item):
                 self._strategy_bar(bar)
         elif isinstance(item, Updated):

@@ -27,6 +27,8 @@ from machines import (
 from strategies.cli import main
 from strategies.engine import Fired
 from strategies.observe import RunMetrics, _metrics
+from strategies.run import RunSettings, first_sessions, load_bars, run_live
+from strategies.spec import load_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOLS_OF_EXAMPLE = ("AAPL", "IBM", "MSFT", "GOOG")
@@ -39,6 +41,12 @@ NAMES = {
     "tickstate_incidents",
     "tickstate_lock_hold_seconds",
     "tickstate_event_to_command_seconds",
+    "tickstate_position",
+    "tickstate_open_pnl",
+    "tickstate_realised_pnl",
+    "tickstate_working_orders",
+    "tickstate_last_price",
+    "tickstate_state",
 }
 
 
@@ -197,3 +205,75 @@ class TestTickstateRunServesMetrics:
         assert {dict(labels)["stream"] for _name, labels in reconnects} == {"bars", "trade_updates"}
         with pytest.raises(requests.ConnectionError):
             requests.get(str(seen["url"]), timeout=2)
+
+
+def _by_symbol(family: dict, sample: str) -> dict[str, float]:
+    return {dict(labels)["symbol"]: v for (name, labels), v in family.items() if name == sample}
+
+
+class TestPerSymbolGauges:
+    def test_gauges_follow_position_pnl_orders_and_state_during_a_lock_step_run(self):
+        """The demo day of the 80-20 example in lock-step at 1e9: scraped over loopback from
+        the engine thread at the first bar a position is open, the gauges equal the machine's
+        snapshot (position, working orders, state), the bar's close and the open trade's PnL
+        at it; scraped after the run, realised PnL equals the run's trades per symbol."""
+        spec = load_strategy(ROOT / "examples" / "eighty_twenty.toml")
+        bars, history = first_sessions(
+            load_bars(ROOT / "data" / "intraday_5min"), spec, 1, date(2012, 11, 15)
+        )
+        metrics = RunMetrics(spec.name)
+        seen: dict[str, object] = {}
+        engines = []
+
+        def on_bar(bar):
+            if "during" in seen:
+                return
+            engine = engines[0]
+            snapshot = engine.desk.machine(bar.symbol).snapshot()
+            if snapshot.position == 0:
+                return
+            seen["during"] = scrape(server.url)  # the engine waits: nothing moves meanwhile
+            seen["bar"], seen["snapshot"] = bar, snapshot
+            seen["entry"] = engine.recorder.open_entry(bar.symbol)
+
+        with metrics.serve(0) as server:
+            result = run_live(
+                spec,
+                bars=bars,
+                history=history,
+                settings=RunSettings(poll_interval=0.5),
+                speed=1e9,
+                metrics=metrics,
+                on_bar=on_bar,
+                on_runner=lambda runner: engines.append(runner.engine),
+            )
+            after = scrape(server.url)
+        during, bar, snapshot = seen["during"], seen["bar"], seen["snapshot"]
+        symbol = bar.symbol
+        assert _by_symbol(during["tickstate_position"], "tickstate_position")[symbol] == float(
+            snapshot.position
+        )
+        working = _by_symbol(during["tickstate_working_orders"], "tickstate_working_orders")
+        assert working[symbol] == len(snapshot.working_orders) >= 1  # its protective stop
+        assert _by_symbol(during["tickstate_last_price"], "tickstate_last_price")[symbol] == float(
+            bar.close
+        )
+        held, entry = seen["entry"]
+        assert held == snapshot.position
+        opened = _by_symbol(during["tickstate_open_pnl"], "tickstate_open_pnl")[symbol]
+        assert opened == pytest.approx(float(held * (bar.close - entry)))
+        states = {
+            dict(labels)["tickstate_state"]: v
+            for (_name, labels), v in during["tickstate_state"].items()
+            if dict(labels)["symbol"] == symbol
+        }
+        assert set(states) == {state.value for state in State}
+        assert states[snapshot.state.value] == 1.0
+        assert sum(states.values()) == 1.0
+        # After the run: everything flat, realised PnL per symbol as the run's trades.
+        realised = _by_symbol(after["tickstate_realised_pnl"], "tickstate_realised_pnl")
+        for summary in result.summaries:
+            if summary.trades:
+                assert realised[summary.symbol] == pytest.approx(float(summary.pnl))
+        assert set(_by_symbol(after["tickstate_position"], "tickstate_position").values()) == {0.0}
+        assert set(_by_symbol(after["tickstate_open_pnl"], "tickstate_open_pnl").values()) == {0.0}
