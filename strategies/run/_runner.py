@@ -170,6 +170,7 @@ class LiveRunner:
             ),
             list(engine.signals),
             last_close=last_close,
+            incidents=engine.incidents,
         )
         self._protection = Protection(engine, settings)
         self.gate = gate
