@@ -16,10 +16,12 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, MutableMapping, Sequence
-from datetime import datetime, tzinfo
-from typing import Any, Literal, Protocol, TextIO
+from datetime import tzinfo
+from typing import Any, Literal, TextIO
 
 import structlog
+
+from brokers import Clock
 
 __all__ = [
     "MarketTime",
@@ -32,10 +34,6 @@ __all__ = [
 Renderer = Literal["json", "console"]
 
 _SECRET_WORDS = ("secret", "password", "token", "api_key", "key_id", "authorization", "webhook")
-
-
-class _Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 def add_thread(
@@ -69,10 +67,10 @@ class MarketTime:
     __slots__ = ("_clock", "_zone")
 
     def __init__(self) -> None:
-        self._clock: _Clock | None = None
+        self._clock: Clock | None = None
         self._zone: tzinfo | None = None
 
-    def follow(self, clock: _Clock, zone: tzinfo | None = None) -> None:
+    def follow(self, clock: Clock, zone: tzinfo | None = None) -> None:
         """From now on, stamp ``clock``'s time (in ``zone``, the exchange's, when given)."""
         self._zone = zone
         self._clock = clock

@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import structlog
 
@@ -152,7 +153,7 @@ class BarFeed:
             if now - seen >= after:
                 self.stale.add(symbol)
                 self.counters["data_stale"] += 1
-                fields = {
+                fields: dict[str, Any] = {
                     "since": seen.isoformat(),
                     "minutes": int((now - seen).total_seconds() // 60),
                 }

@@ -37,6 +37,7 @@ from strategies.spec import StrategySpec
 
 if TYPE_CHECKING:
     from strategies.observe._metrics import RunMetrics
+    from strategies.observe._notify import Notifier
 
 __all__ = ["LiveResult", "run_live"]
 
@@ -92,6 +93,22 @@ def _warm_up(spec: StrategySpec, venue: Venue, engine: Engine, runner: LiveRunne
         runner.feed.receive(minute)
     if warm or pending:
         _log.info("warmed_up", bars=len(warm), dropped_events=dropped, minutes=len(pending))
+
+
+def _notifier(spec: StrategySpec, venue: Venue, run_id: str | None) -> Notifier | None:
+    """The ``[notify]`` webhook's notifier, started (None without one)."""
+    if spec.notify is None:
+        return None
+    from strategies.observe._notify import Notifier
+
+    return Notifier(
+        spec.notify.webhook_url,
+        strategy=spec.name,
+        run_id=run_id,
+        timeout=spec.notify.timeout,
+        clock=venue.clock,
+        zone=spec.session.hours().timezone,
+    ).start()
 
 
 @contextmanager
@@ -157,7 +174,9 @@ def run_live(
     and every order that reaches it after the bar it was meant for is noted (``order_late``,
     counted in ``LiveResult.late_orders``).
 
-    ``run_id`` names the run in the journal (the id its log lines carry).
+    ``run_id`` names the run in the journal (the id its log lines carry) and in its
+    notifications: with a ``[notify]`` table, fills, halts, the kill switch and ``data_stale``
+    are posted to its webhook off the engine thread (``Notifier``).
 
     With ``metrics``, the run counts outcomes and times lock holds and event-to-command
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
@@ -184,6 +203,9 @@ def run_live(
             history = fetch_history(
                 venue.market_data, spec, venue.trading_date, feed=venue.bar_size
             )
+        notifier = _notifier(spec, venue, run_id)
+        if notifier is not None:
+            held.callback(notifier.close)  # after the run: what is queued gets one timeout
         engine = build_engine_for(
             spec,
             broker=broker,
@@ -191,8 +213,14 @@ def run_live(
             trading_date=first or venue.trading_date,
             history=history,
             journal=journal,
-            observers=(*observers, *(() if metrics is None else (metrics,))),
+            observers=(
+                *observers,
+                *(() if metrics is None else (metrics,)),
+                *(() if notifier is None else (notifier,)),
+            ),
         )
+        if notifier is not None:
+            engine.incidents.watch(notifier.incident)
         pending: tuple[PendingCommand, ...] = ()
         if journal is not None:
             if first is not None:

@@ -2,7 +2,7 @@
 127.0.0.1 from the run's own registry, scraped here over loopback with ``requests``."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from time import perf_counter
@@ -218,9 +218,10 @@ class TestPerSymbolGauges:
         snapshot (position, working orders, state), the bar's close and the open trade's PnL
         at it; scraped after the run, realised PnL equals the run's trades per symbol."""
         spec = load_strategy(ROOT / "examples" / "eighty_twenty.toml")
-        bars, history = first_sessions(
-            load_bars(ROOT / "data" / "intraday_5min"), spec, 1, date(2012, 11, 15)
-        )
+        day = date(2012, 11, 15)
+        around = (day - timedelta(days=10), day + timedelta(days=1))  # D-1 for the look-back
+        recorded = load_bars(ROOT / "data" / "intraday_5min", symbols=spec.symbols, dates=around)
+        bars, history = first_sessions(recorded, spec, 1, day)
         metrics = RunMetrics(spec.name)
         seen: dict[str, object] = {}
         engines = []
