@@ -165,10 +165,12 @@ def _replay(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"replay-{spec.name}"
     output = Output.choose(table=args.table)
     run_id = new_run_id(f"replay-{spec.name}", SystemClock().now().strftime("%Y%m%d-%H%M%S"))
-    # Off a terminal stdout is JSON lines only: the replay's few log lines, then its summary.
-    configure_logging(
-        renderer="json", stream=output.machine or sys.stderr, level="INFO", run_id=run_id
-    )
+    # Off a terminal stdout is JSON lines only: the replay's few log lines, then its summary;
+    # on one, only warnings reach people, readable, on stderr beside the progress bar.
+    if output.machine is not None:
+        configure_logging(renderer="json", stream=output.machine, run_id=run_id)
+    else:
+        configure_logging(renderer="console", stream=sys.stderr, level="WARNING", run_id=run_id)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"replaying {spec.name}", total=len(bars))
         try:

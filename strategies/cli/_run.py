@@ -105,14 +105,12 @@ def run_command(args: argparse.Namespace) -> int:
         market_time=market_time,
     )
     table: LiveTable | None = None
-    zone = spec.session.hours().timezone
 
     def on_runner(runner: object) -> None:
         nonlocal table
         from strategies.run import LiveRunner
 
         assert isinstance(runner, LiveRunner)
-        market_time.follow(runner.engine.clock, zone)
         if tty:
             engine = runner.engine
             table = LiveTable(
@@ -156,6 +154,7 @@ def run_command(args: argparse.Namespace) -> int:
             realtime=args.realtime,
             seed=args.seed,
             run_id=run_id,
+            market_time=market_time,
         )
     except EngineFaultError as exc:  # a bug, not the user's: the run shut down first
         print(f"tickstate run: {exc}; see {log_path}", file=sys.stderr)

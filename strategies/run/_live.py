@@ -36,6 +36,7 @@ from strategies.signals import DailyBar
 from strategies.spec import StrategySpec
 
 if TYPE_CHECKING:
+    from strategies.observe._logging import MarketTime
     from strategies.observe._metrics import RunMetrics
     from strategies.observe._notify import Notifier
 
@@ -147,6 +148,7 @@ def run_live(
     realtime: bool = False,
     seed: int | None = None,
     run_id: str | None = None,
+    market_time: MarketTime | None = None,
 ) -> LiveResult:
     """Run ``spec`` live until the data ends, ``settings.until``, or a stop signal.
 
@@ -176,7 +178,8 @@ def run_live(
 
     ``run_id`` names the run in the journal (the id its log lines carry) and in its
     notifications: with a ``[notify]`` table, fills, halts, the kill switch and ``data_stale``
-    are posted to its webhook off the engine thread (``Notifier``).
+    are posted to its webhook off the engine thread (``Notifier``). ``market_time`` (the log
+    lines' ``market_ts``) is told the venue's clock as soon as the venue is open.
 
     With ``metrics``, the run counts outcomes and times lock holds and event-to-command
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
@@ -191,6 +194,8 @@ def run_live(
             realtime=realtime,
             seed=seed,
         )
+        if market_time is not None:  # log lines carry the venue's market time from here on
+            market_time.follow(venue.clock, spec.session.hours().timezone)
         late = LateOrders(venue.broker) if venue.simulated and venue.lockstep is None else None
         broker = venue.broker if late is None else late
         held.callback(venue.close)
