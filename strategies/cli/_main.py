@@ -261,6 +261,7 @@ def _status_document(
         }
         symbols.append({**snapshot, "last_event": last})
     run = {
+        "run_id": alive.run_id,
         "running": alive.running,
         "detail": alive.describe(),
         "pid": alive.pid,

@@ -50,6 +50,11 @@ class TestRunOffATerminal:
         assert all(line["market_ts"].endswith("-05:00") for line in fills)
         square_offs = [line for line in logs if line.get("trigger") == "square_off"]
         assert all(line["state_from"] != line["state_to"] for line in square_offs)
+        # The journal knows the run by the same id: status --json says it.
+        assert main(["status", str(journal), "--json"]) == 0
+        status = json.loads(capsys.readouterr().out)
+        assert status["run"]["run_id"] == run_id
+        assert status["run"]["running"] is False
         # People's lines: on stderr, never on stdout.
         assert "s8020: 3 trades, live" in captured.err
         assert f"journal: {journal}" in captured.err
