@@ -214,7 +214,8 @@ class AlpacaBroker:
         def before_sleep(state: RetryCallState) -> None:
             self._retries += 1
             error = state.outcome.exception() if state.outcome is not None else None
-            _log.info(
+            # A 429, 5xx or timeout: the venue is in trouble even if the retry works.
+            _log.warning(
                 "rest_retry",
                 call=what,
                 attempt=state.attempt_number,

@@ -178,7 +178,8 @@ class _Stream:
                 attempt, self._policy.initial_backoff, self._policy.max_backoff, self._rng
             )
             attempt += 1
-            self._log.info("stream_disconnected", attempt=attempt, delay=round(delay, 4))
+            # Not asked to stop: the socket went away under us, an anomaly worth a warning.
+            self._log.warning("stream_disconnected", attempt=attempt, delay=round(delay, 4))
             if self._stopping.wait(delay):
                 break
         self._log.info("stream_stopped", **_as_fields(self.counters))
@@ -211,10 +212,13 @@ class _Stream:
         self._on_open(app)
 
     def _errored(self, app: websocket.WebSocketApp, error: Any) -> None:
-        self._log.info("stream_error", error=type(error).__name__)
+        # While stopping, an error is the socket being closed; otherwise it is the venue's.
+        level = "info" if self._stopping.is_set() else "warning"
+        getattr(self._log, level)("stream_error", error=type(error).__name__)
 
     def _closed(self, app: websocket.WebSocketApp, code: Any, reason: Any) -> None:
-        self._log.info("stream_closed", code=code)
+        level = "info" if self._stopping.is_set() else "warning"
+        getattr(self._log, level)("stream_closed", code=code)
 
     def _received(self, app: websocket.WebSocketApp, frame: str | bytes) -> None:
         """One text or binary frame: decode it, then let the stream handle the message."""

@@ -25,7 +25,9 @@ from strategies.cli._sim import add_fault_flags, add_sim_arguments
 from strategies.cli._verify import add_verify_arguments
 
 if TYPE_CHECKING:
-    from strategies.journal import SymbolStatus
+    from datetime import datetime
+
+    from strategies.journal import Liveness, SymbolStatus
     from strategies.spec import StrategySpec
 
 __all__ = ["build_parser", "main"]
@@ -141,9 +143,12 @@ def _verify(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
+    from brokers import SystemClock
     from strategies._exceptions import DataError
+    from strategies.cli._output import Output, new_run_id, summary_record
     from strategies.cli._run import seed_of
     from strategies.cli._tables import print_summary
+    from strategies.observe import configure_logging
     from strategies.run import (
         around_the_sessions,
         daily_history,
@@ -173,6 +178,14 @@ def _replay(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     out = args.out or Path("runs") / f"replay-{spec.name}"
+    output = Output.choose(table=args.table)
+    run_id = new_run_id(f"replay-{spec.name}", SystemClock().now().strftime("%Y%m%d-%H%M%S"))
+    # Off a terminal stdout is JSON lines only: the replay's few log lines, then its summary;
+    # on one, only warnings reach people, readable, on stderr beside the progress bar.
+    if output.machine is not None:
+        configure_logging(renderer="json", stream=output.machine, run_id=run_id)
+    else:
+        configure_logging(renderer="console", stream=sys.stderr, level="WARNING", run_id=run_id)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"replaying {spec.name}", total=len(bars))
         try:
@@ -190,9 +203,23 @@ def _replay(args: argparse.Namespace) -> int:
         except DataError as exc:
             print(f"{args.data}: {exc.problem}", file=sys.stderr)
             return EXIT_USAGE
-    print_summary(result.summaries, title=f"{spec.name}: {len(result.trades)} trades")
-    print(f"wrote {result.trades_path} and {result.summary_path}")
-    print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
+    print_summary(
+        result.summaries, title=f"{spec.name}: {len(result.trades)} trades", stream=output.human
+    )
+    output.say(f"wrote {result.trades_path} and {result.summary_path}")
+    output.say(
+        f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)"
+    )
+    output.emit(
+        summary_record(
+            command="replay",
+            strategy=spec.name,
+            summaries=result.summaries,
+            run_id=run_id,
+            bars=result.bars,
+            written=[str(result.trades_path), str(result.summary_path)],
+        )
+    )
     return EXIT_OK
 
 
@@ -207,6 +234,9 @@ def _status(args: argparse.Namespace) -> int:
     from strategies.cli._tables import print_status
     from strategies.journal import newest_journal, read_latest, read_liveness
 
+    if args.json and args.diagram:
+        print("tickstate status: --json and --diagram: choose one", file=sys.stderr)
+        return EXIT_USAGE
     try:
         path = args.journal or newest_journal(Path("runs"))
         statuses = read_latest(path)
@@ -216,10 +246,45 @@ def _status(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.diagram:
         return _status_diagram(statuses, args.format)
+    if args.json:
+        print(json.dumps(_status_document(path, statuses, alive), indent=2))
+        return EXIT_OK
     noun = "symbol" if len(statuses) == 1 else "symbols"
     print_status(statuses, title=f"{path}: {len(statuses)} {noun}")
     print(f"run: {alive.describe()}")
     return EXIT_OK
+
+
+def _status_document(
+    path: Path, statuses: Sequence[SymbolStatus], alive: Liveness
+) -> dict[str, object]:
+    """``tickstate status --json``: the journal, its run's liveness and each symbol's snapshot
+    as the journal encodes it (Decimals as strings, times ISO 8601), with its last event."""
+    from strategies.journal import encode_snapshot
+
+    def when(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    symbols = []
+    for status in statuses:
+        snapshot = {k: v for k, v in encode_snapshot(status.snapshot).items() if k != "type"}
+        last = {
+            "trigger": status.last_trigger,
+            "kind": status.last_kind,
+            "seq": status.last_seq,
+            "at": when(status.last_at),
+        }
+        symbols.append({**snapshot, "last_event": last})
+    run = {
+        "run_id": alive.run_id,
+        "running": alive.running,
+        "detail": alive.describe(),
+        "pid": alive.pid,
+        "beat_at": when(alive.beat_at),
+        "ended_at": when(alive.ended_at),
+        "exit": alive.exit,
+    }
+    return {"journal": str(path), "run": run, "symbols": symbols}
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -412,6 +477,11 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     replay.add_argument(
         "--plot", type=Path, default=None, help="also draw a PNG per symbol-day with trades here"
     )
+    replay.add_argument(
+        "--table",
+        action="store_true",
+        help="off a terminal, print the summary table on stdout instead of JSON lines",
+    )
     replay.set_defaults(run=_replay)
     run = commands.add_parser(
         "run", help="run a strategy live (default: against the local simulated exchange)"
@@ -474,6 +544,12 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         default=None,
         help="journal file; an existing one resumes (default: a new one under runs/)",
     )
+    run.add_argument(
+        "--table",
+        action="store_true",
+        help="off a terminal, print the summary table on stdout (the log lines stay in the "
+        "run's log file) instead of JSON lines: the log, then the summary",
+    )
     run.set_defaults(run=_run)
     verify = commands.add_parser(
         "verify",
@@ -500,6 +576,12 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         action="store_true",
         help="instead of the table, write the lifecycle's overview with each symbol marked in "
         "its current state, on stdout",
+    )
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document instead of the table: the run's liveness and each "
+        "symbol's full snapshot (amounts as strings) with its last event",
     )
     status.add_argument(
         "--format",

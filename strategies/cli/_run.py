@@ -71,14 +71,14 @@ def run_command(args: argparse.Namespace) -> int:
         missing = sorted(set(spec.symbols) - {bar.symbol for bar in bars})
         if missing:
             print(f"tickstate run: no bars for {', '.join(missing)} in {data}", file=sys.stderr)
-    tty = sys.stdout.isatty()
-    log_path = Path("runs") / f"{spec.name}.log"
-    if tty:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_file = log_path.open("a", encoding="utf-8")
-        configure_logging(renderer="json", stream=log_file)
-    else:
-        configure_logging(renderer="json", stream=sys.stdout)
+    from brokers import SystemClock
+    from strategies.cli._output import Output, new_run_id, summary_record
+    from strategies.observe import MarketTime
+
+    output = Output.choose(table=args.table)
+    tty = output.terminal
+    stamp = SystemClock().now().strftime("%Y%m%d-%H%M%S")
+    run_id = new_run_id(spec.name, stamp)
     loss_limit = args.daily_loss_limit or spec.daily_loss_limit
     settings = RunSettings(
         poll_interval=args.poll_interval,
@@ -87,22 +87,31 @@ def run_command(args: argparse.Namespace) -> int:
     )
     journal = args.journal
     if journal is None:
-        from brokers import SystemClock
-
-        # A fresh simulated exchange knows none of an earlier run's orders: a fresh journal.
-        # Against Alpaca the journal persists, so a restart resumes where it stopped.
-        stamp = SystemClock().now().strftime("%Y%m%d-%H%M%S")
-        name = f"{spec.name}-{stamp}" if spec.broker.kind == "sim" else spec.name
+        # A fresh simulated exchange knows none of an earlier run's orders: a fresh journal,
+        # named as the run's log. Against Alpaca the journal persists, so a restart resumes
+        # where it stopped.
+        name = run_id if spec.broker.kind == "sim" else spec.name
         journal = Path("runs") / f"{name}.sqlite"
     journal.parent.mkdir(parents=True, exist_ok=True)
+    # One log file per run, named by its id, beside its journal (runs/ by default); off a
+    # terminal (and without --table) its lines are on stdout too, JSON lines as they come.
+    log_path = journal.parent / f"{run_id}.log"
+    log_file = log_path.open("a", encoding="utf-8")
+    market_time = MarketTime()
+    configure_logging(
+        renderer="json",
+        streams=(log_file,) if output.machine is None else (log_file, output.machine),
+        run_id=run_id,
+        market_time=market_time,
+    )
     table: LiveTable | None = None
 
     def on_runner(runner: object) -> None:
         nonlocal table
-        if tty:
-            from strategies.run import LiveRunner
+        from strategies.run import LiveRunner
 
-            assert isinstance(runner, LiveRunner)
+        assert isinstance(runner, LiveRunner)
+        if tty:
             engine = runner.engine
             table = LiveTable(
                 engine.desk,
@@ -127,8 +136,8 @@ def run_command(args: argparse.Namespace) -> int:
         metrics = RunMetrics(spec.name)
         server = metrics.serve(args.metrics_port)
         structlog.get_logger("tickstate.cli").info("metrics_serving", url=server.url)
-        if tty:
-            print(f"metrics: {server.url}", file=sys.stderr, flush=True)
+        if output.machine is None:
+            output.say(f"metrics: {server.url}")
     try:
         result = run_live(
             spec,
@@ -144,10 +153,11 @@ def run_command(args: argparse.Namespace) -> int:
             metrics=metrics,
             realtime=args.realtime,
             seed=args.seed,
+            run_id=run_id,
+            market_time=market_time,
         )
     except EngineFaultError as exc:  # a bug, not the user's: the run shut down first
-        where = f"; see {log_path}" if tty else ""
-        print(f"tickstate run: {exc}{where}", file=sys.stderr)
+        print(f"tickstate run: {exc}; see {log_path}", file=sys.stderr)
         return EXIT_FAULT
     except (ValueError, JournalError, HistoryError) as exc:  # keys, a bad journal, no history
         print(f"tickstate run: {exc}", file=sys.stderr)
@@ -157,17 +167,38 @@ def run_command(args: argparse.Namespace) -> int:
             table.__exit__()
         if server is not None:
             server.stop()
+        # Later lines (a test's next command in this process) must not meet a closed file.
+        configure_logging(renderer="json", stream=output.machine or sys.stderr, level="WARNING")
+        log_file.close()
     trades = result.engine.recorder.trades
-    print_summary(result.summaries, title=f"{spec.name}: {len(trades)} trades, live")
+    print_summary(
+        result.summaries, title=f"{spec.name}: {len(trades)} trades, live", stream=output.human
+    )
     exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
-    print(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")
-    for warning in result.warnings():
+    output.say(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")
+    warnings = result.warnings()
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.out is not None:
-        print("wrote {} and {}".format(*result.write(spec.name, args.out)))
-    print(f"journal: {journal} (tickstate status {journal})")
-    if tty:
-        print(f"logs: {log_path}")
+    written = None if args.out is None else result.write(spec.name, args.out)
+    if written is not None:
+        output.say("wrote {} and {}".format(*written))
+    output.say(f"journal: {journal} (tickstate status {journal})")
+    output.say(f"logs: {log_path}")
+    output.emit(
+        summary_record(
+            command="run",
+            strategy=spec.name,
+            summaries=result.summaries,
+            run_id=run_id,
+            bars=result.bars,
+            reconciliations=result.reconciliations,
+            exchange_orders=result.exchange_orders,
+            journal=str(journal),
+            log=str(log_path),
+            written=None if written is None else [str(path) for path in written],
+            warnings=warnings,
+        )
+    )
     return EXIT_OK
 
 

@@ -23,6 +23,10 @@ Prometheus metrics).
 | ``carried_over``     | a position outlived its session (the runner was down): closed at once  |
 | ``lockstep_timeout`` | lock-step: a moment's bars or trade updates did not all come in time   |
 | ``order_late``       | free-running: an order reached the venue after the bar it was meant for|
+| ``kill_switch``      | the daily loss limit was reached: every symbol halted and flattened    |
+| ``data_stale``       | in the session, a symbol had no bar for ``stale_after``                |
+
+Watchers (``watch``) see each incident with its fields too (the notification hook).
 """
 
 from __future__ import annotations
@@ -40,9 +44,11 @@ __all__ = [
     "COMMAND_FAILED",
     "COMMAND_REDRIVEN",
     "COMMAND_SKIPPED",
+    "DATA_STALE",
     "ENGINE_FAULT",
     "HALT_KEPT",
     "HALT_LIFTED",
+    "KILL_SWITCH",
     "LOCKSTEP_TIMEOUT",
     "ORDER_LATE",
     "ORDER_LOST",
@@ -66,9 +72,13 @@ RESUME_REQUESTED = "resume_requested"
 CARRIED_OVER = "carried_over"
 LOCKSTEP_TIMEOUT = "lockstep_timeout"
 ORDER_LATE = "order_late"
+KILL_SWITCH = "kill_switch"
+DATA_STALE = "data_stale"
 
 #: Sees every incident: (name, symbol or None).
 Listener = Callable[[str, str | None], None]
+#: Sees every incident with its fields: (name, symbol or None, fields).
+Watcher = Callable[[str, str | None, Mapping[str, Any]], None]
 
 _log = structlog.get_logger("tickstate.runner")
 
@@ -81,10 +91,16 @@ class Incidents:
         self.strategy = strategy
         self._counts: Counter[tuple[str, str | None]] = Counter()
         self._listeners: list[Listener] = []
+        self._watchers: list[Watcher] = []
 
     def listen(self, listener: Listener) -> None:
         """Call ``listener`` for every incident from now on."""
         self._listeners.append(listener)
+
+    def watch(self, watcher: Watcher) -> None:
+        """Call ``watcher`` with every incident and its fields from now on (it must not block:
+        it runs on the thread that noted the incident, usually the engine's)."""
+        self._watchers.append(watcher)
 
     def note(
         self, name: str, *, symbol: str | None = None, level: str = "warning", **fields: Any
@@ -94,6 +110,8 @@ class Incidents:
         self._counts[(name, symbol)] += 1
         for listener in self._listeners:
             listener(name, symbol)
+        for watcher in self._watchers:
+            watcher(name, symbol, fields)
 
     def count(self, name: str, symbol: str | None = None) -> int:
         """How often ``name`` was noted (for ``symbol``; every symbol when None)."""

@@ -223,9 +223,11 @@ class Journal:
         strategy: str,
         config_path: str | os.PathLike[str] | None = None,
         trading_date: date | None = None,
+        run_id: str | None = None,
     ) -> str:
-        """Record that a run starts; later records carry its id, which is returned."""
-        run_id = uuid.uuid4().hex
+        """Record that a run starts; later records carry its id (``run_id``, the one its log
+        lines carry, or a fresh one), which is returned."""
+        run_id = run_id or uuid.uuid4().hex
         with self._write() as db:
             db.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",

@@ -93,6 +93,7 @@ class Liveness:
     beat_at: datetime | None = None
     ended_at: datetime | None = None
     exit: str | None = None
+    run_id: str | None = None  # the latest run's id: its log lines carry it too
 
     def describe(self) -> str:
         """``running ...`` or ``not running ...``."""
@@ -115,14 +116,14 @@ def read_liveness(path: str | os.PathLike[str], *, now: datetime | None = None) 
             row = None
             if has_table:
                 row = db.execute(
-                    "SELECT l.pid, l.beat_at, l.interval, l.ended_at, l.exit FROM runs r"
+                    "SELECT l.pid, l.beat_at, l.interval, l.ended_at, l.exit, r.run_id FROM runs r"
                     " JOIN liveness l USING (run_id) ORDER BY r.rowid DESC LIMIT 1"
                 ).fetchone()
     except sqlite3.Error as exc:
         raise JournalError(f"{path}: not a readable journal: {exc}") from exc
     if row is None:
         return Liveness(running=False, detail="not running (no run has recorded a heartbeat)")
-    pid, beat, interval, ended, exit_ = row
+    pid, beat, interval, ended, exit_, run_id = row
     where = f"{path}: liveness"
     beat_at = _parse_time(beat, where)
     ended_at = _parse_time(ended, where) if ended else None
@@ -134,17 +135,18 @@ def read_liveness(path: str | os.PathLike[str], *, now: datetime | None = None) 
             beat_at=beat_at,
             ended_at=ended_at,
             exit=exit_,
+            run_id=run_id,
         )
     now = now if now is not None else SystemClock().now()
     age = (now - beat_at).total_seconds()
     if age > _MISSED_BEATS * interval:
         detail = f"not running (no heartbeat for {age:.0f} s: the process died)"
-        return Liveness(running=False, detail=detail, pid=pid, beat_at=beat_at)
+        return Liveness(running=False, detail=detail, pid=pid, beat_at=beat_at, run_id=run_id)
     if not _alive(pid):
         detail = f"not running (process {pid} is gone)"
-        return Liveness(running=False, detail=detail, pid=pid, beat_at=beat_at)
+        return Liveness(running=False, detail=detail, pid=pid, beat_at=beat_at, run_id=run_id)
     detail = f"running (pid {pid}, heartbeat {max(age, 0):.0f} s ago)"
-    return Liveness(running=True, detail=detail, pid=pid, beat_at=beat_at)
+    return Liveness(running=True, detail=detail, pid=pid, beat_at=beat_at, run_id=run_id)
 
 
 def _alive(pid: int) -> bool:

@@ -13,6 +13,19 @@ two runs in one process, or two tests, never share a count.
 | ``tickstate_incidents_total``         | counter   | strategy, symbol, event   |
 | ``tickstate_lock_hold_seconds``       | histogram | —                         |
 | ``tickstate_event_to_command_seconds``| histogram | —                         |
+| ``tickstate_position``                | gauge     | strategy, symbol          |
+| ``tickstate_open_pnl``                | gauge     | strategy, symbol          |
+| ``tickstate_realised_pnl``            | gauge     | strategy, symbol          |
+| ``tickstate_working_orders``          | gauge     | strategy, symbol          |
+| ``tickstate_last_price``              | gauge     | strategy, symbol          |
+| ``tickstate_state``                   | state set | strategy, symbol, state   |
+
+The gauges are set on the engine thread: from each outcome's snapshot (position, working
+orders, state), the trade recorder (realised PnL: closed trades; open PnL: the open trade's
+average entry against the last price) and each minute bar the runner receives (last price, open
+PnL). They are exact ``Decimal`` until here; Prometheus samples are floats, so the conversion
+happens at this boundary and nowhere else. ``tickstate_state`` has one sample per state, 1 for
+the symbol's current one (``tickstate_state{symbol="AAPL",tickstate_state="in_position"} 1``).
 
 Lock hold is measured without reaching into the machines: the engine times each ``Desk.fire``
 call (``Fired.seconds``), which holds the whole locked decision plus the classification before
@@ -26,16 +39,27 @@ journal has made them durable; the first is sent next).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from time import perf_counter
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Enum,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from brokers import StreamCounters
-from machines import OutcomeKind
+from machines import OutcomeKind, Snapshot, State
 from strategies.engine._engine import Fired
+
+if TYPE_CHECKING:
+    from strategies.engine._engine import Engine
 
 __all__ = ["MetricsServer", "RunMetrics"]
 
@@ -139,6 +163,46 @@ class RunMetrics:
         self._reconnects = _StreamReconnects(strategy)
         self.registry.register(self._reconnects)
         self._received: float | None = None
+        per_symbol = ["strategy", "symbol"]
+        self.position = Gauge(
+            "tickstate_position",
+            "Signed position in shares (negative: short), as the machine holds it.",
+            per_symbol,
+            registry=self.registry,
+        )
+        self.open_pnl = Gauge(
+            "tickstate_open_pnl",
+            "Open PnL: the position against its average entry at the last price.",
+            per_symbol,
+            registry=self.registry,
+        )
+        self.realised_pnl = Gauge(
+            "tickstate_realised_pnl",
+            "Realised PnL of the run's closed trades.",
+            per_symbol,
+            registry=self.registry,
+        )
+        self.working_orders = Gauge(
+            "tickstate_working_orders",
+            "Orders the machine has working (sent, not done).",
+            per_symbol,
+            registry=self.registry,
+        )
+        self.last_price = Gauge(
+            "tickstate_last_price",
+            "Close of the last minute bar received.",
+            per_symbol,
+            registry=self.registry,
+        )
+        self.state = Enum(
+            "tickstate_state",
+            "The symbol's lifecycle state (1 for the current one).",
+            per_symbol,
+            states=[state.value for state in State],
+            registry=self.registry,
+        )
+        self._engine: Engine | None = None
+        self._last: dict[str, Decimal] = {}
 
     # --- the engine's observer (engine thread) ---------------------------------------------
 
@@ -157,8 +221,44 @@ class RunMetrics:
         received = self._received
         if received is not None and outcome.commands:
             self.event_to_command.observe(perf_counter() - received)
+        if self._engine is not None:
+            self._book(snapshot)
+
+    def _book(self, snapshot: Snapshot) -> None:
+        """The per-symbol gauges as ``snapshot`` and the trade recorder leave them."""
+        symbol = snapshot.symbol
+        labels = (snapshot.strategy, symbol)
+        self.position.labels(*labels).set(float(snapshot.position))
+        self.working_orders.labels(*labels).set(len(snapshot.working_orders))
+        self.state.labels(*labels).state(snapshot.state.value)
+        self._pnl(symbol)
+
+    def _pnl(self, symbol: str) -> None:
+        engine = self._engine
+        if engine is None:
+            return
+        recorder = engine.recorder
+        realised = sum((t.pnl for t in recorder.trades if t.symbol == symbol), Decimal(0))
+        self.realised_pnl.labels(self.strategy, symbol).set(float(realised))
+        held = recorder.open_entry(symbol)
+        last = self._last.get(symbol)
+        opened = Decimal(0) if held is None or last is None else held[0] * (last - held[1])
+        self.open_pnl.labels(self.strategy, symbol).set(float(opened))
 
     # --- the runner ------------------------------------------------------------------------
+
+    def watch_engine(self, engine: Engine) -> None:
+        """Keep per-symbol gauges of ``engine``'s machines and trades, starting with what they
+        hold now (a restart's rebuilt books); call on the engine thread."""
+        self._engine = engine
+        for snapshot in engine.desk.snapshots():  # the others appear with their first outcome
+            self._book(snapshot)
+
+    def saw_price(self, symbol: str, price: Decimal) -> None:
+        """A minute bar's close for ``symbol`` (engine thread): last price and open PnL."""
+        self._last[symbol] = price
+        self.last_price.labels(self.strategy, symbol).set(float(price))
+        self._pnl(symbol)
 
     def incident(self, name: str, symbol: str | None) -> None:
         """Count one of the runner's incidents (an ``Incidents`` listener)."""

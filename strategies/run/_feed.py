@@ -20,12 +20,15 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import structlog
 
 from brokers import Bar
 from strategies._exceptions import CalendarError
 from strategies.engine import BarAggregator, SessionPlan
+from strategies.engine import _incidents as incident
+from strategies.engine._incidents import Incidents
 
 __all__ = ["BarFeed", "FeedSettings", "check_bar"]
 
@@ -70,8 +73,10 @@ class BarFeed:
         symbols: list[str],
         *,
         last_close: dict[str, Decimal] | None = None,
+        incidents: Incidents | None = None,
     ) -> None:
         self._plan = plan
+        self._incidents = incidents  # data_stale is an incident of the run when given
         self._settings = settings
         self._aggregator = BarAggregator(
             plan.session, plan.bar_interval, feed=settings.feed, grace=settings.grace
@@ -148,9 +153,11 @@ class BarFeed:
             if now - seen >= after:
                 self.stale.add(symbol)
                 self.counters["data_stale"] += 1
-                _log.warning(
-                    "data_stale",
-                    symbol=symbol,
-                    since=seen.isoformat(),
-                    minutes=int((now - seen).total_seconds() // 60),
-                )
+                fields: dict[str, Any] = {
+                    "since": seen.isoformat(),
+                    "minutes": int((now - seen).total_seconds() // 60),
+                }
+                if self._incidents is not None:
+                    self._incidents.note(incident.DATA_STALE, symbol=symbol, **fields)
+                else:
+                    _log.warning(incident.DATA_STALE, symbol=symbol, **fields)

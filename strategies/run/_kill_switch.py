@@ -3,8 +3,9 @@
 After each item the engine thread applied, ``KillSwitch.check`` adds up the realised PnL of the
 trades closed in each session (exchange-local date of the engine's clock) — every fill the books
 hold, however it was learnt, before a restart too — and at or below ``-limit`` halts every symbol
-with ``HaltRequested(reason="daily_loss_limit", flatten=True)``, once per session, and logs
-``kill_switch``. The run keeps going: halted machines only cancel and flatten.
+with ``HaltRequested(reason="daily_loss_limit", flatten=True)``, once per session, and notes the
+``kill_switch`` incident (logged at error, counted, watched by the notification hook). The run
+keeps going: halted machines only cancel and flatten.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import structlog
-
 from machines import HaltRequested
+from strategies.engine import _incidents as incident
 from strategies.engine._engine import Engine
 
 __all__ = ["KillSwitch"]
-
-_log = structlog.get_logger("tickstate.runner")
 
 
 class KillSwitch:
@@ -51,9 +49,9 @@ class KillSwitch:
             return
         self._killed_on = today
         symbols = sorted(set(engine.desk.symbols()) | set(engine.signals))
-        _log.error(
-            "kill_switch",
-            strategy=engine.desk.strategy,
+        engine.incidents.note(
+            incident.KILL_SWITCH,
+            level="error",
             reason="daily_loss_limit",
             pnl=str(pnl),
             limit=str(limit),

@@ -36,7 +36,9 @@ from strategies.signals import DailyBar
 from strategies.spec import StrategySpec
 
 if TYPE_CHECKING:
+    from strategies.observe._logging import MarketTime
     from strategies.observe._metrics import RunMetrics
+    from strategies.observe._notify import Notifier
 
 __all__ = ["LiveResult", "run_live"]
 
@@ -94,6 +96,22 @@ def _warm_up(spec: StrategySpec, venue: Venue, engine: Engine, runner: LiveRunne
         _log.info("warmed_up", bars=len(warm), dropped_events=dropped, minutes=len(pending))
 
 
+def _notifier(spec: StrategySpec, venue: Venue, run_id: str | None) -> Notifier | None:
+    """The ``[notify]`` webhook's notifier, started (None without one)."""
+    if spec.notify is None:
+        return None
+    from strategies.observe._notify import Notifier
+
+    return Notifier(
+        spec.notify.webhook_url,
+        strategy=spec.name,
+        run_id=run_id,
+        timeout=spec.notify.timeout,
+        clock=venue.clock,
+        zone=spec.session.hours().timezone,
+    ).start()
+
+
 @contextmanager
 def _stop_on_signals(runner: LiveRunner) -> Iterator[None]:
     """SIGINT and SIGTERM ask the runner to stop cleanly (main thread only)."""
@@ -129,6 +147,8 @@ def run_live(
     metrics: RunMetrics | None = None,
     realtime: bool = False,
     seed: int | None = None,
+    run_id: str | None = None,
+    market_time: MarketTime | None = None,
 ) -> LiveResult:
     """Run ``spec`` live until the data ends, ``settings.until``, or a stop signal.
 
@@ -156,6 +176,11 @@ def run_live(
     and every order that reaches it after the bar it was meant for is noted (``order_late``,
     counted in ``LiveResult.late_orders``).
 
+    ``run_id`` names the run in the journal (the id its log lines carry) and in its
+    notifications: with a ``[notify]`` table, fills, halts, the kill switch and ``data_stale``
+    are posted to its webhook off the engine thread (``Notifier``). ``market_time`` (the log
+    lines' ``market_ts``) is told the venue's clock as soon as the venue is open.
+
     With ``metrics``, the run counts outcomes and times lock holds and event-to-command
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
     """
@@ -171,6 +196,8 @@ def run_live(
             # the command workers, the engine's thread and the poller's may send at once
             connections=max(10, settings.command_workers + 2),
         )
+        if market_time is not None:  # log lines carry the venue's market time from here on
+            market_time.follow(venue.clock, spec.session.hours().timezone)
         late = LateOrders(venue.broker) if venue.simulated and venue.lockstep is None else None
         broker = venue.broker if late is None else late
         held.callback(venue.close)
@@ -183,6 +210,9 @@ def run_live(
             history = fetch_history(
                 venue.market_data, spec, venue.trading_date, feed=venue.bar_size
             )
+        notifier = _notifier(spec, venue, run_id)
+        if notifier is not None:
+            held.callback(notifier.close)  # after the run: what is queued gets one timeout
         engine = build_engine_for(
             spec,
             broker=broker,
@@ -190,8 +220,14 @@ def run_live(
             trading_date=first or venue.trading_date,
             history=history,
             journal=journal,
-            observers=(*observers, *(() if metrics is None else (metrics,))),
+            observers=(
+                *observers,
+                *(() if metrics is None else (metrics,)),
+                *(() if notifier is None else (notifier,)),
+            ),
         )
+        if notifier is not None:
+            engine.incidents.watch(notifier.incident)
         pending: tuple[PendingCommand, ...] = ()
         if journal is not None:
             if first is not None:
@@ -199,7 +235,10 @@ def run_live(
                 pending = journal.rebuild(engine.desk, observe=engine.book_fill)
                 _log.info("rebuilt", journal=str(journal.path), pending=len(pending))
             journal.begin_run(
-                strategy=spec.name, config_path=config_path, trading_date=venue.trading_date
+                strategy=spec.name,
+                config_path=config_path,
+                trading_date=venue.trading_date,
+                run_id=run_id,
             )
         runner = LiveRunner(
             engine=engine,

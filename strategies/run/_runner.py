@@ -170,6 +170,7 @@ class LiveRunner:
             ),
             list(engine.signals),
             last_close=last_close,
+            incidents=engine.incidents,
         )
         self._protection = Protection(engine, settings)
         self.gate = gate
@@ -180,6 +181,7 @@ class LiveRunner:
         if metrics is not None:
             metrics.watch_stream("trade_updates", trade_stream)
             metrics.watch_stream("bars", bar_stream)
+            metrics.watch_engine(engine)
             engine.incidents.listen(metrics.incident)
 
     # --- called from other threads ---------------------------------------------------------
@@ -284,6 +286,8 @@ class LiveRunner:
                 self.late_orders.meant_for = item.start + self.feed_interval
             if self._minute_watch is not None:
                 self._minute_watch(item)
+            if self.metrics is not None:
+                self.metrics.saw_price(item.symbol, item.close)
             for bar in self.feed.receive(item):
                 self._strategy_bar(bar)
         elif isinstance(item, Updated):
@@ -336,7 +340,9 @@ class LiveRunner:
             )
             self._cancel(order)
         redriven = self._protection.apply(found)
-        _log.info(
+        # Orphans and lost orders are the broker and the books disagreeing: a warning.
+        troubled = bool(found.cancel_orphans or found.lost)
+        getattr(_log, "warning" if troubled else "info")(
             "reconciled",
             events=len(found.events),
             orphans=len(found.cancel_orphans),

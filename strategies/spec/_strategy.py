@@ -34,6 +34,7 @@ from strategies._sessions import Session, TradingCalendar
 from strategies.signals import StrategyTimes, signal_kind
 from strategies.spec._broker import BrokerSpec, SimBrokerSpec
 from strategies.spec._errors import locate
+from strategies.spec._notify import NotifySpec
 from strategies.spec._signal import SignalTable, signal_schema
 
 __all__ = [
@@ -226,6 +227,9 @@ class StrategySpec(BaseModel):
         "at the close (the square-off cancels them on a normal day); 'day' lets them expire",
     )
     broker: BrokerSpec = Field(default_factory=SimBrokerSpec)
+    notify: NotifySpec | None = Field(
+        default=None, description="a webhook for fills, halts, the kill switch and data_stale"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -310,6 +310,7 @@ class TestBackoff:
         assert 0 <= delay <= 0.01
         [retry] = [e for e in logs if e["event"] == "rest_retry"]
         assert (retry["status"], retry["error"]) == (429, "RateLimitedError")
+        assert retry["log_level"] == "warning"  # the venue pushed back, even if the retry works
         assert broker.counters.retries == 1
         assert "'S'" not in repr(logs)
 

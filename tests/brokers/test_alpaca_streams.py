@@ -242,13 +242,18 @@ class TestBarStream:
         assert set(names) == {"tickstate-bar-stream"}
 
     def test_bar_stream_resubscribes_after_a_drop(self, sim: SimExchange, streams: Streams) -> None:
-        """After the exchange closes the socket: reconnect, re-auth, re-subscribe, on_connect."""
+        """After the exchange closes the socket: reconnect, re-auth, re-subscribe, on_connect;
+        the drop is logged at warning (not asked for), the reconnection at info."""
         got = Collector()
         stream = streams(AlpacaBarStream, settings_for(sim))
         stream.start(["AAPL"], got.on_bar, got.on_connect)
         got.next_connect()
-        sim.drop_streams()
-        assert got.next_connect() == 2
+        with structlog.testing.capture_logs() as logs:
+            sim.drop_streams()
+            assert got.next_connect() == 2
+        levels = {e["event"]: e["log_level"] for e in logs}
+        assert levels["stream_disconnected"] == "warning"
+        assert levels["stream_reconnected"] == "info"
         sim.feed_bar(make_bar(5, "100", "101", "99", "100"))
         assert got.bars.get(timeout=WAIT).symbol == "AAPL"
         assert stream.counters.reconnects == 1

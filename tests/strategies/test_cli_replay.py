@@ -40,9 +40,13 @@ class TestReplayCommand:
         assert set(summary["symbols"]) == {"AAPL", "IBM", "MSFT", "GOOG"}
         assert summary["total"]["trades"] == len(trades.splitlines()) - 1
         assert summary["total"]["anomalies"] == 0
-        out = capsys.readouterr().out
-        assert "bars/s" in out
-        assert "total" in out
+        captured = capsys.readouterr()  # off a terminal: people's lines on stderr
+        assert "bars/s" in captured.err
+        assert "total" in captured.err
+        *_logs, last = captured.out.splitlines()  # JSON lines, the summary last
+        record = json.loads(last)
+        assert record["event"] == "summary"
+        assert record["total"]["trades"] == summary["total"]["trades"]
 
     def test_a_bad_strategy_file_is_one_line_and_exit_2(self, tmp_path, capsys):
         """A malformed strategy file ends the replay before anything runs, in one line."""

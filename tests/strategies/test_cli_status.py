@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from datetime import timedelta
@@ -36,6 +37,34 @@ def journal_path(tmp_path: Path) -> Path:
         leg = m.EntryLeg(side=Side.BUY, entry_price=D("101.00"), initial_stop=D("99.00"))
         driver.fire("AAPL", m.EntrySignalled(at=at(FIRST_DAY, 10), qty=D(100), legs=(leg,)))
     return path
+
+
+class TestStatusJson:
+    def test_status_json_is_one_document_with_decimals_as_strings(self, journal_path, capsys):
+        """--json: one JSON document (the whole of stdout) with the run's liveness and each
+        symbol's full snapshot, amounts as exact strings, and its last event."""
+        assert main(["status", str(journal_path), "--json"]) == 0
+        document = json.loads(capsys.readouterr().out)
+        assert document["journal"] == str(journal_path)
+        assert document["run"]["running"] is False
+        symbols = {s["symbol"]: s for s in document["symbols"]}
+        assert set(symbols) == set(SYMBOLS)
+        aapl = symbols["AAPL"]
+        assert aapl["strategy"] == STRATEGY
+        assert aapl["state"] == State.ENTRY_PENDING
+        assert (aapl["entries_today"], aapl["max_attempts"]) == (2, 2)
+        assert aapl["position"] == "0"
+        (entry,) = aapl["working_orders"]
+        assert entry["stop_price"] == "101.00"  # a string: exact, never a float
+        assert aapl["last_event"]["trigger"] == "entry_accepted"
+        assert aapl["last_event"]["at"] == "2026-11-23T10:00:00-05:00"
+
+    def test_json_and_diagram_together_is_one_line(self, journal_path, capsys):
+        """Both at once is a usage mistake: one line, exit 2."""
+        assert main(["status", str(journal_path), "--json", "--diagram"]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == "tickstate status: --json and --diagram: choose one\n"
+        assert captured.out == ""
 
 
 class TestStatus:
