@@ -133,6 +133,16 @@ class TradeRecorder:
             avg_price=avg_price,
         )
 
+    def open_entry(self, symbol: str) -> tuple[Decimal, Decimal] | None:
+        """The open trade in ``symbol`` as (signed position, average entry price); None when
+        flat. Read from another thread (a metrics scrape) it may lag one fill, never tear: the
+        figures are read once each."""
+        trade = self._open.get(symbol)
+        held = self._position.get(symbol, _ZERO)
+        if trade is None or held == 0 or trade.entry_qty == 0:
+            return None
+        return held, trade.entry_notional / trade.entry_qty
+
     def _record(
         self,
         symbol: str,
