@@ -420,7 +420,7 @@ def _bar(done: int, total: int) -> Text:
     filled = done * _BAR // total if total else 0
     bar = Text("━" * filled, style="green")
     bar.append("━" * (_BAR - filled), style="grey35")
-    bar.append(f" {share:3d}%")
+    bar.append(f" {share}%")
     return bar
 
 

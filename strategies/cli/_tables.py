@@ -128,6 +128,7 @@ class LiveTable:
         self._venue = ""
         self._widths: dict[str, int] = {}
         self._closing = False
+        self._spinner = Spinner("dots")  # one, so it turns from frame to frame
         self._live = Live(
             console=self._console,
             get_renderable=self._frame,
@@ -232,7 +233,8 @@ class LiveTable:
         try:
             snapshot = self.snapshot()
             if self._runner is None:
-                return Spinner("dots", Text(f"{snapshot.strategy}: {snapshot.notice}"))
+                self._spinner.update(text=Text(f"{snapshot.strategy}: {snapshot.notice}"))
+                return self._spinner
             console = self._console
             with self._lock:
                 self._widths = column_widths(snapshot, self._widths)

@@ -4,12 +4,18 @@ read by ``LiveTable`` as ``tickstate run`` reads it on a terminal, and stopped o
 from __future__ import annotations
 
 import io
+import re
+import signal
+import sys
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from brokers import Bar
+from strategies.cli import main
 from strategies.cli._screen import ScreenSnapshot, StreamStatus, Timeline
 from strategies.cli._tables import LiveTable
 from strategies.run import (
@@ -88,3 +94,43 @@ def test_a_lock_step_run_reaches_the_screen_and_a_stop_shows_on_it() -> None:
     text = console.export_text()
     assert "(stopped by user)" in text
     assert f"{final.closed_pnl:+,.2f}" in text  # the last frame's total, left on the terminal
+
+
+class _Terminal(io.StringIO):
+    """stdout as a terminal: ``tickstate run`` draws its live screen on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_ctrl_c_on_a_terminal_stops_the_run_and_the_summary_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tickstate run`` on a terminal: the start-up line first, the screen, then a SIGINT
+    (raised on the engine thread at its tenth bar, as a Ctrl-C lands) stops it: exit 0, the
+    last frame and the summary say "(stopped by user)"."""
+    from strategies.engine import Engine
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "120")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    on_bar = Engine.on_bar
+    bars = [0]
+
+    def interrupted(self: Engine, bar: Bar) -> None:
+        on_bar(self, bar)
+        bars[0] += 1
+        if bars[0] == 10:
+            signal.raise_signal(signal.SIGINT)  # the run's own handler takes it
+
+    monkeypatch.setattr(Engine, "on_bar", interrupted)
+    config = ROOT / "examples" / "eighty_twenty.toml"
+    argv = ["run", str(config), "--start", str(DAY), "--speed", "1e9"]
+    assert main(argv) == 0
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())  # colours, cursor moves
+    assert "loading 1-minute bars of AAPL, IBM, MSFT, GOOG" in out
+    assert "live (stopped by user)" in out  # the summary's title
+    last_frame = out[: out.index("live (stopped by user)")]
+    assert "(stopped by user)" in last_frame
+    assert "streams closed" in last_frame
