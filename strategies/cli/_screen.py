@@ -449,9 +449,12 @@ def render_screen(
     height: int | None = None,
     widths: Mapping[str, int] | None = None,
 ) -> RenderableType:
-    """One frame, ``width`` columns wide (and at most ``height`` lines tall, rows left out
-    counted): the header, the notice, the symbols and their total, what was left out."""
+    """One frame for a terminal ``width`` columns wide (and at most ``height`` lines tall, rows
+    left out counted): the header, the notice, the symbols and their total, what was left out."""
     widths = dict(widths) if widths is not None else column_widths(snapshot)
+    # The terminal's last column stays free: a line that fills it leaves the cursor waiting to
+    # wrap, and the echo of a Ctrl-C (``^C``) then scrolls the whole screen up a line.
+    width = max(1, width - 1)
     parts: list[RenderableType] = list(_header(snapshot, width))
     if snapshot.notice:
         parts.append(Text(snapshot.notice, style="bold yellow"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -114,18 +115,21 @@ class TestColumns:
         """120 columns show everything; 80 drop attempts and the last event; 60 the entry and
         the closed PnL too — and the screen says which."""
         widths = column_widths(SNAPSHOT)
-        assert shown_columns(width, widths) == tuple(c for c in ALL if c not in hidden)
+        assert shown_columns(width - 1, widths) == tuple(c for c in ALL if c not in hidden)
         text = drawn(SNAPSHOT, width)
         note = [ln for ln in text.splitlines() if ln.startswith("hidden:")]
-        assert bool(note) == bool(hidden)
+        headers = {"entry": "entry", "closed": "closed PnL", "attempts": "attempts",
+                   "event": "last event"}  # fmt: skip
+        assert note == ([f"hidden: {', '.join(headers[c] for c in hidden)}"] if hidden else [])
+        assert row(text, "AAPL")[0] == "AAPL"
 
     @pytest.mark.parametrize("width", [60, 80, 120])
     def test_no_number_is_ever_cut_and_no_line_overflows(self, width):
         """Every price shown is whole (never ``184.…``), every line fits the terminal."""
         text = drawn(SNAPSHOT, width)
-        assert all(len(ln) <= width for ln in text.splitlines())
+        assert all(len(ln) < width for ln in text.splitlines())  # the last column stays free
         assert not re.search(r"\d…|\.…", text), text
-        shown = shown_columns(width, column_widths(SNAPSHOT))
+        shown = shown_columns(width - 1, column_widths(SNAPSHOT))
         if "last" in shown:
             for price in ("534.90", "647.26", "184.61", "26.50"):
                 assert price in text
@@ -140,18 +144,19 @@ class TestColumns:
         ]  # fmt: skip
 
     def test_a_price_wider_than_its_column_widens_it_and_it_never_shrinks_back(self):
-        """A six-figure price widens its column (at 60 columns too); the next frame, without
-        it, keeps the width: columns do not jump."""
+        """A six-figure price widens its column; at 60 columns the wider row costs a whole
+        column (the last price), never a digit; the next frame, without it, keeps the width:
+        columns do not jump."""
         wide = line("BRKA", State.IN_POSITION, qty=D(1), entry=D("150123.45"),
                     stop=D("149000.00"), last=D("150200.00"))  # fmt: skip
         snapshot = ScreenSnapshot(strategy="s", lines=(*LINES, wide))
         widths = column_widths(snapshot)
         assert widths["stop"] == len("149000.00")
         assert widths["last"] == len("150200.00")
-        text = drawn(snapshot, 60)
-        assert "149000.00" in text
-        assert "150200.00" in text
-        assert "+76.55" in text
+        narrow = drawn(snapshot, 60)
+        assert row(narrow, "BRKA")[-2:] == ["149000.00", "+76.55"]
+        assert "hidden: entry, last, closed PnL, attempts, last event" in narrow
+        assert "150200.00" in drawn(snapshot, 80)
         assert column_widths(SNAPSHOT, floor=widths)["stop"] == len("149000.00")
 
     def test_a_finer_tick_keeps_its_digits(self):
@@ -173,7 +178,7 @@ class TestFigures:
         """Open +330.00 (280 + 50), closed +183.00 (-69 + 252), attempts 5/5; net in the header."""
         text = drawn(SNAPSHOT, width)
         totals = row(text, "total")
-        shown = shown_columns(width, column_widths(SNAPSHOT))
+        shown = shown_columns(width - 1, column_widths(SNAPSHOT))
         assert "+330.00" in totals
         assert ("+183.00" in totals) == ("closed" in shown)
         assert ("5/5" in totals) == ("attempts" in shown)
@@ -287,3 +292,24 @@ class TestTimeline:
         assert (second.session, second.minute, second.done) == (2, 30, 480)
         assert timeline.sessions == days
         assert Timeline([], NY, step=timedelta(minutes=1)).at(first) is None
+
+
+class TestCtrlCWhileStarting:
+    def test_a_ctrl_c_before_the_run_starts_is_one_line_and_exit_zero(
+        self, tmp_path, monkeypatch, capsys
+    ):
+        """Before the run takes SIGINT over (its file read, its data loading), Ctrl-C is no
+        traceback: one line, exit 0, nothing written."""
+        import strategies.spec
+        from strategies.cli import main
+
+        def interrupted(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr(strategies.spec, "load_strategy", interrupted)
+        config = Path(__file__).resolve().parents[2] / "examples" / "eighty_twenty.toml"
+        assert main(["run", str(config), "--start", "2012-11-15"]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == "tickstate run: stopped by user before the run started\n"
+        assert not (tmp_path / "runs").exists()
