@@ -72,7 +72,9 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
             print(f"{args.config}: broker.data: no recorded bars; pass --data", file=sys.stderr)
             return EXIT_USAGE
         if screen is not None:
-            names = ", ".join(spec.symbols)
+            names = ", ".join(spec.symbols[:5])  # 2,000 instruments are no start-up line
+            if len(spec.symbols) > 5:
+                names += f" and {len(spec.symbols) - 5:,} more"
             screen.starting(f"loading 1-minute bars of {names} from {data} …", name=spec.name)
         try:
             recorded = load_bars(data, symbols=spec.symbols, dates=_dates_to_read(spec, args))

@@ -42,6 +42,7 @@ __all__ = [
     "shown_columns",
     "stopping_notice",
     "stream_status",
+    "visible_lines",
 ]
 
 _ZERO = Decimal(0)
@@ -306,12 +307,17 @@ def _total_cells(snapshot: ScreenSnapshot) -> dict[str, Text]:
 
 
 def column_widths(
-    snapshot: ScreenSnapshot, floor: Mapping[str, int] | None = None
+    snapshot: ScreenSnapshot,
+    floor: Mapping[str, int] | None = None,
+    *,
+    lines: Sequence[SymbolLine] | None = None,
 ) -> dict[str, int]:
-    """Each column's width for ``snapshot``: its least width, ``floor`` (what earlier frames
-    needed: widths never shrink, so columns never jump), or its widest value."""
+    """Each column's width for ``snapshot`` (its ``lines`` shown, all by default): its least
+    width, ``floor`` (what earlier frames needed: widths never shrink, so columns never jump),
+    or its widest value."""
     widths = {c.key: max(c.width, len(c.header), (floor or {}).get(c.key, 0)) for c in _COLUMNS}
-    rows = [_cells(line) for line in snapshot.lines] + [_total_cells(snapshot)]
+    shown = snapshot.lines if lines is None else lines
+    rows = [_cells(line) for line in shown] + [_total_cells(snapshot)]
     for cells in rows:
         for key, text in cells.items():
             if key != "event":  # text, not a number: it takes what is left
@@ -348,7 +354,9 @@ def _visible(lines: Sequence[SymbolLine], rows: int) -> list[SymbolLine]:
 _RULES = Box("    \n    \n ── \n    \n ── \n ── \n    \n    \n")
 
 
-def _table(snapshot: ScreenSnapshot, width: int, widths: Mapping[str, int], rows: int) -> Table:
+def _table(
+    snapshot: ScreenSnapshot, width: int, widths: Mapping[str, int], shown: Sequence[SymbolLine]
+) -> Table:
     keys = shown_columns(width, widths)
     columns = [c for c in _COLUMNS if c.key in keys]
     table = Table(box=_RULES, show_edge=False, padding=(0, 0), pad_edge=False, expand=False)
@@ -363,7 +371,7 @@ def _table(snapshot: ScreenSnapshot, width: int, widths: Mapping[str, int], rows
             overflow="ellipsis" if flexible else "fold",  # a number is never cut
             header_style="bold",
         )
-    for line in _visible(snapshot.lines, rows):
+    for line in shown:
         cells = _cells(line)
         table.add_row(*(cells[key] for key in keys))
     table.add_section()
@@ -442,6 +450,33 @@ def _header(snapshot: ScreenSnapshot, width: int) -> list[Text]:
     return lines
 
 
+def _usable(width: int) -> int:
+    # The terminal's last column stays free: a line that fills it leaves the cursor waiting to
+    # wrap, and the echo of a Ctrl-C (``^C``) then scrolls the whole screen up a line.
+    return max(1, width - 1)
+
+
+def _top(snapshot: ScreenSnapshot, width: int) -> list[RenderableType]:
+    """The header's lines and the notice."""
+    parts: list[RenderableType] = list(_header(snapshot, width))
+    if snapshot.notice:
+        parts.append(Text(snapshot.notice, style="bold yellow"))
+    return parts
+
+
+def visible_lines(
+    snapshot: ScreenSnapshot, *, width: int, height: int | None = None
+) -> tuple[SymbolLine, ...]:
+    """The symbols a frame ``width`` by ``height`` shows: all that fit under the header, the
+    busy ones first when they do not all fit."""
+    lines = snapshot.lines
+    if height is None or not lines:
+        return lines
+    # Under the header and the notice: the table's header, two rules, the total, one note.
+    rows = max(1, min(len(lines), height - len(_top(snapshot, _usable(width))) - 5))
+    return tuple(_visible(lines, rows))
+
+
 def render_screen(
     snapshot: ScreenSnapshot,
     *,
@@ -450,23 +485,18 @@ def render_screen(
     widths: Mapping[str, int] | None = None,
 ) -> RenderableType:
     """One frame for a terminal ``width`` columns wide (and at most ``height`` lines tall, rows
-    left out counted): the header, the notice, the symbols and their total, what was left out."""
-    widths = dict(widths) if widths is not None else column_widths(snapshot)
-    # The terminal's last column stays free: a line that fills it leaves the cursor waiting to
-    # wrap, and the echo of a Ctrl-C (``^C``) then scrolls the whole screen up a line.
-    width = max(1, width - 1)
-    parts: list[RenderableType] = list(_header(snapshot, width))
-    if snapshot.notice:
-        parts.append(Text(snapshot.notice, style="bold yellow"))
+    left out counted): the header, the notice, the symbols and their total, what was left out.
+    ``widths``: the columns' widths so far (``column_widths``), which only widen."""
+    shown = visible_lines(snapshot, width=width, height=height)
+    widths = column_widths(snapshot, widths, lines=shown)
+    width = _usable(width)
+    parts = _top(snapshot, width)
     if not snapshot.lines:
         return Group(*parts)
-    rows = len(snapshot.lines)
-    if height is not None:  # the header, the table's rules, header and total, one note
-        rows = max(1, min(rows, height - len(parts) - 5))
-    parts.append(_table(snapshot, width, widths, rows))
+    parts.append(_table(snapshot, width, widths, shown))
     notes = []
-    if rows < len(snapshot.lines):
-        notes.append(f"… {len(snapshot.lines) - rows} more symbols")
+    if len(shown) < len(snapshot.lines):
+        notes.append(f"… {len(snapshot.lines) - len(shown)} more symbols")
     hidden = [c.header for c in _COLUMNS if c.key not in shown_columns(width, widths)]
     if hidden:
         notes.append("hidden: " + ", ".join(hidden))

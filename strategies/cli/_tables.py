@@ -28,6 +28,7 @@ from strategies.cli._screen import (
     render_screen,
     stopping_notice,
     stream_status,
+    visible_lines,
 )
 from strategies.engine import SymbolSummary
 from strategies.journal import SymbolStatus
@@ -236,10 +237,11 @@ class LiveTable:
                 self._spinner.update(text=Text(f"{snapshot.strategy}: {snapshot.notice}"))
                 return self._spinner
             console = self._console
-            with self._lock:
-                self._widths = column_widths(snapshot, self._widths)
-                widths = dict(self._widths)
             height = None if self._closing else console.height
+            shown = visible_lines(snapshot, width=console.width, height=height)
+            with self._lock:
+                self._widths = column_widths(snapshot, self._widths, lines=shown)
+                widths = dict(self._widths)
             return render_screen(snapshot, width=console.width, height=height, widths=widths)
         except Exception as exc:
             return Text(f"screen: {type(exc).__name__}: {exc}", style="red")
