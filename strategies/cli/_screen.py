@@ -32,7 +32,7 @@ from machines import State
 
 __all__ = [
     "STATE_STYLES",
-    "Progress",
+    "RunProgress",
     "ScreenSnapshot",
     "StreamStatus",
     "SymbolLine",
@@ -92,7 +92,7 @@ def stream_status(connections: Iterable[tuple[int, int]], stale: Sequence[str]) 
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Progress:
+class RunProgress:
     """How far a run is through the data it replays."""
 
     session: int  # the session in play, from 1 (the next one between sessions)
@@ -118,14 +118,14 @@ class Timeline:
         self._firsts = [spans[day][0] for day in self.sessions]
         self._minutes = [(spans[day][1] - spans[day][0]) // step + 1 for day in self.sessions]
 
-    def at(self, now: datetime) -> Progress | None:
+    def at(self, now: datetime) -> RunProgress | None:
         """Where ``now`` stands (a minute is done once its end has passed); None without data."""
         if not self.sessions:
             return None
         index = min(max(bisect_right(self._firsts, now), 1), len(self.sessions))
         minutes = self._minutes[index - 1]
         minute = min(max((now - self._firsts[index - 1]) // self._step, 0), minutes)
-        return Progress(
+        return RunProgress(
             session=index,
             sessions=len(self.sessions),
             minute=minute,
@@ -171,7 +171,7 @@ class ScreenSnapshot:
     venue: str = ""  # where it trades, in a word or two
     market_time: datetime | None = None  # in the exchange's zone
     session: date | None = None
-    progress: Progress | None = None
+    progress: RunProgress | None = None
     streams: StreamStatus | None = None
     stale: tuple[str, ...] = ()
     notice: str | None = None  # starting, waiting, stopping, stopped: one line
@@ -200,7 +200,7 @@ def stopping_notice(lines: Sequence[SymbolLine], *, flatten: bool) -> str:
     if flattening:
         parts.append(f"flattening {_count(flattening, 'position')}")
     if kept := len(held) - flattening:
-        why = "halted" if flatten else "--no-flatten"
+        why = State.HALTED.value if flatten else "--no-flatten"
         parts.append(f"keeping {_count(kept, 'position')} ({why})")
     return "stopping: " + (", ".join(parts) or "nothing to cancel or flatten") + " …"
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from machines import State
 from strategies.cli._screen import (
     STATE_STYLES,
-    Progress,
+    RunProgress,
     ScreenSnapshot,
     StreamStatus,
     SymbolLine,
@@ -82,7 +82,7 @@ SNAPSHOT = ScreenSnapshot(
     strategy="s8020",
     market_time=datetime(2012, 11, 15, 10, 42, tzinfo=NY),
     session=date(2012, 11, 15),
-    progress=Progress(session=1, sessions=1, minute=102, minutes=450, done=102, total=450),
+    progress=RunProgress(session=1, sessions=1, minute=102, minutes=450, done=102, total=450),
     streams=StreamStatus.CONNECTED,
     lines=LINES,
 )
@@ -283,7 +283,7 @@ class TestTimeline:
         timeline = Timeline(starts, NY, step=timedelta(minutes=1))
         first = datetime(2012, 11, 15, 9, 0, tzinfo=NY)
         before = timeline.at(first - timedelta(hours=1))
-        assert before == Progress(session=1, sessions=2, minute=0, minutes=450, done=0, total=900)
+        assert before == RunProgress(session=1, sessions=2, minute=0, minutes=450, done=0, total=900)
         mid = timeline.at(first + timedelta(minutes=102))
         assert (mid.session, mid.minute, mid.done) == (1, 102, 102)
         evening = timeline.at(datetime(2012, 11, 15, 20, 0, tzinfo=NY))
