@@ -168,7 +168,6 @@ class ScreenSnapshot:
     """Everything one frame of the screen shows."""
 
     strategy: str
-    venue: str = ""  # where it trades, in a word or two
     market_time: datetime | None = None  # in the exchange's zone
     session: date | None = None
     progress: RunProgress | None = None
@@ -386,8 +385,6 @@ def _table(
 def _clock_chips(snapshot: ScreenSnapshot) -> list[Text]:
     """Where the run is: its name, the session, the market's time, the progress."""
     chips = [Text(snapshot.strategy, style="bold")]
-    if snapshot.venue:
-        chips[0].append(f" on {snapshot.venue}", style="")
     if snapshot.session is not None:
         chips.append(Text(f"{snapshot.session:%Y-%m-%d}"))
     if snapshot.market_time is not None:

@@ -126,7 +126,6 @@ class LiveTable:
         self._runner: LiveRunner | None = None
         self._timeline: Timeline | None = None
         self._zone = ZoneInfo("UTC")
-        self._venue = ""
         self._widths: dict[str, int] = {}
         self._closing = False
         self._spinner = Spinner("dots")  # one, so it turns from frame to frame
@@ -158,10 +157,9 @@ class LiveTable:
         *,
         zone: ZoneInfo,
         timeline: Timeline | None = None,
-        venue: str = "",
     ) -> None:
         """Show ``runner``'s run from now on (``timeline``: the minutes it replays)."""
-        self._zone, self._timeline, self._venue = zone, timeline, venue
+        self._zone, self._timeline = zone, timeline
         self._name = runner.engine.desk.strategy
         self._runner = runner
         self._starting = None
@@ -212,7 +210,6 @@ class LiveTable:
             notice = "waiting for the first bar …"
         return ScreenSnapshot(
             strategy=self._name,
-            venue=self._venue,
             market_time=now,
             session=session,
             progress=progress,
