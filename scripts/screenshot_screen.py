@@ -14,8 +14,9 @@ Building and testing tickstate never needs this; it needs tmux and Chromium (``a
 
     python scripts/screenshot_screen.py
 
-writes ``docs/screens/60.png``, ``80.png``, ``120.png`` and ``80-stopped.png`` (and the SVGs
-beside them). A problem is one line on stderr and exit code 2.
+writes ``docs/screens/60.png``, ``80.png``, ``120.png``, ``80-stopped.png`` and, when a poll
+lands in the second the stop takes, ``80-stopping.png`` (and the SVGs beside them). A problem
+is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -139,6 +140,11 @@ def shoot(width: int, *, work: Path, chromium: str, stop: bool) -> list[tuple[st
         shots = [(f"{width}", _wait(session, _holding, TIMEOUT))]
         if stop:
             _tmux("send-keys", "-t", session, "C-c")
+            # The stop's own line lasts as long as the flattening (about a second): caught if
+            # a poll lands in it, else left out.
+            stopping = _wait(session, lambda plain: "stopping:" in plain or _finished(plain), 60.0)
+            if "stopping:" in stopping:
+                shots.append((f"{width}-stopping", stopping))
             shots.append((f"{width}-stopped", _wait(session, _finished, 60.0)))
         return shots
     finally:
@@ -162,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                 for name, ansi in shoot(width, work=Path(work), chromium=args.chromium,
                                         stop=width == 80):  # fmt: skip
                     title = f"tickstate run — {width} columns"
-                    if name.endswith("stopped"):
+                    if name.endswith("stopping"):
+                        title += ", stopping after Ctrl-C"
+                    elif name.endswith("stopped"):
                         title += ", after Ctrl-C"
                     svg = args.out / f"{name}.svg"
                     svg.write_text(_svg(ansi, width, title), encoding="utf-8")
