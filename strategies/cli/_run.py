@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,15 +16,37 @@ from strategies.cli._codes import EXIT_FAULT, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from brokers import Bar
+    from strategies.cli._tables import LiveTable
+    from strategies.run import LiveRunner
     from strategies.spec import StrategySpec
 
 __all__ = ["run_command", "seed_of"]
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``tickstate run``: the strategy live on its venue; the exit code."""
+    """``tickstate run``: the strategy live on its venue; the exit code. On a terminal the
+    live screen shows from the first moment (a start-up line while the data loads)."""
+    from strategies.cli._tables import LiveTable
+
+    screen = LiveTable() if sys.stdout.isatty() else None
+    try:
+        if screen is not None:
+            screen.starting(f"reading {args.config} …")
+            screen.__enter__()
+        return _run(args, screen)
+    except KeyboardInterrupt:  # Ctrl-C before the run took the signal over: nothing was sent
+        if screen is not None:
+            screen.close()
+        print("tickstate run: stopped by user before the run started", file=sys.stderr)
+        return EXIT_OK
+    finally:
+        if screen is not None:
+            screen.close()
+
+
+def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
     from strategies._exceptions import DataError, EngineFaultError, JournalError
-    from strategies.cli._tables import LiveTable, print_summary
+    from strategies.cli._tables import print_summary
     from strategies.observe import configure_logging
     from strategies.run import (
         HistoryError,
@@ -50,6 +71,11 @@ def run_command(args: argparse.Namespace) -> int:
         if data is None:
             print(f"{args.config}: broker.data: no recorded bars; pass --data", file=sys.stderr)
             return EXIT_USAGE
+        if screen is not None:
+            names = ", ".join(spec.symbols[:5])  # 2,000 instruments are no start-up line
+            if len(spec.symbols) > 5:
+                names += f" and {len(spec.symbols) - 5:,} more"
+            screen.starting(f"loading 1-minute bars of {names} from {data} …", name=spec.name)
         try:
             recorded = load_bars(data, symbols=spec.symbols, dates=_dates_to_read(spec, args))
             earlier, bars = split_sessions(recorded, spec, args.days, args.start)
@@ -76,7 +102,6 @@ def run_command(args: argparse.Namespace) -> int:
     from strategies.observe import MarketTime
 
     output = Output.choose(table=args.table)
-    tty = output.terminal
     stamp = SystemClock().now().strftime("%Y%m%d-%H%M%S")
     run_id = new_run_id(spec.name, stamp)
     loss_limit = args.daily_loss_limit or spec.daily_loss_limit
@@ -104,26 +129,19 @@ def run_command(args: argparse.Namespace) -> int:
         run_id=run_id,
         market_time=market_time,
     )
-    table: LiveTable | None = None
+    zone = spec.session.hours().timezone
+    runners: list[LiveRunner] = []
+    if screen is not None:
+        venue = "the simulated exchange" if spec.broker.kind == "sim" else spec.broker.kind
+        screen.starting(f"starting {venue}, reading the look-back …", name=spec.name)
 
-    def on_runner(runner: object) -> None:
-        nonlocal table
-        from strategies.run import LiveRunner
+    def on_runner(runner: LiveRunner) -> None:
+        runners.append(runner)
+        if screen is not None:
+            from strategies.cli._screen import Timeline
 
-        assert isinstance(runner, LiveRunner)
-        if tty:
-            engine = runner.engine
-            table = LiveTable(
-                engine.desk,
-                lambda symbol: str(
-                    sum((t.pnl for t in engine.recorder.trades if t.symbol == symbol), Decimal(0))
-                ),
-            )
-            table.__enter__()
-
-    def on_bar(bar: object) -> None:
-        if table is not None:
-            table.refresh()
+            timeline = Timeline((b.start for b in bars), zone, step=runner.feed_interval)
+            screen.attach(runner, zone=zone, timeline=timeline if bars else None)
 
     from strategies.observe import log_fired
 
@@ -146,7 +164,6 @@ def run_command(args: argparse.Namespace) -> int:
             settings=settings,
             speed=args.speed,
             observers=(log_fired,),
-            on_bar=on_bar,
             on_runner=on_runner,
             journal_path=journal,
             config_path=Path(args.config),
@@ -163,16 +180,19 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"tickstate run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
-        if table is not None:
-            table.__exit__()
+        if screen is not None:  # its last frame before the summary
+            screen.close()
         if server is not None:
             server.stop()
         # Later lines (a test's next command in this process) must not meet a closed file.
         configure_logging(renderer="json", stream=output.machine or sys.stderr, level="WARNING")
         log_file.close()
     trades = result.engine.recorder.trades
+    stopped = " (stopped by user)" if any(r.stop_requested for r in runners) else ""
     print_summary(
-        result.summaries, title=f"{spec.name}: {len(trades)} trades, live", stream=output.human
+        result.summaries,
+        title=f"{spec.name}: {len(trades)} trades, live{stopped}",
+        stream=output.human,
     )
     exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
     output.say(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")

@@ -1,22 +1,40 @@
 """The tables people read: a run's summary, a journal's status, the live screen of a run.
 
 Rendering only: every figure comes from the engine's summaries, a journal's status reads, or
-the desk's snapshots. Tables are drawn by ``rich``.
+the run's snapshots (``LiveTable`` reads them into a ``ScreenSnapshot``; ``_screen`` draws it).
+Tables are drawn by ``rich``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
+from rich.text import Text
 
-from machines import Desk
+from strategies.cli._screen import (
+    ScreenSnapshot,
+    StreamStatus,
+    SymbolLine,
+    Timeline,
+    column_widths,
+    render_screen,
+    stopping_notice,
+    stream_status,
+    visible_lines,
+)
 from strategies.engine import SymbolSummary
 from strategies.journal import SymbolStatus
+
+if TYPE_CHECKING:
+    from strategies.run import LiveRunner
 
 __all__ = ["LiveTable", "print_status", "print_summary"]
 
@@ -92,41 +110,160 @@ def print_status(
 
 
 class LiveTable:
-    """Renders the desk's snapshots; ``refresh()`` may be called from the engine thread."""
+    """The live screen of ``tickstate run``: a start-up line from the first moment, the run's
+    header and symbols once it is built (``attach``), its last frame left on the terminal.
 
-    def __init__(self, desk: Desk, pnl_of: Callable[[str], str]) -> None:
-        self._desk = desk
-        self._pnl_of = pnl_of
-        self._live = Live(self._render(), refresh_per_second=4, transient=False)
+    It redraws itself four times a second on rich's refresh thread, reading immutable snapshots
+    (the machines', the recorder's figures, the feed's last prices): the engine thread never
+    waits for the screen, and a stop (``request_stop``) shows while the engine winds down.
+    """
 
-    def _render(self) -> Table:
-        table = Table(title=f"{self._desk.strategy} — live", title_justify="left")
-        for column in ("symbol", "state", "qty", "entry", "stop", "attempts", "PnL", "last event"):
-            table.add_column(
-                column, justify="left" if column in ("symbol", "state", "last event") else "right"
-            )
-        for s in self._desk.snapshots():
-            entry = next((o.stop_price for o in s.working_entries), None)
-            table.add_row(
-                s.symbol,
-                s.state,
-                str(s.position),
-                "" if entry is None else str(entry),
-                "" if s.stop_price is None else str(s.stop_price),
-                f"{s.entries_today}/{s.max_attempts}",
-                self._pnl_of(s.symbol),
-                s.last_trigger or "",
-            )
-        return table
+    def __init__(self, *, console: Console | None = None, refresh_per_second: float = 4) -> None:
+        self._console = console or Console()
+        self._lock = threading.Lock()  # the widths: the refresh thread and close() both draw
+        self._name = "tickstate run"
+        self._starting: str | None = "starting …"
+        self._runner: LiveRunner | None = None
+        self._timeline: Timeline | None = None
+        self._zone = ZoneInfo("UTC")
+        self._widths: dict[str, int] = {}
+        self._closing = False
+        self._spinner = Spinner("dots")  # one, so it turns from frame to frame
+        self._live = Live(
+            console=self._console,
+            get_renderable=self._frame,
+            refresh_per_second=refresh_per_second,
+            transient=False,
+        )
+        self._open = False
 
     def __enter__(self) -> LiveTable:
-        self._live.__enter__()
+        self._live.start()
+        self._open = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._live.update(self._render())
-        self._live.__exit__(None, None, None)
+        self.close()
 
-    def refresh(self) -> None:
-        """Redraw with the current snapshots."""
-        self._live.update(self._render())
+    def starting(self, message: str, *, name: str | None = None) -> None:
+        """What the run is doing before it trades (loading bars, starting the exchange)."""
+        if name is not None:
+            self._name = name
+        self._starting = message
+
+    def attach(
+        self,
+        runner: LiveRunner,
+        *,
+        zone: ZoneInfo,
+        timeline: Timeline | None = None,
+    ) -> None:
+        """Show ``runner``'s run from now on (``timeline``: the minutes it replays)."""
+        self._zone, self._timeline = zone, timeline
+        self._name = runner.engine.desk.strategy
+        self._runner = runner
+        self._starting = None
+
+    def close(self) -> None:
+        """Draw the last frame (every symbol) and leave it; a screen that never showed a run
+        leaves nothing (the start-up line goes)."""
+        if not self._open:
+            return
+        self._open = False
+        self._closing = True
+        if self._runner is None:
+            self._live.transient = True
+        self._live.stop()
+
+    def snapshot(self) -> ScreenSnapshot:
+        """What the screen shows now, read from the run."""
+        runner = self._runner
+        if runner is None:
+            return ScreenSnapshot(strategy=self._name, notice=self._starting)
+        engine, feed = runner.engine, runner.feed
+        now = engine.clock.now().astimezone(self._zone)
+        timeline = self._timeline
+        progress = timeline.at(now) if timeline is not None else None
+        session = now.date()
+        if timeline is not None and progress is not None:
+            session = timeline.sessions[progress.session - 1]
+        stale = tuple(sorted(tuple(feed.stale)))  # copied at once: the engine thread writes it
+        closed: dict[str, Decimal] = {}
+        for trade in list(engine.recorder.trades):
+            closed[trade.symbol] = closed.get(trade.symbol, Decimal(0)) + trade.pnl
+        lines = tuple(
+            _line(runner, symbol, closed.get(symbol, Decimal(0)), symbol in stale)
+            for symbol in sorted(set(engine.signals) | set(engine.desk.symbols()))
+        )
+        connections = [
+            (c.connects, c.disconnects)
+            for stream in (runner.trade_stream, runner.bar_stream)
+            if (c := getattr(stream, "counters", None)) is not None
+        ]
+        notice = None
+        if runner.stop_requested:
+            flatten = runner.settings.flatten_on_exit
+            notice = stopping_notice(lines, flatten=flatten)
+            if self._closing:
+                notice = "(stopped by user)"
+        elif progress is not None and progress.done == 0 and not self._closing:
+            notice = "waiting for the first bar …"
+        return ScreenSnapshot(
+            strategy=self._name,
+            market_time=now,
+            session=session,
+            progress=progress,
+            streams=(
+                None
+                if not connections
+                else StreamStatus.CLOSED
+                if self._closing
+                else stream_status(connections, stale)
+            ),
+            stale=stale,
+            notice=notice,
+            lines=lines,
+        )
+
+    def _frame(self) -> RenderableType:
+        """One frame; whatever goes wrong in reading or drawing is shown, never raised (the
+        refresh thread must not die, the run must not notice)."""
+        try:
+            snapshot = self.snapshot()
+            if self._runner is None:
+                self._spinner.update(text=Text(f"{snapshot.strategy}: {snapshot.notice}"))
+                return self._spinner
+            console = self._console
+            height = None if self._closing else console.height
+            shown = visible_lines(snapshot, width=console.width, height=height)
+            with self._lock:
+                self._widths = column_widths(snapshot, self._widths, lines=shown)
+                widths = dict(self._widths)
+            return render_screen(snapshot, width=console.width, height=height, widths=widths)
+        except Exception as exc:
+            return Text(f"screen: {type(exc).__name__}: {exc}", style="red")
+
+
+def _line(runner: LiveRunner, symbol: str, closed: Decimal, stale: bool) -> SymbolLine:
+    """One symbol of the run, from its machine's snapshot, the recorder and the feed."""
+    engine = runner.engine
+    snapshot = engine.desk.machine(symbol).snapshot()
+    opened = engine.recorder.open_entry(symbol) if snapshot.position else None
+    working = next((o.stop_price for o in snapshot.working_entries), None)
+    return SymbolLine(
+        symbol=symbol,
+        state=snapshot.state,
+        qty=snapshot.position,
+        entry=None if opened is None else opened[1],
+        entry_working=working if opened is None else None,
+        working_entry=bool(snapshot.working_entries),
+        stop=snapshot.stop_price,
+        last=runner.feed.last_price(symbol),
+        closed_pnl=closed,
+        attempts=snapshot.entries_today,
+        max_attempts=snapshot.max_attempts,
+        last_event=snapshot.last_trigger,
+        halt_reason=snapshot.halt_reason,
+        alarm=snapshot.alarm,
+        stale=stale,
+    )

@@ -98,6 +98,11 @@ class BarFeed:
         """Updated minutes whose bucket had already gone to the strategy."""
         return self._aggregator.late_updates
 
+    def last_price(self, symbol: str) -> Decimal | None:
+        """The last close accepted for ``symbol`` (the previous session's before its first bar);
+        read from another thread (the live screen), one dictionary read."""
+        return self._last_close.get(symbol)
+
     def receive(self, bar: Bar) -> list[Bar]:
         """A bar of the stream; the strategy's bars it completes."""
         reason = check_bar(

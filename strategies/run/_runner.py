@@ -147,6 +147,7 @@ class LiveRunner:
             _Received | Bar | Updated | Reconciliation | _Stop | _Fault | Posted | _Wake
         ] = queue.SimpleQueue()
         self._stop = threading.Event()
+        self.stop_requested = False  # request_stop was called (a signal): the run winds down
         self._reconcile_now = threading.Event()
         self._missing: dict[str, datetime] = {}
         # A position the broker reports differently: the qty and when (wall) it was first seen.
@@ -188,6 +189,7 @@ class LiveRunner:
 
     def request_stop(self) -> None:
         """Stop soon: no new entries, cancel working entries, flatten if configured, exit."""
+        self.stop_requested = True
         self._stop.set()
         self._inbox.put(_Stop())
 
