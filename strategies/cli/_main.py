@@ -148,7 +148,7 @@ def _replay(args: argparse.Namespace) -> int:
     from strategies.cli._output import Output, new_run_id, summary_record
     from strategies.cli._run import seed_of
     from strategies.cli._tables import print_summary
-    from strategies.observe import configure_logging
+    from strategies.observe import MarketTime, configure_logging
     from strategies.run import (
         around_the_sessions,
         daily_history,
@@ -182,10 +182,19 @@ def _replay(args: argparse.Namespace) -> int:
     run_id = new_run_id(f"replay-{spec.name}", SystemClock().now().strftime("%Y%m%d-%H%M%S"))
     # Off a terminal stdout is JSON lines only: the replay's few log lines, then its summary;
     # on one, only warnings reach people, readable, on stderr beside the progress bar.
+    market_time = MarketTime()  # the replay's clock, once it has one: each line's market_ts
     if output.machine is not None:
-        configure_logging(renderer="json", stream=output.machine, run_id=run_id)
+        configure_logging(
+            renderer="json", stream=output.machine, run_id=run_id, market_time=market_time
+        )
     else:
-        configure_logging(renderer="console", stream=sys.stderr, level="WARNING", run_id=run_id)
+        configure_logging(
+            renderer="console",
+            stream=sys.stderr,
+            level="WARNING",
+            run_id=run_id,
+            market_time=market_time,
+        )
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"replaying {spec.name}", total=len(bars))
         try:
@@ -198,6 +207,7 @@ def _replay(args: argparse.Namespace) -> int:
                 plot_dir=args.plot,
                 model=args.model,
                 history=history,
+                market_time=market_time,
                 seed=seed_of(spec) if args.seed is None else args.seed,
             )
         except DataError as exc:

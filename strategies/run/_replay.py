@@ -30,6 +30,7 @@ from decimal import Decimal
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -43,6 +44,9 @@ from strategies.run._twin import TWIN_CASH, replay_twin
 from strategies.run._wiring import build_engine_for, plan_for
 from strategies.signals import DailyBar
 from strategies.spec._strategy import StrategySpec
+
+if TYPE_CHECKING:
+    from strategies.observe._logging import MarketTime
 
 __all__ = ["ReplayResult", "build_engine", "replay_bars", "run_replay", "strategy_bars"]
 
@@ -227,6 +231,7 @@ def run_replay(
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     seed: int = 0,
     cash: Decimal = TWIN_CASH,
+    market_time: MarketTime | None = None,
 ) -> ReplayResult:
     """Replay ``bars`` of the spec's symbols and write ``trades.csv`` and ``summary.json``.
 
@@ -237,7 +242,8 @@ def run_replay(
     ``history`` are the sessions before the first bar (a run's look-back). ``"plain"`` is the
     bar-level model: the bars aggregated to the strategy's first (``strategy_bars``), plain
     stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars the
-    strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``.
+    strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``;
+    ``market_time`` follows the replay's clock (the ``market_ts`` of its log lines).
 
     With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra).
     """
@@ -260,9 +266,12 @@ def run_replay(
             cash=cash,
             observers=observers,
             progress=progress,
+            market_time=market_time,
         )
     elif model == "plain":
         engine, paper, clock = build_engine(spec, mine, observers=observers)
+        if market_time is not None:  # log lines carry the replay's market time
+            market_time.follow(clock, spec.session.hours().timezone)
         count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
     else:
         raise ValueError(f'unknown replay model "{model}" (twin or plain)')

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from brokers import (
     ALPACA_PAPER,
@@ -47,6 +48,9 @@ from strategies.run._settings import RunSettings
 from strategies.run._wiring import build_engine_for
 from strategies.signals import DailyBar
 from strategies.spec import StrategySpec
+
+if TYPE_CHECKING:
+    from strategies.observe._logging import MarketTime
 
 __all__ = ["TWIN_CASH", "TWIN_UPDATED_BARS", "replay_twin"]
 
@@ -73,6 +77,7 @@ def replay_twin(
     seed: int = 0,
     cash: Decimal = TWIN_CASH,
     settings: RunSettings | None = None,
+    market_time: MarketTime | None = None,
     observers: Sequence[Observer] = (),
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Engine, int]:
@@ -84,6 +89,8 @@ def replay_twin(
     session = spec.session.hours()
     zone = session.timezone
     venue_clock, clock = ManualClock(ordered[0].start), ManualClock(ordered[0].start)
+    if market_time is not None:  # log lines carry the replay's market time
+        market_time.follow(clock, zone)
     inbox: list[TradeUpdate] = []
     symbols = sorted({b.symbol for b in ordered})
     paper = PaperBroker(

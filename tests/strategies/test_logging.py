@@ -77,3 +77,28 @@ class TestSquareOffNoise:
         log_outcome(again.fire(SquareOffReached(at=AT)))
         (line,) = _lines(debug)
         assert (line["level"], line["trigger"]) == ("debug", "square_off")
+
+
+def test_a_replay_stamps_its_own_market_time(tmp_path):
+    """``tickstate replay``'s log lines carry the replay's clock (both fill models), ending at
+    the last session's data, in the exchange's zone."""
+    from pathlib import Path
+
+    from strategies.run import load_bars, run_replay
+    from strategies.spec import load_strategy
+
+    root = Path(__file__).resolve().parents[2]
+    spec = load_strategy(root / "examples" / "eighty_twenty.toml")
+    bars = load_bars(
+        root / "data" / "intraday_5min",
+        symbols=spec.symbols,
+        dates=(date(2012, 11, 14), date(2012, 11, 15)),
+    )
+    for model in ("twin", "plain"):
+        market_time = MarketTime()
+        assert market_time() is None
+        run_replay(spec, bars, out_dir=tmp_path / model, model=model, market_time=market_time)
+        stamp = market_time()
+        assert stamp is not None
+        assert stamp.startswith("2012-11-15T")
+        assert stamp.endswith("-05:00")
