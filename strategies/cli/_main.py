@@ -157,9 +157,18 @@ def _replay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.report is not None and (missing := args_.missing_report_library()) is not None:
+        print(f"tickstate replay: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     out = args.out or Path("runs") / f"replay-{spec.name}"
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"replaying {spec.name}", total=len(bars))
+
+        def drawing(what: str, total: int) -> typing.Callable[[], None]:
+            progress.update(task, visible=False)
+            drawn = progress.add_task(what, total=total)
+            return lambda: progress.advance(drawn)
+
         try:
             result = run_replay(
                 spec,
@@ -168,6 +177,8 @@ def _replay(args: argparse.Namespace) -> int:
                 progress=lambda n: progress.advance(task, n),
                 on_total=lambda n: progress.update(task, total=n),
                 plot_dir=args.plot,
+                report_path=args.report,
+                drawing=drawing,
                 model=args.model,
                 history=history,
                 seed=seed_of(spec) if args.seed is None else args.seed,
@@ -177,6 +188,8 @@ def _replay(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     print_summary(result.summaries, title=f"{spec.name}: {len(result.trades)} trades")
     print(f"wrote {result.trades_path} and {result.summary_path}")
+    if args.report is not None:
+        print(f"report: {args.report}")
     print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
     return EXIT_OK
 
@@ -358,6 +371,14 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     )
     replay.add_argument(
         "--plot", type=Path, default=None, help="also draw a PNG per symbol-day with trades here"
+    )
+    replay.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE.html",
+        help="also write one self-contained HTML report: equity, drawdown, tables, a chart per "
+        "symbol-day",
     )
     replay.set_defaults(run=_replay)
     run = commands.add_parser(
