@@ -22,6 +22,7 @@ from strategies._exceptions import SpecError
 from strategies.cli import _args as args_
 from strategies.cli._codes import EXIT_DIFFERS, EXIT_OK, EXIT_USAGE
 from strategies.cli._sim import add_fault_flags, add_sim_arguments
+from strategies.cli._sweep import add_sweep_arguments
 from strategies.cli._verify import add_verify_arguments
 
 if TYPE_CHECKING:
@@ -192,6 +193,12 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"report: {args.report}")
     print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
     return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from strategies.cli._sweep import run_sweep_command
+
+    return run_sweep_command(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -381,6 +388,12 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         "symbol-day",
     )
     replay.set_defaults(run=_replay)
+    sweep = commands.add_parser(
+        "sweep",
+        help="one replay per combination of a parameter grid, on Ray; a ranked results table",
+    )
+    add_sweep_arguments(sweep)
+    sweep.set_defaults(run=_sweep)
     run = commands.add_parser(
         "run", help="run a strategy live (default: against the local simulated exchange)"
     )
