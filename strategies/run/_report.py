@@ -63,8 +63,8 @@ def to_json(value: Any) -> str:
     through a float), so prices in the page are exactly the books'."""
     if isinstance(value, Decimal):
         return str(value) if value.is_finite() else "null"
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return json.dumps(value)
+    if isinstance(value, bool) or value is None or isinstance(value, int | float | str):
+        return json.dumps(value)  # a float is only ever a layout's constant, never a price
     if isinstance(value, Mapping):
         return "{" + ",".join(f"{json.dumps(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):

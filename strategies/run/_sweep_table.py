@@ -85,7 +85,8 @@ def _heatmap(rows: Sequence[ResultRow], axes: Sequence[GridAxis], metric: str) -
                 "x": list(across.texts),
                 "y": list(down.texts),
                 "z": z,
-                "colorscale": "RdYlGn",
+                # red to green through pale yellow (plotly.js has no named RdYlGn)
+                "colorscale": [[0, "#d73027"], [0.5, "#ffffbf"], [1, "#1a9850"]],
                 "reversescale": any(w in metric for w in ("drawdown", "cost", "loss")),
                 "texttemplate": "%{z}",
                 "hovertemplate": f"{across.key}=%{{x}}<br>{down.key}=%{{y}}<br>{metric}=%{{z}}"
