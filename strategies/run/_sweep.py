@@ -21,6 +21,7 @@ import itertools
 import json
 import logging
 import tempfile
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -209,6 +210,7 @@ class SweepOutcome:
     trades_csv: str
     summary_json: str
     report_html: str | None
+    cpu_seconds: float = 0.0  # the replay's CPU time where it ran (for the benchmark)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -227,6 +229,7 @@ def replay_combination(
     from strategies.run._replay import run_replay
     from strategies.spec import validate_strategy
 
+    cpu = time.process_time()
     spec = validate_strategy(task.data, file=task.file, base_dir=task.base_dir)
     with tempfile.TemporaryDirectory(prefix="tickstate-sweep-") as tmp:
         out = Path(tmp)
@@ -245,6 +248,7 @@ def replay_combination(
             trades_csv=result.trades_path.read_text(encoding="utf-8"),
             summary_json=result.summary_path.read_text(encoding="utf-8"),
             report_html=None if report is None else report.read_text(encoding="utf-8"),
+            cpu_seconds=time.process_time() - cpu,
         )
 
 
