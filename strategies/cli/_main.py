@@ -431,6 +431,13 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         help="write trades.csv and summary.json there, as tickstate replay does",
     )
     run.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE.html",
+        help="at the end, write the run's self-contained HTML report, as tickstate replay does",
+    )
+    run.add_argument(
         "--poll-interval", type=args_.seconds, default=30.0, help="seconds between reconciliations"
     )
     run.add_argument("--no-flatten", action="store_true", help="leave positions open when stopped")

@@ -10,7 +10,7 @@ import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from strategies._exceptions import SpecError
 from strategies.cli._codes import EXIT_FAULT, EXIT_OK, EXIT_USAGE
@@ -43,6 +43,12 @@ def run_command(args: argparse.Namespace) -> int:
     except SpecError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    if args.report is not None:
+        from strategies.cli._args import missing_report_library
+
+        if (no_library := missing_report_library()) is not None:
+            print(f"tickstate run: {no_library}", file=sys.stderr)
+            return EXIT_USAGE
     bars: list[Bar] = []
     earlier: list[Bar] = []  # what the simulated exchange's historical API serves
     if spec.broker.kind == "sim":
@@ -117,6 +123,9 @@ def run_command(args: argparse.Namespace) -> int:
             table.refresh()
 
     from strategies.observe import log_fired
+    from strategies.run import StopTrail
+
+    trail = StopTrail()  # the stop's steps, for --report's charts
 
     metrics = server = None
     if args.metrics_port is not None:
@@ -136,7 +145,7 @@ def run_command(args: argparse.Namespace) -> int:
             history_bars=earlier,
             settings=settings,
             speed=args.speed,
-            observers=(log_fired,),
+            observers=(log_fired, trail) if args.report is not None else (log_fired,),
             on_bar=on_bar,
             on_runner=on_runner,
             journal_path=journal,
@@ -165,10 +174,35 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.out is not None:
         print("wrote {} and {}".format(*result.write(spec.name, args.out)))
+    if args.report is not None:
+        print(f"report: {_report(spec, args.report, result, bars, earlier, trail)}")
     print(f"journal: {journal} (tickstate status {journal})")
     if tty:
         print(f"logs: {log_path}")
     return EXIT_OK
+
+
+def _report(
+    spec: StrategySpec, path: Path, result: Any, bars: list[Bar], earlier: list[Bar], trail: Any
+) -> Path:
+    """The run's HTML report: the bars the exchange served, as the strategy's bars (none from
+    a real broker: its report has the curves and tables, and no candles)."""
+    from strategies.engine import summary_json
+    from strategies.run import daily_history, draw_report, strategy_bars
+
+    shown = strategy_bars(spec, bars) if bars else []
+    trades = result.engine.recorder.trades
+    return draw_report(
+        path,
+        spec,
+        bars=shown,
+        trades=trades,
+        stops=trail.steps,
+        summary_text=summary_json(spec.name, result.summaries, result.bars),
+        bar_interval=timedelta(minutes=spec.bar_minutes),
+        history=daily_history(spec, earlier) if earlier else None,
+        title=f"{spec.name}: {len(trades)} trades, live",
+    )
 
 
 def seed_of(spec: StrategySpec) -> int:
