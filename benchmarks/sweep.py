@@ -104,6 +104,12 @@ def measure(
                 "sweep_tasks_cpu_s": round(sum(o.cpu_seconds for o in parallel[2]), 3),
                 "sweep_driver_cpu_s": round(parallel[1], 3),
                 "speedup": round(alone[0] / parallel[0], 3),
+                # cores this session got in each phase: the host schedules by session
+                # (autogroup), so a busy host gives a session its share however many it runs
+                "sequential_cores": round(alone[1] / alone[0], 3),
+                "sweep_cores": round(
+                    (sum(o.cpu_seconds for o in parallel[2]) + parallel[1]) / parallel[0], 3
+                ),
                 "identical": identical,
                 "load_average_1min": [round(load, 2), round(os.getloadavg()[0], 2)],
             })  # fmt: skip

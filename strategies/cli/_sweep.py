@@ -153,6 +153,11 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         except SweepError as exc:
             print(f"tickstate sweep: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        except ConnectionError as exc:  # no cluster at --address
+            where = f"--address {args.address}" if args.address else "Ray"
+            line = (str(exc).strip().splitlines() or ["cannot connect"])[0]
+            print(f"tickstate sweep: {where}: {line}", file=sys.stderr)
+            return EXIT_USAGE
         except Exception as exc:  # a Ray task that raised, or a cluster that cannot be reached
             first = str(exc).strip().splitlines() or [type(exc).__name__]
             print(f"tickstate sweep: {type(exc).__name__}: {first[-1]}", file=sys.stderr)

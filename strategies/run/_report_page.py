@@ -69,7 +69,8 @@ PAGE = """<!doctype html>
         <span id="chart-title"></span><button id="next" type="button">&rarr;</button></div>
         <div id="chart"></div>
         <div class="muted">Candles: the strategy's bars. &#9650;/&#9660; entries (long/short),
-        &#10005; exits, orange: the protective stop as it moved; dotted: the signal's levels.
+        &#10005; exits; orange: the stop (planned while the entry works, then the protective stop as
+        it moved); dotted: the signal's levels (shaded: the opening range).
         </div></div></div></section>
   <section id="trades-section"><h2>Trades</h2><div class="scroll"><table id="trades"></table>
   </div></section>
