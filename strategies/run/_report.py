@@ -126,9 +126,14 @@ def report_document(
     for (symbol, day), day_bars in sorted(by_day.items()):
         steps = stops_by.get((symbol, day), [])
         end = day_bars[-1].start + bar_interval
-        stop_points: list[list[Any]] = [
-            [_minute(s.at, timezone), s.price] for s in steps if day_of(s.at) == day
-        ]
+        # Each price holds until the next step: a step to "no stop" first closes the segment at
+        # its own time (a stop that lived between two bars is still a visible line).
+        stop_points: list[list[Any]] = []
+        for step in steps:
+            minute = _minute(step.at, timezone)
+            if step.price is None and stop_points and stop_points[-1][1] is not None:
+                stop_points.append([minute, stop_points[-1][1]])
+            stop_points.append([minute, step.price])
         if stop_points and stop_points[-1][1] is not None:
             stop_points.append([_minute(end, timezone), stop_points[-1][1]])
         lines = _previous_session(symbol, day, sessions, extremes) if levels.previous_day else []
