@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dispatch, executor, latency, replay, scale, verify
+from benchmarks import dispatch, executor, latency, replay, scale, sweep, verify
 from benchmarks._common import Figure, markdown, merge_results, update_readme, write_results
 
 __all__ = ["main", "run_all"]
@@ -38,6 +38,9 @@ FULL: dict[str, Any] = {
     "verify_depth": 6,
     "executor_symbols": 100,
     "executor_workers": 64,
+    "sweep_combos": 12,
+    "sweep_days": 91,  # January to March 2012: ~60 sessions
+    "sweep_rounds": 5,
 }
 QUICK: dict[str, Any] = {
     "dispatch_cycles": 5,
@@ -54,6 +57,9 @@ QUICK: dict[str, Any] = {
     "verify_depth": 3,
     "executor_symbols": 10,
     "executor_workers": 4,
+    "sweep_combos": 2,
+    "sweep_days": 3,
+    "sweep_rounds": 1,
 }
 
 
@@ -272,6 +278,27 @@ def fig_executor(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     ], {}
 
 
+def fig_sweep(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """12 replays as a sweep on a local Ray cluster of 2 CPUs vs one after another (>= 1.6x);
+    the median of rounds that alternate which runs first."""
+    result = sweep.measure(
+        sizes["sweep_combos"], cpus=2, days=sizes["sweep_days"], rounds=sizes["sweep_rounds"]
+    )
+    return [
+        Figure(
+            name=f"sweep of {result['combinations']} replays on Ray, 2 CPUs",
+            value=result["sweep_s"],
+            unit="s",
+            baseline=result["sequential_s"],
+            baseline_name=f"{result['combinations']} sequential replays",
+            ratio=result["speedup"],
+            target=">= 1.6x (ratio = speed-up; results identical)",
+            passed=result["speedup"] >= 1.6 and result["identical"],
+            details=result,
+        )
+    ], {}
+
+
 BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, Any]]]] = {
     "dispatch": fig_dispatch,
     "scale": fig_scale,
@@ -281,6 +308,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, A
     "replay": fig_replay,
     "verify": fig_verify,
     "executor": fig_executor,
+    "sweep": fig_sweep,
 }
 
 

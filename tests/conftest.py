@@ -1,5 +1,5 @@
 """Shared fixtures: structlog configuration is global, so every test starts from the defaults;
-Graphviz for the tests that lay diagrams out."""
+Graphviz for the tests that lay diagrams out; Chromium for the ones that open a page."""
 
 import os
 import shutil
@@ -26,3 +26,17 @@ def graphviz() -> str:
             pytest.fail("Graphviz's dot is not installed, and CI must lay the diagrams out")
         pytest.skip("Graphviz's dot is not installed")
     return dot
+
+
+@pytest.fixture
+def chromium() -> str:
+    """The path of the distribution's Chromium: a test that opens a page in it skips without it
+    on a developer's machine, and fails without it under CI (``.ci/run`` installs it)."""
+    found = next(
+        (p for p in map(shutil.which, ("chromium", "chromium-browser")) if p is not None), None
+    )
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed, and CI must render the HTML report")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    return found

@@ -8,13 +8,23 @@ must load nothing else (``tests/test_import_cost.py``); typed ranges are these f
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from strategies._policy import MAX_SPEED, MIN_SPEED
 
-__all__ = ["count", "money", "port", "seconds", "session_date", "share", "speed"]
+__all__ = [
+    "count",
+    "missing_report_library",
+    "money",
+    "port",
+    "seconds",
+    "session_date",
+    "share",
+    "speed",
+]
 
 
 def money(text: str) -> Decimal:
@@ -92,3 +102,10 @@ def session_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def missing_report_library() -> str | None:
+    """Why ``--report`` cannot draw (plotly, whose wheel ships the page's plotly.js), or None."""
+    if importlib.util.find_spec("plotly") is None:
+        return "--report needs plotly: pip install 'tickstate[report]'"
+    return None

@@ -22,6 +22,7 @@ from strategies._exceptions import SpecError
 from strategies.cli import _args as args_
 from strategies.cli._codes import EXIT_DIFFERS, EXIT_OK, EXIT_USAGE
 from strategies.cli._sim import add_fault_flags, add_sim_arguments
+from strategies.cli._sweep import add_sweep_arguments
 from strategies.cli._verify import add_verify_arguments
 
 if TYPE_CHECKING:
@@ -177,6 +178,9 @@ def _replay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.report is not None and (missing := args_.missing_report_library()) is not None:
+        print(f"tickstate replay: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     out = args.out or Path("runs") / f"replay-{spec.name}"
     output = Output.choose(table=args.table)
     run_id = new_run_id(f"replay-{spec.name}", SystemClock().now().strftime("%Y%m%d-%H%M%S"))
@@ -197,6 +201,12 @@ def _replay(args: argparse.Namespace) -> int:
         )
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task(f"replaying {spec.name}", total=len(bars))
+
+        def drawing(what: str, total: int) -> typing.Callable[[], None]:
+            progress.update(task, visible=False)
+            drawn = progress.add_task(what, total=total)
+            return lambda: progress.advance(drawn)
+
         try:
             result = run_replay(
                 spec,
@@ -205,6 +215,8 @@ def _replay(args: argparse.Namespace) -> int:
                 progress=lambda n: progress.advance(task, n),
                 on_total=lambda n: progress.update(task, total=n),
                 plot_dir=args.plot,
+                report_path=args.report,
+                drawing=drawing,
                 model=args.model,
                 history=history,
                 market_time=market_time,
@@ -217,6 +229,8 @@ def _replay(args: argparse.Namespace) -> int:
         result.summaries, title=f"{spec.name}: {len(result.trades)} trades", stream=output.human
     )
     output.say(f"wrote {result.trades_path} and {result.summary_path}")
+    if args.report is not None:
+        output.say(f"report: {args.report}")
     output.say(
         f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)"
     )
@@ -227,10 +241,20 @@ def _replay(args: argparse.Namespace) -> int:
             summaries=result.summaries,
             run_id=run_id,
             bars=result.bars,
-            written=[str(result.trades_path), str(result.summary_path)],
+            written=[
+                str(path)
+                for path in (result.trades_path, result.summary_path, args.report)
+                if path is not None
+            ],
         )
     )
     return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from strategies.cli._sweep import run_sweep_command
+
+    return run_sweep_command(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -492,7 +516,21 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         action="store_true",
         help="off a terminal, print the summary table on stdout instead of JSON lines",
     )
+    replay.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE.html",
+        help="also write one self-contained HTML report: equity, drawdown, tables, a chart per "
+        "symbol-day",
+    )
     replay.set_defaults(run=_replay)
+    sweep = commands.add_parser(
+        "sweep",
+        help="one replay per combination of a parameter grid, on Ray; a ranked results table",
+    )
+    add_sweep_arguments(sweep)
+    sweep.set_defaults(run=_sweep)
     run = commands.add_parser(
         "run", help="run a strategy live (default: against the local simulated exchange)"
     )
@@ -528,6 +566,13 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="write trades.csv and summary.json there, as tickstate replay does",
+    )
+    run.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE.html",
+        help="at the end, write the run's self-contained HTML report, as tickstate replay does",
     )
     run.add_argument(
         "--poll-interval", type=args_.seconds, default=30.0, help="seconds between reconciliations"

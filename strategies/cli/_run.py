@@ -9,7 +9,7 @@ import argparse
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from strategies._exceptions import SpecError
 from strategies.cli._codes import EXIT_FAULT, EXIT_OK, EXIT_USAGE
@@ -64,6 +64,12 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
     except SpecError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    if args.report is not None:
+        from strategies.cli._args import missing_report_library
+
+        if (no_library := missing_report_library()) is not None:
+            print(f"tickstate run: {no_library}", file=sys.stderr)
+            return EXIT_USAGE
     bars: list[Bar] = []
     earlier: list[Bar] = []  # what the simulated exchange's historical API serves
     if spec.broker.kind == "sim":
@@ -144,6 +150,9 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
             screen.attach(runner, zone=zone, timeline=timeline if bars else None)
 
     from strategies.observe import log_fired
+    from strategies.run import StopTrail
+
+    trail = StopTrail()  # the stop's steps, for --report's charts
 
     metrics = server = None
     if args.metrics_port is not None:
@@ -163,7 +172,7 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
             history_bars=earlier,
             settings=settings,
             speed=args.speed,
-            observers=(log_fired,),
+            observers=(log_fired, trail) if args.report is not None else (log_fired,),
             on_runner=on_runner,
             journal_path=journal,
             config_path=Path(args.config),
@@ -202,6 +211,10 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
     written = None if args.out is None else result.write(spec.name, args.out)
     if written is not None:
         output.say("wrote {} and {}".format(*written))
+    report = None
+    if args.report is not None:
+        report = _report(spec, args.report, result, bars, earlier, trail)
+        output.say(f"report: {report}")
     output.say(f"journal: {journal} (tickstate status {journal})")
     output.say(f"logs: {log_path}")
     output.emit(
@@ -215,11 +228,37 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
             exchange_orders=result.exchange_orders,
             journal=str(journal),
             log=str(log_path),
-            written=None if written is None else [str(path) for path in written],
+            written=[
+                str(path) for path in (*(written or ()), report) if path is not None
+            ]
+            or None,
             warnings=warnings,
         )
     )
     return EXIT_OK
+
+
+def _report(
+    spec: StrategySpec, path: Path, result: Any, bars: list[Bar], earlier: list[Bar], trail: Any
+) -> Path:
+    """The run's HTML report: the bars the exchange served, as the strategy's bars (none from
+    a real broker: its report has the curves and tables, and no candles)."""
+    from strategies.engine import summary_json
+    from strategies.run import daily_history, draw_report, strategy_bars
+
+    shown = strategy_bars(spec, bars) if bars else []
+    trades = result.engine.recorder.trades
+    return draw_report(
+        path,
+        spec,
+        bars=shown,
+        trades=trades,
+        stops=trail.steps,
+        summary_text=summary_json(spec.name, result.summaries, result.bars),
+        bar_interval=timedelta(minutes=spec.bar_minutes),
+        history=daily_history(spec, earlier) if earlier else None,
+        title=f"{spec.name}: {len(trades)} trades, live",
+    )
 
 
 def seed_of(spec: StrategySpec) -> int:

@@ -13,7 +13,9 @@ from strategies.run._reconcile import Reconciliation, Redrive, reconcile, redriv
 from strategies.run._recovery import judge_pending, settle_pending
 from strategies.run._replay import (
     ReplayResult,
+    StopTrail,
     build_engine,
+    draw_report,
     replay_bars,
     run_replay,
     strategy_bars,
@@ -38,6 +40,7 @@ __all__ = [
     "Redrive",
     "ReplayResult",
     "RunSettings",
+    "StopTrail",
     "Venue",
     "around_the_sessions",
     "build_engine",
@@ -45,6 +48,7 @@ __all__ = [
     "daily_from_intraday",
     "daily_history",
     "default_data",
+    "draw_report",
     "fetch_history",
     "first_sessions",
     "history_sessions",

@@ -6,7 +6,7 @@ Needs the optional ``plot`` extra (matplotlib). Drawing is deterministic for the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -36,8 +36,12 @@ def plot_days(
     out_dir: Path,
     timezone: ZoneInfo,
     bar_interval: timedelta,
+    drawing: Callable[[str, int], Callable[[], None]] | None = None,
 ) -> list[Path]:
-    """Write ``{symbol}-{yyyy-mm-dd}.png`` for every symbol-day with a trade; returns the paths."""
+    """Write ``{symbol}-{yyyy-mm-dd}.png`` for every symbol-day with a trade; returns the paths.
+
+    ``drawing`` is told how many pictures there are and returns what to call after each (a
+    progress bar, so drawing is not a bar that sits at 100 %)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,6 +64,7 @@ def plot_days(
         if key in wanted:
             by_day[key].append(bar)
     out_dir.mkdir(parents=True, exist_ok=True)
+    tick = drawing(f"drawing {len(by_day)} pictures", len(by_day)) if drawing else None
     written = []
     for (symbol, day), day_bars in sorted(by_day.items()):
         fig, ax = plt.subplots(figsize=(12, 5), dpi=80)
@@ -94,4 +99,6 @@ def plot_days(
         fig.savefig(path, metadata={"Software": None})
         plt.close(fig)
         written.append(path)
+        if tick is not None:
+            tick()
     return written

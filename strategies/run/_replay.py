@@ -48,7 +48,19 @@ from strategies.spec._strategy import StrategySpec
 if TYPE_CHECKING:
     from strategies.observe._logging import MarketTime
 
-__all__ = ["ReplayResult", "build_engine", "replay_bars", "run_replay", "strategy_bars"]
+__all__ = [
+    "Drawing",
+    "ReplayResult",
+    "StopTrail",
+    "build_engine",
+    "draw_report",
+    "replay_bars",
+    "run_replay",
+    "strategy_bars",
+]
+
+Drawing = Callable[[str, int], Callable[[], None]]
+"""Told what is being drawn and in how many pieces; returns what to call after each piece."""
 
 _log = structlog.get_logger("tickstate.replay")
 
@@ -148,8 +160,8 @@ class ReplayResult:
         return self.bars / self.seconds if self.seconds > 0 else float("inf")
 
 
-class _StopTrail:
-    """Remembers each symbol's protective stop every time it changes (for the plots)."""
+class StopTrail:
+    """Remembers each symbol's protective stop every time it changes (for the pictures)."""
 
     def __init__(self) -> None:
         self.steps: list[StopStep] = []
@@ -163,6 +175,52 @@ class _StopTrail:
             at = getattr(outcome.event, "at", None)
             if at is not None:
                 self.steps.append(StopStep(snapshot.symbol, at, snapshot.stop_price))
+
+
+def draw_report(
+    path: Path,
+    spec: StrategySpec,
+    *,
+    bars: Sequence[Bar],
+    trades: Sequence[Trade],
+    stops: Sequence[StopStep],
+    summary_text: str,
+    bar_interval: timedelta,
+    history: Mapping[str, tuple[DailyBar, ...]] | None = None,
+    drawing: Drawing | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write the HTML report of a replay or run of ``spec`` (``_report``); returns its path."""
+    import json
+
+    from strategies.run._report import Levels, report_document, write_report
+
+    hours = spec.session.hours()
+    tick: Callable[[], None] | None = None
+
+    def days_total(count: int) -> None:
+        nonlocal tick
+        if drawing is not None:
+            tick = drawing(f"drawing the report ({count} symbol-days)", count)
+
+    def ticked() -> None:
+        if tick is not None:
+            tick()
+
+    document = report_document(
+        title=title or f"{spec.name}: {len(trades)} trades",
+        summary=json.loads(summary_text),
+        bars=bars,
+        trades=trades,
+        stops=stops,
+        timezone=hours.timezone,
+        bar_interval=bar_interval,
+        levels=Levels.of(spec.signal.kind, spec.signal.params, spec.session.open),
+        history=history,
+        tick=ticked,
+        days_total=days_total,
+    )
+    return write_report(path, document)
 
 
 def strategy_bars(spec: StrategySpec, bars: Sequence[Bar]) -> list[Bar]:
@@ -232,6 +290,8 @@ def run_replay(
     seed: int = 0,
     cash: Decimal = TWIN_CASH,
     market_time: MarketTime | None = None,
+    report_path: Path | None = None,
+    drawing: Drawing | None = None,
 ) -> ReplayResult:
     """Replay ``bars`` of the spec's symbols and write ``trades.csv`` and ``summary.json``.
 
@@ -245,7 +305,9 @@ def run_replay(
     strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``;
     ``market_time`` follows the replay's clock (the ``market_ts`` of its log lines).
 
-    With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra).
+    With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra); with
+    ``report_path``, one self-contained HTML report (needs the ``report`` extra). ``drawing``
+    is told what is drawn and how many pieces, and ticks each (a progress bar).
     """
     wanted = set(spec.symbols)
     mine = strategy_bars(spec, [bar for bar in bars if bar.symbol in wanted])
@@ -253,7 +315,7 @@ def run_replay(
         raise DataError("the data", f"no bars for {', '.join(spec.symbols)}")
     if on_total is not None:
         on_total(len(mine))
-    trail = _StopTrail() if plot_dir is not None else None
+    trail = StopTrail() if plot_dir is not None or report_path is not None else None
     observers = () if trail is None else (trail,)
     started = time.perf_counter()
     if model == "twin":
@@ -291,6 +353,19 @@ def run_replay(
             out_dir=plot_dir,
             timezone=spec.session.hours().timezone,
             bar_interval=engine.plan.bar_interval,
+            drawing=drawing,
+        )
+    if report_path is not None and trail is not None:
+        draw_report(
+            report_path,
+            spec,
+            bars=mine,
+            trades=engine.recorder.trades,
+            stops=trail.steps,
+            summary_text=summary_path.read_text(encoding="utf-8"),
+            bar_interval=engine.plan.bar_interval,
+            history=history,
+            drawing=drawing,
         )
     return ReplayResult(
         trades=tuple(engine.recorder.trades),
