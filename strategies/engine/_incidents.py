@@ -23,6 +23,7 @@ Prometheus metrics).
 | ``carried_over``     | a position outlived its session (the runner was down): closed at once  |
 | ``lockstep_timeout`` | lock-step: a moment's bars or trade updates did not all come in time   |
 | ``order_late``       | free-running: an order reached the venue after the bar it was meant for|
+| ``buying_power_blocked`` | an entry's notional exceeded the account's buying power: not sent  |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 import structlog
 
 __all__ = [
+    "BUYING_POWER_BLOCKED",
     "CARRIED_OVER",
     "COMMAND_ADOPTED",
     "COMMAND_FAILED",
@@ -53,6 +55,7 @@ __all__ = [
 ]
 
 COMMAND_FAILED = "command_failed"
+BUYING_POWER_BLOCKED = "buying_power_blocked"
 COMMAND_REDRIVEN = "command_redriven"
 COMMAND_ADOPTED = "command_adopted"
 COMMAND_SKIPPED = "command_skipped"

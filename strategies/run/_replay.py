@@ -37,9 +37,11 @@ from brokers import Bar, ManualClock, PaperBroker
 from strategies._exceptions import DataError
 from strategies.engine._aggregate import aggregate_bars, interval_of
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
-from strategies.engine._trades import SymbolSummary, Trade, summary_json, trades_csv
+from strategies.engine._summary import RunFacts, SymbolSummary, summary_json, total_of
+from strategies.engine._trades import Trade, trades_csv
+from strategies.run._facts import PLAIN_CASH, run_facts
 from strategies.run._plot import StopStep
-from strategies.run._twin import TWIN_CASH, replay_twin
+from strategies.run._twin import TWIN_CASH, TWIN_MARGIN, replay_twin
 from strategies.run._wiring import build_engine_for, plan_for
 from strategies.signals import DailyBar
 from strategies.spec._strategy import StrategySpec
@@ -133,6 +135,8 @@ class ReplayResult:
 
     trades: tuple[Trade, ...]
     summaries: tuple[SymbolSummary, ...]
+    total: SymbolSummary
+    facts: RunFacts
     bars: int
     seconds: float
     trades_path: Path
@@ -202,7 +206,10 @@ def build_engine(
     """The engine, paper broker and clock a replay of ``spec`` over ``bars`` runs on."""
     first = bars[0]
     clock = ManualClock(first.start)
-    paper = PaperBroker(clock=clock)
+    costs = spec.costs
+    paper = PaperBroker(
+        clock=clock, cash=costs.cash or PLAIN_CASH, margin=costs.leverage or TWIN_MARGIN
+    )
     engine = build_engine_for(
         spec,
         broker=paper,
@@ -226,7 +233,7 @@ def run_replay(
     model: str = "twin",
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     seed: int = 0,
-    cash: Decimal = TWIN_CASH,
+    cash: Decimal | None = None,
 ) -> ReplayResult:
     """Replay ``bars`` of the spec's symbols and write ``trades.csv`` and ``summary.json``.
 
@@ -237,7 +244,8 @@ def run_replay(
     ``history`` are the sessions before the first bar (a run's look-back). ``"plain"`` is the
     bar-level model: the bars aggregated to the strategy's first (``strategy_bars``), plain
     stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars the
-    strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``.
+    strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``
+    (default: the file's ``[costs] cash``, else the twin's $100,000).
 
     With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra).
     """
@@ -267,11 +275,21 @@ def run_replay(
     else:
         raise ValueError(f'unknown replay model "{model}" (twin or plain)')
     seconds = time.perf_counter() - started
-    summaries = engine.summaries(spec.symbols)
+    equity = (
+        cash or spec.costs.cash or TWIN_CASH
+        if model == "twin"
+        else spec.costs.cash or PLAIN_CASH
+    )
+    facts = run_facts(spec, engine, mine, equity=equity)
+    summaries = engine.summaries(spec.symbols, facts)
+    total = total_of(engine.recorder.trades, summaries, facts)
     out_dir.mkdir(parents=True, exist_ok=True)
     trades_path, summary_path = out_dir / "trades.csv", out_dir / "summary.json"
-    trades_path.write_text(trades_csv(engine.recorder.trades), encoding="utf-8")
-    summary_path.write_text(summary_json(spec.name, summaries, count), encoding="utf-8")
+    charged = not engine.recorder.costs.free
+    trades_path.write_text(trades_csv(engine.recorder.trades, costs=charged), encoding="utf-8")
+    summary_path.write_text(
+        summary_json(spec.name, summaries, count, total=total, facts=facts), encoding="utf-8"
+    )
     if plot_dir is not None and trail is not None:
         from strategies.run._plot import plot_days
 
@@ -286,6 +304,8 @@ def run_replay(
     return ReplayResult(
         trades=tuple(engine.recorder.trades),
         summaries=tuple(summaries),
+        total=total,
+        facts=facts,
         bars=count,
         seconds=seconds,
         trades_path=trades_path,

@@ -6,7 +6,7 @@ order — ``commission_per_share`` times the shares it filled plus ``commission_
 notional, at least ``commission_minimum`` — and slippage on every stop and market fill, adverse
 to the trader (``slippage_ticks`` ticks of the symbol, or ``slippage_bps`` basis points of the
 price rounded to the tick toward the loss; at most one of them). ``cash`` and ``leverage`` are
-the account: both the paper broker and the simulated exchange hold it (buying power = equity ×
+the account: both the paper broker and the simulated exchange hold it (buying power = equity times
 leverage, less what is held and working), and an entry whose notional exceeds what is left is
 declined before it is sent (``buying_power_blocked``).
 """
