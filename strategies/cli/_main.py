@@ -175,7 +175,12 @@ def _replay(args: argparse.Namespace) -> int:
         except DataError as exc:
             print(f"{args.data}: {exc.problem}", file=sys.stderr)
             return EXIT_USAGE
-    print_summary(result.summaries, title=f"{spec.name}: {len(result.trades)} trades")
+    print_summary(
+        result.summaries,
+        title=f"{spec.name}: {len(result.trades)} trades",
+        total=result.total,
+        facts=result.facts,
+    )
     print(f"wrote {result.trades_path} and {result.summary_path}")
     print(f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)")
     return EXIT_OK

@@ -158,7 +158,12 @@ def run_command(args: argparse.Namespace) -> int:
         if server is not None:
             server.stop()
     trades = result.engine.recorder.trades
-    print_summary(result.summaries, title=f"{spec.name}: {len(trades)} trades, live")
+    print_summary(
+        result.summaries,
+        title=f"{spec.name}: {len(trades)} trades, live",
+        total=result.total,
+        facts=result.facts,
+    )
     exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
     print(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")
     for warning in result.warnings():

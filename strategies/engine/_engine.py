@@ -54,7 +54,7 @@ from machines import (
 )
 from strategies._policy import HaltScope
 from strategies.engine import _incidents as incident
-from strategies.engine._buying_power import beyond_buying_power
+from strategies.engine._buying_power import BuyingPowerGate
 from strategies.engine._crashpoints import crash_point, crash_points_armed
 from strategies.engine._execute import FailedCommand, OrderIds, execute, placed_id
 from strategies.engine._executor import SymbolExecutor
@@ -148,9 +148,9 @@ class Engine:
         self.blocked_entries: frozenset[str] = frozenset()
         #: Asked before each entry (live: the PDT gate): an incident name declines it.
         self.entry_gate: Callable[[str], str | None] | None = None
-        #: Whether an entry beyond the account's buying power is declined before it is sent
-        #: (the strategy file names the account: ``[costs] cash``/``leverage``).
-        self.limit_buying_power = False
+        #: Declines an entry beyond the account's buying power before it is sent (set when the
+        #: strategy file names the account: ``[costs] cash``/``leverage``).
+        self.buying_power: BuyingPowerGate | None = None
         #: Runs commands off the engine thread (live); ``on_result``: a worker queued results.
         self.executor: SymbolExecutor | None = None
         self.on_result: Callable[[], None] | None = None
@@ -533,8 +533,8 @@ class Engine:
                 continue  # the venue would refuse its close: the signal may ask again later
             if (
                 isinstance(event, EntrySignalled)
-                and self.limit_buying_power
-                and beyond_buying_power(self.broker, self.incidents, symbol, event)
+                and self.buying_power is not None
+                and self.buying_power.declines(symbol, event, machine.snapshot())
             ):
                 continue  # declined and counted: the signal may ask again later
             outcome = self._fire_on(symbol, event)

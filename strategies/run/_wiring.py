@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from brokers import Broker, Clock, TimeInForce
 from machines import Desk
+from strategies.engine._buying_power import BuyingPowerGate
 from strategies.engine._costs import CostModel
 from strategies.engine._engine import Engine, JournalSink, Observer
 from strategies.engine._timers import SessionPlan
@@ -81,5 +82,6 @@ def build_engine_for(
         journal=journal,
         observers=observers,
     )
-    engine.limit_buying_power = spec.costs.limits_buying_power
+    if spec.costs.limits_buying_power:
+        engine.buying_power = BuyingPowerGate(broker, engine.incidents)
     return engine
