@@ -1,8 +1,10 @@
 """``tickstate replay``: the engine over recorded bars, against the paper broker, on a manual clock.
 
-Outputs, in ``out_dir``: ``trades.csv`` (byte-identical for the same inputs) and
-``summary.json`` (per symbol: trades, wins, win rate, PnL, max drawdown, races, anomalies; and
-the total). The caller prints the human table and the speed.
+Outputs, in ``out_dir``: ``trades.csv`` (byte-identical for the same inputs; with costs, each
+trade's commission, slippage and net PnL too) and ``summary.json`` (per symbol and in total:
+trades, win rate, gross and net PnL, costs, drawdown, the daily ratios, exposure, entries
+declined for buying power, races, anomalies; and the run's sessions, parameters and hashes:
+``strategies.engine._summary``). The caller prints the human table and the speed.
 
 Two fill models. ``twin`` (the default) is ``replay_twin`` (``_twin``): the simulated exchange's
 rules and seeded fills, moment by moment as a lock-step live run meets them, so the two take
