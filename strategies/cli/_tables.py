@@ -23,7 +23,7 @@ __all__ = ["LiveTable", "print_status", "print_summary"]
 
 
 def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
+    return "-" if value is None else f"{value:,.2f}"
 
 
 def _ratio(value: float | None, *, percent: bool = False) -> str:
@@ -64,7 +64,7 @@ _SUMMARY_COLUMNS = (
     "PF",
     "expect.",
     "exposure",
-    "BP held",
+    "BP declined",
     "races/anomalies",
 )
 
