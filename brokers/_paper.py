@@ -37,13 +37,15 @@ __all__ = ["PaperBroker"]
 
 class PaperBroker:
     """A broker that fills against bars in-process (``rules``: ``PLAIN`` by default; a replay
-    that models the simulated exchange passes ``ALPACA_PAPER`` and the twin's ``PartialFills``)."""
+    that models the simulated exchange passes ``ALPACA_PAPER`` and the twin's ``PartialFills``);
+    its account holds ``cash``, with buying power of ``margin`` times its equity."""
 
     def __init__(
         self,
         *,
         clock: Clock,
         cash: Decimal = Decimal("1000000"),
+        margin: Decimal = Decimal(4),
         seed: int = 0,
         fill_ratio: FillRatio | None = None,
         rules: VenueRules = PLAIN,
@@ -52,10 +54,23 @@ class PaperBroker:
     ) -> None:
         self._clock = clock
         self.engine = (
-            MatchingEngine(cash=cash, seed=seed, fill_ratio=fill_ratio, rules=rules, assets=assets)
+            MatchingEngine(
+                cash=cash,
+                margin_multiplier=margin,
+                seed=seed,
+                fill_ratio=fill_ratio,
+                rules=rules,
+                assets=assets,
+            )
             if zone is None
             else MatchingEngine(
-                cash=cash, seed=seed, fill_ratio=fill_ratio, rules=rules, assets=assets, zone=zone
+                cash=cash,
+                margin_multiplier=margin,
+                seed=seed,
+                fill_ratio=fill_ratio,
+                rules=rules,
+                assets=assets,
+                zone=zone,
             )
         )
         self._subscribers: list[TradeUpdateHandler] = []

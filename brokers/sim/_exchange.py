@@ -69,11 +69,11 @@ class SimExchange:
 
     ``bars`` are the recorded bars to replay (``strategies`` loads them from CSV files); a
     bar closes ``bar_interval`` after it opens (default: the smallest gap between two bars of a
-    symbol, or one minute). Without bars
-    the exchange runs on a ``ManualClock`` (at ``start`` or now) that ``feed_bar`` moves to each
-    bar's end, and cancels and replaces land when it is moved (``land_requests`` moves it just
-    far enough). ``rate_limit`` requests per ``rate_window`` seconds of the exchange's clock per
-    key; ``faults`` can be replaced at any time through the ``faults`` property.
+    symbol, or one minute). The account holds ``cash``, buying power ``margin`` times equity.
+    Without bars the exchange runs on a ``ManualClock`` (at ``start`` or now) that ``feed_bar``
+    moves to each bar's end, and cancels and replaces land when it is moved (``land_requests``
+    moves it just far enough). ``rate_limit`` requests per ``rate_window`` seconds of the
+    exchange's clock per key; ``faults`` can be replaced at any time (the ``faults`` property).
     ``hold_until_subscribed`` holds the clock at its start and starts the replay only once a
     bar-stream client has subscribed. ``updated_bars`` is the share of replayed bars first sent
     without a late print (Alpaca's ``updatedBars`` follow); ``data_connections`` how many
@@ -106,6 +106,7 @@ class SimExchange:
         rate_limit: int = 200,
         rate_window: float = 60.0,
         cash: Decimal = Decimal("100000"),
+        margin: Decimal = Decimal(4),  # Alpaca's intraday buying power: 4x equity
         start: datetime | None = None,
         bar_interval: timedelta | None = None,
         session_tz: str = "America/New_York",
@@ -145,6 +146,7 @@ class SimExchange:
             assets = {s: _asset(s) for s in sorted({b.symbol for b in self._bars})}
         self.engine = MatchingEngine(
             cash=cash,
+            margin_multiplier=margin,
             seed=seed,
             fill_ratio=self._dice.fill_ratio,
             rules=rules,
@@ -169,8 +171,7 @@ class SimExchange:
         self._data = DataStreamHub(
             self._check_key, self._on_subscribed, connection_limit=data_connections
         )
-        # What the historical API serves: the bars replayed, once they ended, and ``history``,
-        # the sessions before them (a run's start-up reads them; nothing streams or trades them).
+        # The historical API serves the bars replayed (once ended) and ``history`` (read only).
         self._history = BarHistory([*history, *self._bars], self._interval)
         self._late = late_prints(self._bars, updated_bars, self._interval, seed)
         for late in self._late.values():
@@ -515,10 +516,9 @@ class SimExchange:
             self.clock.set(end)
             self._history.add(bar)
         now = self.clock.now()
-        # The matching core trades on the whole bar (every print happened); the stream shows it
-        # without its late print until updatedBars sends it again. The bar first, then the
-        # requests due by its end: bar data cannot say which came first, and a cancel or
-        # replace that loses to a fill is the reading that can hurt.
+        # The core trades the whole bar (every print happened); the stream shows it without its
+        # late print until updatedBars sends it again. The bar, then the requests due by its
+        # end: bar data cannot order them, and a request losing to a fill can hurt.
         calendar = self._calendar
         regular = calendar is None or calendar.is_open(bar.start)
         fills = self.engine.on_bar(bar, now, cutoff=bar.start, regular=regular)

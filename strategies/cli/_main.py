@@ -226,7 +226,11 @@ def _replay(args: argparse.Namespace) -> int:
             print(f"{args.data}: {exc.problem}", file=sys.stderr)
             return EXIT_USAGE
     print_summary(
-        result.summaries, title=f"{spec.name}: {len(result.trades)} trades", stream=output.human
+        result.summaries,
+        title=f"{spec.name}: {len(result.trades)} trades",
+        total=result.total,
+        facts=result.facts,
+        stream=output.human,
     )
     output.say(f"wrote {result.trades_path} and {result.summary_path}")
     if args.report is not None:

@@ -202,6 +202,8 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
         result.summaries,
         title=f"{spec.name}: {len(trades)} trades, live{stopped}",
         stream=output.human,
+        total=result.total,
+        facts=result.facts,
     )
     exchange = "" if result.exchange_orders is None else f", {result.exchange_orders} orders"
     output.say(f"{result.bars} bars, {result.reconciliations} reconciliations{exchange}")

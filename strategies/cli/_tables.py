@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ from strategies.cli._screen import (
     stream_status,
     visible_lines,
 )
-from strategies.engine import SymbolSummary
+from strategies.engine import RunFacts, SymbolSummary, total_of
 from strategies.journal import SymbolStatus
 
 if TYPE_CHECKING:
@@ -39,39 +40,98 @@ if TYPE_CHECKING:
 __all__ = ["LiveTable", "print_status", "print_summary"]
 
 
+def _money(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _ratio(value: float | None, *, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:.1f}%" if percent else f"{value:.2f}"
+
+
+def _summary_row(s: SymbolSummary) -> list[str]:
+    return [
+        s.symbol,
+        str(s.trades),
+        f"{s.win_rate * 100:.1f}%",
+        _money(s.pnl),
+        _money(s.costs),
+        _money(s.net_pnl),
+        _money(s.max_drawdown),
+        _ratio(s.sharpe),
+        _ratio(s.sortino),
+        _ratio(s.profit_factor),
+        _money(s.expectancy),
+        _ratio(s.exposure, percent=True),
+        str(s.buying_power_blocked),
+        f"{s.races}/{s.anomalies}",
+    ]
+
+
+_SUMMARY_COLUMNS = (
+    "symbol",
+    "trades",
+    "win rate",
+    "gross PnL",
+    "costs",
+    "net PnL",
+    "max DD",
+    "Sharpe",
+    "Sortino",
+    "PF",
+    "expect.",
+    "exposure",
+    "BP declined",
+    "races/anomalies",
+)
+
+
 def print_summary(
-    summaries: Sequence[SymbolSummary], *, title: str, stream: TextIO | None = None
+    summaries: Sequence[SymbolSummary],
+    *,
+    title: str,
+    total: SymbolSummary | None = None,
+    facts: RunFacts | None = None,
+    stream: TextIO | None = None,
 ) -> None:
-    """One row per symbol and a total: trades, win rate, PnL, drawdown, races, anomalies."""
+    """One row per symbol and a total: trades, win rate, gross PnL, costs, net PnL, drawdown
+    (of the net), daily Sharpe and Sortino, profit factor, expectancy, exposure, entries held
+    back for buying power, races and anomalies; then what produced them (sessions, config hash,
+    data fingerprint). The average win and loss are in summary.json."""
     table = Table(title=title, title_justify="left")
-    for column in ("symbol", "trades", "wins", "win rate", "PnL", "max DD", "races", "anomalies"):
+    for column in _SUMMARY_COLUMNS:
         table.add_column(column, justify="left" if column == "symbol" else "right")
     for s in summaries:
-        table.add_row(
-            s.symbol,
-            str(s.trades),
-            str(s.wins),
-            f"{s.win_rate * 100:.1f}%",
-            f"{s.pnl:.2f}",
-            f"{s.max_drawdown:.2f}",
-            str(s.races),
-            str(s.anomalies),
+        table.add_row(*_summary_row(s))
+    if total is None:
+        total = total_of((), summaries)  # no trades to hand: the counts, not the ratios
+        total = replace(
+            total,
+            trades=sum(s.trades for s in summaries),
+            win_rate=_rate(summaries),
+            pnl=sum((s.pnl for s in summaries), Decimal(0)),
+            commission=sum((s.commission for s in summaries), Decimal(0)),
+            slippage=sum((s.slippage for s in summaries), Decimal(0)),
+            net_pnl=sum((s.net_pnl for s in summaries), Decimal(0)),
+            max_drawdown=Decimal(0),
         )
+    table.add_row(*_summary_row(total), style="bold")
+    console = Console(file=stream, width=160)
+    console.print(table)
+    if facts is not None and facts.sessions:
+        console.print(
+            f"{facts.sessions[0]} to {facts.sessions[-1]}, {len(facts.sessions)} sessions; "
+            f"starting equity {facts.starting_equity:,}; config {facts.config_hash[:12]}, "
+            f"data {(facts.data_fingerprint or '-')[:12]} (sha-256, in summary.json)",
+            highlight=False,
+        )
+
+
+def _rate(summaries: Sequence[SymbolSummary]) -> Decimal:
     trades = sum(s.trades for s in summaries)
     wins = sum(s.wins for s in summaries)
-    rate = Decimal(wins) / trades * 100 if trades else Decimal(0)
-    table.add_row(
-        "total",
-        str(trades),
-        str(wins),
-        f"{rate:.1f}%",
-        f"{sum((s.pnl for s in summaries), Decimal(0)):.2f}",
-        "",
-        str(sum(s.races for s in summaries)),
-        str(sum(s.anomalies for s in summaries)),
-        style="bold",
-    )
-    Console(file=stream, width=100).print(table)
+    return (Decimal(wins) / trades).quantize(Decimal("0.0001")) if trades else Decimal(0)
 
 
 def _number(value: Decimal | None) -> str:

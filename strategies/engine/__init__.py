@@ -9,22 +9,18 @@ updates become machine events in ``order_event``; machine commands become broker
 """
 
 from strategies.engine._aggregate import BarAggregator, aggregate_bars, interval_of
+from strategies.engine._costs import CostModel
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
 from strategies.engine._execute import FailedCommand, OrderIds, execute, placed_id
 from strategies.engine._incidents import Incidents
+from strategies.engine._summary import RunFacts, SymbolSummary, summarise, summary_json, total_of
 from strategies.engine._timers import Deadlines, SessionPlan, SessionTimes
-from strategies.engine._trades import (
-    SymbolSummary,
-    Trade,
-    TradeRecorder,
-    summarise,
-    summary_json,
-    trades_csv,
-)
+from strategies.engine._trades import Trade, TradeRecorder, trades_csv
 from strategies.engine._translate import order_event
 
 __all__ = [
     "BarAggregator",
+    "CostModel",
     "Deadlines",
     "Engine",
     "FailedCommand",
@@ -33,6 +29,7 @@ __all__ = [
     "JournalSink",
     "Observer",
     "OrderIds",
+    "RunFacts",
     "SessionPlan",
     "SessionTimes",
     "SymbolSummary",
@@ -45,5 +42,6 @@ __all__ = [
     "placed_id",
     "summarise",
     "summary_json",
+    "total_of",
     "trades_csv",
 ]

@@ -23,6 +23,7 @@ from brokers import (
     Broker,
     Clock,
     OrderSide,
+    OrderType,
     TradeUpdate,
     TransportError,
     UpdateKind,
@@ -53,12 +54,14 @@ from machines import (
 )
 from strategies._policy import HaltScope
 from strategies.engine import _incidents as incident
+from strategies.engine._buying_power import BuyingPowerGate
 from strategies.engine._crashpoints import crash_point, crash_points_armed
 from strategies.engine._execute import FailedCommand, OrderIds, execute, placed_id
 from strategies.engine._executor import SymbolExecutor
 from strategies.engine._incidents import Incidents
+from strategies.engine._summary import RunFacts, SymbolSummary, summarise
 from strategies.engine._timers import Deadlines, SessionPlan, SymbolDay
-from strategies.engine._trades import SymbolSummary, TradeRecorder, summarise
+from strategies.engine._trades import TradeRecorder
 from strategies.engine._translate import order_event
 from strategies.signals._protocol import DailyBar, SessionContext, Signal
 
@@ -145,6 +148,9 @@ class Engine:
         self.blocked_entries: frozenset[str] = frozenset()
         #: Asked before each entry (live: the PDT gate): an incident name declines it.
         self.entry_gate: Callable[[str], str | None] | None = None
+        #: Declines an entry beyond the account's buying power before it is sent (set when the
+        #: strategy file names the account: ``[costs] cash``/``leverage``).
+        self.buying_power: BuyingPowerGate | None = None
         #: Runs commands off the engine thread (live); ``on_result``: a worker queued results.
         self.executor: SymbolExecutor | None = None
         self.on_result: Callable[[], None] | None = None
@@ -157,15 +163,20 @@ class Engine:
         self.on_doubt: Callable[[], None] | None = None
         self._silenced: set[str] = set()  # symbols whose signal raised this session
 
-    def summaries(self, symbols: Sequence[str]) -> list[SymbolSummary]:
-        """Per symbol: its trades so far, with its machine's race and anomaly counts."""
+    def summaries(
+        self, symbols: Sequence[str], facts: RunFacts | None = None
+    ) -> list[SymbolSummary]:
+        """Per symbol: its trades so far, with its machine's race and anomaly counts (and, with
+        ``facts``, the ratios measured against them)."""
         counters = {s: self.desk.machine(s).counters() for s in symbols}
         return summarise(
             self.recorder.trades,
             symbols,
             races={s: c.races for s, c in counters.items()},
             anomalies={s: c.anomalies for s, c in counters.items()},
+            facts=facts,
         )
+
 
     # --- broker side -----------------------------------------------------------------------
 
@@ -207,6 +218,7 @@ class Engine:
                 exit_reason=machine.snapshot().exit_reason,
                 cumulative=order.filled_qty,
                 avg_price=order.filled_avg_price,
+                slips=order.type is not OrderType.LIMIT,
             )
         event = order_event(update, self.ids.client_of.get)
         if event is not None:
@@ -519,6 +531,12 @@ class Engine:
             if isinstance(event, EntrySignalled) and gate is not None and (why := gate(symbol)):
                 self.incidents.note(why, symbol=symbol)
                 continue  # the venue would refuse its close: the signal may ask again later
+            if (
+                isinstance(event, EntrySignalled)
+                and self.buying_power is not None
+                and self.buying_power.declines(symbol, event, machine.snapshot())
+            ):
+                continue  # declined and counted: the signal may ask again later
             outcome = self._fire_on(symbol, event)
             try:
                 signal.on_outcome(outcome)

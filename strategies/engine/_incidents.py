@@ -25,6 +25,7 @@ Prometheus metrics).
 | ``order_late``       | free-running: an order reached the venue after the bar it was meant for|
 | ``kill_switch``      | the daily loss limit was reached: every symbol halted and flattened    |
 | ``data_stale``       | in the session, a symbol had no bar for ``stale_after``                |
+| ``buying_power_blocked`` | an entry's notional exceeded the account's buying power: not sent  |
 
 Watchers (``watch``) see each incident with its fields too (the notification hook).
 """
@@ -39,6 +40,7 @@ from typing import Any
 import structlog
 
 __all__ = [
+    "BUYING_POWER_BLOCKED",
     "CARRIED_OVER",
     "COMMAND_ADOPTED",
     "COMMAND_FAILED",
@@ -59,6 +61,7 @@ __all__ = [
 ]
 
 COMMAND_FAILED = "command_failed"
+BUYING_POWER_BLOCKED = "buying_power_blocked"
 COMMAND_REDRIVEN = "command_redriven"
 COMMAND_ADOPTED = "command_adopted"
 COMMAND_SKIPPED = "command_skipped"

@@ -1,7 +1,9 @@
 """Round-trip trades, built from our fills, and the figures a replay or live run reports.
 
-A trade opens when a symbol's position leaves zero and closes when it returns there; its PnL is
-the cash it moved. Everything is ``Decimal``.
+A trade opens when a symbol's position leaves zero and closes when it returns there; its PnL
+(gross) is the cash its fills moved, its costs the commission and slippage of those fills
+(``CostModel``, shared out by shares when one fill opens or closes more than one trade), and its
+net PnL gross minus costs. Everything is ``Decimal``.
 
 Fills are counted per order by their cumulative quantity, so a fill learnt twice — from the
 trade stream and again from a reconciliation, or replayed from the journal after a restart — is
@@ -13,16 +15,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from machines import ClientOrderId, OrderRole
+from machines import ClientOrderId, FixedTick, OrderRole, TickRule
+from strategies.engine._costs import CostModel
 
-__all__ = ["SymbolSummary", "Trade", "TradeRecorder", "summarise", "summary_json", "trades_csv"]
+__all__ = ["Trade", "TradeRecorder", "trades_csv"]
 
 _ZERO = Decimal(0)
 
@@ -38,9 +39,21 @@ class Trade:
     entry_price: Decimal
     exit_time: datetime
     exit_price: Decimal
-    pnl: Decimal
+    pnl: Decimal  # gross: what the fills moved
     exit_reason: str
     entry_order_id: str
+    commission: Decimal = _ZERO
+    slippage: Decimal = _ZERO
+
+    @property
+    def costs(self) -> Decimal:
+        """Commission plus slippage."""
+        return self.commission + self.slippage
+
+    @property
+    def net_pnl(self) -> Decimal:
+        """Gross PnL less costs."""
+        return self.pnl - self.costs
 
 
 @dataclass(slots=True)
@@ -52,6 +65,8 @@ class _Open:
     entry_notional: Decimal = _ZERO
     exit_qty: Decimal = _ZERO
     exit_notional: Decimal = _ZERO
+    commission: Decimal = _ZERO
+    slippage: Decimal = _ZERO
 
 
 @dataclass(slots=True)
@@ -63,10 +78,30 @@ class _Learnt:
 
 
 @dataclass(slots=True)
+class _Charged:
+    """What one order has filled and paid in commission so far."""
+
+    qty: Decimal = _ZERO
+    notional: Decimal = _ZERO
+    commission: Decimal = _ZERO
+
+
+_CENT_TICK = FixedTick(Decimal("0.01"))
+
+
+def _cent_tick(symbol: str) -> TickRule:
+    return _CENT_TICK
+
+
+@dataclass(slots=True)
 class TradeRecorder:
-    """Collects fills (ours only) and turns them into trades."""
+    """Collects fills (ours only) and turns them into trades, charging ``costs`` on them
+    (slippage on the tick of ``tick_of(symbol)``)."""
 
     trades: list[Trade] = field(default_factory=list)
+    costs: CostModel = field(default_factory=CostModel)
+    tick_of: Callable[[str], TickRule] = _cent_tick
+    _charged: dict[str, _Charged] = field(default_factory=dict)
     _position: dict[str, Decimal] = field(default_factory=dict)
     _open: dict[str, _Open] = field(default_factory=dict)
     _learnt: dict[str, _Learnt] = field(default_factory=dict)
@@ -83,8 +118,10 @@ class TradeRecorder:
         exit_reason: str | None = None,
         cumulative: Decimal | None = None,
         avg_price: Decimal | None = None,
+        slips: bool = True,
     ) -> None:
-        """Record one execution of ``qty`` at ``price``.
+        """Record one execution of ``qty`` at ``price``; ``slips``: a stop or market order's
+        (every order tickstate sends is one), charged slippage.
 
         With ``cumulative`` (the order's filled quantity after this execution, and its average
         price ``avg_price``), only what the recorder has not counted for the order yet is
@@ -102,7 +139,31 @@ class TradeRecorder:
                 qty = new
             learnt.qty = cumulative
             learnt.notional += qty * price
-        self._record(symbol, qty if buy else -qty, price, at, client_order_id, exit_reason)
+        cost = self._cost(symbol, buy, qty, price, client_order_id, slips)
+        self._record(symbol, qty if buy else -qty, price, at, client_order_id, exit_reason, cost)
+
+    def _cost(
+        self,
+        symbol: str,
+        buy: bool,
+        qty: Decimal,
+        price: Decimal,
+        client_order_id: str,
+        slips: bool,
+    ) -> tuple[Decimal, Decimal]:
+        """The commission and slippage one execution adds."""
+        costs = self.costs
+        if costs.free:
+            return _ZERO, _ZERO
+        charged = self._charged.setdefault(client_order_id, _Charged())
+        charged.qty += qty
+        charged.notional += qty * price
+        total = costs.commission(charged.qty, charged.notional)
+        commission, charged.commission = total - charged.commission, total
+        slippage = _ZERO
+        if slips:
+            slippage = abs(costs.slipped(price, buy=buy, tick=self.tick_of(symbol)) - price) * qty
+        return commission, slippage
 
     def on_cumulative(
         self,
@@ -152,15 +213,26 @@ class TradeRecorder:
         at: datetime,
         client_order_id: str,
         exit_reason: str | None,
+        cost: tuple[Decimal, Decimal] = (_ZERO, _ZERO),
     ) -> None:
         held = self._position.get(symbol, _ZERO)
         remaining = signed
+        commission, slippage = cost
+        whole = abs(signed)
         while remaining != 0:
             if held == 0:
                 self._open[symbol] = _Open(
                     side=1 if remaining > 0 else -1, entry_time=at, entry_order_id=client_order_id
                 )
             trade = self._open[symbol]
+            if commission or slippage:  # shared out by shares between the trades it touches
+                part = (
+                    abs(remaining)
+                    if (remaining > 0) == (trade.side > 0)
+                    else min(abs(remaining), abs(held))
+                )
+                trade.commission += commission * part / whole
+                trade.slippage += slippage * part / whole
             if (remaining > 0) == (trade.side > 0):
                 trade.entry_qty += abs(remaining)
                 trade.entry_notional += abs(remaining) * price
@@ -191,6 +263,8 @@ class TradeRecorder:
                 pnl=gross if trade.side > 0 else -gross,
                 exit_reason=reason,
                 entry_order_id=trade.entry_order_id,
+                commission=trade.commission,
+                slippage=trade.slippage,
             )
         )
         del self._open[symbol]
@@ -202,53 +276,6 @@ def _reason(client_order_id: str, exit_reason: str | None) -> str:
     if cid is not None and cid.role is OrderRole.STOP:
         return OrderRole.STOP.value
     return exit_reason or OrderRole.EXIT.value
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SymbolSummary:
-    """What one symbol did over a run."""
-
-    symbol: str
-    trades: int
-    wins: int
-    win_rate: Decimal
-    pnl: Decimal
-    max_drawdown: Decimal
-    races: int = 0
-    anomalies: int = 0
-
-
-def summarise(
-    trades: Iterable[Trade],
-    symbols: Iterable[str],
-    races: Mapping[str, int] | None = None,
-    anomalies: Mapping[str, int] | None = None,
-) -> list[SymbolSummary]:
-    """One summary per symbol (in ``symbols`` order), trades taken in exit order."""
-    by_symbol: dict[str, list[Trade]] = {s: [] for s in symbols}
-    for trade in trades:
-        by_symbol.setdefault(trade.symbol, []).append(trade)
-    summaries = []
-    for symbol, done in by_symbol.items():
-        equity = peak = drawdown = _ZERO
-        for trade in sorted(done, key=lambda t: (t.exit_time, t.entry_order_id)):
-            equity += trade.pnl
-            peak = max(peak, equity)
-            drawdown = max(drawdown, peak - equity)
-        wins = sum(1 for t in done if t.pnl > 0)
-        summaries.append(
-            SymbolSummary(
-                symbol=symbol,
-                trades=len(done),
-                wins=wins,
-                win_rate=(Decimal(wins) / len(done)).quantize(Decimal("0.0001")) if done else _ZERO,
-                pnl=sum((t.pnl for t in done), _ZERO),
-                max_drawdown=drawdown,
-                races=(races or {}).get(symbol, 0),
-                anomalies=(anomalies or {}).get(symbol, 0),
-            )
-        )
-    return summaries
 
 
 _COLUMNS = (
@@ -265,11 +292,16 @@ _COLUMNS = (
 )
 
 
-def trades_csv(trades: Iterable[Trade]) -> str:
-    """The trade list as CSV text, in a stable order (byte-identical for the same trades)."""
+_COST_COLUMNS = ("commission", "slippage", "costs", "net_pnl")
+
+
+def trades_csv(trades: Iterable[Trade], *, costs: bool = False) -> str:
+    """The trade list as CSV text, in a stable order (byte-identical for the same trades);
+    ``costs`` (a run that charges any) adds each trade's commission, slippage, costs and net PnL
+    (``pnl`` stays the gross)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_COLUMNS)
+    writer.writerow(_COLUMNS + _COST_COLUMNS if costs else _COLUMNS)
     for t in sorted(trades, key=lambda t: (t.entry_time, t.symbol, t.entry_order_id)):
         writer.writerow(
             [
@@ -283,39 +315,15 @@ def trades_csv(trades: Iterable[Trade]) -> str:
                 t.pnl.quantize(Decimal("0.01")),
                 t.exit_reason,
                 t.entry_order_id,
+                *(
+                    (_cents(t.commission), _cents(t.slippage), _cents(t.costs), _cents(t.net_pnl))
+                    if costs
+                    else ()
+                ),
             ]
         )
     return out.getvalue()
 
 
-def _figures(s: SymbolSummary) -> dict[str, Any]:
-    return {
-        "trades": s.trades,
-        "wins": s.wins,
-        "win_rate": str(s.win_rate),
-        "pnl": str(s.pnl.quantize(Decimal("0.01"))),
-        "max_drawdown": str(s.max_drawdown.quantize(Decimal("0.01"))),
-        "races": s.races,
-        "anomalies": s.anomalies,
-    }
-
-
-def summary_json(strategy: str, summaries: Sequence[SymbolSummary], bars: int) -> str:
-    """The JSON summary (no timings, so it is deterministic too)."""
-    trades = sum(s.trades for s in summaries)
-    wins = sum(s.wins for s in summaries)
-    total = {
-        "trades": trades,
-        "wins": wins,
-        "win_rate": str((Decimal(wins) / trades).quantize(Decimal("0.0001")) if trades else 0),
-        "pnl": str(sum((s.pnl for s in summaries), Decimal(0)).quantize(Decimal("0.01"))),
-        "races": sum(s.races for s in summaries),
-        "anomalies": sum(s.anomalies for s in summaries),
-    }
-    document = {
-        "strategy": strategy,
-        "bars": bars,
-        "symbols": {s.symbol: _figures(s) for s in summaries},
-        "total": total,
-    }
-    return json.dumps(document, indent=2) + "\n"
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))

@@ -20,16 +20,28 @@ from typing import TYPE_CHECKING
 import structlog
 
 from brokers import Bar, SimExchange
-from strategies.engine import Engine, Observer, SymbolSummary, summary_json, trades_csv
+from strategies._exceptions import DataError
+from strategies.engine import (
+    Engine,
+    Observer,
+    RunFacts,
+    SymbolSummary,
+    summary_json,
+    total_of,
+    trades_csv,
+)
 from strategies.engine._executor import SymbolExecutor, pace_by_rate_limit
 from strategies.journal import Journal, PendingCommand
 from strategies.run._collar import CollarWatch
+from strategies.run._facts import run_facts
 from strategies.run._history import bars_so_far, fetch_history
 from strategies.run._lockstep import LateOrders, LockStepGate
 from strategies.run._pdt import PdtGate
 from strategies.run._recovery import settle_pending
+from strategies.run._replay import strategy_bars
 from strategies.run._runner import LiveRunner
 from strategies.run._settings import RunSettings
+from strategies.run._twin import TWIN_CASH
 from strategies.run._venues import Venue, open_venue
 from strategies.run._wiring import build_engine_for
 from strategies.signals import DailyBar
@@ -57,13 +69,21 @@ class LiveResult:
     exchange_orders: int | None  # orders at the simulated exchange (None against Alpaca)
     late_orders: int = 0  # free-running: orders that reached the exchange after their bar
     lockstep_timeouts: int = 0  # lock-step: moments that went on without all they sent
+    facts: RunFacts | None = None  # what produced it (sessions, hashes) and the ratios' base
+    total: SymbolSummary | None = None
 
     def write(self, strategy: str, out_dir: Path) -> tuple[Path, Path]:
         """Write ``trades.csv`` and ``summary.json`` into ``out_dir``, as a replay does."""
         out_dir.mkdir(parents=True, exist_ok=True)
         trades_path, summary_path = out_dir / "trades.csv", out_dir / "summary.json"
-        trades_path.write_text(trades_csv(self.engine.recorder.trades), encoding="utf-8")
-        summary_path.write_text(summary_json(strategy, self.summaries, self.bars), "utf-8")
+        recorder = self.engine.recorder
+        trades_path.write_text(
+            trades_csv(recorder.trades, costs=not recorder.costs.free), encoding="utf-8"
+        )
+        summary_path.write_text(
+            summary_json(strategy, self.summaries, self.bars, total=self.total, facts=self.facts),
+            "utf-8",
+        )
         return trades_path, summary_path
 
     def warnings(self) -> list[str]:
@@ -283,10 +303,19 @@ def run_live(
             if engine.executor is not None:
                 engine.executor.close()
         exchange_orders = venue.orders() if venue.orders is not None else None
-    summaries = engine.summaries(spec.symbols)
+    # The bars the strategy was shown (the exchange's, built to its size; none from Alpaca).
+    wanted = set(spec.symbols)
+    try:
+        seen = strategy_bars(spec, [b for b in bars if b.symbol in wanted]) if bars else []
+    except DataError:  # no bar of a regular session: nothing to fingerprint
+        seen = []
+    facts = run_facts(spec, engine, seen, equity=spec.costs.cash or TWIN_CASH)
+    summaries = engine.summaries(spec.symbols, facts)
     return LiveResult(
         engine=engine,
         summaries=tuple(summaries),
+        facts=facts,
+        total=total_of(engine.recorder.trades, summaries, facts),
         bars=runner.bars,
         reconciliations=runner.reconciliations,
         reconnects=runner.reconnects,

@@ -1,8 +1,10 @@
 """``tickstate replay``: the engine over recorded bars, against the paper broker, on a manual clock.
 
-Outputs, in ``out_dir``: ``trades.csv`` (byte-identical for the same inputs) and
-``summary.json`` (per symbol: trades, wins, win rate, PnL, max drawdown, races, anomalies; and
-the total). The caller prints the human table and the speed.
+Outputs, in ``out_dir``: ``trades.csv`` (byte-identical for the same inputs; with costs, each
+trade's commission, slippage and net PnL too) and ``summary.json`` (per symbol and in total:
+trades, win rate, gross and net PnL, costs, drawdown, the daily ratios, exposure, entries
+declined for buying power, races, anomalies; and the run's sessions, parameters and hashes:
+``strategies.engine._summary``). The caller prints the human table and the speed.
 
 Two fill models. ``twin`` (the default) is ``replay_twin`` (``_twin``): the simulated exchange's
 rules and seeded fills, moment by moment as a lock-step live run meets them, so the two take
@@ -38,9 +40,11 @@ from brokers import Bar, ManualClock, PaperBroker
 from strategies._exceptions import DataError
 from strategies.engine._aggregate import aggregate_bars, interval_of
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
-from strategies.engine._trades import SymbolSummary, Trade, summary_json, trades_csv
+from strategies.engine._summary import RunFacts, SymbolSummary, summary_json, total_of
+from strategies.engine._trades import Trade, trades_csv
+from strategies.run._facts import PLAIN_CASH, run_facts
 from strategies.run._plot import StopStep
-from strategies.run._twin import TWIN_CASH, replay_twin
+from strategies.run._twin import TWIN_CASH, TWIN_MARGIN, replay_twin
 from strategies.run._wiring import build_engine_for, plan_for
 from strategies.signals import DailyBar
 from strategies.spec._strategy import StrategySpec
@@ -149,6 +153,8 @@ class ReplayResult:
 
     trades: tuple[Trade, ...]
     summaries: tuple[SymbolSummary, ...]
+    total: SymbolSummary
+    facts: RunFacts
     bars: int
     seconds: float
     trades_path: Path
@@ -264,7 +270,10 @@ def build_engine(
     """The engine, paper broker and clock a replay of ``spec`` over ``bars`` runs on."""
     first = bars[0]
     clock = ManualClock(first.start)
-    paper = PaperBroker(clock=clock)
+    costs = spec.costs
+    paper = PaperBroker(
+        clock=clock, cash=costs.cash or PLAIN_CASH, margin=costs.leverage or TWIN_MARGIN
+    )
     engine = build_engine_for(
         spec,
         broker=paper,
@@ -288,7 +297,7 @@ def run_replay(
     model: str = "twin",
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     seed: int = 0,
-    cash: Decimal = TWIN_CASH,
+    cash: Decimal | None = None,
     market_time: MarketTime | None = None,
     report_path: Path | None = None,
     drawing: Drawing | None = None,
@@ -302,8 +311,9 @@ def run_replay(
     ``history`` are the sessions before the first bar (a run's look-back). ``"plain"`` is the
     bar-level model: the bars aggregated to the strategy's first (``strategy_bars``), plain
     stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars the
-    strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``;
-    ``market_time`` follows the replay's clock (the ``market_ts`` of its log lines).
+    strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``
+    (default: the file's ``[costs] cash``, else the twin's $100,000); ``market_time`` follows
+    the replay's clock (the ``market_ts`` of its log lines).
 
     With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra); with
     ``report_path``, one self-contained HTML report (needs the ``report`` extra). ``drawing``
@@ -338,11 +348,21 @@ def run_replay(
     else:
         raise ValueError(f'unknown replay model "{model}" (twin or plain)')
     seconds = time.perf_counter() - started
-    summaries = engine.summaries(spec.symbols)
+    equity = (
+        cash or spec.costs.cash or TWIN_CASH
+        if model == "twin"
+        else spec.costs.cash or PLAIN_CASH
+    )
+    facts = run_facts(spec, engine, mine, equity=equity)
+    summaries = engine.summaries(spec.symbols, facts)
+    total = total_of(engine.recorder.trades, summaries, facts)
     out_dir.mkdir(parents=True, exist_ok=True)
     trades_path, summary_path = out_dir / "trades.csv", out_dir / "summary.json"
-    trades_path.write_text(trades_csv(engine.recorder.trades), encoding="utf-8")
-    summary_path.write_text(summary_json(spec.name, summaries, count), encoding="utf-8")
+    charged = not engine.recorder.costs.free
+    trades_path.write_text(trades_csv(engine.recorder.trades, costs=charged), encoding="utf-8")
+    summary_path.write_text(
+        summary_json(spec.name, summaries, count, total=total, facts=facts), encoding="utf-8"
+    )
     if plot_dir is not None and trail is not None:
         from strategies.run._plot import plot_days
 
@@ -370,6 +390,8 @@ def run_replay(
     return ReplayResult(
         trades=tuple(engine.recorder.trades),
         summaries=tuple(summaries),
+        total=total,
+        facts=facts,
         bars=count,
         seconds=seconds,
         trades_path=trades_path,

@@ -52,11 +52,12 @@ from strategies.spec import StrategySpec
 if TYPE_CHECKING:
     from strategies.observe._logging import MarketTime
 
-__all__ = ["TWIN_CASH", "TWIN_UPDATED_BARS", "replay_twin"]
+__all__ = ["TWIN_CASH", "TWIN_MARGIN", "TWIN_UPDATED_BARS", "replay_twin"]
 
 #: The simulated exchange's defaults that shape what it fills: its account's cash, and the
 #: share of bars first sent without a late print (``updatedBars``).
 TWIN_CASH = Decimal(100_000)
+TWIN_MARGIN = Decimal(4)  # buying power: 4x equity, Alpaca's intraday (the file may say less)
 TWIN_UPDATED_BARS = 0.05
 _BAR, _LATE, _CLOSE = 0, 1, 2  # what happens at a moment, in this order (as the exchange's)
 
@@ -75,7 +76,7 @@ def replay_twin(
     *,
     history: Mapping[str, tuple[DailyBar, ...]] | None = None,
     seed: int = 0,
-    cash: Decimal = TWIN_CASH,
+    cash: Decimal | None = None,
     settings: RunSettings | None = None,
     market_time: MarketTime | None = None,
     observers: Sequence[Observer] = (),
@@ -95,7 +96,8 @@ def replay_twin(
     symbols = sorted({b.symbol for b in ordered})
     paper = PaperBroker(
         clock=venue_clock,
-        cash=cash,
+        cash=cash or spec.costs.cash or TWIN_CASH,
+        margin=spec.costs.leverage or TWIN_MARGIN,
         seed=seed,
         fill_ratio=PartialFills(seed, ALPACA_PAPER.partial_fill_rate),
         rules=ALPACA_PAPER,

@@ -44,6 +44,7 @@ from brokers import (
 )
 from strategies.engine import interval_of
 from strategies.run._history import BarSource, daily_history
+from strategies.run._twin import TWIN_CASH, TWIN_MARGIN
 from strategies.signals import DailyBar
 from strategies.spec import AlpacaBrokerSpec, SimBrokerSpec, StrategySpec
 
@@ -177,6 +178,8 @@ def _sim_venue(
             history=history_bars,
             lockstep=None if realtime else LockStep(),
             seed=seed,
+            cash=spec.costs.cash or TWIN_CASH,  # the file's account, as its replay holds
+            margin=spec.costs.leverage or TWIN_MARGIN,
         ).start()
     if sim is not None:
         urls = (sim.rest_url, sim.trading_stream_url, sim.data_stream_url, sim.data_rest_url)

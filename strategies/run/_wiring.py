@@ -8,12 +8,15 @@ from decimal import Decimal
 
 from brokers import Broker, Clock, TimeInForce
 from machines import Desk
+from strategies.engine._buying_power import BuyingPowerGate
+from strategies.engine._costs import CostModel
 from strategies.engine._engine import Engine, JournalSink, Observer
 from strategies.engine._timers import SessionPlan
+from strategies.engine._trades import TradeRecorder
 from strategies.signals._protocol import DailyBar
 from strategies.spec._strategy import StrategySpec
 
-__all__ = ["build_engine_for", "plan_for"]
+__all__ = ["build_engine_for", "cost_model", "plan_for"]
 
 
 def plan_for(spec: StrategySpec) -> SessionPlan:
@@ -32,6 +35,18 @@ def plan_for(spec: StrategySpec) -> SessionPlan:
     )
 
 
+def cost_model(spec: StrategySpec) -> CostModel:
+    """The commission and slippage the file's ``[costs]`` charges."""
+    costs = spec.costs
+    return CostModel(
+        commission_per_share=costs.commission_per_share,
+        commission_minimum=costs.commission_minimum,
+        commission_percent=costs.commission_percent,
+        slippage_ticks=costs.slippage_ticks,
+        slippage_bps=costs.slippage_bps,
+    )
+
+
 def build_engine_for(
     spec: StrategySpec,
     *,
@@ -46,7 +61,8 @@ def build_engine_for(
 
     Every outcome is journaled (with ``journal``), then handed to each of ``observers``, before
     its commands run. ``history``: each symbol's sessions before the first bar the engine will
-    see (D-1 for the first day).
+    see (D-1 for the first day). Its trades are charged the file's ``[costs]``; when the file
+    names the account, an entry beyond its buying power is declined before it is sent.
     """
     desk = Desk(
         strategy=spec.name,
@@ -54,13 +70,18 @@ def build_engine_for(
         symbol_rules=spec.rules(),
     )
     signals = {symbol: spec.signal.build(symbol) for symbol in spec.symbols}
-    return Engine(
+    plan = plan_for(spec)
+    engine = Engine(
         desk=desk,
         signals=signals,
         broker=broker,
         clock=clock,
-        plan=plan_for(spec),
+        plan=plan,
         history=history,
+        recorder=TradeRecorder(costs=cost_model(spec), tick_of=plan.tick_of),
         journal=journal,
         observers=observers,
     )
+    if spec.costs.limits_buying_power:
+        engine.buying_power = BuyingPowerGate(broker, engine.incidents)
+    return engine

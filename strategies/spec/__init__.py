@@ -1,6 +1,7 @@
 """Strategy files: TOML validated into a frozen ``StrategySpec``; every mistake is one line."""
 
 from strategies.spec._broker import AlpacaBrokerSpec, BrokerSpec, SimBrokerSpec
+from strategies.spec._costs import CostsSpec
 from strategies.spec._notify import NotifySpec, receiver_of
 from strategies.spec._signal import SignalTable
 from strategies.spec._strategy import (
@@ -17,6 +18,7 @@ from strategies.spec._strategy import (
 __all__ = [
     "AlpacaBrokerSpec",
     "BrokerSpec",
+    "CostsSpec",
     "EntryWindow",
     "Instrument",
     "NotifySpec",

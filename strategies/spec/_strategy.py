@@ -33,6 +33,7 @@ from strategies._policy import HaltScope
 from strategies._sessions import Session, TradingCalendar
 from strategies.signals import StrategyTimes, signal_kind
 from strategies.spec._broker import BrokerSpec, SimBrokerSpec
+from strategies.spec._costs import CostsSpec
 from strategies.spec._errors import locate
 from strategies.spec._notify import NotifySpec
 from strategies.spec._signal import SignalTable, signal_schema
@@ -229,6 +230,10 @@ class StrategySpec(BaseModel):
     broker: BrokerSpec = Field(default_factory=SimBrokerSpec)
     notify: NotifySpec | None = Field(
         default=None, description="a webhook for fills, halts, the kill switch and data_stale"
+    )
+    costs: CostsSpec = Field(
+        default_factory=CostsSpec,
+        description="commissions, slippage and the account (cash, leverage); none by default",
     )
 
     @model_validator(mode="before")

@@ -25,7 +25,7 @@ from strategies.run import (
     run_replay,
     split_sessions,
 )
-from strategies.spec import StrategySpec, load_strategy
+from strategies.spec import StrategySpec, load_strategy, validate_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTES = ROOT / "data" / "intraday_1min"
@@ -142,3 +142,36 @@ class TestRealtime:
         captured = capsys.readouterr()
         assert '"event": "order_late"' in captured.out
         assert "reached the simulated exchange after the bar they were meant for" in captured.err
+
+
+class TestCostsInLockStep:
+    def test_with_costs_and_buying_power_live_equals_replay(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """ORB with commission, a tick of slippage and a $100,000 cash account: a lock-step run
+        writes the replay's trades.csv (with its cost columns) byte for byte, and declines the
+        same oversized entries for buying power (issue 19)."""
+        base, earlier, live = _data("opening_range")
+        data = base.model_dump(mode="json")
+        data["costs"] = {
+            "commission_per_share": "0.005",
+            "commission_minimum": "1",
+            "slippage_ticks": 1,
+            "cash": "100000",
+            "leverage": "1",
+        }
+        spec = validate_strategy(data, base_dir=EXAMPLES["opening_range"].parent)
+        days = sorted({b.start.date() for b in live})
+        two = [b for b in live if b.start.date() <= days[2]]  # the sessions of 19-21 November
+        replayed = run_replay(
+            spec, two, out_dir=tmp_path_factory.mktemp("r"), history=daily_history(spec, earlier)
+        )
+        result = run_live(spec, bars=two, history_bars=earlier, settings=RunSettings(), speed=1e9)
+        trades, _ = result.write(spec.name, tmp_path_factory.mktemp("live"))
+        assert result.lockstep_timeouts == 0
+        assert "net_pnl" in trades.read_text()
+        assert trades.read_bytes() == replayed.trades_path.read_bytes()
+        assert result.total is not None
+        assert replayed.total.buying_power_blocked > 0
+        assert result.total.buying_power_blocked == replayed.total.buying_power_blocked
+        assert result.total.costs == replayed.total.costs > 0

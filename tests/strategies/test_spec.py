@@ -118,7 +118,7 @@ class TestMalformedFiles:
         assert str(caught.value) == (
             "f.toml: colour: unknown key; expected one of: name, signal, instruments, session, "
             "bar_minutes, entry_window, square_off, max_attempts, sizing, daily_loss_limit, "
-            "halt_scope, stop_time_in_force, broker, notify"
+            "halt_scope, stop_time_in_force, broker, notify, costs"
         )
 
 
