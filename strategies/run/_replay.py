@@ -34,9 +34,10 @@ from pathlib import Path
 import structlog
 
 from brokers import Bar, ManualClock, PaperBroker
-from strategies._exceptions import DataError
+from strategies._exceptions import CalendarError, DataError
 from strategies.engine._aggregate import aggregate_bars, interval_of
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
+from strategies.engine._timers import SessionPlan
 from strategies.engine._trades import SymbolSummary, Trade, summary_json, trades_csv
 from strategies.run._plot import StopStep
 from strategies.run._twin import replay_twin
@@ -135,6 +136,7 @@ class ReplayResult:
     summaries: tuple[SymbolSummary, ...]
     bars: int
     seconds: float
+    cpu_seconds: float  # the process's CPU time in the replay loop (wall time is ``seconds``)
     trades_path: Path
     summary_path: Path
 
@@ -166,6 +168,17 @@ def strategy_bars(spec: StrategySpec, bars: Sequence[Bar]) -> list[Bar]:
     ``bar_minutes`` bars of the regular session, aligned to the open (``aggregate_bars``)."""
     if not bars:
         return []
+    plan = _check_size(spec, bars)
+    built, outside = aggregate_bars(bars, plan.session, plan.bar_interval)
+    if not built:
+        raise _none_in_a_session(bars)
+    if outside:
+        _log.info("bars_outside_sessions", bars=outside, kept=len(built))
+    return built
+
+
+def _check_size(spec: StrategySpec, bars: Sequence[Bar]) -> SessionPlan:
+    """The spec's plan, once ``bars``' size is known to build its bars (else ``DataError``)."""
     plan = plan_for(spec)
     size = interval_of(bars) or plan.bar_interval
     if size > plan.bar_interval or plan.bar_interval % size:
@@ -173,20 +186,37 @@ def strategy_bars(spec: StrategySpec, bars: Sequence[Bar]) -> list[Bar]:
             "the data",
             f"{_minutes(size)} bars cannot make the strategy's {_minutes(plan.bar_interval)} bars",
         )
-    built, outside = aggregate_bars(bars, plan.session, plan.bar_interval)
-    if not built:
-        first = bars[0]
-        symbols = ", ".join(sorted({b.symbol for b in bars}))
-        raise DataError(
-            "the data",
-            f"none of its {len(bars)} bars of {symbols} is in a "
-            f"regular session of the calendar (the first: {first.symbol} at "
-            f"{first.start:%Y-%m-%dT%H:%MZ}; a weekend, a holiday, extended hours, or a year the "
-            "calendar does not cover)",
-        )
-    if outside:
-        _log.info("bars_outside_sessions", bars=outside, kept=len(built))
-    return built
+    return plan
+
+
+def _check_feed(spec: StrategySpec, bars: Sequence[Bar]) -> None:
+    """What ``strategy_bars`` would refuse in ``bars``, without building the strategy's bars
+    (the twin model builds them as a live run does, minute by minute)."""
+    session = _check_size(spec, bars).session
+    hours: dict[date, tuple[datetime, datetime] | None] = {}
+    for bar in bars:  # the first bar in a regular session ends the search
+        day = bar.start.astimezone(session.timezone).date()
+        if day not in hours:
+            try:
+                hours[day] = (session.open_at(day), session.close_at(day))
+            except CalendarError:
+                hours[day] = None
+        found = hours[day]
+        if found is not None and found[0] <= bar.start < found[1]:
+            return
+    raise _none_in_a_session(bars)
+
+
+def _none_in_a_session(bars: Sequence[Bar]) -> DataError:
+    first = bars[0]
+    symbols = ", ".join(sorted({b.symbol for b in bars}))
+    return DataError(
+        "the data",
+        f"none of its {len(bars)} bars of {symbols} is in a "
+        f"regular session of the calendar (the first: {first.symbol} at "
+        f"{first.start:%Y-%m-%dT%H:%MZ}; a weekend, a holiday, extended hours, or a year the "
+        "calendar does not cover)",
+    )
 
 
 def _minutes(size: timedelta) -> str:
@@ -235,31 +265,35 @@ def run_replay(
     run builds them), so a lock-step ``tickstate run`` over the same bars takes the same trades;
     ``history`` are the sessions before the first bar (a run's look-back). ``"plain"`` is the
     bar-level model: the bars aggregated to the strategy's first (``strategy_bars``), plain
-    stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars the
-    strategy will see.
+    stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars
+    ``progress`` will count: the strategy's (plain) or the feed's (twin).
 
     With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra).
     """
     wanted = set(spec.symbols)
-    mine = strategy_bars(spec, [bar for bar in bars if bar.symbol in wanted])
-    if not mine:
+    feed = [bar for bar in bars if bar.symbol in wanted]
+    if not feed:
         raise DataError("the data", f"no bars for {', '.join(spec.symbols)}")
+    if model not in ("twin", "plain"):
+        raise ValueError(f'unknown replay model "{model}" (twin or plain)')
+    # The twin builds the strategy's bars itself, minute by minute: building them here too
+    # (for the plot, or the plain model) cost as much as a third of its replay.
+    mine = strategy_bars(spec, feed) if model == "plain" or plot_dir is not None else []
+    if model == "twin":
+        _check_feed(spec, feed)
     if on_total is not None:
-        on_total(len(mine))
+        on_total(len(mine) if model == "plain" else len(feed))
     trail = _StopTrail() if plot_dir is not None else None
     observers = () if trail is None else (trail,)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     if model == "twin":
-        minutes = [bar for bar in bars if bar.symbol in wanted]
         engine, count = replay_twin(
-            spec, minutes, history=history, seed=seed, observers=observers, progress=progress
+            spec, feed, history=history, seed=seed, observers=observers, progress=progress
         )
-    elif model == "plain":
+    else:
         engine, paper, clock = build_engine(spec, mine, observers=observers)
         count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
-    else:
-        raise ValueError(f'unknown replay model "{model}" (twin or plain)')
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
     summaries = engine.summaries(spec.symbols)
     out_dir.mkdir(parents=True, exist_ok=True)
     trades_path, summary_path = out_dir / "trades.csv", out_dir / "summary.json"
@@ -281,6 +315,7 @@ def run_replay(
         summaries=tuple(summaries),
         bars=count,
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
         trades_path=trades_path,
         summary_path=summary_path,
     )
