@@ -147,7 +147,8 @@ class TestCalendarCache:
         for name in ("XNYS", "XNSE"):
             built = _from_library(name)
             file = _cache_file(name)
-            assert file is not None and file.is_relative_to(tmp_path)
+            assert file is not None
+            assert file.is_relative_to(tmp_path)
             _write_cache(file, built)
             cached = _read_cache(file, name)
             assert cached == built
