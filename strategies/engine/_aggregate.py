@@ -30,6 +30,7 @@ from decimal import Decimal
 
 from brokers import Bar
 from strategies._exceptions import CalendarError
+from strategies._memory import collector_paused
 from strategies.engine._timers import SessionTimes
 
 __all__ = ["BarAggregator", "aggregate_bars", "interval_of"]
@@ -195,9 +196,10 @@ def aggregate_bars(
     fell outside it. A replay's way in: the same buckets a live run builds."""
     builder = BarAggregator(session, interval, feed=interval_of(bars))
     out: list[Bar] = []
-    for bar in bars:
-        out.extend(builder.add(bar))
-    out.extend(builder.flush())
+    with collector_paused():  # a year of bars is built here, and none of them is garbage
+        for bar in bars:
+            out.extend(builder.add(bar))
+        out.extend(builder.flush())
     return out, builder.outside_session
 
 
