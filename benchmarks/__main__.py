@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dispatch, executor, latency, replay, scale, sweep, verify
+from benchmarks import dispatch, executor, latency, replay, scale, startup, sweep, verify
 from benchmarks._common import Figure, markdown, merge_results, update_readme, write_results
 
 __all__ = ["main", "run_all"]
@@ -41,6 +41,8 @@ FULL: dict[str, Any] = {
     "sweep_combos": 12,
     "sweep_days": 91,  # January to March 2012: ~60 sessions
     "sweep_rounds": 5,
+    "startup_repeats": 3,
+    "startup_days": None,
 }
 QUICK: dict[str, Any] = {
     "dispatch_cycles": 5,
@@ -60,6 +62,8 @@ QUICK: dict[str, Any] = {
     "sweep_combos": 2,
     "sweep_days": 3,
     "sweep_rounds": 1,
+    "startup_repeats": 1,
+    "startup_days": 1,
 }
 
 
@@ -299,6 +303,45 @@ def fig_sweep(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     ], {}
 
 
+def fig_startup(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
+    """A whole ``tickstate replay`` process in CPU time against its own replay loop (same run),
+    both fill models on their demo data; ``tickstate --help`` against a bare interpreter."""
+    figures = []
+    for model, data in (("twin", "data/intraday_1min"), ("plain", "data/intraday_5min")):
+        result = startup.replay_process(
+            model, data, repeats=sizes["startup_repeats"], days=sizes["startup_days"]
+        )
+        ratio = result["cpu_ratio"]["median"]
+        figures.append(
+            Figure(
+                name=f"tickstate replay process CPU vs its loop, {model}, {data}",
+                value=result["process_cpu_s"]["median"],
+                unit="s CPU",
+                baseline=result["loop_cpu_s"]["median"],
+                baseline_name="its replay loop, same run",
+                ratio=ratio,
+                target="<= 1.5x its loop (ratio = process / loop)",
+                passed=ratio <= 1.5,
+                details=result,
+            )
+        )
+    helped = startup.help_process(repeats=max(3, sizes["startup_repeats"]))
+    figures.append(
+        Figure(
+            name="tickstate --help, whole process",
+            value=helped["help_cpu_s"]["median"],
+            unit="s CPU",
+            baseline=helped["python_cpu_s"]["median"],
+            baseline_name="python -c pass",
+            ratio=helped["help_cpu_s"]["median"] / helped["python_cpu_s"]["median"],
+            target="well under 0.5 s (CPU; wall in details)",
+            passed=helped["help_cpu_s"]["median"] < 0.25,
+            details=helped,
+        )
+    )
+    return figures, {}
+
+
 BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, Any]]]] = {
     "dispatch": fig_dispatch,
     "scale": fig_scale,
@@ -309,6 +352,7 @@ BENCHMARKS: dict[str, Callable[[dict[str, Any]], tuple[list[Figure], dict[str, A
     "verify": fig_verify,
     "executor": fig_executor,
     "sweep": fig_sweep,
+    "startup": fig_startup,
 }
 
 

@@ -13,16 +13,26 @@ so no pandas object escapes this module::
 
 ``XNSE`` (the National Stock Exchange of India) uses the holiday list of ``XBOM`` (BSE): the two
 exchanges publish the same trading holidays and the same 09:15-15:30 session.
+
+Building a calendar imports ``pandas`` and walks thirty years of sessions (about a second of CPU,
+most of a short replay), so what is built is kept as plain data in the user's cache directory
+(``platformdirs``; ``TICKSTATE_CACHE_DIR`` overrides it), one file per calendar and version of
+``exchange_calendars``: a new release of the library (new holidays) builds afresh. A cache that
+cannot be read or written is ignored; the calendar is then built from the library.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import json
+import os
+import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,9 +133,89 @@ class TradingCalendar:
 
 @functools.cache
 def _build(name: str) -> TradingCalendar:
+    file = _cache_file(name)
+    cached = _read_cache(file, name) if file is not None else None
+    if cached is not None:
+        return cached
     with warnings.catch_warnings():  # pandas' deprecation notices about the library's own code
         warnings.filterwarnings("ignore", module="pandas")
-        return _from_library(name)
+        calendar = _from_library(name)
+    if file is not None:
+        _write_cache(file, calendar)
+    return calendar
+
+
+#: Bumped when the cached form (or how a calendar is built from the library) changes.
+_CACHE_FORMAT = 1
+
+
+def _cache_file(name: str) -> Path | None:
+    """Where the calendar ``name`` is cached for this version of ``exchange_calendars``
+    (``None``: the library is not installed, so there is nothing to key a cache by)."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("exchange_calendars")
+    except metadata.PackageNotFoundError:
+        return None
+    root = os.environ.get("TICKSTATE_CACHE_DIR")
+    if not root:
+        import platformdirs
+
+        root = platformdirs.user_cache_dir("tickstate")
+    key = f"{name}-{FIRST_YEAR}-{LAST_YEAR}-exchange_calendars-{version}-v{_CACHE_FORMAT}"
+    return Path(root) / "calendars" / f"{key}.json"
+
+
+def _read_cache(file: Path, name: str) -> TradingCalendar | None:
+    """The calendar cached in ``file``, or ``None`` when there is none or it is unreadable."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if data["format"] != _CACHE_FORMAT or data["name"] != name:
+            return None
+        zone = ZoneInfo(data["timezone"])
+        sessions = tuple(map(date.fromisoformat, data["sessions"]))
+        opens = (datetime.fromtimestamp(ts, zone) for ts in data["opens"])
+        closes = (datetime.fromtimestamp(ts, zone) for ts in data["closes"])
+        hours = dict(zip(sessions, zip(opens, closes, strict=True), strict=True))
+        return TradingCalendar(
+            name=name,
+            timezone=zone,
+            regular_open=time.fromisoformat(data["regular_open"]),
+            regular_close=time.fromisoformat(data["regular_close"]),
+            _sessions=sessions,
+            _hours=MappingProxyType(hours),
+        )
+    except (OSError, ValueError, KeyError, TypeError):  # absent, partial, or another program's
+        return None
+
+
+def _write_cache(file: Path, calendar: TradingCalendar) -> None:
+    """Keep ``calendar`` in ``file``, atomically (a reader never sees half a file); a cache that
+    cannot be written is no error."""
+    hours = [calendar._hours[day] for day in calendar._sessions]
+    data = {
+        "format": _CACHE_FORMAT,
+        "name": calendar.name,
+        "timezone": calendar.timezone.key,
+        "regular_open": calendar.regular_open.isoformat(),
+        "regular_close": calendar.regular_close.isoformat(),
+        "sessions": [day.isoformat() for day in calendar._sessions],
+        "opens": [int(opens.astimezone(UTC).timestamp()) for opens, _ in hours],
+        "closes": [int(closes.astimezone(UTC).timestamp()) for _, closes in hours],
+    }
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=file.parent, prefix=file.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, separators=(",", ":"))
+            os.replace(temporary, file)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        pass
 
 
 def _from_library(name: str) -> TradingCalendar:

@@ -5,17 +5,26 @@ broker, both streams, and the historical market data.
 Builds on the core (``brokers._types``, ``_protocol``, ``_exceptions``, ``_clock``) and never
 imports ``brokers.sim``; the simulated exchange imports this room's wire modules, not the other
 way round.
+
+Each name is imported on first use (PEP 562): ``AlpacaSettings``, which the simulated
+exchange hands to clients, loads no ``requests``.
 """
 
-from brokers.alpaca._market import AlpacaMarketData
-from brokers.alpaca._rest import AlpacaBroker, RestCounters
-from brokers.alpaca._settings import AlpacaSettings, ReconnectPolicy, RetryPolicy
-from brokers.alpaca._streams import (
-    AlpacaBarStream,
-    AlpacaTradeStream,
-    StreamCounters,
-    WebSocketFactory,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real names for type checkers; at run time ``__getattr__`` imports them
+    from brokers.alpaca._market import AlpacaMarketData
+    from brokers.alpaca._rest import AlpacaBroker, RestCounters
+    from brokers.alpaca._settings import AlpacaSettings, ReconnectPolicy, RetryPolicy
+    from brokers.alpaca._streams import (
+        AlpacaBarStream,
+        AlpacaTradeStream,
+        StreamCounters,
+        WebSocketFactory,
+    )
 
 __all__ = [
     "AlpacaBarStream",
@@ -29,3 +38,30 @@ __all__ = [
     "StreamCounters",
     "WebSocketFactory",
 ]
+
+#: Where each public name lives.
+_LAZY = {
+    "AlpacaBarStream": "brokers.alpaca._streams",
+    "AlpacaBroker": "brokers.alpaca._rest",
+    "AlpacaMarketData": "brokers.alpaca._market",
+    "AlpacaSettings": "brokers.alpaca._settings",
+    "AlpacaTradeStream": "brokers.alpaca._streams",
+    "ReconnectPolicy": "brokers.alpaca._settings",
+    "RestCounters": "brokers.alpaca._rest",
+    "RetryPolicy": "brokers.alpaca._settings",
+    "StreamCounters": "brokers.alpaca._streams",
+    "WebSocketFactory": "brokers.alpaca._streams",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

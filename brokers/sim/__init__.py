@@ -3,11 +3,50 @@
 It shares the paper broker's matching core and speaks the Alpaca wire, so it imports the pure
 wire modules ``brokers.alpaca._wire*`` (and ``AlpacaSettings``, which ``client_settings`` hands
 to clients); the core and ``brokers.alpaca`` never import it.
+
+Each name is imported on first use (PEP 562): ``late_prints``, which a replay needs, loads
+no ``aiohttp``.
 """
 
-from brokers.sim._exchange import SimExchange
-from brokers.sim._faults import SimFaults
-from brokers.sim._lockstep import LockStep, Moment, MomentBar
-from brokers.sim._timeline import late_prints
+from __future__ import annotations
 
-__all__ = ["LockStep", "Moment", "MomentBar", "SimExchange", "SimFaults", "late_prints"]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real names for type checkers; at run time ``__getattr__`` imports them
+    from brokers.sim._exchange import SimExchange
+    from brokers.sim._faults import SimFaults
+    from brokers.sim._lockstep import LockStep, Moment, MomentBar
+    from brokers.sim._timeline import late_prints
+
+__all__ = [
+    "LockStep",
+    "Moment",
+    "MomentBar",
+    "SimExchange",
+    "SimFaults",
+    "late_prints",
+]
+
+#: Where each public name lives.
+_LAZY = {
+    "LockStep": "brokers.sim._lockstep",
+    "Moment": "brokers.sim._lockstep",
+    "MomentBar": "brokers.sim._lockstep",
+    "SimExchange": "brokers.sim._exchange",
+    "SimFaults": "brokers.sim._faults",
+    "late_prints": "brokers.sim._timeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -29,8 +29,9 @@ from brokers._types import Bar
 from brokers.alpaca._wire import JSON, format_time, parse_time
 from brokers.alpaca._wire_market import bar_to_rest_json, parse_timeframe
 from brokers.sim._calendar import NEW_YORK, MarketDay, SessionCalendar
+from brokers.sim._timeline import LatePrint
 
-__all__ = ["FEEDS", "MAX_LIMIT", "BarHistory", "LatePrint", "SimMarket", "daily_bar"]
+__all__ = ["FEEDS", "MAX_LIMIT", "BarHistory", "SimMarket", "daily_bar"]
 
 FEEDS = ("iex", "sip", "delayed_sip", "test", "otc", "boats", "overnight")
 _ADJUSTMENTS = ("raw", "split", "dividend", "spin-off", "all")
@@ -48,15 +49,6 @@ def _json(body: Any) -> web.Response:
     return web.Response(
         body=json.dumps(body, separators=(",", ":")).encode(), content_type="application/json"
     )
-
-
-@dataclass(frozen=True, slots=True)
-class LatePrint:
-    """A bar first streamed without one of its prints (``first``), whole again from ``whole_at``
-    (when ``updatedBars`` sends the recorded bar)."""
-
-    first: Bar
-    whole_at: datetime
 
 
 class BarHistory:

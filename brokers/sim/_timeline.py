@@ -1,5 +1,8 @@
 """A replay's timeline: the moments of recorded bars (their ends, late prints' returns, the
-sessions' closes, a broken feed's stray bars), in the order the exchange plays them."""
+sessions' closes, a broken feed's stray bars), in the order the exchange plays them.
+
+Pure data and the standard library (no ``aiohttp``): ``tickstate replay``'s twin model plays
+the same late prints without loading the exchange's server."""
 
 from __future__ import annotations
 
@@ -11,9 +14,8 @@ from datetime import date, datetime, timedelta
 from enum import IntEnum
 
 from brokers._types import Bar
-from brokers.sim._market import LatePrint
 
-__all__ = ["Event", "EventKind", "bar_start", "late_prints", "smallest_interval"]
+__all__ = ["Event", "EventKind", "LatePrint", "bar_start", "late_prints", "smallest_interval"]
 
 #: When ``updatedBars`` sends a bar again: about 30 s of exchange time after it was first sent.
 LATE_PRINT_DELAY = timedelta(seconds=30)
@@ -27,6 +29,15 @@ class EventKind(IntEnum):
     PRINT_RETURNS = 1
     DAY_CLOSES = 2
     STRAY_BAR = 3  # a broken feed's bar (``SimFaults.stray_bars``): streamed, never traded
+
+
+@dataclass(frozen=True, slots=True)
+class LatePrint:
+    """A bar first streamed without one of its prints (``first``), whole again from ``whole_at``
+    (when ``updatedBars`` sends the recorded bar)."""
+
+    first: Bar
+    whole_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -147,7 +147,7 @@ def _replay(args: argparse.Namespace) -> int:
     from brokers import SystemClock
     from strategies._exceptions import DataError
     from strategies.cli._output import Output, new_run_id, summary_record
-    from strategies.cli._run import seed_of
+    from strategies.cli._run import dates_to_read, seed_of
     from strategies.cli._tables import print_summary
     from strategies.observe import MarketTime, configure_logging
     from strategies.run import (
@@ -162,7 +162,9 @@ def _replay(args: argparse.Namespace) -> int:
     history = None
     try:
         spec = load_strategy(args.config)
-        bars = [bar for bar in load_bars(args.data) if bar.symbol in set(spec.symbols)]
+        # Only the strategy's symbols, and with --start only its sessions and their look-back:
+        # the other rows of the files are never parsed.
+        bars = load_bars(args.data, symbols=spec.symbols, dates=dates_to_read(spec, args))
         if args.start is not None:  # the sessions `tickstate run --start --days` replays
             earlier, bars = split_sessions(bars, spec, args.days, args.start)
             bars, history = around_the_sessions(spec, bars), daily_history(spec, earlier)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from strategies.run import LiveRunner
     from strategies.spec import StrategySpec
 
-__all__ = ["run_command", "seed_of"]
+__all__ = ["dates_to_read", "run_command", "seed_of"]
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
                 names += f" and {len(spec.symbols) - 5:,} more"
             screen.starting(f"loading 1-minute bars of {names} from {data} …", name=spec.name)
         try:
-            recorded = load_bars(data, symbols=spec.symbols, dates=_dates_to_read(spec, args))
+            recorded = load_bars(data, symbols=spec.symbols, dates=dates_to_read(spec, args))
             earlier, bars = split_sessions(recorded, spec, args.days, args.start)
             bars = around_the_sessions(spec, bars)
         except DataError as exc:
@@ -268,10 +268,11 @@ def seed_of(spec: StrategySpec) -> int:
     return int(getattr(spec.broker, "seed", 0))
 
 
-def _dates_to_read(spec: StrategySpec, args: argparse.Namespace) -> tuple[date, date] | None:
-    """The dates of recorded bars a simulated run needs: its sessions from ``--start`` and the
-    look-back its signal reads before them (in calendar days, with room for holidays and
-    timezones); everything without ``--start``, whose first session the data decides."""
+def dates_to_read(spec: StrategySpec, args: argparse.Namespace) -> tuple[date, date] | None:
+    """The dates of recorded bars a simulated run (or a replay) needs: its sessions from
+    ``--start`` and the look-back its signal reads before them (in calendar days, with room for
+    holidays and timezones); everything without ``--start``, whose first session the data
+    decides."""
     from strategies.run import history_sessions
 
     start: date | None = args.start

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import structlog
 
 from brokers import Bar, SimExchange
-from strategies._exceptions import DataError
 from strategies.engine import (
     Engine,
     Observer,
@@ -38,7 +37,6 @@ from strategies.run._history import bars_so_far, fetch_history
 from strategies.run._lockstep import LateOrders, LockStepGate
 from strategies.run._pdt import PdtGate
 from strategies.run._recovery import settle_pending
-from strategies.run._replay import strategy_bars
 from strategies.run._runner import LiveRunner
 from strategies.run._settings import RunSettings
 from strategies.run._twin import TWIN_CASH
@@ -303,13 +301,10 @@ def run_live(
             if engine.executor is not None:
                 engine.executor.close()
         exchange_orders = venue.orders() if venue.orders is not None else None
-    # The bars the strategy was shown (the exchange's, built to its size; none from Alpaca).
+    # The bars the exchange played (none from Alpaca), as a twin replay fingerprints them.
     wanted = set(spec.symbols)
-    try:
-        seen = strategy_bars(spec, [b for b in bars if b.symbol in wanted]) if bars else []
-    except DataError:  # no bar of a regular session: nothing to fingerprint
-        seen = []
-    facts = run_facts(spec, engine, seen, equity=spec.costs.cash or TWIN_CASH)
+    played = [b for b in bars if b.symbol in wanted]
+    facts = run_facts(spec, engine, played, equity=spec.costs.cash or TWIN_CASH)
     summaries = engine.summaries(spec.symbols, facts)
     return LiveResult(
         engine=engine,

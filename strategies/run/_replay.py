@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING
 import structlog
 
 from brokers import Bar, ManualClock, PaperBroker
-from strategies._exceptions import DataError
+from strategies._exceptions import CalendarError, DataError
 from strategies.engine._aggregate import aggregate_bars, interval_of
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
 from strategies.engine._summary import RunFacts, SymbolSummary, summary_json, total_of
+from strategies.engine._timers import SessionPlan
 from strategies.engine._trades import Trade, trades_csv
 from strategies.run._facts import PLAIN_CASH, run_facts
 from strategies.run._plot import StopStep
@@ -157,6 +158,7 @@ class ReplayResult:
     facts: RunFacts
     bars: int
     seconds: float
+    cpu_seconds: float  # the process's CPU time in the replay loop (wall time is ``seconds``)
     trades_path: Path
     summary_path: Path
 
@@ -234,6 +236,17 @@ def strategy_bars(spec: StrategySpec, bars: Sequence[Bar]) -> list[Bar]:
     ``bar_minutes`` bars of the regular session, aligned to the open (``aggregate_bars``)."""
     if not bars:
         return []
+    plan = _check_size(spec, bars)
+    built, outside = aggregate_bars(bars, plan.session, plan.bar_interval)
+    if not built:
+        raise _none_in_a_session(bars)
+    if outside:
+        _log.info("bars_outside_sessions", bars=outside, kept=len(built))
+    return built
+
+
+def _check_size(spec: StrategySpec, bars: Sequence[Bar]) -> SessionPlan:
+    """The spec's plan, once ``bars``' size is known to build its bars (else ``DataError``)."""
     plan = plan_for(spec)
     size = interval_of(bars) or plan.bar_interval
     if size > plan.bar_interval or plan.bar_interval % size:
@@ -241,20 +254,37 @@ def strategy_bars(spec: StrategySpec, bars: Sequence[Bar]) -> list[Bar]:
             "the data",
             f"{_minutes(size)} bars cannot make the strategy's {_minutes(plan.bar_interval)} bars",
         )
-    built, outside = aggregate_bars(bars, plan.session, plan.bar_interval)
-    if not built:
-        first = bars[0]
-        symbols = ", ".join(sorted({b.symbol for b in bars}))
-        raise DataError(
-            "the data",
-            f"none of its {len(bars)} bars of {symbols} is in a "
-            f"regular session of the calendar (the first: {first.symbol} at "
-            f"{first.start:%Y-%m-%dT%H:%MZ}; a weekend, a holiday, extended hours, or a year the "
-            "calendar does not cover)",
-        )
-    if outside:
-        _log.info("bars_outside_sessions", bars=outside, kept=len(built))
-    return built
+    return plan
+
+
+def _check_feed(spec: StrategySpec, bars: Sequence[Bar]) -> None:
+    """What ``strategy_bars`` would refuse in ``bars``, without building the strategy's bars
+    (the twin model builds them as a live run does, minute by minute)."""
+    session = _check_size(spec, bars).session
+    hours: dict[date, tuple[datetime, datetime] | None] = {}
+    for bar in bars:  # the first bar in a regular session ends the search
+        day = bar.start.astimezone(session.timezone).date()
+        if day not in hours:
+            try:
+                hours[day] = (session.open_at(day), session.close_at(day))
+            except CalendarError:
+                hours[day] = None
+        found = hours[day]
+        if found is not None and found[0] <= bar.start < found[1]:
+            return
+    raise _none_in_a_session(bars)
+
+
+def _none_in_a_session(bars: Sequence[Bar]) -> DataError:
+    first = bars[0]
+    symbols = ", ".join(sorted({b.symbol for b in bars}))
+    return DataError(
+        "the data",
+        f"none of its {len(bars)} bars of {symbols} is in a "
+        f"regular session of the calendar (the first: {first.symbol} at "
+        f"{first.start:%Y-%m-%dT%H:%MZ}; a weekend, a holiday, extended hours, or a year the "
+        "calendar does not cover)",
+    )
 
 
 def _minutes(size: timedelta) -> str:
@@ -310,29 +340,37 @@ def run_replay(
     run builds them), so a lock-step ``tickstate run`` over the same bars takes the same trades;
     ``history`` are the sessions before the first bar (a run's look-back). ``"plain"`` is the
     bar-level model: the bars aggregated to the strategy's first (``strategy_bars``), plain
-    stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars the
-    strategy will see. ``cash`` is the twin's account, as the simulated exchange's ``cash``
-    (default: the file's ``[costs] cash``, else the twin's $100,000); ``market_time`` follows
-    the replay's clock (the ``market_ts`` of its log lines).
+    stops, whole fills, instant cancels (``PLAIN``). ``on_total`` is told how many bars
+    ``progress`` will count: the strategy's (plain) or the feed's (twin). ``cash`` is the twin's
+    account, as the simulated exchange's ``cash`` (default: the file's ``[costs] cash``, else the
+    twin's $100,000); ``market_time`` follows the replay's clock (the ``market_ts`` of its log
+    lines).
 
     With ``plot_dir``, also a PNG per symbol-day with trades (needs the ``plot`` extra); with
     ``report_path``, one self-contained HTML report (needs the ``report`` extra). ``drawing``
     is told what is drawn and how many pieces, and ticks each (a progress bar).
     """
     wanted = set(spec.symbols)
-    mine = strategy_bars(spec, [bar for bar in bars if bar.symbol in wanted])
-    if not mine:
+    feed = [bar for bar in bars if bar.symbol in wanted]
+    if not feed:
         raise DataError("the data", f"no bars for {', '.join(spec.symbols)}")
+    if model not in ("twin", "plain"):
+        raise ValueError(f'unknown replay model "{model}" (twin or plain)')
+    # The twin builds the strategy's bars itself, minute by minute: building them here too
+    # (for the plot, or the plain model) cost as much as a third of its replay.
+    drawn = plot_dir is not None or report_path is not None
+    mine = strategy_bars(spec, feed) if model == "plain" or drawn else []
+    if model == "twin":
+        _check_feed(spec, feed)
     if on_total is not None:
-        on_total(len(mine))
+        on_total(len(mine) if model == "plain" else len(feed))
     trail = StopTrail() if plot_dir is not None or report_path is not None else None
     observers = () if trail is None else (trail,)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     if model == "twin":
-        minutes = [bar for bar in bars if bar.symbol in wanted]
         engine, count = replay_twin(
             spec,
-            minutes,
+            feed,
             history=history,
             seed=seed,
             cash=cash,
@@ -340,20 +378,20 @@ def run_replay(
             progress=progress,
             market_time=market_time,
         )
-    elif model == "plain":
+    else:
         engine, paper, clock = build_engine(spec, mine, observers=observers)
         if market_time is not None:  # log lines carry the replay's market time
             market_time.follow(clock, spec.session.hours().timezone)
         count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
-    else:
-        raise ValueError(f'unknown replay model "{model}" (twin or plain)')
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
     equity = (
         cash or spec.costs.cash or TWIN_CASH
         if model == "twin"
         else spec.costs.cash or PLAIN_CASH
     )
-    facts = run_facts(spec, engine, mine, equity=equity)
+    # The data's fingerprint: of the bars matched — the strategy's (plain), or the recorded
+    # ones the twin plays, as a lock-step run's exchange does (``run_live``).
+    facts = run_facts(spec, engine, mine if model == "plain" else feed, equity=equity)
     summaries = engine.summaries(spec.symbols, facts)
     total = total_of(engine.recorder.trades, summaries, facts)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -394,6 +432,7 @@ def run_replay(
         facts=facts,
         bars=count,
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
         trades_path=trades_path,
         summary_path=summary_path,
     )

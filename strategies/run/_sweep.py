@@ -180,7 +180,7 @@ def window(
     """The bars of ``sessions`` (each from 30 minutes before its open to 30 after its close) and
     the look-back before the first of them, as ``tickstate replay --start`` reads them."""
     from strategies.run._history import daily_history
-    from strategies.run._venues import around_the_sessions
+    from strategies.run._selection import around_the_sessions
 
     zone = spec.session.hours().timezone
     first, wanted = min(sessions), set(sessions)

@@ -83,7 +83,8 @@ def replay_twin(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Engine, int]:
     """Replay ``bars`` (one feed size, any symbols of ``spec``) as the twin in lock-step would
-    trade them; the engine and how many of the strategy's bars it saw."""
+    trade them; the engine and how many of the strategy's bars it saw. ``progress`` is told
+    how many of ``bars`` each moment played."""
     settings = settings or RunSettings()
     ordered = sorted(bars, key=_start)  # stable: the exchange plays them in this order
     size = interval_of(ordered) or timedelta(minutes=1)
@@ -140,8 +141,6 @@ def replay_twin(
         engine.blocked_entries = frozenset(feed.stale)
         engine.on_bar(bar)
         seen += 1
-        if progress is not None:
-            progress(1)
 
     timeline = _timeline(ordered, size, {k: v.whole_at for k, v in late.items()}, spec)
     i = 0
@@ -179,6 +178,8 @@ def replay_twin(
         for built in feed.due(at):
             strategy_bar(built)
         engine.on_clock(at)
+        if progress is not None:  # the feed's bars played so far
+            progress(sum(1 for happening in moment if happening.kind == _BAR))
     apply_updates()
     return engine, seen
 

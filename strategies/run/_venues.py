@@ -21,8 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 
 from brokers import (
     AlpacaBarStream,
@@ -43,19 +42,14 @@ from brokers import (
     VirtualClock,
 )
 from strategies.engine import interval_of
-from strategies.run._history import BarSource, daily_history
+from strategies.run._history import BarSource
 from strategies.run._twin import TWIN_CASH, TWIN_MARGIN
-from strategies.signals import DailyBar
 from strategies.spec import AlpacaBrokerSpec, SimBrokerSpec, StrategySpec
 
 __all__ = [
     "BarRelay",
     "Venue",
-    "around_the_sessions",
-    "default_data",
-    "first_sessions",
     "open_venue",
-    "split_sessions",
 ]
 
 _KEY_ENV, _SECRET_ENV = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY"
@@ -244,73 +238,3 @@ def _sim_keys() -> tuple[str, str]:
     prints them), else the keys ``tickstate sim`` accepts by default."""
     key_id, secret = os.environ.get(_KEY_ENV), os.environ.get(_SECRET_ENV)
     return (key_id, secret) if key_id and secret else _SIM_DEFAULT_KEYS
-
-
-def split_sessions(
-    bars: Sequence[Bar], spec: StrategySpec, days: int, start: date | None = None
-) -> tuple[list[Bar], list[Bar]]:
-    """``spec``'s bars before ``start`` (default: the second session in the data), and those of
-    ``days`` sessions from ``start``: what a simulated venue's historical API serves, and what
-    it replays."""
-    tz = spec.session.hours().timezone
-    wanted = set(spec.symbols)
-    mine = [b for b in bars if b.symbol in wanted]
-    sessions = sorted({b.start.astimezone(tz).date() for b in mine})
-    if start is None:
-        start = sessions[1] if len(sessions) > 1 else (sessions[0] if sessions else None)
-    if start is None:
-        return [], []
-    keep = set(sorted(d for d in sessions if d >= start)[:days])
-    live = [b for b in mine if b.start.astimezone(tz).date() in keep]
-    earlier = [b for b in mine if b.start.astimezone(tz).date() < start]
-    return earlier, live
-
-
-def first_sessions(
-    bars: Sequence[Bar], spec: StrategySpec, days: int, start: date | None = None
-) -> tuple[list[Bar], dict[str, tuple[DailyBar, ...]]]:
-    """The bars of ``days`` sessions from ``start`` (``split_sessions``), and each symbol's
-    earlier sessions summarised as the strategy's bars see them (a test's shortcut past the
-    broker's historical API)."""
-    earlier, live = split_sessions(bars, spec, days, start)
-    return live, daily_history(spec, earlier)
-
-
-def default_data(spec: StrategySpec, config: Path) -> Path | None:
-    """The recorded bars a simulated run replays: ``[broker] data``, else the demo data's
-    1-minute bars (what Alpaca streams; the runner builds the strategy's bars from them)."""
-    data = getattr(spec.broker, "data", None)
-    if data is not None:
-        return Path(data)
-    for base in (Path.cwd(), config.resolve().parent.parent):
-        candidate = base / "data" / "intraday_1min"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-_EXTENDED_SHOWN = timedelta(minutes=30)
-
-
-def around_the_sessions(spec: StrategySpec, bars: list[Bar]) -> list[Bar]:
-    """The bars of each session from 30 minutes before its open to 30 minutes after its close:
-    a simulated run still streams extended-hours bars (the runner must leave them out), without
-    hours of pre- and post-market replay in which a strategy of the regular session waits."""
-    session = spec.session.hours()
-    zone = session.timezone
-    windows: dict[date, tuple[datetime, datetime] | None] = {}
-    kept = []
-    for bar in bars:
-        day = bar.start.astimezone(zone).date()
-        if day not in windows:
-            try:
-                windows[day] = (
-                    session.open_at(day) - _EXTENDED_SHOWN,
-                    session.close_at(day) + _EXTENDED_SHOWN,
-                )
-            except ValueError:  # not a session: the runner's bar checks say so
-                windows[day] = None
-        window = windows[day]
-        if window is None or window[0] <= bar.start < window[1]:
-            kept.append(bar)
-    return kept

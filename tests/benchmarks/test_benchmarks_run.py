@@ -163,3 +163,13 @@ def test_the_executor_row_measures_both_executors_against_the_same_twin() -> Non
     assert result["at_broker_serial_ms"]["n"] == result["at_broker_parallel_ms"]["n"] == 10
     assert result["latency_ms"] == 50.0
     assert result["p99_over_latency"] > 0
+
+
+def test_startup_times_a_replay_process_against_its_own_loop() -> None:
+    """The start-up row runs ``tickstate replay`` as a child and reads its loop's own figures."""
+    from benchmarks import startup
+
+    result = startup.replay_process("plain", "data/intraday_5min", repeats=1, days=1)
+    assert result["bars"] > 0
+    assert result["process_cpu_s"]["min"] > result["loop_cpu_s"]["min"] > 0
+    assert result["cpu_ratio"]["median"] > 1

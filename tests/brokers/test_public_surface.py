@@ -151,10 +151,20 @@ def test_the_core_loads_no_http_or_websocket_library(code: str) -> None:
 
 def test_a_room_name_loads_its_room_on_first_use() -> None:
     """``from brokers import AlpacaBroker`` loads the Alpaca room (and its libraries) only."""
-    loaded = _loaded_after("from brokers import AlpacaBroker")
+    loaded = _loaded_after("from brokers import AlpacaBroker, AlpacaTradeStream")
     assert loaded["rooms"] == ["brokers.alpaca"]
     assert {"requests", "tenacity", "websocket"} <= set(loaded["io"])
     assert "aiohttp" not in loaded["io"]
+
+
+@pytest.mark.parametrize(
+    ("code", "room"),
+    [("from brokers import late_prints", "brokers.sim"), ("from brokers import AlpacaSettings", "brokers.alpaca")],
+)
+def test_a_pure_name_of_a_room_loads_no_io_library(code: str, room: str) -> None:
+    """A room loads each name's own module on first use: the twin's late prints (a replay's)
+    and the adapter's settings cost no HTTP, WebSocket or server library."""
+    assert _loaded_after(code) == {"io": [], "rooms": [room]}
 
 
 PACKAGE = Path(brokers.__file__).parent

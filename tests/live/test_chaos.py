@@ -14,8 +14,13 @@ REST API), its fills and positions, and the journal are audited (``tests/live/su
 - journal = exchange: every order at the exchange was asked for by a journaled command, every
   command journaled as sent reached the exchange, fills and positions agree with the journal.
 
-Twenty seeds by default, about 3-4 s each; the even ones in lock-step (``brokers.LockStep``, the
-default of ``tickstate run``), the odd ones with the exchange's clock running free.
+Twenty seeds by default, about 3-4 s each, in lock-step (``brokers.LockStep``, the default of
+``tickstate run``): lock-step hides no fault — what the stream drops stays dropped, and a lost
+message costs a bounded wait. The odd seeds used to run with the exchange's clock free at
+8,000x; on a loaded host (CI's is shared) such a run fell behind the exchange, placed its
+square-off exit after the last bar and was left holding (seed 3, under a load of 7 on 2 cores)
+— a test of the host, not of the runner. The free-running path keeps its own test
+(``test_lockstep.py::TestRealtime``).
 """
 
 from __future__ import annotations
@@ -90,11 +95,9 @@ def _is_entry(client_order_id: str) -> bool:
     "seed", SEEDS, ids=[f"seed{s}-{_case(s)[0]}{'-sq' if _case(s)[1] else ''}" for s in SEEDS]
 )
 def test_chaos_run_keeps_every_invariant(seed: int, tmp_path: Path, monkeypatch) -> None:
-    """Every invariant holds after a seeded run with faults on; even seeds run in lock-step (the
-    default of ``tickstate run``), odd ones free-running (``--realtime``): lock-step hides no
-    fault — what the stream drops stays dropped, and a lost message costs a bounded wait."""
+    """Every invariant holds after a seeded run with faults on, in lock-step (the default of
+    ``tickstate run``)."""
     profile, early = _case(seed)
-    lockstep = seed % 2 == 0
     spec = spec_for(early_square_off=early)
     bars, history = day_bars(spec)
     monkeypatch.setattr(
@@ -109,7 +112,7 @@ def test_chaos_run_keeps_every_invariant(seed: int, tmp_path: Path, monkeypatch)
         seed=seed,
         faults=PROFILES[profile],
         hold_until_subscribed=True,
-        lockstep=LockStep() if lockstep else None,
+        lockstep=LockStep(),
     )
     fills.install(sim)
     sim.start()

@@ -134,3 +134,48 @@ class TestCalendarLookup:
         hours = SessionSpec.model_validate({"calendar": "XNYS"}).hours()
         assert hours.previous_session(date(2012, 11, 23)) == date(2012, 11, 21)
         assert hours.timezone.key == "America/New_York"
+
+
+class TestCalendarCache:
+    """A built calendar is kept as plain data, so the next process need not import pandas."""
+
+    def test_a_cached_calendar_answers_as_the_library_built_one(self, tmp_path, monkeypatch):
+        """Read back from the cache, XNYS and XNSE have the library's sessions and hours."""
+        from strategies._sessions import _cache_file, _from_library, _read_cache, _write_cache
+
+        monkeypatch.setenv("TICKSTATE_CACHE_DIR", str(tmp_path))
+        for name in ("XNYS", "XNSE"):
+            built = _from_library(name)
+            file = _cache_file(name)
+            assert file is not None
+            assert file.is_relative_to(tmp_path)
+            _write_cache(file, built)
+            cached = _read_cache(file, name)
+            assert cached == built
+            assert dict(cached._hours) == dict(built._hours)
+            assert [h[1].utcoffset() for h in cached._hours.values()] == [
+                h[1].utcoffset() for h in built._hours.values()
+            ]
+
+    def test_a_damaged_cache_file_is_ignored(self, tmp_path, monkeypatch):
+        """Half a file (a crash mid-write elsewhere) reads as no cache, never as an error."""
+        from strategies._sessions import _cache_file, _read_cache
+
+        monkeypatch.setenv("TICKSTATE_CACHE_DIR", str(tmp_path))
+        file = _cache_file("XNYS")
+        assert file is not None
+        file.parent.mkdir(parents=True)
+        file.write_text('{"format": 1, "name": "XNYS", "sessions": [', encoding="utf-8")
+        assert _read_cache(file, "XNYS") is None
+
+    def test_a_cache_directory_that_cannot_be_written_is_no_error(self, tmp_path, monkeypatch):
+        """Where the cache cannot be written, the calendar is still built and returned."""
+        from strategies._sessions import _cache_file, _from_library, _write_cache
+
+        blocker = tmp_path / "file"
+        blocker.write_text("", encoding="utf-8")
+        monkeypatch.setenv("TICKSTATE_CACHE_DIR", str(blocker))  # a file, not a directory
+        file = _cache_file("XNYS")
+        assert file is not None
+        _write_cache(file, _from_library("XNYS"))
+        assert not file.exists()

@@ -1,0 +1,127 @@
+"""Start-up: a whole ``tickstate replay`` process against its own replay loop, and ``--help``.
+
+Each run is a fresh interpreter (``python -m strategies.cli ...``), so imports, the strategy
+file, the calendar and the bar files all count. Its CPU time is the operating system's
+accounting of the finished child (``resource.getrusage(RUSAGE_CHILDREN)``, user + system); the
+loop's is what the process itself measured around the replay (``ReplayResult.cpu_seconds``),
+so the ratio compares two figures of the same run. Best (min) and median of ``repeats`` runs.
+Run: ``python -m benchmarks.startup`` (prints JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["help_process", "replay_process"]
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "eighty_twenty.toml"
+
+# Runs the CLI as ``tickstate`` does, and reports the loop the replay timed (its own figures).
+_PROBE = """
+import json, sys
+import strategies.run._replay as replay
+found = {}
+real = replay.run_replay
+def recorded(*args, **kwargs):
+    result = real(*args, **kwargs)
+    found.update(loop_cpu_s=result.cpu_seconds, loop_wall_s=result.seconds, bars=result.bars)
+    return result
+replay.run_replay = recorded
+from strategies.cli import main
+code = main(sys.argv[1:])
+print("STARTUP " + json.dumps(found), file=sys.stderr)
+raise SystemExit(code)
+"""
+
+
+def _child(args: list[str]) -> tuple[float, float, str]:
+    """Run ``args`` to the end: its CPU seconds (user + system), wall seconds and stderr."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, check=True, timeout=600)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall, done.stderr
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3)}
+
+
+def replay_process(
+    model: str, data: str, repeats: int = 3, days: int | None = None
+) -> dict[str, Any]:
+    """Whole-process CPU and wall of ``tickstate replay`` (80-20 example) against its loop's."""
+    runs: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as out:
+        args = [sys.executable, "-c", _PROBE, "replay", str(EXAMPLE), "--data", data]
+        args += ["--model", model, "--out", out]
+        if days is not None:
+            args += ["--start", "2012-11-01", "--days", str(days)]
+        env_cache = os.environ.get("TICKSTATE_CACHE_DIR")
+        _child(args)  # warm-up: the calendar cache and the page cache, as a second run has them
+        for _ in range(repeats):
+            cpu, wall, stderr = _child(args)
+            line = next(x for x in stderr.splitlines() if x.startswith("STARTUP "))
+            loop = json.loads(line.removeprefix("STARTUP "))
+            runs.append(
+                {
+                    "process_cpu_s": cpu,
+                    "process_wall_s": wall,
+                    "loop_cpu_s": loop["loop_cpu_s"],
+                    "loop_wall_s": loop["loop_wall_s"],
+                    "bars": loop["bars"],
+                    "cpu_ratio": cpu / loop["loop_cpu_s"],
+                    "wall_ratio": wall / loop["loop_wall_s"],
+                }
+            )
+    return {
+        "model": model,
+        "data": data,
+        "bars": runs[0]["bars"],
+        "cache_dir_override": env_cache,
+        **{key: _summary([r[key] for r in runs]) for key in runs[0] if key != "bars"},
+        "runs": runs,
+    }
+
+
+def help_process(repeats: int = 5) -> dict[str, Any]:
+    """``tickstate --help`` as a whole process, against a bare ``python -c pass``."""
+    helps = [_child([sys.executable, "-m", "strategies.cli", "--help"]) for _ in range(repeats)]
+    bare = [_child([sys.executable, "-c", "pass"]) for _ in range(repeats)]
+    return {
+        "help_cpu_s": _summary([cpu for cpu, _, _ in helps]),
+        "help_wall_s": _summary([wall for _, wall, _ in helps]),
+        "python_cpu_s": _summary([cpu for cpu, _, _ in bare]),
+        "python_wall_s": _summary([wall for _, wall, _ in bare]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the start-up figures as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.startup", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    found = {
+        "twin": replay_process("twin", "data/intraday_1min", args.repeats),
+        "plain": replay_process("plain", "data/intraday_5min", args.repeats),
+        "help": help_process(),
+    }
+    print(json.dumps(found, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
