@@ -8,7 +8,6 @@ never a traceback. Each subcommand imports what it needs when it runs: the parse
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -28,11 +27,11 @@ from strategies.cli._verify import add_verify_arguments
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from brokers import Bar
     from strategies.journal import Liveness, SymbolStatus
     from strategies.spec import StrategySpec
 
 __all__ = ["build_parser", "main"]
-
 
 
 def _diagram(args: argparse.Namespace) -> int:
@@ -72,25 +71,36 @@ def _validate(args: argparse.Namespace) -> int:
                 f"note: {args.file}: instruments[{index}].symbol: {instrument.symbol!r} is not "
                 f"upper case; brokers list {instrument.symbol.upper()!r}"
             )
-    for note in _early_close_notes(spec, args):
-        print(f"note: {args.file}: {note}")
+    for line in _data_lines(spec, args):
+        print(f"{line[0]}: {args.file}: {line[1]}")
     return EXIT_OK
 
 
-def _early_close_notes(spec: StrategySpec, args: argparse.Namespace) -> list[str]:
-    """What a strategy's times become on the early closes of the sessions in its data (the
-    file's ``[broker] data``, ``--data``, or the demo data): the square-off moves to one bar
-    before the close, the entry cutoff no later than that."""
+def _data_lines(spec: StrategySpec, args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``note``s and ``warning``s about the file against its data (the file's ``[broker]
+    data``, ``--data``, or the demo data): bars its ``bar_minutes`` cannot be built from, and
+    what its times become on the early closes of the data's sessions (the square-off moves to
+    one bar before the close, the entry cutoff no later than that)."""
     from strategies._exceptions import DataError
-    from strategies.run import default_data, load_bars, plan_for
+    from strategies.cli._data_lines import bar_size_warning
+    from strategies.run import default_data, load_bars
 
     data = args.data or default_data(spec, Path(args.file))
     if data is None:
         return []
-    try:  # one symbol's bars say which sessions the data holds
+    try:  # one symbol's bars say which sessions the data holds, and its bar size
         bars = load_bars(data, symbols=spec.symbols[:1])
     except DataError as exc:
-        return [f"cannot read the data to check early closes: {exc}"]
+        return [("note", f"cannot read the data to check early closes: {exc}")]
+    size = bar_size_warning(spec, data, bars)
+    notes = [("note", note) for note in _early_close_notes(spec, data, bars)]
+    return notes if size is None else [("warning", size), *notes]
+
+
+def _early_close_notes(spec: StrategySpec, data: Path, bars: Sequence[Bar]) -> list[str]:
+    """What the strategy's times become on the early closes of the sessions of ``bars``."""
+    from strategies.run import plan_for
+
     plan = plan_for(spec)
     zone = plan.session.timezone
     capped: dict[tuple[str, str], list[str]] = {}
@@ -142,117 +152,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from rich.progress import Progress
+    from strategies.cli._replay import replay_command
 
-    from brokers import SystemClock
-    from strategies._exceptions import DataError
-    from strategies.cli._output import Output, new_run_id, summary_record
-    from strategies.cli._run import seed_of
-    from strategies.cli._tables import print_summary
-    from strategies.observe import MarketTime, configure_logging
-    from strategies.run import (
-        around_the_sessions,
-        daily_history,
-        load_bars,
-        run_replay,
-        split_sessions,
-    )
-    from strategies.spec import load_strategy
-
-    history = None
-    try:
-        spec = load_strategy(args.config)
-        bars = [bar for bar in load_bars(args.data) if bar.symbol in set(spec.symbols)]
-        if args.start is not None:  # the sessions `tickstate run --start --days` replays
-            earlier, bars = split_sessions(bars, spec, args.days, args.start)
-            bars, history = around_the_sessions(spec, bars), daily_history(spec, earlier)
-    except (SpecError, DataError) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    if not bars:
-        print(f"{args.data}: no bars for {', '.join(spec.symbols)}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
-        print(
-            "tickstate replay: --plot needs matplotlib: pip install 'tickstate[plot]'",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if args.report is not None and (missing := args_.missing_report_library()) is not None:
-        print(f"tickstate replay: {missing}", file=sys.stderr)
-        return EXIT_USAGE
-    out = args.out or Path("runs") / f"replay-{spec.name}"
-    output = Output.choose(table=args.table)
-    run_id = new_run_id(f"replay-{spec.name}", SystemClock().now().strftime("%Y%m%d-%H%M%S"))
-    # Off a terminal stdout is JSON lines only: the replay's few log lines, then its summary;
-    # on one, only warnings reach people, readable, on stderr beside the progress bar.
-    market_time = MarketTime()  # the replay's clock, once it has one: each line's market_ts
-    if output.machine is not None:
-        configure_logging(
-            renderer="json", stream=output.machine, run_id=run_id, market_time=market_time
-        )
-    else:
-        configure_logging(
-            renderer="console",
-            stream=sys.stderr,
-            level="WARNING",
-            run_id=run_id,
-            market_time=market_time,
-        )
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
-        task = progress.add_task(f"replaying {spec.name}", total=len(bars))
-
-        def drawing(what: str, total: int) -> typing.Callable[[], None]:
-            progress.update(task, visible=False)
-            drawn = progress.add_task(what, total=total)
-            return lambda: progress.advance(drawn)
-
-        try:
-            result = run_replay(
-                spec,
-                bars,
-                out_dir=out,
-                progress=lambda n: progress.advance(task, n),
-                on_total=lambda n: progress.update(task, total=n),
-                plot_dir=args.plot,
-                report_path=args.report,
-                drawing=drawing,
-                model=args.model,
-                history=history,
-                market_time=market_time,
-                seed=seed_of(spec) if args.seed is None else args.seed,
-            )
-        except DataError as exc:
-            print(f"{args.data}: {exc.problem}", file=sys.stderr)
-            return EXIT_USAGE
-    print_summary(
-        result.summaries,
-        title=f"{spec.name}: {len(result.trades)} trades",
-        total=result.total,
-        facts=result.facts,
-        stream=output.human,
-    )
-    output.say(f"wrote {result.trades_path} and {result.summary_path}")
-    if args.report is not None:
-        output.say(f"report: {args.report}")
-    output.say(
-        f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)"
-    )
-    output.emit(
-        summary_record(
-            command="replay",
-            strategy=spec.name,
-            summaries=result.summaries,
-            run_id=run_id,
-            bars=result.bars,
-            written=[
-                str(path)
-                for path in (result.trades_path, result.summary_path, args.report)
-                if path is not None
-            ],
-        )
-    )
-    return EXIT_OK
+    return replay_command(args)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -700,7 +602,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(fault_flags=words[:1] == ["sim"]).parse_args(words)
     try:
         code: int = args.run(args)
-    except OSError as exc:
-        print(f"tickstate {args.command}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+    except OSError as exc:  # a file or folder the user named cannot be used
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tickstate {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     return code

@@ -199,6 +199,8 @@ class Journal:
             self._db.executescript(_SCHEMA + "\n".join(_APPEND_ONLY))
         except sqlite3.Error as exc:
             self._db.close()
+            if isinstance(exc, sqlite3.DatabaseError) and not new and _is_sqlite(self.path):
+                raise _damaged(self.path, str(exc)) from exc
             raise JournalError(f"{self.path}: cannot open the journal: {exc}") from exc
         except BaseException:
             self._db.close()
@@ -496,11 +498,16 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
 def _check_intact(db: sqlite3.Connection, path: Path) -> None:
     """A journal a run will append to must read back whole: SQLite's own page and index check
     (a flipped bit in a page it would only meet later is found here, before any order)."""
-    problems = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
+    except sqlite3.DatabaseError as exc:  # damage quick_check itself trips over
+        problems = [str(exc)]
     if problems != ["ok"]:
-        raise JournalError(
-            f"{path}: the journal is damaged ({problems[0]}); keep it and start a new one"
-        )
+        # quick_check's report spans lines ("*** in database main ***\nPage 9: ..."): the
+        # first line that names a problem, so the error stays one line
+        lines = [line.strip() for problem in problems for line in problem.splitlines()]
+        first = next((line for line in lines if line and not line.startswith("***")), "?")
+        raise _damaged(path, first)
 
 
 def _check_identity(db: sqlite3.Connection, path: Path, *, allow_empty: bool) -> None:
@@ -509,6 +516,8 @@ def _check_identity(db: sqlite3.Connection, path: Path, *, allow_empty: bool) ->
         (version,) = db.execute("PRAGMA user_version").fetchone()
         (tables,) = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
     except sqlite3.DatabaseError as exc:
+        if _is_sqlite(path):  # a journal's header, its pages cut short or garbled
+            raise _damaged(path, str(exc)) from exc
         raise JournalError(f"{path}: not a tickstate journal: {exc}") from exc
     if allow_empty and app == 0 and tables == 0:
         return  # a new file
@@ -518,6 +527,18 @@ def _check_identity(db: sqlite3.Connection, path: Path, *, allow_empty: bool) ->
         raise JournalError(
             f"{path}: journal schema version {version}, this tickstate reads {SCHEMA_VERSION}"
         )
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Whether ``path`` is a file that starts as an SQLite database does."""
+    if not path.is_file():
+        return False
+    with path.open("rb") as file:
+        return file.read(16) == b"SQLite format 3\x00"
+
+
+def _damaged(path: Path, problem: str) -> JournalError:
+    return JournalError(f"{path}: the journal is damaged ({problem}); keep it and start a new one")
 
 
 def _wall_now() -> str:
