@@ -531,10 +531,7 @@ def _check_identity(db: sqlite3.Connection, path: Path, *, allow_empty: bool) ->
 
 def _is_sqlite(path: Path) -> bool:
     """Whether ``path`` is a file that starts as an SQLite database does."""
-    if not path.is_file():
-        return False
-    with path.open("rb") as file:
-        return file.read(16) == b"SQLite format 3\x00"
+    return path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00"
 
 
 def _damaged(path: Path, problem: str) -> JournalError:
@@ -573,9 +570,14 @@ def _check_replay(
     snapshot: str,
 ) -> None:
     if outcome.kind.value != kind or outcome.state_to != state_to:
+        if outcome.kind is OutcomeKind.DECLINED:  # the rules changed: the file was edited
+            raise JournalError(
+                f"{where}: its {outcome.trigger} was {kind}, the file's rules now decline it "
+                f"({outcome.reason}): run the file this journal was written with (max_attempts?)"
+            )
         raise JournalError(
-            f"{where}: replayed as {outcome.kind.value} to {outcome.state_to!r}, journaled as"
-            f" {kind} to {state_to!r}"
+            f"{where}: replayed as {outcome.kind.value} to {outcome.state_to.value!r},"
+            f" journaled as {kind} to {state_to!r}"
         )
     replayed = [encode_command(c) for c in outcome.commands]
     if replayed != commands:

@@ -146,6 +146,31 @@ def _foreign(tmp: Path) -> None:
     db.close()
 
 
+def two_attempts(tmp: Path) -> None:
+    """``attempts.sqlite``: a run of ``BASE`` with ``max_attempts = 2`` that entered AAPL twice
+    on 2012-11-15 (each entry refused by the venue)."""
+    import tomllib
+    from datetime import UTC, date, datetime
+
+    import machines as m
+    from strategies.journal import Journal
+    from strategies.spec import validate_strategy
+
+    data = tomllib.loads(BASE.replace("max_attempts = 1", "max_attempts = 2"))
+    rules = validate_strategy(data).rules()["AAPL"]
+    day, at = date(2012, 11, 15), datetime(2012, 11, 15, 15, 0, tzinfo=UTC)
+    leg = m.EntryLeg(side=m.Side.BUY, entry_price=Decimal("10.02"), initial_stop=Decimal("9.37"))
+    with Journal(tmp / "attempts.sqlite") as opened:
+        opened.begin_run(strategy="bad", config_path=None, trading_date=day, run_id="first")
+        desk = m.Desk(strategy="bad", trading_date=day, rules=rules)
+        for _ in range(2):
+            entered = desk.fire("AAPL", m.EntrySignalled(at=at, qty=Decimal(100), legs=(leg,)))
+            opened.record(entered)
+            (order,) = entered.commands
+            refused = m.OrderRejected(client_order_id=order.client_order_id, at=at, reason="no")
+            opened.record(desk.fire("AAPL", refused))
+
+
 def many_instruments(count: int) -> Build:
     instruments = "".join(
         f'[[instruments]]\nsymbol = "S{i}"\ntick = "0.01"\n' for i in range(1, count)
@@ -657,6 +682,18 @@ CASES = [
             ),
         ]
     ],
+    Case(
+        "run: max_attempts edited under its journal",
+        (*RUN, "--journal", "{tmp}/attempts.sqlite"),
+        2,
+        (
+            "tickstate run: {tmp}/attempts.sqlite: seq 3 (AAPL): its entry_signal was accepted, "
+            "the file's rules now decline it (attempts_left): run the file this journal was "
+            "written with (max_attempts?)",
+        ),
+        None,
+        (strategy(), bars(), two_attempts),
+    ),
     Case(
         "run: a journal that is a folder",
         (*RUN, "--journal", "{tmp}/dir.sqlite"),
