@@ -57,6 +57,14 @@ from strategies.journal._codec import (
     encode_event,
     encode_snapshot,
 )
+from strategies.journal._identity import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    check_identity,
+    check_intact,
+    damaged,
+    is_sqlite,
+)
 
 __all__ = [
     "APPLICATION_ID",
@@ -67,9 +75,6 @@ __all__ = [
     "PendingCommand",
 ]
 
-#: ``PRAGMA application_id`` of a tickstate journal ("tsj1"), and its schema version.
-APPLICATION_ID = 0x74736A31
-SCHEMA_VERSION = 1
 
 _REPLAYED = (OutcomeKind.ACCEPTED.value, OutcomeKind.ANOMALY.value)
 # Snapshot fields a rebuild cannot or need not reproduce: races are not replayed (ignored events
@@ -189,18 +194,19 @@ class Journal:
         new = not self.path.exists() or self.path.stat().st_size == 0
         self._db = _connect(self.path, create=True)
         try:
-            _check_identity(self._db, self.path, allow_empty=new)
+            check_identity(self._db, self.path, allow_empty=new)
             if not new:
-                _check_intact(self._db, self.path)
+                check_intact(self._db, self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if new:  # an existing journal's header already says so: opening writes nothing
+                self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.executescript(_SCHEMA + "\n".join(_APPEND_ONLY))
         except sqlite3.Error as exc:
             self._db.close()
-            if isinstance(exc, sqlite3.DatabaseError) and not new and _is_sqlite(self.path):
-                raise _damaged(self.path, str(exc)) from exc
+            if isinstance(exc, sqlite3.DatabaseError) and not new and is_sqlite(self.path):
+                raise damaged(self.path, str(exc)) from exc
             raise JournalError(f"{self.path}: cannot open the journal: {exc}") from exc
         except BaseException:
             self._db.close()
@@ -495,49 +501,6 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
         raise JournalError(f"{path}: cannot open the journal: {exc}") from exc
 
 
-def _check_intact(db: sqlite3.Connection, path: Path) -> None:
-    """A journal a run will append to must read back whole: SQLite's own page and index check
-    (a flipped bit in a page it would only meet later is found here, before any order)."""
-    try:
-        problems = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
-    except sqlite3.DatabaseError as exc:  # damage quick_check itself trips over
-        problems = [str(exc)]
-    if problems != ["ok"]:
-        # quick_check's report spans lines ("*** in database main ***\nPage 9: ..."): the
-        # first line that names a problem, so the error stays one line
-        lines = [line.strip() for problem in problems for line in problem.splitlines()]
-        first = next((line for line in lines if line and not line.startswith("***")), "?")
-        raise _damaged(path, first)
-
-
-def _check_identity(db: sqlite3.Connection, path: Path, *, allow_empty: bool) -> None:
-    try:
-        (app,) = db.execute("PRAGMA application_id").fetchone()
-        (version,) = db.execute("PRAGMA user_version").fetchone()
-        (tables,) = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-    except sqlite3.DatabaseError as exc:
-        if _is_sqlite(path):  # a journal's header, its pages cut short or garbled
-            raise _damaged(path, str(exc)) from exc
-        raise JournalError(f"{path}: not a tickstate journal: {exc}") from exc
-    if allow_empty and app == 0 and tables == 0:
-        return  # a new file
-    if app != APPLICATION_ID:
-        raise JournalError(f"{path}: not a tickstate journal")
-    if version != SCHEMA_VERSION:
-        raise JournalError(
-            f"{path}: journal schema version {version}, this tickstate reads {SCHEMA_VERSION}"
-        )
-
-
-def _is_sqlite(path: Path) -> bool:
-    """Whether ``path`` is a file that starts as an SQLite database does."""
-    return path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00"
-
-
-def _damaged(path: Path, problem: str) -> JournalError:
-    return JournalError(f"{path}: the journal is damaged ({problem}); keep it and start a new one")
-
-
 def _wall_now() -> str:
     """Now on the wall clock: liveness is about the process, whatever clock the run keeps."""
     return SystemClock().now().isoformat()
@@ -572,8 +535,9 @@ def _check_replay(
     if outcome.kind.value != kind or outcome.state_to != state_to:
         if outcome.kind is OutcomeKind.DECLINED:  # the rules changed: the file was edited
             raise JournalError(
-                f"{where}: its {outcome.trigger} was {kind}, the file's rules now decline it "
-                f"({outcome.reason}): run the file this journal was written with (max_attempts?)"
+                f"{where}: its {outcome.trigger} was {kind}, the file's rules "
+                f"now decline it ({outcome.reason}): run the file this journal was written with "
+                "(max_attempts?)"
             )
         raise JournalError(
             f"{where}: replayed as {outcome.kind.value} to {outcome.state_to.value!r},"

@@ -693,6 +693,7 @@ CASES = [
         ),
         None,
         (strategy(), bars(), two_attempts),
+        untouched="attempts.sqlite",
     ),
     Case(
         "run: a journal that is a folder",
