@@ -36,6 +36,9 @@ from tests.strategies.bad_input_cases import (
     two_attempts,
 )
 
+#: A [broker] kind = "sim" that names the exchange ``tickstate sim`` serves (the venue fixture).
+SIM_URLS = 'rest_url = "{rest}"\ntrading_stream_url = "{trading_ws}"\ndata_stream_url = "{data_ws}"'
+
 CASES = [
     *COMMAND_LINE_CASES,
     # --- replay --------------------------------------------------------------------------------
@@ -323,6 +326,40 @@ CASES = [
         env={"APCA_API_KEY_ID": "X", "APCA_API_SECRET_KEY": "Y"},
     ),
     Case(
+        "run: tickstate sim's URLs unreachable",
+        ("run", S),
+        1,
+        (
+            "tickstate run: cannot reach the broker's historical bars at "
+            "http://127.0.0.1:{closed}: GET /stocks/bars: connection failed",
+        ),
+        None,
+        (
+            strategy(
+                (
+                    "speed = 100000",
+                    SIM_URLS.replace("{rest}", "http://127.0.0.1:{closed}")
+                    .replace("{trading_ws}", "ws://127.0.0.1:{closed}/stream")
+                    .replace("{data_ws}", "ws://127.0.0.1:{closed}/v2/iex"),
+                )
+            ),
+            bars(),
+        ),
+        env={"APCA_API_KEY_ID": "X", "APCA_API_SECRET_KEY": "Y"},
+    ),
+    Case(
+        "run: wrong keys for tickstate sim",
+        ("run", S),
+        2,
+        (
+            "tickstate run: the broker refused the API keys in APCA_API_KEY_ID and "
+            "APCA_API_SECRET_KEY (401: access key verification failed : verification failure)",
+        ),
+        None,
+        (strategy(("speed = 100000", SIM_URLS)), bars()),
+        env={"APCA_API_KEY_ID": "X", "APCA_API_SECRET_KEY": "Y"},
+    ),
+    Case(
         "run: an unreachable exchange",
         ("run", S),
         1,
@@ -367,7 +404,12 @@ CASES = [
         "sim: an unknown fault knob",
         ("sim", "--port", "0", "--faults", "{tmp}/f.toml"),
         2,
-        None,
+        (
+            "tickstate sim: {tmp}/f.toml: dorp: not a fault knob (knobs: drop, duplicate, delay, "
+            "delay_ms, reorder, close_after, rest_429, rest_5xx, rest_5xx_status, "
+            "rest_fail_routes, rest_fail_first, rest_delay, rest_delay_routes, "
+            "stream_before_response, cancel_filled_204, partial_fill, quiet_from, stray_bars)",
+        ),
         (),
         (text("f.toml", "dorp = 0.1\n"),),
     ),
@@ -418,7 +460,15 @@ CASES = [
         (journal("j.sqlite"),),
         untouched="j.sqlite",
     ),
-    Case("new-signal: a bad name", ("new-signal", "Gap Fade", "--dir", "{tmp}"), 2, None),
+    Case(
+        "new-signal: a bad name",
+        ("new-signal", "Gap Fade", "--dir", "{tmp}"),
+        2,
+        (
+            "tickstate new-signal: 'Gap Fade' is not a signal name: lower-case letters, digits "
+            "and _, starting with a letter (e.g. gap_fade)",
+        ),
+    ),
 ]
 
 
