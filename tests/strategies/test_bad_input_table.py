@@ -289,6 +289,14 @@ CASES = [
         (text("s.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n"),),
     ),
     Case(
+        "run: speed = inf in the file (it hung)",
+        ("run", S),
+        2,
+        (f"{S}: broker.speed: must be a finite number, got Infinity",),
+        (),
+        (strategy(("speed = 100000", "speed = inf")), bars()),
+    ),
+    Case(
         "run: no data",
         ("run", S),
         2,
