@@ -308,7 +308,7 @@ COMMAND_LINE_CASES = [
     ),
     flag(
         ("frobnicate",),
-        "tickstate: argument COMMAND: invalid choice: 'frobnicate' (choose from 'diagram', 'validate', 'schema', 'replay', 'run', 'verify', 'status', 'resume', 'new-signal', 'sim')",
+        "tickstate: argument COMMAND: invalid choice: 'frobnicate' (choose from 'diagram', 'validate', 'schema', 'replay', 'sweep', 'run', 'verify', 'status', 'resume', 'new-signal', 'sim')",
     ),
     # --- strategy files: `file: key: problem` -----------------------------------------------
     *[
