@@ -7,15 +7,22 @@ which sit on different floors, so it lives on the shared one.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 
-__all__ = ["MAX_SPEED", "MIN_SPEED", "HaltScope"]
+__all__ = ["MAX_QTY", "MAX_RISK", "MAX_SPEED", "MIN_RISK", "MIN_SPEED", "HaltScope"]
 
 # Replay speeds: in lock-step (the default) the exchange waits for the run, so any finite speed
 # up to a billion is "as fast as the run goes"; slower than 1/1000 of real time never ends; inf
 # and nan are no speed at all. A free-running replay (--realtime) warns when it outruns the
 # run (order_late). The strategy file's ``[broker] speed`` and the ``--speed`` flags share them.
 MIN_SPEED, MAX_SPEED = 0.001, 1_000_000_000.0
+
+
+# Sizes an entry can be: a fixed quantity past a million shares, or a risk past a million (or
+# under a cent, which sizes every entry at 0 shares), is a typo, never an order (issue 18).
+MAX_QTY = 1_000_000
+MIN_RISK, MAX_RISK = Decimal("0.01"), Decimal("1000000")
 
 
 class HaltScope(StrEnum):

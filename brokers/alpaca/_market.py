@@ -56,6 +56,11 @@ class AlpacaMarketData:
         return f"AlpacaMarketData(data_rest_url={self._settings.data_rest_url!r})"
 
     @property
+    def base_url(self) -> str:
+        """The historical market-data REST base it requests (named in errors)."""
+        return str(self._settings.data_rest_url)
+
+    @property
     def counters(self) -> RestCounters:
         """Requests sent and retries waited for."""
         return self._rest.counters

@@ -8,10 +8,7 @@ never a traceback. Each subcommand imports what it needs when it runs: the parse
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import shutil
-import subprocess
 import sys
 import typing
 from collections.abc import Sequence
@@ -26,13 +23,10 @@ from strategies.cli._sweep import add_sweep_arguments
 from strategies.cli._verify import add_verify_arguments
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    from strategies.journal import Liveness, SymbolStatus
+    from brokers import Bar
     from strategies.spec import StrategySpec
 
 __all__ = ["build_parser", "main"]
-
 
 
 def _diagram(args: argparse.Namespace) -> int:
@@ -72,25 +66,36 @@ def _validate(args: argparse.Namespace) -> int:
                 f"note: {args.file}: instruments[{index}].symbol: {instrument.symbol!r} is not "
                 f"upper case; brokers list {instrument.symbol.upper()!r}"
             )
-    for note in _early_close_notes(spec, args):
-        print(f"note: {args.file}: {note}")
+    for line in _data_lines(spec, args):
+        print(f"{line[0]}: {args.file}: {line[1]}")
     return EXIT_OK
 
 
-def _early_close_notes(spec: StrategySpec, args: argparse.Namespace) -> list[str]:
-    """What a strategy's times become on the early closes of the sessions in its data (the
-    file's ``[broker] data``, ``--data``, or the demo data): the square-off moves to one bar
-    before the close, the entry cutoff no later than that."""
+def _data_lines(spec: StrategySpec, args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``note``s and ``warning``s about the file against its data (the file's ``[broker]
+    data``, ``--data``, or the demo data): bars its ``bar_minutes`` cannot be built from, and
+    what its times become on the early closes of the data's sessions (the square-off moves to
+    one bar before the close, the entry cutoff no later than that)."""
     from strategies._exceptions import DataError
-    from strategies.run import default_data, load_bars, plan_for
+    from strategies.cli._data_lines import bar_size_warning
+    from strategies.run import default_data, load_bars
 
     data = args.data or default_data(spec, Path(args.file))
     if data is None:
         return []
-    try:  # one symbol's bars say which sessions the data holds
+    try:  # one symbol's bars say which sessions the data holds, and its bar size
         bars = load_bars(data, symbols=spec.symbols[:1])
     except DataError as exc:
-        return [f"cannot read the data to check early closes: {exc}"]
+        return [("note", f"cannot read the data to check early closes: {exc}")]
+    size = bar_size_warning(spec, data, bars)
+    notes = [("note", note) for note in _early_close_notes(spec, data, bars)]
+    return notes if size is None else [("warning", size), *notes]
+
+
+def _early_close_notes(spec: StrategySpec, data: Path, bars: Sequence[Bar]) -> list[str]:
+    """What the strategy's times become on the early closes of the sessions of ``bars``."""
+    from strategies.run import plan_for
+
     plan = plan_for(spec)
     zone = plan.session.timezone
     capped: dict[tuple[str, str], list[str]] = {}
@@ -142,119 +147,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from rich.progress import Progress
+    from strategies.cli._replay import replay_command
 
-    from brokers import SystemClock
-    from strategies._exceptions import DataError
-    from strategies.cli._output import Output, new_run_id, summary_record
-    from strategies.cli._run import dates_to_read, seed_of
-    from strategies.cli._tables import print_summary
-    from strategies.observe import MarketTime, configure_logging
-    from strategies.run import (
-        around_the_sessions,
-        daily_history,
-        load_bars,
-        run_replay,
-        split_sessions,
-    )
-    from strategies.spec import load_strategy
-
-    history = None
-    try:
-        spec = load_strategy(args.config)
-        # Only the strategy's symbols, and with --start only its sessions and their look-back:
-        # the other rows of the files are never parsed.
-        bars = load_bars(args.data, symbols=spec.symbols, dates=dates_to_read(spec, args))
-        if args.start is not None:  # the sessions `tickstate run --start --days` replays
-            earlier, bars = split_sessions(bars, spec, args.days, args.start)
-            bars, history = around_the_sessions(spec, bars), daily_history(spec, earlier)
-    except (SpecError, DataError) as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    if not bars:
-        print(f"{args.data}: no bars for {', '.join(spec.symbols)}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
-        print(
-            "tickstate replay: --plot needs matplotlib: pip install 'tickstate[plot]'",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if args.report is not None and (missing := args_.missing_report_library()) is not None:
-        print(f"tickstate replay: {missing}", file=sys.stderr)
-        return EXIT_USAGE
-    out = args.out or Path("runs") / f"replay-{spec.name}"
-    output = Output.choose(table=args.table)
-    run_id = new_run_id(f"replay-{spec.name}", SystemClock().now().strftime("%Y%m%d-%H%M%S"))
-    # Off a terminal stdout is JSON lines only: the replay's few log lines, then its summary;
-    # on one, only warnings reach people, readable, on stderr beside the progress bar.
-    market_time = MarketTime()  # the replay's clock, once it has one: each line's market_ts
-    if output.machine is not None:
-        configure_logging(
-            renderer="json", stream=output.machine, run_id=run_id, market_time=market_time
-        )
-    else:
-        configure_logging(
-            renderer="console",
-            stream=sys.stderr,
-            level="WARNING",
-            run_id=run_id,
-            market_time=market_time,
-        )
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
-        task = progress.add_task(f"replaying {spec.name}", total=len(bars))
-
-        def drawing(what: str, total: int) -> typing.Callable[[], None]:
-            progress.update(task, visible=False)
-            drawn = progress.add_task(what, total=total)
-            return lambda: progress.advance(drawn)
-
-        try:
-            result = run_replay(
-                spec,
-                bars,
-                out_dir=out,
-                progress=lambda n: progress.advance(task, n),
-                on_total=lambda n: progress.update(task, total=n),
-                plot_dir=args.plot,
-                report_path=args.report,
-                drawing=drawing,
-                model=args.model,
-                history=history,
-                market_time=market_time,
-                seed=seed_of(spec) if args.seed is None else args.seed,
-            )
-        except DataError as exc:
-            print(f"{args.data}: {exc.problem}", file=sys.stderr)
-            return EXIT_USAGE
-    print_summary(
-        result.summaries,
-        title=f"{spec.name}: {len(result.trades)} trades",
-        total=result.total,
-        facts=result.facts,
-        stream=output.human,
-    )
-    output.say(f"wrote {result.trades_path} and {result.summary_path}")
-    if args.report is not None:
-        output.say(f"report: {args.report}")
-    output.say(
-        f"{result.bars} bars in {result.seconds:.2f} s ({result.bars_per_second:,.0f} bars/s)"
-    )
-    output.emit(
-        summary_record(
-            command="replay",
-            strategy=spec.name,
-            summaries=result.summaries,
-            run_id=run_id,
-            bars=result.bars,
-            written=[
-                str(path)
-                for path in (result.trades_path, result.summary_path, args.report)
-                if path is not None
-            ],
-        )
-    )
-    return EXIT_OK
+    return replay_command(args)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -270,130 +165,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from strategies._exceptions import JournalError
-    from strategies.cli._tables import print_status
-    from strategies.journal import newest_journal, read_latest, read_liveness
+    from strategies.cli._journal_cmds import status_command
 
-    if args.json and args.diagram:
-        print("tickstate status: --json and --diagram: choose one", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        path = args.journal or newest_journal(Path("runs"))
-        statuses = read_latest(path)
-        alive = read_liveness(path)
-    except JournalError as exc:
-        print(f"tickstate status: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.diagram:
-        return _status_diagram(statuses, args.format)
-    if args.json:
-        print(json.dumps(_status_document(path, statuses, alive), indent=2))
-        return EXIT_OK
-    noun = "symbol" if len(statuses) == 1 else "symbols"
-    print_status(statuses, title=f"{path}: {len(statuses)} {noun}")
-    print(f"run: {alive.describe()}")
-    return EXIT_OK
-
-
-def _status_document(
-    path: Path, statuses: Sequence[SymbolStatus], alive: Liveness
-) -> dict[str, object]:
-    """``tickstate status --json``: the journal, its run's liveness and each symbol's snapshot
-    as the journal encodes it (Decimals as strings, times ISO 8601), with its last event."""
-    from strategies.journal import encode_snapshot
-
-    def when(moment: datetime | None) -> str | None:
-        return None if moment is None else moment.isoformat()
-
-    symbols = []
-    for status in statuses:
-        snapshot = {k: v for k, v in encode_snapshot(status.snapshot).items() if k != "type"}
-        last = {
-            "trigger": status.last_trigger,
-            "kind": status.last_kind,
-            "seq": status.last_seq,
-            "at": when(status.last_at),
-        }
-        symbols.append({**snapshot, "last_event": last})
-    run = {
-        "run_id": alive.run_id,
-        "running": alive.running,
-        "detail": alive.describe(),
-        "pid": alive.pid,
-        "beat_at": when(alive.beat_at),
-        "ended_at": when(alive.ended_at),
-        "exit": alive.exit,
-    }
-    return {"journal": str(path), "run": run, "symbols": symbols}
+    return status_command(args)
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from strategies._exceptions import JournalError
-    from strategies.journal import Journal, read_latest, read_liveness
+    from strategies.cli._journal_cmds import resume_command
 
-    path: Path = args.journal
-    try:
-        statuses = [s for s in read_latest(path) if s.symbol == args.symbol]
-        alive = read_liveness(path)
-    except JournalError as exc:
-        print(f"tickstate resume: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.strategy is not None:
-        statuses = [s for s in statuses if s.strategy == args.strategy]
-    strategies = sorted({s.strategy for s in statuses})
-    if not statuses:
-        print(f"tickstate resume: {path}: no symbol {args.symbol} in this journal", file=sys.stderr)
-        return EXIT_USAGE
-    if len(strategies) > 1:
-        print(
-            f"tickstate resume: {path}: {args.symbol} is traded by {', '.join(strategies)};"
-            " name one with --strategy",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    (status,) = statuses
-    if not status.snapshot.is_halted:
-        print(
-            f"tickstate resume: {path}: {args.symbol} is not halted ({status.snapshot.state})",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    try:
-        with Journal(path) as journal:
-            seq = journal.request(strategy=status.strategy, symbol=args.symbol)
-    except JournalError as exc:
-        print(f"tickstate resume: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    when = "within its heartbeat" if alive.running else "when it next starts (it is not running)"
-    print(f"resume of {args.symbol} requested (request {seq}); the run applies it {when}")
-    return EXIT_OK
-
-
-def _status_diagram(statuses: Sequence[SymbolStatus], fmt: str) -> int:
-    """The overview with each symbol in its current state, on stdout, as ``fmt``."""
-    from machines import State, overview_diagram
-
-    many = len({s.strategy for s in statuses}) > 1
-    marks: dict[State, list[str]] = {}
-    for s in statuses:
-        name = f"{s.strategy}/{s.symbol}" if many else s.symbol
-        marks.setdefault(s.snapshot.state, []).append(name)
-    diagram = overview_diagram(marks)
-    if fmt == "mermaid":
-        sys.stdout.write(diagram.mermaid())
-        return EXIT_OK
-    if fmt == "dot":
-        sys.stdout.write(diagram.dot())
-        return EXIT_OK
-    dot = shutil.which("dot")
-    if dot is None:
-        print("tickstate status: --format svg needs the Graphviz 'dot' binary", file=sys.stderr)
-        return EXIT_USAGE
-    svg = subprocess.run(
-        [dot, "-Tsvg"], input=diagram.dot(), capture_output=True, text=True, check=True
-    )
-    sys.stdout.write(svg.stdout)
-    return EXIT_OK
+    return resume_command(args)
 
 
 class _Version(argparse.Action):
@@ -702,7 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(fault_flags=words[:1] == ["sim"]).parse_args(words)
     try:
         code: int = args.run(args)
-    except OSError as exc:
-        print(f"tickstate {args.command}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+    except OSError as exc:  # a file or folder the user named cannot be used
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tickstate {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     return code

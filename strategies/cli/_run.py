@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strategies._exceptions import SpecError
-from strategies.cli._codes import EXIT_FAULT, EXIT_OK, EXIT_USAGE
+from strategies.cli._codes import EXIT_FAULT, EXIT_OK, EXIT_UNREACHED, EXIT_USAGE
 
 if TYPE_CHECKING:
     from brokers import Bar
@@ -46,6 +46,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
     from strategies._exceptions import DataError, EngineFaultError, JournalError
+    from strategies.cli import _data_lines as said
     from strategies.cli._tables import print_summary
     from strategies.observe import configure_logging
     from strategies.run import (
@@ -94,15 +95,11 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
             return EXIT_USAGE
         zone = spec.session.hours().timezone
         first_day = bars[0].start.astimezone(zone).date()
-        if args.start is not None and first_day != args.start:
-            print(
-                f"tickstate run: --start {args.start} has no session in {data}; "
-                f"starting at {first_day}",
-                file=sys.stderr,
-            )
-        missing = sorted(set(spec.symbols) - {bar.symbol for bar in bars})
-        if missing:
-            print(f"tickstate run: no bars for {', '.join(missing)} in {data}", file=sys.stderr)
+        moved = None if args.start is None else said.moved_start("run", data, args.start, first_day)
+        missing = said.no_bars_for("run", spec, data, bars, _symbols_in(data, spec))
+        for warning in (moved, missing):
+            if warning is not None:
+                print(warning, file=sys.stderr)
     from brokers import SystemClock
     from strategies.cli._output import Output, new_run_id, summary_record
     from strategies.observe import MarketTime
@@ -161,7 +158,16 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
         from strategies.observe import RunMetrics
 
         metrics = RunMetrics(spec.name)
-        server = metrics.serve(args.metrics_port)
+        try:
+            server = metrics.serve(args.metrics_port)
+        except OSError as exc:  # the port is taken (or not ours to bind)
+            configure_logging(renderer="json", stream=output.machine or sys.stderr, level="WARNING")
+            log_file.close()
+            from strategies.cli._sim import bind_problem
+
+            where = f"--metrics-port {args.metrics_port}"
+            print(f"tickstate run: {bind_problem(where, exc)}", file=sys.stderr)
+            return EXIT_USAGE
         structlog.get_logger("tickstate.cli").info("metrics_serving", url=server.url)
         if output.machine is None:
             output.say(f"metrics: {server.url}")
@@ -185,7 +191,10 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
     except EngineFaultError as exc:  # a bug, not the user's: the run shut down first
         print(f"tickstate run: {exc}; see {log_path}", file=sys.stderr)
         return EXIT_FAULT
-    except (ValueError, JournalError, HistoryError) as exc:  # keys, a bad journal, no history
+    except HistoryError as exc:  # the venue refused (the user's keys) or could not be reached
+        print(f"tickstate run: {exc}", file=sys.stderr)
+        return EXIT_UNREACHED if exc.unreachable else EXIT_USAGE
+    except (ValueError, JournalError) as exc:  # keys, a bad journal
         print(f"tickstate run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
@@ -283,19 +292,30 @@ def dates_to_read(spec: StrategySpec, args: argparse.Namespace) -> tuple[date, d
     return start - timedelta(days=before), start + timedelta(days=after)
 
 
+def _symbols_in(data: Path, spec: StrategySpec) -> set[str]:
+    """The symbols of ``data`` spelt as the strategy's but for case (for the hint of a
+    lower-case symbol: the files of a folder are named by symbol)."""
+    wanted = {symbol.upper() for symbol in spec.symbols}
+    if data.is_dir():
+        found = {path.name.split(".", 1)[0] for path in data.iterdir()}
+        return {name for name in found if name.upper() in wanted}
+    return set()
+
+
 def _no_session_to_replay(
     spec: StrategySpec, data: Path, start: date | None, earlier: list[Bar]
 ) -> str:
     """Why a simulated run has nothing to replay, in one line."""
+    from strategies.cli import _data_lines as said
     from strategies.run import load_bars
 
+    everything: list[Bar] = []
     if start is not None:
         everything = earlier or load_bars(data, symbols=spec.symbols)  # only around --start
-        if everything:
-            last = max(bar.start for bar in everything).astimezone(spec.session.hours().timezone)
-            if last.date() < start:
-                return (
-                    f"tickstate run: --start {start} is after the last session in {data} "
-                    f"({last.date()})"
-                )
-    return f"{data}: no bars for {', '.join(spec.symbols)}"
+        after = said.start_after("run", data, start, everything, spec)
+        if after is not None:
+            return after
+    present = {bar.symbol for bar in everything} | _symbols_in(data, spec)
+    if not everything and not data.is_dir():  # a file: what it holds, for the case hint
+        present |= {bar.symbol for bar in load_bars(data)}
+    return said.no_bars(spec, data, present)

@@ -28,7 +28,7 @@ from strategies.cli import _args as args_
 if TYPE_CHECKING:
     from brokers import Bar, SimExchange, SimFaults
 
-__all__ = ["add_fault_flags", "add_sim_arguments", "run_sim"]
+__all__ = ["add_fault_flags", "add_sim_arguments", "bind_problem", "run_sim"]
 
 EXIT_OK, EXIT_USAGE = 0, 2
 #: Where the knob flags' values land in the namespace: ``fault_<name>``.
@@ -85,6 +85,26 @@ def add_sim_arguments(sim: argparse.ArgumentParser, port: Callable[[str], int]) 
     sim.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback address"
     )
+
+
+def bind_problem(flag: str, exc: OSError) -> str:
+    """Why binding ``flag``'s address failed, in the CLI's words: ``--port 8080: address
+    already in use`` (not asyncio's ``error while attempting to bind on address (...)``)."""
+    import os
+
+    why = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+    return f"{flag}: {why[:1].lower()}{why[1:]}"
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _knobs() -> dict[str, tuple[Any, Any]]:
@@ -230,6 +250,13 @@ def run_sim(args: argparse.Namespace) -> int:
         # 80-20): served by the historical API, as tickstate run's in-process exchange does.
         history = [bar for bar in bars if bar.start < window[0].start]
         bars = window
+    if not args.allow_remote and not _is_loopback(args.host):
+        print(
+            f"tickstate sim: --host {args.host} is not a loopback address; add --allow-remote "
+            "to serve other machines",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         faults = _faults(args)
         sim = SimExchange(
@@ -256,15 +283,20 @@ def run_sim(args: argparse.Namespace) -> int:
     def on_term(signum: int, frame: FrameType | None) -> None:
         stopped.set()
 
+    try:
+        sim.start()  # binds the port; a failure leaves nothing running
+    except OSError as exc:
+        print(f"tickstate sim: {bind_problem(f'--port {args.port}', exc)}", file=sys.stderr)
+        return EXIT_USAGE
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        with sim:
-            try:  # Ctrl-C may come at any moment once the exchange serves, even mid-print
-                _announce(sim, args, faults)
-                _serve(sim, stopped)
-            except KeyboardInterrupt:
-                pass
+        try:  # Ctrl-C may come at any moment once the exchange serves, even mid-print
+            _announce(sim, args, faults)
+            _serve(sim, stopped)
+        except KeyboardInterrupt:
+            pass
     finally:
+        sim.stop()
         signal.signal(signal.SIGTERM, previous)
     print("tickstate sim: stopped", flush=True)
     return EXIT_OK

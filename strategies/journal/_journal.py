@@ -57,6 +57,14 @@ from strategies.journal._codec import (
     encode_event,
     encode_snapshot,
 )
+from strategies.journal._identity import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    check_identity,
+    check_intact,
+    damaged,
+    is_sqlite,
+)
 
 __all__ = [
     "APPLICATION_ID",
@@ -67,9 +75,6 @@ __all__ = [
     "PendingCommand",
 ]
 
-#: ``PRAGMA application_id`` of a tickstate journal ("tsj1"), and its schema version.
-APPLICATION_ID = 0x74736A31
-SCHEMA_VERSION = 1
 
 _REPLAYED = (OutcomeKind.ACCEPTED.value, OutcomeKind.ANOMALY.value)
 # Snapshot fields a rebuild cannot or need not reproduce: races are not replayed (ignored events
@@ -189,16 +194,19 @@ class Journal:
         new = not self.path.exists() or self.path.stat().st_size == 0
         self._db = _connect(self.path, create=True)
         try:
-            _check_identity(self._db, self.path, allow_empty=new)
+            check_identity(self._db, self.path, allow_empty=new)
             if not new:
-                _check_intact(self._db, self.path)
+                check_intact(self._db, self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if new:  # an existing journal's header already says so: opening writes nothing
+                self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.executescript(_SCHEMA + "\n".join(_APPEND_ONLY))
         except sqlite3.Error as exc:
             self._db.close()
+            if isinstance(exc, sqlite3.DatabaseError) and not new and is_sqlite(self.path):
+                raise damaged(self.path, str(exc)) from exc
             raise JournalError(f"{self.path}: cannot open the journal: {exc}") from exc
         except BaseException:
             self._db.close()
@@ -493,33 +501,6 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
         raise JournalError(f"{path}: cannot open the journal: {exc}") from exc
 
 
-def _check_intact(db: sqlite3.Connection, path: Path) -> None:
-    """A journal a run will append to must read back whole: SQLite's own page and index check
-    (a flipped bit in a page it would only meet later is found here, before any order)."""
-    problems = [row[0] for row in db.execute("PRAGMA quick_check(3)").fetchall()]
-    if problems != ["ok"]:
-        raise JournalError(
-            f"{path}: the journal is damaged ({problems[0]}); keep it and start a new one"
-        )
-
-
-def _check_identity(db: sqlite3.Connection, path: Path, *, allow_empty: bool) -> None:
-    try:
-        (app,) = db.execute("PRAGMA application_id").fetchone()
-        (version,) = db.execute("PRAGMA user_version").fetchone()
-        (tables,) = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise JournalError(f"{path}: not a tickstate journal: {exc}") from exc
-    if allow_empty and app == 0 and tables == 0:
-        return  # a new file
-    if app != APPLICATION_ID:
-        raise JournalError(f"{path}: not a tickstate journal")
-    if version != SCHEMA_VERSION:
-        raise JournalError(
-            f"{path}: journal schema version {version}, this tickstate reads {SCHEMA_VERSION}"
-        )
-
-
 def _wall_now() -> str:
     """Now on the wall clock: liveness is about the process, whatever clock the run keeps."""
     return SystemClock().now().isoformat()
@@ -552,9 +533,15 @@ def _check_replay(
     snapshot: str,
 ) -> None:
     if outcome.kind.value != kind or outcome.state_to != state_to:
+        if outcome.kind is OutcomeKind.DECLINED:  # the rules changed: the file was edited
+            raise JournalError(
+                f"{where}: its {outcome.trigger} was {kind}, the file's rules "
+                f"now decline it ({outcome.reason}): run the file this journal was written with "
+                "(max_attempts?)"
+            )
         raise JournalError(
-            f"{where}: replayed as {outcome.kind.value} to {outcome.state_to!r}, journaled as"
-            f" {kind} to {state_to!r}"
+            f"{where}: replayed as {outcome.kind.value} to {outcome.state_to.value!r},"
+            f" journaled as {kind} to {state_to!r}"
         )
     replayed = [encode_command(c) for c in outcome.commands]
     if replayed != commands:

@@ -17,7 +17,8 @@ from brokers import SystemClock
 from machines import Snapshot
 from strategies._exceptions import JournalError
 from strategies.journal._codec import decode_snapshot
-from strategies.journal._journal import _check_identity, _connect, _decode, _parse_time
+from strategies.journal._identity import check_identity
+from strategies.journal._journal import _connect, _decode, _parse_time
 
 __all__ = ["Liveness", "SymbolStatus", "newest_journal", "read_latest", "read_liveness"]
 
@@ -47,7 +48,7 @@ def read_latest(path: str | os.PathLike[str]) -> tuple[SymbolStatus, ...]:
     path = Path(path)
     try:
         with closing(_connect(path, create=False)) as db:
-            _check_identity(db, path, allow_empty=False)
+            check_identity(db, path, allow_empty=False)
             # the snapshot after the last applied outcome, and the last recorded outcome
             rows = db.execute(
                 """
@@ -109,7 +110,7 @@ def read_liveness(path: str | os.PathLike[str], *, now: datetime | None = None) 
     path = Path(path)
     try:
         with closing(_connect(path, create=False)) as db:
-            _check_identity(db, path, allow_empty=False)
+            check_identity(db, path, allow_empty=False)
             has_table = db.execute(
                 "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'liveness'"
             ).fetchone()

@@ -25,7 +25,7 @@ from typing import Protocol
 
 import structlog
 
-from brokers import Bar, BrokerError
+from brokers import AuthenticationError, Bar, BrokerError, TransportError
 from strategies._exceptions import CalendarError, StrategyError
 from strategies.engine import aggregate_bars
 from strategies.run._bars import daily_from_intraday
@@ -45,7 +45,12 @@ _log = structlog.get_logger("tickstate.history")
 
 
 class HistoryError(StrategyError):
-    """The broker's historical data could not be read at start-up."""
+    """The broker's historical data could not be read at start-up: it refused (``unreachable``
+    false: the keys, the request) or could not be reached (true: not the user's mistake)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class BarSource(Protocol):
@@ -63,6 +68,11 @@ class BarSource(Protocol):
     ) -> dict[str, list[Bar]]:
         """``symbols``' bars from ``start`` to ``end``, oldest first."""
         ...
+
+
+def _base_url(source: BarSource) -> str:
+    """Where ``source`` sends its requests, when it says (``AlpacaMarketData`` does)."""
+    return str(getattr(source, "base_url", None) or "the venue")
 
 
 def history_sessions(spec: StrategySpec) -> int:
@@ -104,6 +114,16 @@ def fetch_history(
     start, end = session.open_at(days[-1]), session.close_at(days[0])
     try:
         found = source.get_bars(list(spec.symbols), start=start, end=end, timeframe=feed)
+    except AuthenticationError as exc:
+        raise HistoryError(
+            "the broker refused the API keys in APCA_API_KEY_ID and APCA_API_SECRET_KEY "
+            f"({exc.status}: {exc.message})"
+        ) from None
+    except TransportError as exc:
+        raise HistoryError(
+            f"cannot reach the broker's historical bars at {_base_url(source)}: {exc}",
+            unreachable=True,
+        ) from None
     except BrokerError as exc:
         raise HistoryError(
             f"history before {first_day}: the broker's historical bars: {exc}"

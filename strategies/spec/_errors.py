@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from strategies._fields import describe, shown
-from strategies.spec._broker import BROKER_TAGS
+from strategies.spec._broker import BROKER_TAGS, AlpacaBrokerSpec, SimBrokerSpec
 
 __all__ = ["dotted", "locate", "unknown_key"]
 
@@ -52,7 +52,18 @@ def _unknown_key_at(loc: tuple[int | str, ...], root: type[BaseModel]) -> str:
     key = str(loc[-1])
     if loc[0] == "broker" and re.search("key|secret|token|password", key, re.I):
         return "unknown key; credentials never go in a strategy file (set them in the environment)"
+    if loc[0] == "broker" and len(loc) == 3 and loc[1] in _BROKER_MODELS:
+        # a key of the other kind (speed under kind = "alpaca"): say so, not "did you mean feed"
+        owners = [t for t, model in _BROKER_MODELS.items() if key in model.model_fields]
+        if owners:
+            return f'unknown key for kind = "{loc[1]}"; only kind = "{owners[0]}" takes {key}'
     return unknown_key(key, _keys_at(loc[:-1], root))
+
+
+_BROKER_MODELS: dict[str | int, type[BaseModel]] = {
+    "sim": SimBrokerSpec,
+    "alpaca": AlpacaBrokerSpec,
+}
 
 
 def unknown_key(key: str, known: tuple[str, ...]) -> str:

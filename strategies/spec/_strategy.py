@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 from machines import NSE_TICKS, FixedTick, InvalidRulesError, Rules, SymbolMachine, TickRule
 from strategies._exceptions import CalendarError, SpecError
 from strategies._fields import FROZEN, ClockTime, Count, Money, TickSpec, fail, shown
-from strategies._policy import HaltScope
+from strategies._policy import MAX_QTY, MAX_RISK, MIN_RISK, HaltScope
 from strategies._sessions import Session, TradingCalendar
 from strategies.signals import StrategyTimes, signal_kind
 from strategies.spec._broker import BrokerSpec, SimBrokerSpec
@@ -128,8 +128,15 @@ class SessionSpec(BaseModel):
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
+            import difflib
+            from zoneinfo import available_timezones
+
+            close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise PydanticCustomError(
-                "timezone", "unknown IANA timezone {got}", {"got": shown(name)}
+                "timezone",
+                "unknown IANA timezone, got {got}{hint}",
+                {"got": shown(name), "hint": hint},
             ) from None
         return name
 
@@ -181,11 +188,23 @@ class Sizing(BaseModel):
 
     model_config = FROZEN
 
-    fixed_qty: Count | None = Field(default=None, ge=1, description="shares per entry")
+    fixed_qty: Count | None = Field(default=None, ge=1, le=MAX_QTY, description="shares per entry")
     risk_per_trade: Money | None = Field(
         default=None,
-        description="money lost if the initial stop is hit: qty = risk / (entry - stop)",
+        description="money lost if the initial stop is hit: qty = risk / (entry - stop) "
+        f"({MIN_RISK} to {MAX_RISK:,})",
     )
+
+    @field_validator("risk_per_trade")
+    @classmethod
+    def _an_order_size(cls, risk: Decimal | None) -> Decimal | None:
+        if risk is not None and not MIN_RISK <= risk <= MAX_RISK:
+            raise PydanticCustomError(
+                "risk",
+                "must be from {low} to {high}, got {got}",
+                {"low": str(MIN_RISK), "high": f"{MAX_RISK:,}", "got": shown(str(risk))},
+            )
+        return risk
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Sizing:
