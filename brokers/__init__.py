@@ -13,7 +13,6 @@ Both build on the same types and matching core.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from brokers._clock import Clock, ManualClock, SystemClock, VirtualClock
@@ -36,6 +35,7 @@ from brokers._exceptions import (
     VenueError,
     WashTradeError,
 )
+from brokers._lazy import lazy_names
 from brokers._matching import FillRatio, MatchingEngine
 from brokers._paper import PaperBroker
 from brokers._protocol import (
@@ -170,20 +170,6 @@ __all__ = [
 ]
 
 
-def _load(name: str) -> object:
-    """A room's public name, imported on first use and then kept as a plain attribute."""
-    room = _ROOMS.get(name)
-    if room is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value: object = getattr(importlib.import_module(room), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """What the package holds: everything loaded so far and every public name."""
-    return sorted(set(globals()) | set(__all__))
-
-
+_load, __dir__ = lazy_names(__name__, _ROOMS, __all__)
 if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise take any name as valid
     __getattr__ = _load

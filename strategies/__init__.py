@@ -49,6 +49,8 @@ _LAZY = {
 }
 
 
+# The same as ``brokers._lazy``, written out: importing ``brokers`` would cost ``tickstate --help``
+# the broker core, and this package's import is the standard library only.
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

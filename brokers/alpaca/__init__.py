@@ -12,8 +12,9 @@ exchange hands to clients, loads no ``requests``.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from brokers._lazy import lazy_names
 
 if TYPE_CHECKING:  # the real names for type checkers; at run time ``__getattr__`` imports them
     from brokers.alpaca._market import AlpacaMarketData
@@ -54,14 +55,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value  # later lookups are plain attribute reads
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+_load, __dir__ = lazy_names(__name__, _LAZY, __all__)
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise take any name as valid
+    __getattr__ = _load
