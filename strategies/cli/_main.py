@@ -201,10 +201,37 @@ class _Version(argparse.Action):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with the CLI's rule for mistakes: one line on stderr, exit 2."""
+    """argparse with the CLI's rule for mistakes: one line on stderr, exit 2 — with a "did you
+    mean" for a misspelt command or flag (argparse of Python 3.11 suggests nothing)."""
 
     def error(self, message: str) -> typing.NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}{self._suggestion(message)}\n")
+
+    def _suggestion(self, message: str) -> str:
+        import difflib
+        import re
+
+        if choice := re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message):
+            known = re.findall(r"'([^']*)'", choice.group(2))
+            word = choice.group(1)
+        elif message.startswith("unrecognized arguments: "):
+            word = message.split()[2].split("=")[0]
+            known = [flag for flag in self._every_flag() if flag.startswith("--")]
+        else:
+            return ""
+        close = difflib.get_close_matches(word, known, n=1)
+        return f' (did you mean "{close[0]}"?)' if close else ""
+
+    def _every_flag(self) -> list[str]:
+        """This parser's flags and its subcommands' (an unknown flag is reported by the top
+        parser, whichever subcommand it was meant for)."""
+        flags: list[str] = []
+        for action in self._actions:
+            flags += action.option_strings
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    flags += [f for a in sub._actions for f in a.option_strings]
+        return flags
 
 
 def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:

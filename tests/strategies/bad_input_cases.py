@@ -310,6 +310,14 @@ COMMAND_LINE_CASES = [
         ("frobnicate",),
         "tickstate: argument COMMAND: invalid choice: 'frobnicate' (choose from 'diagram', 'validate', 'schema', 'replay', 'sweep', 'run', 'verify', 'status', 'resume', 'new-signal', 'sim')",
     ),
+    flag(
+        ("rnu",),
+        "tickstate: argument COMMAND: invalid choice: 'rnu' (choose from 'diagram', 'validate', 'schema', 'replay', 'sweep', 'run', 'verify', 'status', 'resume', 'new-signal', 'sim') (did you mean \"run\"?)",
+    ),
+    flag(
+        ("run", S, "--speeed", "5"),
+        'tickstate: unrecognized arguments: --speeed 5 (did you mean "--speed"?)',
+    ),
     # --- strategy files: `file: key: problem` -----------------------------------------------
     *[
         validate(
