@@ -196,16 +196,17 @@ class TestSweepOnRay:
                            "--walk-forward", "20,10", "--out", str(out)))  # fmt: skip
         assert code == 0, capsys.readouterr().err
         folds_table = list(csv.DictReader((out / "walk_forward.csv").read_text().splitlines()))
+        metric = "net_pnl"  # the default ranking: the net once the summary has costs
         assert [row["fold"] for row in folds_table] == ["1", "2"]
         for row in folds_table:
             fold = out / f"fold-{row['fold']}"
-            ins = {p.parent.name: json.loads(p.read_text())["total"]["pnl"]
+            ins = {p.parent.name: json.loads(p.read_text())["total"][metric]
                    for p in (fold / "in").glob("*/summary.json")}  # fmt: skip
-            assert Decimal(row["pnl in"]) == max(map(Decimal, ins.values()))
+            assert Decimal(row[f"{metric} in"]) == max(map(Decimal, ins.values()))
             (chosen,) = (fold / "out").iterdir()  # the best in sample, under its own name
             assert Decimal(ins[chosen.name]) == max(map(Decimal, ins.values()))
             outside = json.loads((chosen / "summary.json").read_text())
-            assert Decimal(row["pnl out"]) == Decimal(outside["total"]["pnl"])
+            assert Decimal(row[f"{metric} out"]) == Decimal(outside["total"][metric])
             assert (chosen / "report.html").is_file()
         page = (out / "results.html").read_text()
         assert 'id="heatmap"' in page
