@@ -213,13 +213,13 @@ class _Parser(argparse.ArgumentParser):
 
         if choice := re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message):
             known = re.findall(r"'([^']*)'", choice.group(2))
-            word = choice.group(1)
+            word, cutoff = choice.group(1), 0.6
         elif message.startswith("unrecognized arguments: "):
-            word = message.split()[2].split("=")[0]
+            word, cutoff = message.split()[2].split("=")[0], 0.75  # a typo, not a guess
             known = [flag for flag in self._every_flag() if flag.startswith("--")]
         else:
             return ""
-        close = difflib.get_close_matches(word, known, n=1)
+        close = difflib.get_close_matches(word, known, n=1, cutoff=cutoff)
         return f' (did you mean "{close[0]}"?)' if close else ""
 
     def _every_flag(self) -> list[str]:
