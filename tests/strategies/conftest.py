@@ -1,9 +1,11 @@
-"""Shared fixtures: plugins registered for one test, on top of the installed entry points."""
+"""Shared fixtures: plugins registered for one test, on top of the installed entry points; two
+months of demo bars."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +40,17 @@ def register_signal(monkeypatch: pytest.MonkeyPatch) -> Iterator[Register]:
     yield register
     monkeypatch.undo()
     _forget()
+
+
+@pytest.fixture(scope="module")
+def two_months(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """AAPL and IBM demo bars (5-minute) from January and February 2012, as one CSV file."""
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path_factory.mktemp("data") / "bars.csv"
+    lines = []
+    for symbol in ("AAPL", "IBM"):
+        rows = (root / "data" / "intraday_5min" / f"{symbol}.csv").read_text().splitlines()
+        header, body = rows[0], rows[1:]
+        lines += [row for row in body if ",2012-01-" in row or ",2012-02-" in row]
+    out.write_text("\n".join([header, *lines]) + "\n")
+    return out

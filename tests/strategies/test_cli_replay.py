@@ -3,25 +3,10 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from strategies.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "eighty_twenty.toml"
-
-
-@pytest.fixture(scope="module")
-def two_months(tmp_path_factory) -> Path:
-    """AAPL and IBM demo bars from January and February 2012."""
-    out = tmp_path_factory.mktemp("data") / "bars.csv"
-    lines = []
-    for symbol in ("AAPL", "IBM"):
-        rows = (ROOT / "data" / "intraday_5min" / f"{symbol}.csv").read_text().splitlines()
-        header, body = rows[0], rows[1:]
-        lines += [row for row in body if ",2012-01-" in row or ",2012-02-" in row]
-    out.write_text("\n".join([header, *lines]) + "\n")
-    return out
 
 
 class TestReplayCommand:

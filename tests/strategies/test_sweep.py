@@ -31,19 +31,6 @@ GRID = ["--grid", "signal.trigger_ticks=5,10,15", "--grid", "signal.stop_offset_
 
 
 @pytest.fixture(scope="module")
-def two_months(tmp_path_factory) -> Path:
-    """AAPL and IBM demo bars (5-minute) from January and February 2012."""
-    out = tmp_path_factory.mktemp("data") / "bars.csv"
-    lines = []
-    for symbol in ("AAPL", "IBM"):
-        rows = (ROOT / "data" / "intraday_5min" / f"{symbol}.csv").read_text().splitlines()
-        header, body = rows[0], rows[1:]
-        lines += [row for row in body if ",2012-01-" in row or ",2012-02-" in row]
-    out.write_text("\n".join([header, *lines]) + "\n")
-    return out
-
-
-@pytest.fixture(scope="module")
 def january(two_months, tmp_path_factory) -> Path:
     """The same bars, January only (the equality test's twelve replays twice stay short)."""
     out = tmp_path_factory.mktemp("data") / "january.csv"
