@@ -102,18 +102,20 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
     at_parallel: list[float] = []
 
     def at_broker(tag: str, start: float) -> list[float]:
-        """Seconds from ``start`` until the twin carried out each command of round ``tag``."""
+        """Seconds from ``start`` until the twin carried out each command of round ``tag``; the
+        round's stops are then cancelled, untimed, before the next bar: a desk of 100 symbols
+        has about 100 working orders, not 100 more every round (the twin's buying power counts
+        them all)."""
         asks.put(True)
         venue_now, venue_monotonic = settings.get(timeout=60)
         orders = [broker.get_order_by_client_id(c.client_order_id) for c in _commands(names, tag)]
-        # The round's stops are cancelled before the next bar: a desk of 100 symbols has about
-        # 100 working orders, not 100 more every round (the twin's buying power counts them all).
-        for order in orders:
-            broker.cancel_order(order.id)
-        return [
+        times = [
             venue_monotonic - (venue_now - order.submitted_at) / timedelta(seconds=1) - start
             for order in orders
         ]
+        for order in orders:
+            broker.cancel_order(order.id)
+        return times
 
     try:
         # A first round unrecorded: the pool's connections open, as a running runner's are.
