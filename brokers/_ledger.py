@@ -4,6 +4,15 @@ The matching core records each fill here and asks it what an order may do: how m
 position is not yet held by closing orders (``qty_available``), how much buying power is left
 once open opening orders are counted (row 18), and whether an order would complete a pattern
 day trader's fourth day trade in five sessions (row 3). Single-threaded like the matching core.
+
+Equity and exposure are asked before every opening order, and a desk of thousands of symbols
+holds thousands of positions, so they are kept as running sums rather than summed afresh: each
+symbol's term (its position at its last price) is re-priced when a fill or a mark moved it (at
+most once per question, however many bars marked it), the sums are exact, and each answer is
+the very ``Decimal`` the fresh sum gives (the same value at the same exponent), or is the fresh
+sum itself where that could differ (a position with no price yet, or books too large for the
+context's precision). The day-trade count likewise counts only the day trades since the last
+question, until the five-session window moves.
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, getcontext
 
 from brokers._types import Order, OrderSide
 
@@ -23,6 +32,9 @@ PDT_EQUITY = Decimal(25000)
 #: Day trades such an account may make in five sessions; the next is refused.
 DAY_TRADES_ALLOWED = 3
 _SESSIONS = 5
+#: The running sums' arithmetic: exact whatever their size (each answer is checked against the
+#: caller's context before it is given).
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 @dataclass(slots=True)
@@ -42,6 +54,13 @@ class Ledger:
     last_price: dict[str, Decimal] = field(default_factory=dict)
     sessions: list[date] = field(default_factory=list)  # every session seen, oldest first
     day_trades: list[date] = field(default_factory=list)  # the session of each day trade
+    # ``sessions`` and ``day_trades`` only ever grow. What follows is derived, never compared.
+    _books: _RunningBooks = field(
+        default_factory=lambda: _RunningBooks(), init=False, repr=False, compare=False
+    )
+    _day_window: tuple[date, ...] = field(default=(), init=False, repr=False, compare=False)
+    _day_seen: int = field(default=0, init=False, repr=False, compare=False)
+    _day_count: int = field(default=0, init=False, repr=False, compare=False)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -57,15 +76,22 @@ class Ledger:
 
     def equity(self) -> Decimal:
         """Cash plus every position at its last price."""
-        return self.cash + sum(
-            (h.qty * self.last_price.get(s, h.avg) for s, h in self.holdings.items()), _ZERO
-        )
+        value = self._books.value_sum(self)
+        if value is None:
+            return self.cash + sum(
+                (h.qty * self.last_price.get(s, h.avg) for s, h in self.holdings.items()), _ZERO
+            )
+        return self.cash + value
 
     def exposure(self) -> Decimal:
         """The absolute market value of every position."""
-        return sum(
-            (abs(h.qty) * self.last_price.get(s, h.avg) for s, h in self.holdings.items()), _ZERO
-        )
+        gross = self._books.gross_sum(self)
+        if gross is None:
+            return sum(
+                (abs(h.qty) * self.last_price.get(s, h.avg) for s, h in self.holdings.items()),
+                _ZERO,
+            )
+        return gross
 
     def buying_power(self, open_orders: Iterable[Order] = ()) -> Decimal:
         """Margin on equity, less the positions held and the open orders that would add to them."""
@@ -87,8 +113,15 @@ class Ledger:
 
     def day_trade_count(self) -> int:
         """Day trades in the last five sessions."""
-        recent = set(self.sessions[-_SESSIONS:])
-        return sum(1 for day in self.day_trades if day in recent)
+        window = tuple(self.sessions[-_SESSIONS:])
+        trades = self.day_trades
+        if window != self._day_window or len(trades) < self._day_seen:
+            self._day_window, self._day_seen, self._day_count = window, 0, 0  # count afresh
+        if len(trades) > self._day_seen:
+            recent = set(window)
+            self._day_count += sum(1 for day in trades[self._day_seen :] if day in recent)
+            self._day_seen = len(trades)
+        return self._day_count
 
     def held_to_day_trade_rule(self) -> bool:
         """Whether the account is held to the pattern-day-trader rule: under $25,000 of equity."""
@@ -116,12 +149,15 @@ class Ledger:
     def mark(self, symbol: str, price: Decimal) -> None:
         """The last trade price of ``symbol``."""
         self.last_price[symbol] = price
+        if symbol in self.holdings:
+            self._books.stale.add(symbol)
 
     def record_fill(
         self, symbol: str, side: OrderSide, qty: Decimal, price: Decimal, session: date
     ) -> Decimal:
         """Apply one execution; returns the new signed position."""
         holding = self.holdings.setdefault(symbol, _Holding())
+        self._books.stale.add(symbol)
         held, avg = holding.qty, holding.avg
         signed = qty if side is OrderSide.BUY else -qty
         self.cash -= signed * price
@@ -138,3 +174,79 @@ class Ledger:
         holding.qty, holding.avg = new, avg if new != 0 else _ZERO
         return new
 
+
+@dataclass(slots=True)
+class _RunningBooks:
+    """Each held symbol's terms (position x last price, signed and absolute), their exact sums,
+    how many terms have each exponent, and which symbols moved since their terms were taken."""
+
+    terms: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    value: Decimal = _ZERO
+    gross: Decimal = _ZERO
+    value_exponents: dict[int, int] = field(default_factory=dict)
+    gross_exponents: dict[int, int] = field(default_factory=dict)
+    unpriced: set[str] = field(default_factory=set)  # held, never marked: the fresh sums then
+    stale: set[str] = field(default_factory=set)
+    priced_in: tuple[int, str] = (0, "")  # the context's precision and rounding of the terms
+
+    def value_sum(self, ledger: Ledger) -> Decimal | None:
+        """The signed terms' sum as ``sum(terms, Decimal(0))`` gives it, or None (see
+        ``_as_summed``)."""
+        self._reprice(ledger)
+        return self._as_summed(self.value, self.value_exponents)
+
+    def gross_sum(self, ledger: Ledger) -> Decimal | None:
+        """The absolute terms' sum as ``sum(terms, Decimal(0))`` gives it, or None."""
+        self._reprice(ledger)
+        return self._as_summed(self.gross, self.gross_exponents)
+
+    def _as_summed(self, exact: Decimal, exponents: dict[int, int]) -> Decimal | None:
+        """``exact`` at the exponent the fresh sum from zero ends at (the smallest of its terms'
+        and zero's), when that sum is exact in the current context: every partial sum, bounded
+        by the gross sum, fits its precision at that exponent. None when it might round, or a
+        held symbol has no price (the fresh sum prices it at its average)."""
+        if self.unpriced:
+            return None
+        low = min(0, *exponents) if exponents else 0
+        if self.gross and self.gross.adjusted() - low + 1 > getcontext().prec:
+            return None
+        return exact.quantize(Decimal((0, (1,), low)))
+
+    def _reprice(self, ledger: Ledger) -> None:
+        context = getcontext()
+        if (context.prec, context.rounding) != self.priced_in:  # every term, in this context
+            self.priced_in = (context.prec, context.rounding)
+            self.stale.update(ledger.holdings)
+        if not self.stale:
+            return
+        for symbol in self.stale:
+            holding = ledger.holdings[symbol]
+            old = self.terms.pop(symbol, None)
+            if old is not None:
+                self._take(old, -1)
+            price = ledger.last_price.get(symbol)
+            if price is None:
+                self.unpriced.add(symbol)
+                continue
+            self.unpriced.discard(symbol)
+            # The fresh sum's very terms: the same operations, in the caller's context.
+            new = (holding.qty * price, abs(holding.qty) * price)
+            self.terms[symbol] = new
+            self._take(new, 1)
+        self.stale.clear()
+
+    def _take(self, terms: tuple[Decimal, Decimal], sign: int) -> None:
+        value, gross = terms
+        if sign > 0:
+            self.value, self.gross = _EXACT.add(self.value, value), _EXACT.add(self.gross, gross)
+        else:
+            self.value = _EXACT.subtract(self.value, value)
+            self.gross = _EXACT.subtract(self.gross, gross)
+        for term, counts in ((value, self.value_exponents), (gross, self.gross_exponents)):
+            exponent = term.as_tuple().exponent
+            assert isinstance(exponent, int)  # a finite price and quantity
+            left = counts.get(exponent, 0) + sign
+            if left:
+                counts[exponent] = left
+            else:
+                del counts[exponent]
