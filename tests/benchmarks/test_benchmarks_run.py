@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import dispatch, latency, replay, scale, verify
+from benchmarks import dispatch, latency, replay, scale, scale_run, verify
 from benchmarks.__main__ import QUICK, run_all
 from benchmarks._common import (
     README_BEGIN,
@@ -44,7 +44,64 @@ def test_scale_measures_build_time_and_bytes() -> None:
     result = scale.measure(scale._build_ours, 20)
     assert result["symbols"] == 20
     assert result["build_s"] > 0
+    assert result["build_cpu_s"] >= 0
     assert result["bytes_per_symbol"] > 0
+
+
+def test_a_bar_close_decides_every_symbol_of_the_desk() -> None:
+    """The timed moment is the one where every symbol's opening range completes: one entry each;
+    both clocks, whole and per symbol."""
+    result = scale_run.bar_close(12, repeats=2)
+    assert result["entries"] == result["symbols"] == 12
+    assert len(result["cpu_s_runs"]) == len(result["wall_s_runs"]) == 2
+    assert result["cpu_s"] > 0
+    assert result["wall_s"] > 0
+    assert result["cpu_us_per_symbol"] == pytest.approx(result["cpu_s"] / 12 * 1e6, rel=1e-3)
+
+
+def test_desk_memory_grows_with_the_bar_close() -> None:
+    result = scale_run.desk_memory(12)
+    assert result["after_bar_close_bytes"] > result["after_first_bar_bytes"] > 0
+    assert result["peak_bytes"] >= result["after_bar_close_bytes"]
+
+
+def test_a_session_replay_is_deterministic_and_trades() -> None:
+    """The synthetic session is seeded: the same symbols give the same trades, byte for byte."""
+    first = scale_run.replay_session(8, memory=True)
+    again = scale_run.replay_session(8, memory=False)
+    assert first["bars"] == 8 * 78
+    assert first["trades"] > 0
+    assert first["trades_sha256_16"] == again["trades_sha256_16"]
+    assert first["bars_per_s_cpu"] > 0
+    assert first["bars_per_s_wall"] > 0
+    assert first["peak_bytes_per_symbol"] > 0
+
+
+def test_the_scale_rows_carry_cpu_and_wall_with_baselines_and_growth() -> None:
+    """At the quick sizes: every timed scale row twice (CPU, wall), each with its same-run
+    baseline, ratio and verdict; every size's growth against the smallest in the details."""
+    figures, _ = run_all(QUICK, only=["scale"], log=lambda _: None)
+    names = [f.name for f in figures]
+    timed = ["build 50 symbol machines", "bar close deciding 40 symbols", "replay one session"]
+    for stem in timed:
+        pair = [n for n in names if n.startswith(stem)]
+        assert [n.rsplit(" ", 1)[-1] for n in pair] == ["(CPU)", "(wall)"], stem
+    assert any(n.startswith("memory per symbol after a bar close") for n in names)
+    assert any(n.startswith("replay peak memory per symbol") for n in names)
+    for figure in figures:
+        assert figure.target
+        assert isinstance(figure.passed, bool)
+        if figure.name != "bytes per symbol":
+            assert figure.baseline is not None, figure.name
+            assert figure.ratio is not None, figure.name
+    by_name = {f.name: f for f in figures}
+    close = by_name["bar close deciding 40 symbols (CPU)"]
+    sizes = close.details["sizes"]
+    assert [row["symbols"] for row in sizes] == QUICK["scale_desk_sizes"]
+    assert sizes[0]["cpu_us_per_symbol_vs_smallest"] == 1.0
+    assert close.ratio == pytest.approx(sizes[-1]["cpu_us_per_symbol_vs_smallest"], rel=0.01)
+    replayed = next(f for f in figures if f.name.startswith("replay one session"))
+    assert [row["symbols"] for row in replayed.details["sizes"]] == QUICK["scale_replay_sizes"]
 
 
 def test_lock_hold_samples_every_fire_of_both_threads() -> None:
