@@ -188,17 +188,26 @@ class _RunningBooks:
     unpriced: set[str] = field(default_factory=set)  # held, never marked: the fresh sums then
     stale: set[str] = field(default_factory=set)
     priced_in: tuple[int, str] = (0, "")  # the context's precision and rounding of the terms
+    answers: tuple[Decimal | None, Decimal | None] | None = None  # until a term moves
 
     def value_sum(self, ledger: Ledger) -> Decimal | None:
         """The signed terms' sum as ``sum(terms, Decimal(0))`` gives it, or None (see
         ``_as_summed``)."""
-        self._reprice(ledger)
-        return self._as_summed(self.value, self.value_exponents)
+        return self._answers(ledger)[0]
 
     def gross_sum(self, ledger: Ledger) -> Decimal | None:
         """The absolute terms' sum as ``sum(terms, Decimal(0))`` gives it, or None."""
+        return self._answers(ledger)[1]
+
+    def _answers(self, ledger: Ledger) -> tuple[Decimal | None, Decimal | None]:
         self._reprice(ledger)
-        return self._as_summed(self.gross, self.gross_exponents)
+        answers = self.answers
+        if answers is None:  # a term moved since the last question (an account reads both)
+            answers = self.answers = (
+                self._as_summed(self.value, self.value_exponents),
+                self._as_summed(self.gross, self.gross_exponents),
+            )
+        return answers
 
     def _as_summed(self, exact: Decimal, exponents: dict[int, int]) -> Decimal | None:
         """``exact`` at the exponent the fresh sum from zero ends at (the smallest of its terms'
@@ -217,8 +226,10 @@ class _RunningBooks:
         if (context.prec, context.rounding) != self.priced_in:  # every term, in this context
             self.priced_in = (context.prec, context.rounding)
             self.stale.update(ledger.holdings)
+            self.answers = None
         if not self.stale:
             return
+        self.answers = None
         for symbol in self.stale:
             holding = ledger.holdings[symbol]
             old = self.terms.pop(symbol, None)
