@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "Figure",
+    "how_scale_grows",
     "machine_description",
     "markdown",
     "merge_results",
@@ -152,10 +153,57 @@ def where_fire_time_goes(document: dict[str, Any]) -> str:
     )
 
 
+def _details(document: dict[str, Any], name_start: str) -> dict[str, Any]:
+    """The details of the first figure whose name starts with ``name_start`` ({} if none)."""
+    for f in document["figures"]:
+        if f["name"].startswith(name_start) and f.get("details"):
+            return dict(f["details"])
+    return {}
+
+
+def how_scale_grows(document: dict[str, Any]) -> str:
+    """The scale rows' sizes: each size's cost per symbol (per bar) and memory, CPU and wall,
+    and each against the smallest size (growth, from the rows' details)."""
+    builds = _details(document, "build ").get("desk_sizes", [])
+    closes = _details(document, "bar close deciding").get("sizes", [])
+    memories = _details(document, "memory per symbol after a bar close").get("sizes", [])
+    replays = _details(document, "replay one session").get("sizes", [])
+    if not (closes and memories and replays and builds):
+        return ""
+    desk = "\n".join(
+        f"| {c['symbols']:,} | {b['build_cpu_us_per_symbol']:.1f} / {b['build_us_per_symbol']:.1f}"
+        f" | {c['cpu_s']:.3f} / {c['wall_s']:.3f} | {c['cpu_us_per_symbol']:.0f} /"
+        f" {c['wall_us_per_symbol']:.0f} | {c['cpu_us_per_symbol_vs_smallest']:.2f}x /"
+        f" {c['wall_us_per_symbol_vs_smallest']:.2f}x | {m['after_first_bar_bytes_per_symbol']:,}"
+        f" → {m['after_bar_close_bytes_per_symbol']:,} |"
+        for b, c, m in zip(builds, closes, memories, strict=True)
+    )
+    session = "\n".join(
+        f"| {r['symbols']:,} | {r['bars']:,} | {r['trades']:,} | {r['replay_cpu_s']:.1f} /"
+        f" {r['replay_wall_s']:.1f} | {r['bars_per_s_cpu']:,} / {r['bars_per_s_wall']:,}"
+        f" | {r['cpu_us_per_bar']:.1f} / {r['wall_us_per_bar']:.1f}"
+        f" | {r['cpu_us_per_bar_vs_smallest']:.2f}x / {r['wall_us_per_bar_vs_smallest']:.2f}x"
+        f" | {r['peak_bytes_per_symbol']:,} |"
+        for r in replays
+    )
+    return (
+        "How scale grows (CPU / wall; a desk: build, then the bar close where every symbol's "
+        "opening range completes and each decides an entry; a session: 78 five-minute bars a "
+        "symbol, opening-range breakout, synthetic seeded bars):\n\n"
+        "| desk symbols | build µs/symbol | bar close s | µs/symbol | vs smallest "
+        "| B/symbol, first bar → bar close |\n|---:|---:|---:|---:|---:|---:|\n"
+        f"{desk}\n\n"
+        "| session symbols | bars | trades | replay s | bars/s | µs/bar | vs smallest "
+        "| peak B/symbol |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        f"{session}\n"
+    )
+
+
 def _body(document: dict[str, Any]) -> str:
-    """The run line, the table and the profile note (what both reports show)."""
-    note = where_fire_time_goes(document)
-    return f"{_run_line(document)}\n\n{table(document)}" + (f"\n{note}" if note else "")
+    """The run line, the table and the notes: where ``fire()``'s time goes, how scale grows
+    (what both reports show)."""
+    notes = [note for note in (where_fire_time_goes(document), how_scale_grows(document)) if note]
+    return f"{_run_line(document)}\n\n{table(document)}" + "".join(f"\n{n}" for n in notes)
 
 
 def markdown(document: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from benchmarks.__main__ import QUICK, run_all
 from benchmarks._common import (
     README_BEGIN,
     README_END,
+    how_scale_grows,
     markdown,
     merge_results,
     readme_section,
@@ -102,6 +103,10 @@ def test_the_scale_rows_carry_cpu_and_wall_with_baselines_and_growth() -> None:
     assert close.ratio == pytest.approx(sizes[-1]["cpu_us_per_symbol_vs_smallest"], rel=0.01)
     replayed = next(f for f in figures if f.name.startswith("replay one session"))
     assert [row["symbols"] for row in replayed.details["sizes"]] == QUICK["scale_replay_sizes"]
+    grows = how_scale_grows({"figures": [f.as_json() for f in figures]})
+    assert grows.startswith("How scale grows")
+    assert grows.count("\n| 10 |") == 2  # the smallest desk and the smallest session
+    assert grows.count("\n| 40 |") == grows.count("\n| 20 |") == 1
 
 
 def test_lock_hold_samples_every_fire_of_both_threads() -> None:
