@@ -100,6 +100,9 @@ class BarAggregator:
         self._feed = feed  # the size of the bars coming in, when known
         self.grace = grace
         self._open: dict[str, _Bucket] = {}
+        # The same open buckets by their start: which are complete is asked on every bar, and
+        # a desk of thousands of symbols has thousands open but only one or two starts.
+        self._starts: dict[datetime, dict[str, _Bucket]] = {}
         self._hours: dict[date, tuple[datetime, datetime] | None] = {}
         self.outside_session = 0  # bars before the open, after the close, or on no session
         self.late_updates = 0  # updated minutes whose bucket had already gone out
@@ -112,7 +115,7 @@ class BarAggregator:
         if start is None:
             self.outside_session += 1
             return []
-        done = self._complete(lambda bucket: bucket.start < start)
+        done = self._complete(lambda begun: begun < start)
         sent = self._sent.get(bar.symbol)
         if sent is not None and start <= sent:
             self.late_updates += 1  # a minute of a bucket already sent: too late to change it
@@ -121,9 +124,10 @@ class BarAggregator:
         if bucket is None:
             bucket = _Bucket(bar.symbol, start, start + self._interval)
             self._open[bar.symbol] = bucket
+            self._starts.setdefault(start, {})[bar.symbol] = bucket
         bucket.minutes[bar.start] = bar
         if self._feed is not None and bar.start + self._feed >= bucket.end:
-            done += self._complete(lambda b: b is bucket)  # its last minute: nothing can follow
+            done += self._finish([bucket])  # its last minute: nothing can follow
         return done
 
     def update(self, bar: Bar) -> bool:
@@ -139,25 +143,35 @@ class BarAggregator:
 
     def due(self, now: datetime) -> list[Bar]:
         """The buckets whose end passed ``now`` by the grace: complete, whatever still comes."""
-        grace = self.grace
-        return self._complete(lambda bucket: bucket.end + grace <= now)
+        grace, interval = self.grace, self._interval  # a bucket ends ``interval`` after its start
+        return self._complete(lambda begun: begun + interval + grace <= now)
 
     def next_due(self) -> datetime | None:
         """When the next open bucket completes on the clock."""
-        ends = [bucket.end for bucket in self._open.values()]
+        ends = [start + self._interval for start in self._starts]
         return min(ends) + self.grace if ends else None
 
     def flush(self) -> list[Bar]:
         """Every open bucket (the data ended)."""
-        return self._complete(lambda bucket: True)
+        return self._complete(lambda begun: True)
 
-    def _complete(self, ready: Callable[[_Bucket], bool]) -> list[Bar]:
-        finished = [b for b in self._open.values() if ready(b)]
+    def _complete(self, ready: Callable[[datetime], bool]) -> list[Bar]:
+        """The open buckets whose start is ``ready``, finished."""
+        starts = self._starts
+        return self._finish([b for at in starts if ready(at) for b in starts[at].values()])
+
+    def _finish(self, finished: list[_Bucket]) -> list[Bar]:
+        """Send ``finished``: their bars in time order then by symbol; they are closed."""
         if not finished:
             return []
         finished.sort(key=lambda b: (b.start, b.symbol))
+        starts = self._starts
         for bucket in finished:
             del self._open[bucket.symbol]
+            group = starts[bucket.start]
+            del group[bucket.symbol]
+            if not group:
+                del starts[bucket.start]
             self._sent[bucket.symbol] = bucket.start
         return [bucket.bar() for bucket in finished]
 
