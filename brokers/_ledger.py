@@ -11,13 +11,15 @@ symbol's term (its position at its last price) is re-priced when a fill or a mar
 most once per question, however many bars marked it), the sums are exact, and each answer is
 the very ``Decimal`` the fresh sum gives (the same value at the same exponent), or is the fresh
 sum itself where that could differ (a position with no price yet, or books too large for the
-context's precision). The day-trade count likewise counts only the day trades since the last
-question, until the five-session window moves.
+context's precision). What the open orders commit (on a venue whose open orders use buying
+power: the twin's) is kept the same way, per symbol, summed again when the symbol's orders
+(``orders_moved``), position or price moved. The day-trade count counts only the day trades
+since the last question, until the five-session window moves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, getcontext
@@ -58,6 +60,9 @@ class Ledger:
     _books: _RunningBooks = field(
         default_factory=lambda: _RunningBooks(), init=False, repr=False, compare=False
     )
+    _commitments: _Commitments = field(
+        default_factory=lambda: _Commitments(), init=False, repr=False, compare=False
+    )
     _day_window: tuple[date, ...] = field(default=(), init=False, repr=False, compare=False)
     _day_seen: int = field(default=0, init=False, repr=False, compare=False)
     _day_count: int = field(default=0, init=False, repr=False, compare=False)
@@ -93,10 +98,26 @@ class Ledger:
             )
         return gross
 
-    def buying_power(self, open_orders: Iterable[Order] = ()) -> Decimal:
-        """Margin on equity, less the positions held and the open orders that would add to them."""
-        committed = sum((self.order_value(o) for o in open_orders if self.opens(o)), _ZERO)
+    def buying_power(
+        self, open_orders: Iterable[Order] = (), *, committed: Decimal | None = None
+    ) -> Decimal:
+        """Margin on equity, less the positions held and the open orders that would add to them
+        (``committed``: their value, as ``committed_to`` gives it, instead of the orders)."""
+        if committed is None:
+            committed = sum((self.order_value(o) for o in open_orders if self.opens(o)), _ZERO)
         return max(_ZERO, self.equity() * self.margin - self.exposure() - committed)
+
+    def committed_to(
+        self, books: Mapping[str, Mapping[str, Order]], open_orders: Iterable[Order]
+    ) -> Decimal:
+        """What the open orders that would add to a position would use: ``books`` holds them by
+        symbol, ``open_orders`` in the order they were placed (as ``buying_power`` sums them).
+        Only the symbols whose orders, position or price moved (``orders_moved``, fills, marks)
+        are summed again; the answer is the fresh sum's very ``Decimal``."""
+        found = self._commitments.total(self, books)
+        if found is None:
+            return sum((self.order_value(o) for o in open_orders if self.opens(o)), _ZERO)
+        return found
 
     def opens(self, order: Order) -> bool:
         """Whether ``order`` adds to (or opens) a position rather than reducing one."""
@@ -151,6 +172,12 @@ class Ledger:
         self.last_price[symbol] = price
         if symbol in self.holdings:
             self._books.stale.add(symbol)
+        if symbol in self._commitments.terms:  # a market order's value is at the last price
+            self._commitments.stale.add(symbol)
+
+    def orders_moved(self, symbol: str) -> None:
+        """An order of ``symbol`` was placed, changed or closed (for ``committed_to``)."""
+        self._commitments.stale.add(symbol)
 
     def record_fill(
         self, symbol: str, side: OrderSide, qty: Decimal, price: Decimal, session: date
@@ -158,6 +185,7 @@ class Ledger:
         """Apply one execution; returns the new signed position."""
         holding = self.holdings.setdefault(symbol, _Holding())
         self._books.stale.add(symbol)
+        self._commitments.stale.add(symbol)  # whether its orders open a position may change
         held, avg = holding.qty, holding.avg
         signed = qty if side is OrderSide.BUY else -qty
         self.cash -= signed * price
@@ -261,3 +289,69 @@ class _RunningBooks:
                 counts[exponent] = left
             else:
                 del counts[exponent]
+
+
+@dataclass(slots=True)
+class _Commitments:
+    """Per symbol with open orders: its opening orders' values summed exactly, their absolute
+    sum and smallest exponent; the exact total, how many symbols have each smallest exponent,
+    and which symbols moved since they were summed."""
+
+    terms: dict[str, tuple[Decimal, Decimal, int | None]] = field(default_factory=dict)
+    value: Decimal = _ZERO
+    gross: Decimal = _ZERO
+    exponents: dict[int, int] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+    priced_in: tuple[int, str] = (0, "")
+    answer: Decimal | None = None  # until a symbol moves
+
+    def total(self, ledger: Ledger, books: Mapping[str, Mapping[str, Order]]) -> Decimal | None:
+        """The committed value as the fresh sum from zero over every open order gives it, or
+        None when that sum might round in the current context."""
+        context = getcontext()
+        if (context.prec, context.rounding) != self.priced_in:  # every value, in this context
+            self.priced_in = (context.prec, context.rounding)
+            self.stale.update(books)
+            self.stale.update(self.terms)
+            self.answer = None
+        if self.stale:
+            self.answer = None
+            for symbol in self.stale:
+                self._sum_again(ledger, symbol, books.get(symbol))
+            self.stale.clear()
+        if self.answer is None:
+            low = min(0, *self.exponents) if self.exponents else 0
+            if self.gross and self.gross.adjusted() - low + 1 > context.prec:
+                return None  # a partial sum might round: the fresh sum, in its order
+            self.answer = self.value.quantize(Decimal((0, (1,), low)))
+        return self.answer
+
+    def _sum_again(self, ledger: Ledger, symbol: str, book: Mapping[str, Order] | None) -> None:
+        old = self.terms.pop(symbol, None)
+        if old is not None:
+            self.value = _EXACT.subtract(self.value, old[0])
+            self.gross = _EXACT.subtract(self.gross, old[1])
+            if old[2] is not None:
+                self._count(old[2], -1)
+        if not book:
+            return
+        # The fresh sum's very terms: the same operations, in the caller's context.
+        values = [ledger.order_value(o) for o in book.values() if ledger.opens(o)]
+        value = gross = _ZERO
+        low: int | None = None
+        for term in values:
+            value, gross = _EXACT.add(value, term), _EXACT.add(gross, abs(term))
+            exponent = term.as_tuple().exponent
+            assert isinstance(exponent, int)  # a finite price and quantity
+            low = exponent if low is None else min(low, exponent)
+        self.terms[symbol] = (value, gross, low)
+        self.value, self.gross = _EXACT.add(self.value, value), _EXACT.add(self.gross, gross)
+        if low is not None:
+            self._count(low, 1)
+
+    def _count(self, exponent: int, sign: int) -> None:
+        left = self.exponents.get(exponent, 0) + sign
+        if left:
+            self.exponents[exponent] = left
+        else:
+            del self.exponents[exponent]

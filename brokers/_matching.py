@@ -222,13 +222,14 @@ class MatchingEngine:
     def account(self) -> Account:
         """Cash, equity and buying power (less what open opening orders would use)."""
         ledger = self.ledger
-        working = self._all_open.values() if self.rules.open_orders_use_buying_power else ()
+        working = self.rules.open_orders_use_buying_power  # the twin's rule (row 18)
+        committed = ledger.committed_to(self._open, self._all_open.values()) if working else _ZERO
         return Account(
             id=self.account_id,
             account_number="SIM" + self.account_id[:8].upper(),
             cash=ledger.cash,
             equity=ledger.equity(),
-            buying_power=ledger.buying_power(working),
+            buying_power=ledger.buying_power(committed=committed),
             pattern_day_trader=ledger.flagged_pattern_day_trader(),
             daytrade_count=ledger.day_trade_count(),
         )
@@ -602,6 +603,7 @@ class MatchingEngine:
     # --- checks ----------------------------------------------------------------------------
 
     def _store(self, order: Order) -> None:
+        self.ledger.orders_moved(order.symbol)
         self._orders[order.id] = order
         self._by_client_id[order.client_order_id] = order.id
         book = self._open.get(order.symbol)

@@ -2,24 +2,35 @@
 
 Equity, exposure and the day-trade count are asked before every opening order; they are kept
 as running sums (``brokers._ledger``). Each answer must be the very ``Decimal`` the fresh sum
-gives — same value, same exponent (``repr``) — whatever the fills, marks and prices' scales.
+gives — same value, same exponent (``repr``) — whatever the fills, marks and prices' scales;
+and so must what the open orders commit on a venue whose open orders use buying power.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brokers import OrderSide
+from brokers import (
+    ALPACA_PAPER,
+    Bar,
+    BrokerError,
+    MatchingEngine,
+    OrderRequest,
+    OrderSide,
+    OrderType,
+)
 from brokers._ledger import _SESSIONS, Ledger
 
 D = Decimal
 _ZERO = D(0)
 DAY = date(2026, 11, 23)
+T0 = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
 
 
 def fresh_equity(ledger: Ledger) -> Decimal:
@@ -124,3 +135,77 @@ def test_a_record_extended_from_outside_is_counted() -> None:
         ledger.start_session(day)
         ledger.day_trades.append(day)
         check(ledger)
+
+
+def fresh_committed(engine: MatchingEngine) -> Decimal:
+    ledger = engine.ledger
+    every = engine._all_open.values()
+    return sum((ledger.order_value(o) for o in every if ledger.opens(o)), _ZERO)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["stop", "limit", "market", "bar", "bar", "outside", "cancel"]),
+            st.sampled_from(["A", "B", "C"]),
+            st.sampled_from([OrderSide.BUY, OrderSide.SELL]),
+            st.sampled_from(["1", "7", "100"]),
+            st.sampled_from(["9.5", "10", "10.25", "10.5", "11"]),
+        ),
+        max_size=40,
+    )
+)
+def test_open_orders_committed_as_summed_afresh(steps) -> None:
+    """On a venue whose open orders use buying power (Alpaca's rules): orders placed, filled
+    (whole or in part), cancelled, prices moving — what they commit is the fresh sum's."""
+    engine = MatchingEngine(
+        cash=D(100_000), rules=replace(ALPACA_PAPER, wash_trades=False, pattern_day_trader=False)
+    )
+    now = T0
+    for kind, symbol, side, qty, price in steps:
+        try:
+            if kind == "stop":
+                engine.submit(_request(symbol, side, qty, OrderType.STOP, stop=price), now)
+            elif kind == "limit":
+                engine.submit(_request(symbol, side, qty, OrderType.LIMIT, limit=price), now)
+            elif kind == "market":
+                engine.submit(_request(symbol, side, qty, OrderType.MARKET), now)
+            elif kind == "cancel":
+                for order in [o for o in engine._all_open.values() if o.symbol == symbol][:1]:
+                    engine.cancel(order.id, now, at_once=True)
+            elif kind in ("bar", "outside"):  # outside the session: only the price moves
+                now += timedelta(minutes=1)
+                p = D(price)
+                low, high = p - D("0.5"), p + D("0.5")
+                engine.on_bar(
+                    Bar(symbol=symbol, start=now, open=p, high=high, low=low, close=p),
+                    now,
+                    regular=kind == "bar",
+                )
+        except BrokerError:
+            pass  # refused (buying power, an order it cannot take): the books are unchanged
+        committed = engine.ledger.committed_to(engine._open, engine._all_open.values())
+        assert repr(committed) == repr(fresh_committed(engine))
+        assert repr(engine.account().buying_power) == repr(
+            engine.ledger.buying_power(engine._all_open.values())
+        )
+
+
+def _request(
+    symbol: str,
+    side: OrderSide,
+    qty: str,
+    kind: OrderType,
+    *,
+    stop: str | None = None,
+    limit: str | None = None,
+) -> OrderRequest:
+    return OrderRequest(
+        symbol=symbol,
+        qty=D(qty),
+        side=side,
+        type=kind,
+        stop_price=D(stop) if stop else None,
+        limit_price=D(limit) if limit else None,
+    )
