@@ -36,14 +36,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import backtrader as bt
 
-from brokers import Bar
+if TYPE_CHECKING:  # not imported at run time: a backtrader process loads nothing of tickstate
+    from brokers import Bar
 
-__all__ = ["PeerTrade", "run_eighty_twenty", "run_opening_bar"]
+__all__ = ["Deadline", "PeerTrade", "run_eighty_twenty", "run_opening_bar"]
 
 NEW_YORK = ZoneInfo("America/New_York")
 FIVE_MINUTES_DAYS = 5 / (24 * 60)  # backtrader's datetimes are days (floats)
@@ -58,6 +59,14 @@ class PeerTrade:
     entry_cents: int
     exit_time: datetime
     exit_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """One session's deadlines (what the strategies read of tickstate's ``Deadlines``)."""
+
+    entry_cutoff: datetime
+    square_off: datetime
 
 
 def cents(price: float) -> int:
