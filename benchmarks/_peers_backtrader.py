@@ -314,8 +314,10 @@ class EightyTwenty(_Base):
             s.extreme = mine
         if s.phase == "entered":
             self._follow(d, s, low, high, new_extreme=beyond)
-        if s.phase == "waiting" and end <= cutoff and (
-            low <= s.trigger if s.long else high >= s.trigger
+        if (
+            s.phase == "waiting"
+            and end <= cutoff
+            and (low <= s.trigger if s.long else high >= s.trigger)
         ):
             s.phase = "armed"
         if s.phase == "armed":

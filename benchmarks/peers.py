@@ -40,7 +40,7 @@ from typing import Any
 from brokers import Bar
 from strategies.spec import StrategySpec
 
-__all__ = ["available", "compare", "measure", "missing", "process"]
+__all__ = ["available", "compare", "measure", "missing", "process", "profile"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "intraday_5min"
@@ -325,6 +325,24 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+def profile(strategy: str = "opening_bar", days: int | None = None, top: int = 12) -> Any:
+    """Where tickstate's replay loop spends its time on the peers' bars (cProfile, own time)."""
+    import cProfile
+
+    from benchmarks.dispatch import top_frames
+    from strategies.run import build_engine, replay_bars
+
+    bars = load(days)
+    path = OPENING_BAR if strategy == "opening_bar" else EIGHTY_TWENTY
+    spec = spec_of(path, sorted({b.symbol for b in bars}))
+    engine, paper, clock = build_engine(spec, bars)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    replay_bars(bars, engine=engine, paper=paper, clock=clock)
+    profiler.disable()
+    return top_frames(profiler, top)
 
 
 # --- whole processes -----------------------------------------------------------------------
