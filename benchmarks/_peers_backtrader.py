@@ -143,7 +143,7 @@ def _utc_of(day: date, when: time) -> float:
 class _Base(bt.Strategy):  # type: ignore[misc]
     """What both strategies share: per-symbol days, deadlines on the clock, trade records."""
 
-    params = (
+    params: tuple[tuple[str, Any], ...] = (
         ("cutoff", time(11, 30)),
         ("square_off", time(15, 15)),
         ("qty", 100),

@@ -34,6 +34,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -303,13 +304,11 @@ def measure(days: int | None = None, rounds: int = 3) -> dict[str, Any]:
     for strategy, path in (("opening_bar", OPENING_BAR), ("eighty_twenty", EIGHTY_TWENTY)):
         spec = spec_of(path, symbols)
         calendar = calendar_of(spec, bars)
-        contenders: dict[str, Callable[[], Run]] = {
-            "tickstate": lambda spec=spec: _tickstate(spec, bars)
-        }
+        contenders: dict[str, Callable[[], Run]] = {"tickstate": partial(_tickstate, spec, bars)}
         if have["backtrader"]:
-            contenders["backtrader"] = lambda s=strategy, c=calendar: _backtrader(s, bars, c)
+            contenders["backtrader"] = partial(_backtrader, strategy, bars, calendar)
         if have["nautilus"] and strategy == "opening_bar":
-            contenders["nautilus"] = lambda c=calendar: _nautilus(bars, c)
+            contenders["nautilus"] = partial(_nautilus, bars, calendar)
         result[strategy] = race(contenders, bars, calendar, rounds)
     result["versions"] = _versions()
     return result
