@@ -16,6 +16,7 @@ __all__ = [
     "machine_description",
     "markdown",
     "merge_results",
+    "peers_note",
     "percentiles",
     "readme_section",
     "table",
@@ -167,10 +168,56 @@ def where_fire_time_goes(document: dict[str, Any]) -> str:
     )
 
 
+def peers_note(document: dict[str, Any]) -> str:
+    """The peers' rows explained: whose trades matched tickstate's, and where the replay loop's
+    time goes (``benchmarks/peers.py``; empty without its rows)."""
+    lines = []
+    frames: list[dict[str, Any]] = []
+    for f in document["figures"]:
+        details = f.get("details") or {}
+        for peer, shown in (("backtrader", "backtrader"), ("nautilus", "NautilusTrader")):
+            check = (details.get(peer) or {}).get("trades_check")
+            if not check:
+                continue
+            explained = ", ".join(f"{n} {reason}" for reason, n in check["explained"].items() if n)
+            rest = f", the rest differing only by {explained}" if explained else ""
+            lines.append(
+                f"- {f['name']}: {shown} took {check['peer_trades']:,} trades to tickstate's "
+                f"{check['tickstate_trades']:,}; {check['identical']:,} identical (entry and exit,"
+                f" bar and price){rest}; {check['unexplained']} unexplained."
+            )
+        frames = frames or details.get("tickstate_profile") or []
+        if "trades" in details and "tickstate_loop_cpu_s" in details:
+            loop = details["tickstate_loop_cpu_s"]["median"]
+            lines.append(
+                f"- {f['name']}: {details['trades']['tickstate']:,} trades each; of tickstate's "
+                f"{f['value']:.2f} s CPU its replay loop is {loop:.2f} s, the rest start-up "
+                f"(imports, the strategy file, the calendar, loading the bars)."
+            )
+    if not lines:
+        return ""
+    text = (
+        "The peers (`benchmarks/peers.py`: the same bars, the same strategy, the same run; "
+        "`gap_at_trigger`: a stop the bar opened through, filled at its trigger rather than the "
+        "open; `square_off_at_last_close`: the square-off filled at the close before the "
+        "deadline rather than the next open):\n\n" + "\n".join(lines) + "\n"
+    )
+    if frames:
+        rows = "\n".join(
+            f"| `{r['frame']}` | {r['calls']:,} | {r['own_pct']}% |" for r in frames[:8]
+        )
+        text += (
+            "\nWhere tickstate's replay loop spends its time on the opening-bar stop entry "
+            "(cProfile own time; the profiler inflates small calls):\n\n"
+            "| top frame by own time | calls | own |\n|---|---:|---:|\n" + rows + "\n"
+        )
+    return text
+
+
 def _body(document: dict[str, Any]) -> str:
-    """The run line, the table and the profile note (what both reports show)."""
-    note = where_fire_time_goes(document)
-    return f"{_run_line(document)}\n\n{table(document)}" + (f"\n{note}" if note else "")
+    """The run line, the table and the notes (what both reports show)."""
+    notes = [note for note in (where_fire_time_goes(document), peers_note(document)) if note]
+    return f"{_run_line(document)}\n\n{table(document)}" + "".join(f"\n{n}" for n in notes)
 
 
 def markdown(document: dict[str, Any]) -> str:
