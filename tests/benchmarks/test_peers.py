@@ -6,6 +6,7 @@ Needs the ``bench`` extra (``pip install -e '.[bench]'``); skipped without it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,17 @@ import pytest
 from benchmarks import peers
 from benchmarks.__main__ import QUICK, run_all
 from benchmarks._common import table, write_results
+from strategies.signals import _registry, signal_names
+
+
+@pytest.fixture(autouse=True)
+def _forget_the_benchmark_signal() -> Iterator[None]:
+    """The benchmark registers ``opening_bar`` in the running process: forget it after each
+    test, so the tests that follow (the schema reference, the registry) see the installed
+    signals only."""
+    yield
+    _registry._entry_points.cache_clear()
+    _registry.signal_kind.cache_clear()
 
 
 def test_the_opening_bar_signal_runs_in_tickstate_without_the_extra() -> None:
@@ -110,3 +122,8 @@ def test_without_the_extra_the_peers_are_skipped_in_one_line(
     assert len(out) == 1
     assert "skipped" in out[0]
     assert "[bench]" in out[0]
+
+
+def test_the_benchmark_signal_is_forgotten_after_a_test() -> None:
+    """Runs after the tests above (file order): ``opening_bar`` is no installed signal."""
+    assert "opening_bar" not in signal_names()
