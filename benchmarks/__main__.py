@@ -349,7 +349,11 @@ def fig_startup(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
 
 
 PEER_NAMES = {"backtrader": "backtrader", "nautilus": "NautilusTrader"}
-PEER_STRATEGIES = {"opening_bar": "opening-bar stop entry", "eighty_twenty": "80-20"}
+PEER_STRATEGIES = {
+    "opening_bar": "opening-bar stop entry",
+    "eighty_twenty": "80-20",
+    "nothing": "a strategy that places nothing",
+}
 
 
 def fig_peers(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
@@ -395,8 +399,13 @@ def fig_peers(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
                     baseline=theirs["bars_per_cpu_s"],
                     baseline_name=f"{shown} {version}, same bars, same run",
                     ratio=theirs["cpu_ratio"],
-                    target=f">= 8x {shown} (CPU, same run; same trades)",
-                    passed=theirs["cpu_ratio"] >= 8 and check["same_trades"],
+                    target=(
+                        f">= 8x {shown} (CPU, same run; same trades)"
+                        if strategy != "nothing"
+                        else "— (reported: each framework's floor, no order)"
+                    ),
+                    passed=check["same_trades"]
+                    and (strategy == "nothing" or theirs["cpu_ratio"] >= 8),
                     details=details,
                     wall_value=ours["bars_per_wall_s"],
                     wall_baseline=theirs["bars_per_wall_s"],

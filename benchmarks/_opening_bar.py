@@ -9,6 +9,9 @@ Rules (each peer implements exactly these; ``benchmarks/opening_bar.toml`` is th
    flattens an open position at the square-off (15:15) with a market order.
 3. One attempt a day (``max_attempts = 1``); no trail, no target.
 
+With ``place = false`` it decides nothing (the same first-bar check, no order): what running a
+strategy over the bars costs each framework before any order.
+
 A benchmark's signal, not a product's: it is registered under ``opening_bar`` in the running
 process only (``register``), as an entry point of the ``tickstate.signals`` group would be.
 """
@@ -48,6 +51,7 @@ class OpeningBarParams(BaseModel):
     model_config = FROZEN
 
     buffer_ticks: int = Field(default=1, ge=0, description="ticks above the high / below the low")
+    place: bool = Field(default=True, description="false: decide nothing (each framework's floor)")
 
 
 class OpeningBar:
@@ -74,6 +78,8 @@ class OpeningBar:
         if self._decided or context is None or bar.symbol != self.symbol:
             return ()
         self._decided = True
+        if not self.params.place:
+            return ()
         end = context.bar_end(bar)
         if entries_closed(end, context.entry_cutoff, snapshot) or not snapshot.is_flat:
             return ()

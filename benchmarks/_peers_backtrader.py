@@ -249,7 +249,10 @@ class _Base(bt.Strategy):  # type: ignore[misc]
 
 
 class OpeningBar(_Base):
-    """Buy stop a tick above the first bar of the session, protective stop a tick below it."""
+    """Buy stop a tick above the first bar of the session, protective stop a tick below it
+    (with ``place=False``: the same first-bar check, no order)."""
+
+    params = (("place", True),)
 
     def __init__(self) -> None:
         super().__init__()
@@ -263,7 +266,7 @@ class OpeningBar(_Base):
         if not self._first.get(d):
             return
         self._first[d] = False
-        if end >= cutoff or d in self._held:
+        if not self.p.place or end >= cutoff or d in self._held:
             return
         entry = (cents(d.high[0]) + 1) / 100
         self._protect[d] = (cents(d.low[0]) - 1) / 100

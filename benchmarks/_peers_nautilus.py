@@ -59,8 +59,11 @@ def _utc(ns: int) -> datetime:
 class OpeningBar(Strategy):  # type: ignore[misc]
     """The opening-bar stop entry, one instance for every symbol (as tickstate runs them)."""
 
-    def __init__(self, bar_types: Sequence[BarType], calendar: Mapping[date, Any]) -> None:
+    def __init__(
+        self, bar_types: Sequence[BarType], calendar: Mapping[date, Any], place: bool = True
+    ) -> None:
         super().__init__(StrategyConfig(strategy_id="OpeningBar-001"))
+        self.place = place  # False: the same first-bar check, no order
         self.bar_types = list(bar_types)
         self.calendar = calendar
         self.trades: list[PeerTrade] = []
@@ -91,6 +94,8 @@ class OpeningBar(Strategy):  # type: ignore[misc]
         if self._day_of.get(instrument) == day:
             return
         self._day_of[instrument] = day
+        if not self.place:
+            return
         cutoff = self._cutoff_ns.get(day)
         if cutoff is None or bar.ts_event >= cutoff or instrument in self._held_at:
             return
@@ -148,7 +153,9 @@ class OpeningBar(Strategy):  # type: ignore[misc]
             self.submit_order(order)
 
 
-def prepare(bars: Sequence[Bar], calendar: Mapping[date, Any]) -> tuple[BacktestEngine, Any]:
+def prepare(
+    bars: Sequence[Bar], calendar: Mapping[date, Any], place: bool = True
+) -> tuple[BacktestEngine, Any]:
     """An engine with the venue, the instruments, ``bars`` and the strategy added (not timed)."""
     engine = BacktestEngine(
         BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR", bypass_logging=True))
@@ -187,7 +194,7 @@ def prepare(bars: Sequence[Bar], calendar: Mapping[date, Any]) -> tuple[Backtest
                 )
             )
         engine.add_data(data)
-    strategy = OpeningBar(bar_types, calendar)
+    strategy = OpeningBar(bar_types, calendar, place)
     engine.add_strategy(strategy)
     return engine, strategy
 

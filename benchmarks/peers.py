@@ -4,6 +4,8 @@ NautilusTrader, each running the same strategy, in CPU time and wall time.
 - **Opening-bar stop entry** (``benchmarks/_opening_bar.py``): tickstate's replay loop,
   backtrader (``_peers_backtrader``) and NautilusTrader's backtest engine (``_peers_nautilus``).
 - **80-20** (``examples/eighty_twenty.toml``): tickstate's replay loop and backtrader.
+- **Nothing**: the opening-bar strategy with ``place = false`` (its first-bar check, no order),
+  all three: each framework's cost of running a strategy over the bars, for reference.
 - **Whole process**: ``tickstate replay examples/eighty_twenty.toml --model plain`` against a
   ``python`` process that loads the same CSV files with backtrader's own CSV feed and runs its
   80-20 (``_peers_process``); each child's CPU time is the operating system's accounting of it.
@@ -72,14 +74,15 @@ def load(days: int | None = None) -> list[Bar]:
     return sorted(bars, key=lambda b: (b.start, b.symbol))
 
 
-def spec_of(path: Path, symbols: Sequence[str]) -> StrategySpec:
-    """The strategy file at ``path`` over ``symbols`` (tick 0.01)."""
+def spec_of(path: Path, symbols: Sequence[str], **signal: Any) -> StrategySpec:
+    """The strategy file at ``path`` over ``symbols`` (tick 0.01), ``signal`` keys overridden."""
     from benchmarks._opening_bar import register
     from strategies.spec import validate_strategy
 
     register()
     data = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     data["instruments"] = [{"symbol": s, "tick": "0.01"} for s in symbols]
+    data["signal"].update(signal)
     return validate_strategy(data, file=str(path), base_dir=path.parent)
 
 
@@ -145,15 +148,18 @@ def _keys(trades: Sequence[Any], shift: timedelta = timedelta(0)) -> list[Key]:
 def _backtrader(strategy: str, bars: Sequence[Bar], calendar: Mapping[date, Any]) -> Run:
     from benchmarks import _peers_backtrader as bt_peer
 
-    cls = bt_peer.OpeningBar if strategy == "opening_bar" else bt_peer.EightyTwenty
-    cerebro = bt_peer.prepare(cls, bars, calendar=calendar)
+    if strategy == "eighty_twenty":
+        cerebro = bt_peer.prepare(bt_peer.EightyTwenty, bars, calendar=calendar)
+    else:
+        place = strategy == "opening_bar"
+        cerebro = bt_peer.prepare(bt_peer.OpeningBar, bars, calendar=calendar, place=place)
     return lambda: _keys(bt_peer.finish(cerebro))
 
 
-def _nautilus(bars: Sequence[Bar], calendar: Mapping[date, Any]) -> Run:
+def _nautilus(bars: Sequence[Bar], calendar: Mapping[date, Any], place: bool = True) -> Run:
     from benchmarks import _peers_nautilus as nt_peer
 
-    engine, strategy = nt_peer.prepare(bars, calendar)
+    engine, strategy = nt_peer.prepare(bars, calendar, place)
     # Its fills are stamped at the end of the bar they happened in (its bars are stamped at
     # their end): a bar's start, as tickstate and backtrader stamp them, is 5 minutes earlier.
     return lambda: _keys(nt_peer.finish(engine, strategy), shift=timedelta(minutes=5))
@@ -301,14 +307,18 @@ def measure(days: int | None = None, rounds: int = 3) -> dict[str, Any]:
     symbols = sorted({b.symbol for b in bars})
     result: dict[str, Any] = {"symbols": symbols, "data": str(DATA.relative_to(ROOT))}
     have = {peer: available(peer) for peer in PEERS}
-    for strategy, path in (("opening_bar", OPENING_BAR), ("eighty_twenty", EIGHTY_TWENTY)):
-        spec = spec_of(path, symbols)
+    for strategy, path, signal in (
+        ("opening_bar", OPENING_BAR, {}),
+        ("eighty_twenty", EIGHTY_TWENTY, {}),
+        ("nothing", OPENING_BAR, {"place": False}),
+    ):
+        spec = spec_of(path, symbols, **signal)
         calendar = calendar_of(spec, bars)
         contenders: dict[str, Callable[[], Run]] = {"tickstate": partial(_tickstate, spec, bars)}
         if have["backtrader"]:
             contenders["backtrader"] = partial(_backtrader, strategy, bars, calendar)
-        if have["nautilus"] and strategy == "opening_bar":
-            contenders["nautilus"] = partial(_nautilus, bars, calendar)
+        if have["nautilus"] and strategy != "eighty_twenty":
+            contenders["nautilus"] = partial(_nautilus, bars, calendar, strategy != "nothing")
         result[strategy] = race(contenders, bars, calendar, rounds)
     result["versions"] = _versions()
     return result

@@ -88,7 +88,8 @@ def test_the_peers_figures_carry_cpu_and_wall_baseline_target_and_verdict(
     pytest.importorskip("nautilus_trader", reason="the bench extra is not installed")
     figures, extra = run_all(QUICK, only=["peers"], log=lambda _: None)
     names = [f.name for f in figures]
-    assert len(figures) == 4, names
+    assert len(figures) == 6, names
+    assert sum("places nothing" in n for n in names) == 2  # the floor, against both peers
     assert any("vs backtrader, opening-bar" in n for n in names)
     assert any("vs NautilusTrader, opening-bar" in n for n in names)
     assert any("vs backtrader, 80-20" in n for n in names)
