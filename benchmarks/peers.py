@@ -268,17 +268,17 @@ def race(
     cpu: dict[str, list[float]] = {n: [] for n in names}
     wall: dict[str, list[float]] = {n: [] for n in names}
     trades: dict[str, list[Key]] = {}
+    orders = []
     for i in range(rounds):
-        order = names[i % len(names) :] + names[: i % len(names)]
-        if i % 2:
-            order.reverse()
+        order = names[i % len(names) :] + names[: i % len(names)]  # each takes each place
+        orders.append(order)
         for name in order:
             found, c, w = _timed(contenders[name]())
             cpu[name].append(c)
             wall[name].append(w)
             trades.setdefault(name, found)
     ours = names[0]
-    result: dict[str, Any] = {"bars": len(bars), "rounds": rounds}
+    result: dict[str, Any] = {"bars": len(bars), "rounds": rounds, "order_of_rounds": orders}
     for name in names:
         entry: dict[str, Any] = {
             "cpu_s": _summary(cpu[name]),
