@@ -16,7 +16,9 @@ the deadline where tickstate and backtrader exit at the open of the next bar. ``
 reports how many trades are identical and how many differ only so.
 
 The engine and its data are built before the timed run (as tickstate's engine is built and
-its bars loaded before its replay loop is timed); ``engine.run()`` is what is timed.
+its bars loaded before its replay loop is timed); ``engine.run()`` is what is timed, without
+its post-run portfolio analysis (``run_analysis=False``: tickstate's loop computes no summary)
+and without logging (``bypass_logging``); disposing of the engine comes after the timing.
 """
 
 from __future__ import annotations
@@ -158,7 +160,11 @@ def prepare(
 ) -> tuple[BacktestEngine, Any]:
     """An engine with the venue, the instruments, ``bars`` and the strategy added (not timed)."""
     engine = BacktestEngine(
-        BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR", bypass_logging=True))
+        BacktestEngineConfig(
+            logging=LoggingConfig(log_level="ERROR", bypass_logging=True),
+            # No post-run portfolio statistics: tickstate's timed loop computes no summary.
+            run_analysis=False,
+        )
     )
     engine.add_venue(
         venue=Venue(VENUE),
@@ -200,14 +206,17 @@ def prepare(
 
 
 def finish(engine: BacktestEngine, strategy: Any) -> list[PeerTrade]:
-    """Run a prepared engine; the strategy's round trips (the engine is disposed of)."""
+    """Run a prepared engine; the strategy's round trips (``engine.dispose()`` is the
+    caller's, after the timing)."""
     engine.run()
     trades: list[PeerTrade] = sorted(strategy.trades, key=lambda t: (t.entry_time, t.symbol))
-    engine.dispose()
     return trades
 
 
 def run_opening_bar(bars: Sequence[Bar], calendar: Mapping[date, Any]) -> list[PeerTrade]:
     """NautilusTrader's opening-bar trades over ``bars`` (``calendar``: each day's deadlines)."""
     engine, strategy = prepare(bars, calendar)
-    return finish(engine, strategy)
+    try:
+        return finish(engine, strategy)
+    finally:
+        engine.dispose()

@@ -43,7 +43,7 @@ from typing import Any
 from brokers import Bar
 from strategies.spec import StrategySpec
 
-__all__ = ["available", "compare", "measure", "missing", "process", "profile"]
+__all__ = ["available", "compare", "measure", "missing", "process", "profile", "release"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "intraday_5min"
@@ -160,16 +160,29 @@ def _nautilus(bars: Sequence[Bar], calendar: Mapping[date, Any], place: bool = T
     from benchmarks import _peers_nautilus as nt_peer
 
     engine, strategy = nt_peer.prepare(bars, calendar, place)
+    _AFTER.append(engine.dispose)  # after the timing: releasing the engine is not its run
+
     # Its fills are stamped at the end of the bar they happened in (its bars are stamped at
     # their end): a bar's start, as tickstate and backtrader stamp them, is 5 minutes earlier.
     return lambda: _keys(nt_peer.finish(engine, strategy), shift=timedelta(minutes=5))
+
+
+_AFTER: list[Callable[[], object]] = []  # what to do once a timed run is over
 
 
 def _timed(run: Run) -> tuple[list[Key], float, float]:
     gc.collect()
     cpu, wall = time.process_time(), time.perf_counter()
     trades = run()
-    return trades, time.process_time() - cpu, time.perf_counter() - wall
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    release()
+    return trades, cpu, wall
+
+
+def release() -> None:
+    """Release what the runs so far left (NautilusTrader's engines)."""
+    while _AFTER:
+        _AFTER.pop()()
 
 
 # --- the comparison: the same trades, or a named difference --------------------------------

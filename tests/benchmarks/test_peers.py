@@ -62,6 +62,7 @@ def test_nautilus_takes_the_same_trades_its_fill_conventions_aside() -> None:
     calendar = peers.calendar_of(spec, bars)
     ours = peers._tickstate(spec, bars)()
     theirs = peers._nautilus(bars, calendar)()
+    peers.release()
     check = peers.compare(ours, theirs, bars, calendar)
     assert check["same_trades"], check["examples"]
     assert check["tickstate_trades"] == check["peer_trades"] == len(ours) > 0
