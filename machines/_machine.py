@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -45,6 +45,7 @@ from machines._lifecycle import DECLARATIONS, Anomaly, Decline, Ignore, Moves
 from machines._rules import Rules, check_identity
 from machines._snapshot import Counters, Snapshot
 from machines._state import State
+from machines._values import value
 
 __all__ = ["Outcome", "OutcomeKind", "SymbolMachine"]
 
@@ -130,7 +131,7 @@ class _View:
         return built
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class Outcome:
     """The result of one ``fire()``: what happened and what the runner must do now."""
 

@@ -7,9 +7,11 @@ order ids are formatted and read in ``_order_ids``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from enum import StrEnum
+
+from machines._values import value
 
 __all__ = ["OrderRole", "OrderTrack", "Side", "TrackStatus"]
 
@@ -48,7 +50,7 @@ class TrackStatus(StrEnum):
     DONE = "done"  # terminal: filled, cancelled, expired, rejected or replaced
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class OrderTrack:
     """One order the machine placed, as far as the machine knows it."""
 
