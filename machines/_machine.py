@@ -314,40 +314,34 @@ class SymbolMachine:
 
         Never raises for an unexpected event: every (state, trigger) pair is declared.
         """
-        # Classifying an order event and drafting the books only read the published books,
-        # which are never mutated again, so it happens before the lock; under the lock an
-        # identity check proves nobody decided in between (or it is done again there).
+        # Classifying an order event, drafting the books and setting up the decision only read
+        # the published books, which are never mutated again, so they happen before the lock;
+        # under it an identity check proves nobody decided in between (or it is done again
+        # there). Only the table, the transition and the counters need the lock.
         books = self._books
-        trigger, draft = _prepare(books, event)
+        decision = self._decision(books, event)
         with self._lock:
             if self._books is not books:
-                trigger, draft = _prepare(self._books, event)
-            state_from = _STATE_OF[self._state]
-            kind, reason, commands = self._decide(event, trigger, draft)
-            state_to = _STATE_OF[self._state]
-            last = trigger if commands is not None else self._view.last_trigger
+                decision = self._decision(self._books, event)
+            state_from = self._state
+            kind, reason, commands = self._decide(decision)
+            state_to = self._state
+            last = decision.trigger if commands is not None else self._view.last_trigger
             view = self._view = _View(self, last)
-        outcome = Outcome(
+        return Outcome(
             kind=kind,
-            trigger=trigger,
+            trigger=decision.trigger,
             reason=reason,
-            state_from=state_from,
-            state_to=state_to,
+            state_from=_STATE_OF[state_from],
+            state_to=_STATE_OF[state_to],
             commands=tuple(commands) if commands else (),
             event=event,
             _view=view,
         )
-        return outcome
 
-    def _decide(
-        self, event: Event, trigger: str, draft: Books
-    ) -> tuple[OutcomeKind, str | None, list[Command] | None]:
-        """Consult the table; commit the draft if accepted or an anomaly.
-
-        Returns the kind, the reason, and the commands (``None`` when nothing changed).
-        """
-        declaration = DECLARATIONS[(_STATE_OF[self._state], trigger)]
-        decision = Decision(
+    def _decision(self, books: Books, event: Event) -> Decision:
+        trigger, draft = _prepare(books, event)
+        return Decision(
             strategy=self.strategy,
             symbol=self.symbol,
             rules=self.rules,
@@ -355,10 +349,18 @@ class SymbolMachine:
             event=event,
             books=draft,
         )
+
+    def _decide(self, decision: Decision) -> tuple[OutcomeKind, str | None, list[Command] | None]:
+        """Consult the table; commit the draft if accepted or an anomaly.
+
+        Returns the kind, the reason, and the commands (``None`` when nothing changed).
+        """
+        trigger = decision.trigger
+        declaration = DECLARATIONS[(_STATE_OF[self._state], trigger)]
         reason: str | None = None
         if isinstance(declaration, Moves):
             if _EVENTS[trigger].trigger(self, decision):
-                self._books = draft
+                self._books = decision.books
                 self._transitions += 1
                 return OutcomeKind.ACCEPTED, None, decision.commands
             otherwise = declaration.otherwise
@@ -370,7 +372,7 @@ class SymbolMachine:
             decision.trigger = "anomaly_flatten" if declaration.flatten else "anomaly"
             _EVENTS[decision.trigger].trigger(self, decision)
             decision.trigger = trigger
-            self._books = draft
+            self._books = decision.books
             self._anomalies += 1
             self._count(reason)
             return OutcomeKind.ANOMALY, reason, decision.commands
