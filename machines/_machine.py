@@ -280,14 +280,9 @@ class SymbolMachine:
         last trigger: two machines that reached the same situation by different paths share
         a fingerprint, which is what deduplicates a model checker's visited states.
         """
-        with self._lock:
-            return (
-                self.strategy,
-                self.symbol,
-                self.rules,
-                _STATE_OF[self._state],
-                self._books.fingerprint(),
-            )
+        with self._lock:  # the state and the books it goes with; published books never change
+            state, books = self._state, self._books
+        return (self.strategy, self.symbol, self.rules, _STATE_OF[state], books.fingerprint())
 
     def decided(self, client_order_id: str) -> bool:
         """Whether this machine decided the order with this id: it works, or it finished.
@@ -300,14 +295,17 @@ class SymbolMachine:
 
     def counters(self) -> Counters:
         """This machine's counters, with the reason of every race, decline and anomaly."""
-        with self._lock:
-            return Counters(
-                transitions=self._transitions,
-                declined=self._declined,
-                races=self._races,
-                anomalies=self._anomalies,
-                by_reason=MappingProxyType(dict(sorted((self._reasons or {}).items()))),
-            )
+        with self._lock:  # the counts, copied together; the record is built after the lock
+            counts = self._transitions, self._declined, self._races, self._anomalies
+            reasons = dict(self._reasons or {})
+        transitions, declined, races, anomalies = counts
+        return Counters(
+            transitions=transitions,
+            declined=declined,
+            races=races,
+            anomalies=anomalies,
+            by_reason=MappingProxyType(dict(sorted(reasons.items()))),
+        )
 
     def fire(self, event: Event) -> Outcome:
         """Decide on one event under this symbol's lock; return what to do after it.
