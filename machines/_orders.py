@@ -25,12 +25,16 @@ class Side(StrEnum):
     @property
     def opposite(self) -> Side:
         """The side that closes a position opened on this side."""
-        return Side.SELL if self is Side.BUY else Side.BUY
+        return _OPPOSITE[self]  # a lookup: reading ``Side.BUY`` off the class costs more
 
     @property
     def sign(self) -> int:
         """+1 for a buy, -1 for a sell: a fill changes the position by ``sign * qty``."""
-        return 1 if self is Side.BUY else -1
+        return _SIGN[self]
+
+
+_OPPOSITE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
+_SIGN = {Side.BUY: 1, Side.SELL: -1}
 
 
 class OrderRole(StrEnum):
