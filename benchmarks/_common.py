@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,17 +190,22 @@ def merge_results(
     out_dir: Path,
     benchmarks: list[str],
     extra: dict[str, Any] | None = None,
-    retired: tuple[str, ...] = (),
+    renamed: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[Path, Path]:
-    """Put ``figures`` into the existing ``results.json`` (replacing rows of the same name,
-    adding new ones, dropping the ``retired`` names these rows replace) without rerunning the
-    rest, and ``extra`` documents (the profile) over its own; the document says when they
-    were measured."""
+    """Put ``figures`` into the existing ``results.json`` (replacing rows of the same name, a
+    row ``renamed`` by the rows now measuring it, in its place, and adding the others) without
+    rerunning the rest, and ``extra`` documents (the profile) over its own; the document says
+    when they were measured."""
     json_path, md_path = out_dir / "results.json", out_dir / "results.md"
     document: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
     fresh = {f.name: f.as_json() for f in figures}
-    rows = [fresh.pop(row["name"], row) for row in document["figures"]]
-    rows = [row for row in rows if row["name"] not in retired]
+    rows = []
+    for row in document["figures"]:
+        successors = (renamed or {}).get(row["name"])
+        if successors is None:
+            rows.append(fresh.pop(row["name"], row))
+        else:
+            rows += [fresh.pop(name) for name in successors if name in fresh]
     document["figures"] = rows + list(fresh.values())
     document.update(extra or {})
     document["all_pass"] = all(row["pass"] for row in document["figures"])
