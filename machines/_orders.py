@@ -79,7 +79,9 @@ class OrderTrack:
         return self._moved(status, filled_qty, avg_fill_price)
 
     def with_status(self, status: TrackStatus) -> OrderTrack:
-        """This order in another status."""
+        """This order in another status (itself, if already in it: it is immutable)."""
+        if status is self.status:  # retiring a finished order, acknowledging twice, ...
+            return self
         return self._moved(status, self.filled_qty, self.avg_fill_price)
 
     def _moved(
