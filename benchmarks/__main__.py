@@ -235,6 +235,7 @@ def fig_lock(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     )
     alone = latency.lock_hold(sizes["lock_cycles"], threads=1)
     tuned["one_thread"] = {k: alone[k] for k in ("hold_us", "hold_cpu_us")}
+    share = latency.trigger_share(max(1, sizes["lock_cycles"] // 2))
     figures = _clocked(
         "lock hold, 2 firing threads,",
         "µs",
@@ -245,7 +246,7 @@ def fig_lock(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
         LOCK_HOLD_P99_US,
         judged=("wall", "CPU"),
     )
-    return figures, {}
+    return figures, {"trigger_share": share}
 
 
 def _latency_figures(name: str, result: dict[str, Any], target_us: float) -> list[Figure]:

@@ -154,9 +154,27 @@ def where_fire_time_goes(document: dict[str, Any]) -> str:
     )
 
 
+def what_transitions_costs(document: dict[str, Any]) -> str:
+    """The note on transitions' trigger path: ``fire()`` and its lock hold with it and with a
+    stand-in that runs the same rows, guards and effects (``latency.trigger_share``)."""
+    found = document.get("trigger_share")
+    if not found:
+        return ""
+    ours, rows = found["transitions"], found["same_rows"]
+    return (
+        "What `transitions`' trigger path costs inside `fire()` (one thread, CPU; "
+        "`latency.trigger_share`): "
+        f"{ours['fire_cpu_us_per_event']} µs per event and lock hold p50/p99 "
+        f"{ours['hold_cpu_us']['p50']}/{ours['hold_cpu_us']['p99']} µs with it; "
+        f"{rows['fire_cpu_us_per_event']} µs and {rows['hold_cpu_us']['p50']}/"
+        f"{rows['hold_cpu_us']['p99']} µs with a stand-in that runs the same rows, guards and "
+        "effects in the same order (an experiment, never the production path).\n"
+    )
+
+
 def _body(document: dict[str, Any]) -> str:
     """The run line, the table and the profile note (what both reports show)."""
-    note = where_fire_time_goes(document)
+    note = where_fire_time_goes(document) + what_transitions_costs(document)
     return f"{_run_line(document)}\n\n{table(document)}" + (f"\n{note}" if note else "")
 
 

@@ -47,7 +47,7 @@ from brokers import (
 from strategies._memory import tuned_for_live
 from strategies.engine import Engine, SessionPlan
 
-__all__ = ["in_process", "lock_hold", "loopback"]
+__all__ = ["in_process", "lock_hold", "loopback", "trigger_share"]
 
 _WAIT = 10.0
 _ZONE = dispatch._ZONE
@@ -150,6 +150,64 @@ def lock_hold(
         "hold_us": percentiles(holds.wall),
         "hold_cpu_us": percentiles(holds.cpu),
     }
+
+
+class _SameRows:
+    """A stand-in for one of transitions' events (experiment only, never in production): the
+    same rows in the same order, each row's guards then its effects, the state set directly."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, event: Any) -> None:
+        self.rows = {
+            source: [(t.dest, [c.func for c in t.conditions], list(t.after)) for t in rows]
+            for source, rows in event.transitions.items()
+        }
+
+    def trigger(self, model: Any, decision: Any) -> bool:
+        for dest, guards, effects in self.rows[model._state]:
+            if all(guard(decision) for guard in guards):
+                if dest is not None:
+                    model._state = dest
+                for effect in effects:
+                    effect(decision)
+                return True
+        return False
+
+
+def _one_thread(cycles: int, symbols: int) -> tuple[float, list[float]]:
+    """CPU per event (µs) over every ``fire``, and the CPU of each lock hold (s), one thread."""
+    holds = _Holds()
+    machines = [_MeasuredMachine(holds, f"S{i}") for i in range(symbols)]
+    streams = [dispatch.events(cycles, f"S{i}") for i in range(symbols)]
+    began = thread_time()
+    for i in range(len(streams[0])):
+        for machine, stream in zip(machines, streams, strict=True):
+            machine.fire(stream[i])
+    return (thread_time() - began) / len(holds.cpu) * 1e6, holds.cpu
+
+
+def trigger_share(cycles: int = 100, symbols: int = 10, repeats: int = 3) -> dict[str, Any]:
+    """What transitions' trigger path costs inside ``fire``: the same events fired with it and
+    with ``_SameRows`` in its place (one thread, CPU; the best of ``repeats``): per event, and
+    the lock hold's percentiles."""
+    from machines import _machine  # the shared definition's events, swapped for the experiment
+
+    events: dict[str, Any] = _machine._EVENTS
+    real = dict(events)
+    found: dict[str, Any] = {}
+    for name in ("transitions", "same_rows"):
+        if name == "same_rows":
+            events.update({trigger: _SameRows(event) for trigger, event in real.items()})
+        try:
+            per_event, holds = min(_one_thread(cycles, symbols) for _ in range(repeats))
+        finally:
+            events.update(real)
+        found[name] = {
+            "fire_cpu_us_per_event": round(per_event, 2),
+            "hold_cpu_us": percentiles(holds),
+        }
+    return found
 
 
 # --- trade update → command handed to the broker --------------------------------------------------

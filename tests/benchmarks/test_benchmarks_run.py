@@ -58,6 +58,15 @@ def test_lock_hold_samples_every_fire_of_both_threads() -> None:
     assert result["hold_cpu_us"]["n"] == result["hold_us"]["n"]  # CPU time of every hold too
 
 
+def test_the_trigger_share_experiment_puts_transitions_back() -> None:
+    """Both paths fire every event; the shared definition's events are transitions' again."""
+    from machines._machine import _EVENTS, LIFECYCLE
+
+    result = latency.trigger_share(cycles=1, symbols=2, repeats=1)
+    assert result["transitions"]["hold_cpu_us"]["n"] == result["same_rows"]["hold_cpu_us"]["n"]
+    assert all(_EVENTS[name] is event for name, event in LIFECYCLE.events.items())
+
+
 def test_in_process_latency_samples_each_fill() -> None:
     result = latency.in_process(samples=3, warmup=1)
     assert result["samples"] == 3
