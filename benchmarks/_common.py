@@ -162,7 +162,7 @@ def what_transitions_costs(document: dict[str, Any]) -> str:
         return ""
     ours, rows = found["transitions"], found["same_rows"]
     return (
-        "What `transitions`' trigger path costs inside `fire()` (one thread, CPU; "
+        "\nWhat `transitions`' trigger path costs inside `fire()` (one thread, CPU; "
         "`latency.trigger_share`): "
         f"{ours['fire_cpu_us_per_event']} µs per event and lock hold p50/p99 "
         f"{ours['hold_cpu_us']['p50']}/{ours['hold_cpu_us']['p99']} µs with it; "
