@@ -3,11 +3,10 @@
 The definition is one shared, static ``transitions.Machine`` built from the lifecycle table
 (``auto_transitions=False``; guards and effects are handed the ``Decision`` itself, the
 trigger's one argument, rather than an ``EventData`` to unwrap); each symbol is a small object
-holding its state,
-its books and its own ``RLock``. ``fire()`` is the only way to change either: it classifies the
-event on the published (immutable) books, takes the lock, consults the table, evaluates the guards,
-applies the transition, and returns an ``Outcome`` with the commands to execute *after* the lock
-is released, plus an immutable ``Snapshot``::
+holding its state, its books and its own ``RLock``. ``fire()`` is the only way to change either:
+it classifies the event on the published (immutable) books, takes the lock, consults the table,
+evaluates the guards, applies the transition, and returns an ``Outcome`` with the commands to
+execute *after* the lock is released, plus an immutable ``Snapshot``::
 
     >>> from datetime import date
     >>> m = SymbolMachine(strategy="s8020", symbol="AAPL", trading_date=date(2026, 11, 23))
@@ -338,6 +337,7 @@ class SymbolMachine:
         )
 
     def _decision(self, books: Books, event: Event) -> Decision:
+        """The decision ``event`` asks for on ``books``: its trigger and a draft to decide on."""
         trigger, draft = _prepare(books, event)
         return Decision(
             strategy=self.strategy,
