@@ -20,8 +20,10 @@ then runs ``__post_init__`` — the validation — as the dataclass would::
     Traceback (most recent call last):
     dataclasses.FrozenInstanceError: cannot assign to field 'x'
 
-Only plain defaults are supported (no ``default_factory``), which is all messages need.
-Pickling and copying rebuild through the constructor, so a copy is validated too.
+Only plain defaults are supported (no ``default_factory``), which is all messages need. A
+subclass is a ``@value`` class too (``OrderCancelled``): a plain one would have a ``__dict__``,
+a layout the twin cannot take. Pickling and copying rebuild through the constructor, so a copy
+is validated too.
 """
 
 from __future__ import annotations
