@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,6 +152,7 @@ def where_fire_time_goes(document: dict[str, Any]) -> str:
     )
     estimate = found["without_transitions_estimate"]
     us = found["us_per_event"]
+    target = found.get("target_ratio", 0.8)
     share = found["own_time_pct"]["transitions' trigger path"]
     profiled = us["bare_transitions"] / (us["fire"] * (1 - share / 100))
     return (
@@ -158,13 +160,31 @@ def where_fire_time_goes(document: dict[str, Any]) -> str:
         f"small calls, so shares are approximate): {layers}.\n\n"
         "| top frame by own time | calls | own |\n|---|---:|---:|\n"
         f"{frames}\n\n"
-        f"Per event: `fire()` {us['fire']} µs, bare `transitions` {us['bare_transitions']} µs, "
-        f"dict FSM {us['dict_fsm']} µs. What leaving `transitions` would give: swapping the "
-        f"trigger path (costed as the bare baseline) for a table lookup leaves "
-        f"~{estimate['us_per_event']} µs per event, {estimate['ratio_vs_bare_transitions']}x; "
-        f"dropping the profiler's whole {share}% share leaves {profiled:.2f}x. Either way short "
-        f"of 0.8x, which needs all of `fire()`'s own work (lock, classification, books, guards, "
-        f"effects, outcome) inside ~{estimate['own_work_budget_for_target_us']} µs per event.\n"
+        f"Per event ({found.get('clock', 'wall')}): `fire()` {us['fire']} µs, bare `transitions` "
+        f"{us['bare_transitions']} µs, dict FSM {us['dict_fsm']} µs; {target}x needs `fire()` "
+        f"within ~{estimate['own_work_budget_for_target_us']} µs. What leaving `transitions` "
+        f"would give: swapping the trigger path (costed as the bare baseline) for a table lookup "
+        f"leaves ~{estimate['us_per_event']} µs per event, "
+        f"{estimate['ratio_vs_bare_transitions']}x; dropping the profiler's whole {share}% share "
+        f"leaves {profiled:.2f}x.\n"
+    )
+
+
+def what_transitions_costs(document: dict[str, Any]) -> str:
+    """The note on transitions' trigger path: ``fire()`` and its lock hold with it and with a
+    stand-in that runs the same rows, guards and effects (``latency.trigger_share``)."""
+    found = document.get("trigger_share")
+    if not found:
+        return ""
+    ours, rows = found["transitions"], found["same_rows"]
+    return (
+        "\nWhat `transitions`' trigger path costs inside `fire()` (one thread, CPU; "
+        "`latency.trigger_share`): "
+        f"{ours['fire_cpu_us_per_event']} µs per event and lock hold p50/p99 "
+        f"{ours['hold_cpu_us']['p50']}/{ours['hold_cpu_us']['p99']} µs with it; "
+        f"{rows['fire_cpu_us_per_event']} µs and {rows['hold_cpu_us']['p50']}/"
+        f"{rows['hold_cpu_us']['p99']} µs with a stand-in that runs the same rows, guards and "
+        "effects in the same order (an experiment, never the production path).\n"
     )
 
 
@@ -216,7 +236,8 @@ def peers_note(document: dict[str, Any]) -> str:
 
 def _body(document: dict[str, Any]) -> str:
     """The run line, the table and the notes (what both reports show)."""
-    notes = [note for note in (where_fire_time_goes(document), peers_note(document)) if note]
+    fire = where_fire_time_goes(document) + what_transitions_costs(document)
+    notes = [note for note in (fire, peers_note(document)) if note]
     return f"{_run_line(document)}\n\n{table(document)}" + "".join(f"\n{n}" for n in notes)
 
 
@@ -246,15 +267,28 @@ def update_readme(readme: Path, document: dict[str, Any]) -> None:
 
 
 def merge_results(
-    figures: list[Figure], out_dir: Path, benchmarks: list[str]
+    figures: list[Figure],
+    out_dir: Path,
+    benchmarks: list[str],
+    extra: dict[str, Any] | None = None,
+    renamed: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[Path, Path]:
-    """Put ``figures`` into the existing ``results.json`` (replacing rows of the same name,
-    adding new ones) without rerunning the rest; the document says when they were measured."""
+    """Put ``figures`` into the existing ``results.json`` (replacing rows of the same name, a
+    row ``renamed`` by the rows now measuring it, in its place, and adding the others) without
+    rerunning the rest, and ``extra`` documents (the profile) over its own; the document says
+    when they were measured."""
     json_path, md_path = out_dir / "results.json", out_dir / "results.md"
     document: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
     fresh = {f.name: f.as_json() for f in figures}
-    rows = [fresh.pop(row["name"], row) for row in document["figures"]]
+    rows = []
+    for row in document["figures"]:
+        successors = (renamed or {}).get(row["name"])
+        if successors is None:
+            rows.append(fresh.pop(row["name"], row))
+        else:
+            rows += [fresh.pop(name) for name in successors if name in fresh]
     document["figures"] = rows + list(fresh.values())
+    document.update(extra or {})
     document["all_pass"] = all(row["pass"] for row in document["figures"])
     merged = [m for m in document.get("merged", []) if m["benchmarks"] != benchmarks]
     merged.append(
