@@ -87,6 +87,7 @@ def test_replay_builds_ten_symbols_from_five() -> None:
     result = replay.measure(10, repeats=1, days=1)
     assert result["bars"] == len(bars)
     assert result["bars_per_s"] > 0
+    assert result["cpu_bars_per_s"] > 0
 
 
 def test_verify_explores_the_same_depth_with_and_without_dedup() -> None:
