@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ __all__ = [
     "machine_description",
     "markdown",
     "merge_results",
+    "peers_note",
     "percentiles",
     "readme_section",
     "table",
@@ -39,6 +41,11 @@ class Figure:
     baseline_name: str | None = None
     ratio: float | None = None  # value / baseline (or baseline / value for costs; see details)
     details: dict[str, Any] = field(default_factory=dict)
+    # A figure measured in both clocks: ``value``/``baseline``/``ratio`` are CPU time (what a
+    # shared, noisy host does not move), these the same run's wall time, shown beside them.
+    wall_value: float | None = None
+    wall_baseline: float | None = None
+    wall_ratio: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The figure as a JSON object (``pass`` rather than ``passed``)."""
@@ -116,10 +123,20 @@ def table(document: dict[str, Any]) -> str:
         "|---|---:|---|---:|---|:-:|",
     ]
     for f in document["figures"]:
+        value = f"{_cell(f['value'])} {f['unit']}"
         baseline = f"{_cell(f['baseline'])} ({f['baseline_name']})" if f["baseline"] else "—"
         ratio = f"{f['ratio']:.2f}x" if f["ratio"] is not None else "—"
+        if f.get("wall_value") is not None:  # both clocks: CPU first, the same run's wall after
+            value = f"{value} CPU; {_cell(f['wall_value'])} wall"
+            if f["baseline"]:
+                baseline = (
+                    f"{_cell(f['baseline'])} CPU; {_cell(f['wall_baseline'])} wall"
+                    f" ({f['baseline_name']})"
+                )
+            if f["ratio"] is not None and f.get("wall_ratio") is not None:
+                ratio = f"{f['ratio']:.2f}x CPU; {f['wall_ratio']:.2f}x wall"
         lines.append(
-            f"| {f['name']} | {_cell(f['value'])} {f['unit']} | {baseline} | {ratio} "
+            f"| {f['name']} | {value} | {baseline} | {ratio} "
             f"| {f['target']} | {'pass' if f['pass'] else '**miss**'} |"
         )
     return "\n".join(lines) + "\n"
@@ -136,6 +153,7 @@ def where_fire_time_goes(document: dict[str, Any]) -> str:
     )
     estimate = found["without_transitions_estimate"]
     us = found["us_per_event"]
+    target = found.get("target_ratio", 0.8)
     share = found["own_time_pct"]["transitions' trigger path"]
     profiled = us["bare_transitions"] / (us["fire"] * (1 - share / 100))
     return (
@@ -143,13 +161,13 @@ def where_fire_time_goes(document: dict[str, Any]) -> str:
         f"small calls, so shares are approximate): {layers}.\n\n"
         "| top frame by own time | calls | own |\n|---|---:|---:|\n"
         f"{frames}\n\n"
-        f"Per event: `fire()` {us['fire']} µs, bare `transitions` {us['bare_transitions']} µs, "
-        f"dict FSM {us['dict_fsm']} µs. What leaving `transitions` would give: swapping the "
-        f"trigger path (costed as the bare baseline) for a table lookup leaves "
-        f"~{estimate['us_per_event']} µs per event, {estimate['ratio_vs_bare_transitions']}x; "
-        f"dropping the profiler's whole {share}% share leaves {profiled:.2f}x. Either way short "
-        f"of 0.8x, which needs all of `fire()`'s own work (lock, classification, books, guards, "
-        f"effects, outcome) inside ~{estimate['own_work_budget_for_target_us']} µs per event.\n"
+        f"Per event ({found.get('clock', 'wall')}): `fire()` {us['fire']} µs, bare `transitions` "
+        f"{us['bare_transitions']} µs, dict FSM {us['dict_fsm']} µs; {target}x needs `fire()` "
+        f"within ~{estimate['own_work_budget_for_target_us']} µs. What leaving `transitions` "
+        f"would give: swapping the trigger path (costed as the bare baseline) for a table lookup "
+        f"leaves ~{estimate['us_per_event']} µs per event, "
+        f"{estimate['ratio_vs_bare_transitions']}x; dropping the profiler's whole {share}% share "
+        f"leaves {profiled:.2f}x.\n"
     )
 
 
@@ -199,10 +217,75 @@ def how_scale_grows(document: dict[str, Any]) -> str:
     )
 
 
+def what_transitions_costs(document: dict[str, Any]) -> str:
+    """The note on transitions' trigger path: ``fire()`` and its lock hold with it and with a
+    stand-in that runs the same rows, guards and effects (``latency.trigger_share``)."""
+    found = document.get("trigger_share")
+    if not found:
+        return ""
+    ours, rows = found["transitions"], found["same_rows"]
+    return (
+        "\nWhat `transitions`' trigger path costs inside `fire()` (one thread, CPU; "
+        "`latency.trigger_share`): "
+        f"{ours['fire_cpu_us_per_event']} µs per event and lock hold p50/p99 "
+        f"{ours['hold_cpu_us']['p50']}/{ours['hold_cpu_us']['p99']} µs with it; "
+        f"{rows['fire_cpu_us_per_event']} µs and {rows['hold_cpu_us']['p50']}/"
+        f"{rows['hold_cpu_us']['p99']} µs with a stand-in that runs the same rows, guards and "
+        "effects in the same order (an experiment, never the production path).\n"
+    )
+
+
+def peers_note(document: dict[str, Any]) -> str:
+    """The peers' rows explained: whose trades matched tickstate's, and where the replay loop's
+    time goes (``benchmarks/peers.py``; empty without its rows)."""
+    lines = []
+    frames: list[dict[str, Any]] = []
+    for f in document["figures"]:
+        details = f.get("details") or {}
+        for peer, shown in (("backtrader", "backtrader"), ("nautilus", "NautilusTrader")):
+            check = (details.get(peer) or {}).get("trades_check")
+            if not check:
+                continue
+            explained = ", ".join(f"{n} {reason}" for reason, n in check["explained"].items() if n)
+            rest = f", the rest differing only by {explained}" if explained else ""
+            lines.append(
+                f"- {f['name']}: {shown} took {check['peer_trades']:,} trades to tickstate's "
+                f"{check['tickstate_trades']:,}; {check['identical']:,} identical (entry and exit,"
+                f" bar and price){rest}; {check['unexplained']} unexplained."
+            )
+        frames = frames or details.get("tickstate_profile") or []
+        if "trades" in details and "tickstate_loop_cpu_s" in details:
+            loop = details["tickstate_loop_cpu_s"]["median"]
+            lines.append(
+                f"- {f['name']}: {details['trades']['tickstate']:,} trades each; of tickstate's "
+                f"{f['value']:.2f} s CPU its replay loop is {loop:.2f} s, the rest start-up "
+                f"(imports, the strategy file, the calendar, loading the bars)."
+            )
+    if not lines:
+        return ""
+    text = (
+        "The peers (`benchmarks/peers.py`: the same bars, the same strategy, the same run; "
+        "`gap_at_trigger`: a stop the bar opened through, filled at its trigger rather than the "
+        "open; `square_off_at_last_close`: the square-off filled at the close before the "
+        "deadline rather than the next open):\n\n" + "\n".join(lines) + "\n"
+    )
+    if frames:
+        rows = "\n".join(
+            f"| `{r['frame']}` | {r['calls']:,} | {r['own_pct']}% |" for r in frames[:8]
+        )
+        text += (
+            "\nWhere tickstate's replay loop spends its time on the opening-bar stop entry "
+            "(cProfile own time; the profiler inflates small calls):\n\n"
+            "| top frame by own time | calls | own |\n|---|---:|---:|\n" + rows + "\n"
+        )
+    return text
+
+
 def _body(document: dict[str, Any]) -> str:
-    """The run line, the table and the notes: where ``fire()``'s time goes, how scale grows
-    (what both reports show)."""
-    notes = [note for note in (where_fire_time_goes(document), how_scale_grows(document)) if note]
+    """The run line, the table and the notes (what both reports show): where ``fire()``'s time
+    goes, the peers, how scale grows."""
+    fire = where_fire_time_goes(document) + what_transitions_costs(document)
+    notes = [n for n in (fire, peers_note(document), how_scale_grows(document)) if n]
     return f"{_run_line(document)}\n\n{table(document)}" + "".join(f"\n{n}" for n in notes)
 
 
@@ -232,15 +315,28 @@ def update_readme(readme: Path, document: dict[str, Any]) -> None:
 
 
 def merge_results(
-    figures: list[Figure], out_dir: Path, benchmarks: list[str]
+    figures: list[Figure],
+    out_dir: Path,
+    benchmarks: list[str],
+    extra: dict[str, Any] | None = None,
+    renamed: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[Path, Path]:
-    """Put ``figures`` into the existing ``results.json`` (replacing rows of the same name,
-    adding new ones) without rerunning the rest; the document says when they were measured."""
+    """Put ``figures`` into the existing ``results.json`` (replacing rows of the same name, a
+    row ``renamed`` by the rows now measuring it, in its place, and adding the others) without
+    rerunning the rest, and ``extra`` documents (the profile) over its own; the document says
+    when they were measured."""
     json_path, md_path = out_dir / "results.json", out_dir / "results.md"
     document: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
     fresh = {f.name: f.as_json() for f in figures}
-    rows = [fresh.pop(row["name"], row) for row in document["figures"]]
+    rows = []
+    for row in document["figures"]:
+        successors = (renamed or {}).get(row["name"])
+        if successors is None:
+            rows.append(fresh.pop(row["name"], row))
+        else:
+            rows += [fresh.pop(name) for name in successors if name in fresh]
     document["figures"] = rows + list(fresh.values())
+    document.update(extra or {})
     document["all_pass"] = all(row["pass"] for row in document["figures"])
     merged = [m for m in document.get("merged", []) if m["benchmarks"] != benchmarks]
     merged.append(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import multiprocessing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from time import monotonic
+from time import monotonic, process_time
 from typing import Any
 
 from benchmarks._common import percentiles
@@ -100,6 +100,7 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
     parallel: list[float] = []
     at_serial: list[float] = []
     at_parallel: list[float] = []
+    cpu = {"serial": 0.0, "parallel": 0.0}  # the runner's CPU (every thread) over the rounds
 
     def at_broker(tag: str, start: float) -> list[float]:
         """Seconds from ``start`` until the twin carried out each command of round ``tag``; the
@@ -123,18 +124,20 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
             if r == 0:
                 for samples in (serial, parallel, at_serial, at_parallel):
                     samples.clear()
+                cpu = dict.fromkeys(cpu, 0.0)
             ids = OrderIds()
-            start = monotonic()
+            start, began = monotonic(), process_time()
             for command in _commands(names, f"s{r}"):
                 execute(command, broker, ids, now, stop_tif=TimeInForce.DAY)
                 serial.append(monotonic() - start)
+            cpu["serial"] += process_time() - began
             at_serial += at_broker(f"s{r}", start)
             executor = SymbolExecutor(
                 workers, pace=pace_by_rate_limit(broker, reserve=workers), name="bench"
             )
             ids = OrderIds()
             done: list[float] = []
-            start = monotonic()
+            start, began = monotonic(), process_time()
             for command in _commands(names, f"p{r}"):
 
                 def job(
@@ -148,6 +151,7 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
 
                 executor.submit(command.symbol, job)
             executor.wait_idle()
+            cpu["parallel"] += process_time() - began
             executor.close()
             parallel += done
             at_parallel += at_broker(f"p{r}", start)
@@ -167,6 +171,10 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
         "answered_less_latency_parallel_ms": percentiles([t - LATENCY for t in parallel], 1e3),
         "at_broker_serial_ms": percentiles(at_serial, 1e3),
         "at_broker_parallel_ms": percentiles(at_parallel, 1e3),
+        "runner_cpu_per_command_ms": {
+            name: round(seconds / (symbols * max(rounds, 1)) * 1e3, 3)
+            for name, seconds in cpu.items()
+        },
         "p99_over_latency": p99 / latency_ms,
         "serial_p99_over_latency": percentiles(at_serial, 1e3)["p99"] / latency_ms,
     }

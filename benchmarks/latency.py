@@ -2,11 +2,16 @@
 
 - ``lock_hold``: two threads fire the dispatch cycle on their own symbols at once; a
   benchmark-only ``SymbolMachine`` subclass swaps in a measuring ``RLock`` that times each
-  outermost hold (``fire``'s locked section: classify, table, transition, snapshot). Production
-  code paths are unchanged.
+  outermost hold (``fire``'s locked section: table, transition, guards and effects) in wall
+  time and in the holding thread's CPU time (``time.thread_time``; wall less CPU is time the
+  thread was off the CPU or waiting for the GIL). Production code paths are unchanged.
 - ``in_process``: ``Engine`` + ``PaperBroker``: a bar fills the entry, the paper broker publishes
   the fill; from the moment the engine's subscription receives it until ``submit_order`` is
-  called with the protective stop (``drain`` → ``fire`` → ``PlaceStop`` → ``execute``).
+  called with the protective stop (``drain`` → ``fire`` → ``PlaceStop`` → ``execute``), in wall
+  and CPU time (one thread does it all, so its ``thread_time`` is the CPU the path took).
+
+Both run under the live runner's collector settings (``tuned_for_live``) unless told
+``live_gc=False``: that is the same-run baseline the figures compare against.
 - ``loopback``: the same over real sockets: ``SimExchange`` + ``AlpacaBroker`` +
   ``AlpacaTradeStream``; from the stream thread's callback receiving the fill until the engine
   (woken in the main thread, as a live runner would be) hands the stop to ``submit_order``.
@@ -16,9 +21,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from time import perf_counter
+from time import perf_counter, thread_time
 from types import TracebackType
 from typing import Any
 
@@ -38,9 +44,10 @@ from brokers import (
     TradeUpdate,
     UpdateKind,
 )
+from strategies._memory import tuned_for_live
 from strategies.engine import Engine, SessionPlan
 
-__all__ = ["in_process", "lock_hold", "loopback"]
+__all__ = ["in_process", "lock_hold", "loopback", "trigger_share"]
 
 _WAIT = 10.0
 _ZONE = dispatch._ZONE
@@ -49,21 +56,32 @@ _ZONE = dispatch._ZONE
 # --- lock hold -----------------------------------------------------------------------------------
 
 
+class _Holds:
+    """Hold times of every measured lock: wall and the holding thread's CPU (seconds)."""
+
+    __slots__ = ("cpu", "wall")
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+
 class _MeasuringRLock:
     """An ``RLock`` that records how long each outermost acquisition was held."""
 
-    __slots__ = ("_depth", "_lock", "_since", "samples")
+    __slots__ = ("_cpu_since", "_depth", "_lock", "_since", "holds")
 
-    def __init__(self, samples: list[float]) -> None:
+    def __init__(self, holds: _Holds) -> None:
         self._lock = threading.RLock()
         self._depth = 0  # touched only by the thread holding the lock
-        self._since = 0.0
-        self.samples = samples
+        self._since = self._cpu_since = 0.0
+        self.holds = holds
 
     def __enter__(self) -> bool:
         self._lock.acquire()
         if self._depth == 0:
             self._since = perf_counter()
+            self._cpu_since = thread_time()
         self._depth += 1
         return True
 
@@ -75,7 +93,9 @@ class _MeasuringRLock:
     ) -> None:
         self._depth -= 1
         if self._depth == 0:
-            self.samples.append(perf_counter() - self._since)
+            cpu = thread_time() - self._cpu_since
+            self.holds.wall.append(perf_counter() - self._since)
+            self.holds.cpu.append(cpu)
         self._lock.release()
 
 
@@ -84,22 +104,25 @@ class _MeasuredMachine(m.SymbolMachine):
 
     __slots__ = ()
 
-    def __init__(self, samples: list[float], symbol: str) -> None:
+    def __init__(self, holds: _Holds, symbol: str) -> None:
         super().__init__(
             strategy=dispatch.STRATEGY,
             symbol=symbol,
             trading_date=dispatch._FIRST_DAY - timedelta(days=1),
         )
-        self._lock = _MeasuringRLock(samples)  # type: ignore[assignment]
+        self._lock = _MeasuringRLock(holds)  # type: ignore[assignment]
 
 
-def lock_hold(cycles: int = 300, symbols_per_thread: int = 10, threads: int = 2) -> dict[str, Any]:
-    """Hold-time percentiles (µs) of ``fire``'s lock while ``threads`` threads fire at once."""
-    samples: list[float] = []
+def lock_hold(
+    cycles: int = 300, symbols_per_thread: int = 10, threads: int = 2, *, live_gc: bool = True
+) -> dict[str, Any]:
+    """Hold-time percentiles (µs, wall and CPU) of ``fire``'s lock while ``threads`` threads
+    fire at once; under the live runner's collector settings unless ``live_gc=False``."""
+    holds = _Holds()
     work: list[tuple[list[_MeasuredMachine], list[list[m.Event]]]] = []
     for t in range(threads):
         names = [f"T{t}S{i}" for i in range(symbols_per_thread)]
-        machines = [_MeasuredMachine(samples, name) for name in names]
+        machines = [_MeasuredMachine(holds, name) for name in names]
         work.append((machines, [dispatch.events(cycles, name) for name in names]))
     start = threading.Barrier(threads)
 
@@ -112,18 +135,79 @@ def lock_hold(cycles: int = 300, symbols_per_thread: int = 10, threads: int = 2)
     workers = [
         threading.Thread(target=run, args=w, name=f"bench-fire-{i}") for i, w in enumerate(work)
     ]
-    began = perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = perf_counter() - began
+    with tuned_for_live() if live_gc else nullcontext():  # as the runner, after start-up
+        began = perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        elapsed = perf_counter() - began
     return {
         "threads": threads,
-        "events": len(samples),
-        "events_per_s": round(len(samples) / elapsed),
-        "hold_us": percentiles(samples),
+        "live_gc": live_gc,
+        "events": len(holds.wall),
+        "events_per_s": round(len(holds.wall) / elapsed),
+        "hold_us": percentiles(holds.wall),
+        "hold_cpu_us": percentiles(holds.cpu),
     }
+
+
+class _SameRows:
+    """A stand-in for one of transitions' events (experiment only, never in production): the
+    same rows in the same order, each row's guards then its effects, the state set directly."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, event: Any) -> None:
+        self.rows = {
+            source: [(t.dest, [c.func for c in t.conditions], list(t.after)) for t in rows]
+            for source, rows in event.transitions.items()
+        }
+
+    def trigger(self, model: Any, decision: Any) -> bool:
+        for dest, guards, effects in self.rows[model._state]:
+            if all(guard(decision) for guard in guards):
+                if dest is not None:
+                    model._state = dest
+                for effect in effects:
+                    effect(decision)
+                return True
+        return False
+
+
+def _one_thread(cycles: int, symbols: int) -> tuple[float, list[float]]:
+    """CPU per event (µs) over every ``fire``, and the CPU of each lock hold (s), one thread."""
+    holds = _Holds()
+    machines = [_MeasuredMachine(holds, f"S{i}") for i in range(symbols)]
+    streams = [dispatch.events(cycles, f"S{i}") for i in range(symbols)]
+    began = thread_time()
+    for i in range(len(streams[0])):
+        for machine, stream in zip(machines, streams, strict=True):
+            machine.fire(stream[i])
+    return (thread_time() - began) / len(holds.cpu) * 1e6, holds.cpu
+
+
+def trigger_share(cycles: int = 100, symbols: int = 10, repeats: int = 3) -> dict[str, Any]:
+    """What transitions' trigger path costs inside ``fire``: the same events fired with it and
+    with ``_SameRows`` in its place (one thread, CPU; the best of ``repeats``): per event, and
+    the lock hold's percentiles."""
+    from machines import _machine  # the shared definition's events, swapped for the experiment
+
+    events: dict[str, Any] = _machine._EVENTS
+    real = dict(events)
+    found: dict[str, Any] = {}
+    for name in ("transitions", "same_rows"):
+        if name == "same_rows":
+            events.update({trigger: _SameRows(event) for trigger, event in real.items()})
+        try:
+            per_event, holds = min(_one_thread(cycles, symbols) for _ in range(repeats))
+        finally:
+            events.update(real)
+        found[name] = {
+            "fire_cpu_us_per_event": round(per_event, 2),
+            "hold_cpu_us": percentiles(holds),
+        }
+    return found
 
 
 # --- trade update → command handed to the broker --------------------------------------------------
@@ -133,9 +217,15 @@ class _Stamps:
     """When the fill arrived and when the stop reached ``submit_order``."""
 
     def __init__(self) -> None:
-        self.received = 0.0
-        self.handed = 0.0
+        self.received = self.received_cpu = 0.0
+        self.handed = self.handed_cpu = 0.0
         self.stop_id = ""
+
+    def receive(self) -> None:
+        self.received, self.received_cpu = perf_counter(), thread_time()
+
+    def hand(self) -> None:
+        self.handed_cpu, self.handed = thread_time(), perf_counter()
 
 
 class _Hours:
@@ -168,7 +258,7 @@ class _TimedPaper(PaperBroker):
 
     def submit_order(self, request: OrderRequest) -> Order:
         if request.client_order_id == self.stamps.stop_id:
-            self.stamps.handed = perf_counter()
+            self.stamps.hand()
         return super().submit_order(request)
 
 
@@ -179,7 +269,7 @@ class _TimedAlpaca(AlpacaBroker):
 
     def submit_order(self, request: OrderRequest) -> Order:
         if request.client_order_id == self.stamps.stop_id:
-            self.stamps.handed = perf_counter()
+            self.stamps.hand()
         return super().submit_order(request)
 
 
@@ -199,8 +289,16 @@ def _entry(day: date, when: datetime) -> m.EntrySignalled:
     return m.EntrySignalled(at=when, qty=Decimal(100), legs=(leg,))
 
 
-def in_process(samples: int = 1000, warmup: int = 50, symbol: str = "AAPL") -> dict[str, Any]:
-    """Fill received → ``PlaceStop`` handed to the paper broker: percentiles (µs)."""
+def in_process(
+    samples: int = 1000, warmup: int = 50, symbol: str = "AAPL", *, live_gc: bool = True
+) -> dict[str, Any]:
+    """Fill received → ``PlaceStop`` handed to the paper broker: percentiles (µs, wall and CPU),
+    under the live runner's collector settings unless ``live_gc=False``."""
+    with tuned_for_live() if live_gc else nullcontext():
+        return {"live_gc": live_gc, **_in_process(samples, warmup, symbol)}
+
+
+def _in_process(samples: int, warmup: int, symbol: str) -> dict[str, Any]:
     stamps = _Stamps()
     first = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)
     clock = ManualClock(first)
@@ -211,11 +309,12 @@ def in_process(samples: int = 1000, warmup: int = 50, symbol: str = "AAPL") -> d
 
     def received(update: TradeUpdate) -> None:
         if update.kind is UpdateKind.FILL and update.order.client_order_id.endswith("-buy"):
-            stamps.received = perf_counter()
+            stamps.receive()
         engine.on_trade_update(update)
 
     paper.subscribe(received)
     taken: list[float] = []
+    taken_cpu: list[float] = []
     for i in range(warmup + samples):
         day = first.date() + timedelta(days=i)
         at = datetime.combine(day, first.timetz())
@@ -230,6 +329,7 @@ def in_process(samples: int = 1000, warmup: int = 50, symbol: str = "AAPL") -> d
             raise AssertionError("the fill did not lead to a protective stop")
         if i >= warmup:
             taken.append(stamps.handed - stamps.received)
+            taken_cpu.append(stamps.handed_cpu - stamps.received_cpu)
         # Back to flat: exit (cancels the stop, closes at market), the next bar fills the close.
         engine.fire(symbol, m.ExitSignalled(at=at, reason="bench"))
         clock.set(at + timedelta(minutes=5))
@@ -237,7 +337,11 @@ def in_process(samples: int = 1000, warmup: int = 50, symbol: str = "AAPL") -> d
         engine.drain()
         if not desk.machine(symbol).snapshot().is_flat:
             raise AssertionError(f"not flat after the exit: {desk.machine(symbol).state}")
-    return {"samples": len(taken), "update_to_command_us": percentiles(taken)}
+    return {
+        "samples": len(taken),
+        "update_to_command_us": percentiles(taken),
+        "update_to_command_cpu_us": percentiles(taken_cpu),
+    }
 
 
 def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict[str, Any]:
@@ -261,7 +365,7 @@ def loopback(samples: int = 300, warmup: int = 20, symbol: str = "AAPL") -> dict
 
         def on_update(update: TradeUpdate) -> None:
             if update.kind is UpdateKind.FILL and update.order.client_order_id.endswith("-buy"):
-                stamps.received = perf_counter()
+                stamps.receive()
             engine.on_trade_update(update)
             wake.put(f"{update.order.client_order_id}:{update.kind.value}")
 

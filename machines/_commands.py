@@ -6,15 +6,15 @@ results come back as events. Each names the client order id it concerns, fixed b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from machines._orders import Side
+from machines._values import value
 
 __all__ = ["CancelOrder", "ClosePosition", "Command", "PlaceEntry", "PlaceStop", "ReplaceStop"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class PlaceEntry:
     """Submit a stop-entry order (a buy stop above the market or a sell stop below it)."""
 
@@ -25,7 +25,7 @@ class PlaceEntry:
     stop_price: Decimal
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class PlaceStop:
     """Submit the protective stop of an open position."""
 
@@ -36,7 +36,7 @@ class PlaceStop:
     stop_price: Decimal
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class ReplaceStop:
     """Replace the live stop ``client_order_id`` by ``new_client_order_id`` at a new price and
     the size ``qty`` (always named: a replace without one keeps the order's original quantity
@@ -50,7 +50,7 @@ class ReplaceStop:
     stop_price: Decimal
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class CancelOrder:
     """Ask the broker to cancel an order (asynchronous: it may still fill)."""
 
@@ -58,7 +58,7 @@ class CancelOrder:
     symbol: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class ClosePosition:
     """Flatten the position with a market order carrying our client order id."""
 

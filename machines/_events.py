@@ -11,13 +11,13 @@ them to a role-specific trigger (``entry_filled``, ``stop_replaced``, ...) by th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 
 from machines._exceptions import InvalidEventError
 from machines._orders import Side
+from machines._values import value
 
 __all__ = [
     "BrokerSnapshotTaken",
@@ -68,7 +68,7 @@ def _require_id(client_order_id: str) -> None:
 # --- from the strategy ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class EntryLeg:
     """One stop-entry order of an attempt: where it triggers and where its protective stop goes."""
 
@@ -93,7 +93,7 @@ class EntryLeg:
             )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class EntrySignalled:
     """The strategy wants a position: one leg, or a one-cancels-other pair of opposite legs."""
 
@@ -116,7 +116,7 @@ class EntrySignalled:
             raise InvalidEventError("the two legs of a one-cancels-other entry need opposite sides")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class TrailProposed:
     """A candidate protective stop; accepted only if, rounded toward safety, it is tighter."""
 
@@ -129,7 +129,7 @@ class TrailProposed:
         _require_decimal("stop_price", self.stop_price, positive=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class PriceMoved:
     """The strategy saw a bar close at ``price`` while a pair rests one leg at a time: the leg
     held back is swapped in when it is now the nearer one (``Rules.one_resting_leg``)."""
@@ -143,7 +143,7 @@ class PriceMoved:
         _require_decimal("price", self.price, positive=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class InitialStopRevised:
     """The strategy moved the initial stop of its working entry leg on ``side`` (before any fill).
 
@@ -163,7 +163,7 @@ class InitialStopRevised:
         _require_decimal("stop_price", self.stop_price, positive=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class ExitSignalled:
     """The strategy wants out (target, manual exit, ...): cancel working orders, then flatten."""
 
@@ -175,7 +175,7 @@ class ExitSignalled:
         _require_aware(self.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class SquareOffReached:
     """The session's square-off time passed: flatten, and no new entry until the next day."""
 
@@ -186,7 +186,7 @@ class SquareOffReached:
         _require_aware(self.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class DayRolledOver:
     """A new trading session began: the day's entry counter starts again from zero."""
 
@@ -198,7 +198,7 @@ class DayRolledOver:
             raise InvalidEventError(f"trading_date must be a date, got {self.trading_date!r}")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class HaltRequested:
     """A kill switch: stop this symbol; cancel its entries, keep its stop, flatten if asked."""
 
@@ -211,7 +211,7 @@ class HaltRequested:
         _require_aware(self.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class ResumeRequested:
     """An operator lets a halted symbol trade again (refused unless its books are coherent)."""
 
@@ -222,7 +222,7 @@ class ResumeRequested:
         _require_aware(self.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class EntryTimedOut:
     """The entry of ``attempt`` waited too long: cancel what has not filled."""
 
@@ -236,7 +236,7 @@ class EntryTimedOut:
             raise InvalidEventError(f"attempt must be a positive int, got {self.attempt!r}")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class BrokerSnapshotTaken:
     """Reconciliation: the broker's net position for the symbol (negative for a short) and, when
     known, the client order ids of the symbol's orders the broker holds open.
@@ -273,7 +273,7 @@ class BrokerSnapshotTaken:
 # --- from the broker --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class OrderAccepted:
     """The broker acknowledged an order (Alpaca ``new``)."""
 
@@ -286,7 +286,7 @@ class OrderAccepted:
         _require_aware(self.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class OrderRejected:
     """The broker refused an order; it never worked."""
 
@@ -300,7 +300,7 @@ class OrderRejected:
         _require_aware(self.at)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class OrderFilled:
     """An order filled, in part or in full. Quantities are cumulative over the order's life.
 
@@ -325,7 +325,7 @@ class OrderFilled:
         _require_decimal("avg_fill_price", self.avg_fill_price, positive=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class _OrderEnded:
     """An order stopped working without filling further; ``filled_qty`` is what it filled before."""
 
@@ -343,17 +343,17 @@ class _OrderEnded:
             raise InvalidEventError("a partly filled order needs its avg_fill_price")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class OrderCancelled(_OrderEnded):
     """An order was cancelled; ``filled_qty`` is what it filled before."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class OrderExpired(_OrderEnded):
     """A day order ended at the close; for the lifecycle it ends like a cancel."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class OrderReplaced:
     """The broker replaced ``client_order_id`` by ``new_client_order_id`` (the old one is done)."""
 

@@ -1,11 +1,12 @@
 """One symbol's lifecycle machine: ``fire(event)`` decides under the symbol's own lock.
 
 The definition is one shared, static ``transitions.Machine`` built from the lifecycle table
-(``auto_transitions=False``, ``send_event=True``); each symbol is a small object holding its state,
-its books and its own ``RLock``. ``fire()`` is the only way to change either: it classifies the
-event on the published (immutable) books, takes the lock, consults the table, evaluates the guards,
-applies the transition, and returns an ``Outcome`` with the commands to execute *after* the lock
-is released, plus an immutable ``Snapshot``::
+(``auto_transitions=False``; guards and effects are handed the ``Decision`` itself, the
+trigger's one argument, rather than an ``EventData`` to unwrap); each symbol is a small object
+holding its state, its books and its own ``RLock``. ``fire()`` is the only way to change either:
+it classifies the event on the published (immutable) books, takes the lock, consults the table,
+evaluates the guards, applies the transition, and returns an ``Outcome`` with the commands to
+execute *after* the lock is released, plus an immutable ``Snapshot``::
 
     >>> from datetime import date
     >>> m = SymbolMachine(strategy="s8020", symbol="AAPL", trading_date=date(2026, 11, 23))
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from collections.abc import Hashable
+from dataclasses import field
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -43,6 +44,7 @@ from machines._lifecycle import DECLARATIONS, Anomaly, Decline, Ignore, Moves
 from machines._rules import Rules, check_identity
 from machines._snapshot import Counters, Snapshot
 from machines._state import State
+from machines._values import value
 
 __all__ = ["Outcome", "OutcomeKind", "SymbolMachine"]
 
@@ -91,7 +93,7 @@ class _View:
     def __init__(self, machine: SymbolMachine, last_trigger: str | None) -> None:
         self.machine = machine
         self.books = machine._books
-        self.state = machine._state_now
+        self.state = _STATE_OF[machine._state]
         self.last_trigger = last_trigger
         self.transitions = machine._transitions
         self.races = machine._races
@@ -128,7 +130,7 @@ class _View:
         return built
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class Outcome:
     """The result of one ``fire()``: what happened and what the runner must do now."""
 
@@ -152,20 +154,7 @@ class Outcome:
         return getattr(self.event, "client_order_id", None)
 
 
-def _adapt(fn: Callable[[Decision], Any]) -> Callable[[Any], Any]:
-    def call(event_data: Any) -> Any:
-        return fn(event_data.kwargs["decision"])
-
-    call.__name__ = call.__qualname__ = fn.__name__
-    return call
-
-
 def _compile() -> Machine:
-    adapted: dict[Callable[[Decision], Any], Callable[[Any], Any]] = {}
-
-    def wrap(fns: tuple[Callable[[Decision], Any], ...]) -> list[Callable[[Any], Any]]:
-        return [adapted.setdefault(fn, _adapt(fn)) for fn in fns]
-
     # transitions treats Enum states by their member names: it is handed the plain values.
     transitions: list[dict[str, Any]] = []
     for (state, trigger), declaration in DECLARATIONS.items():
@@ -176,8 +165,8 @@ def _compile() -> Machine:
                         "trigger": trigger,
                         "source": state.value,
                         "dest": None if go.dest is None else go.dest.value,
-                        "conditions": wrap(go.guards),
-                        "after": wrap(go.effects),
+                        "conditions": list(go.guards),
+                        "after": list(go.effects),
                     }
                 )
     return Machine(
@@ -186,7 +175,9 @@ def _compile() -> Machine:
         transitions=transitions,
         initial=State.FLAT.value,
         auto_transitions=False,
-        send_event=True,
+        # Callbacks get the trigger's arguments: ``trigger(model, decision)`` calls each guard
+        # and effect as ``fn(decision)``, with no wrapper to unpack an ``EventData``.
+        send_event=False,
         model_attribute="_state",
     )
 
@@ -207,7 +198,7 @@ class SymbolMachine:
         "_lock",
         "_races",
         "_reasons",
-        "_state_now",
+        "_state",
         "_transitions",
         "_view",
         "rules",
@@ -229,7 +220,10 @@ class SymbolMachine:
         self.symbol = symbol
         self.rules = rules
         self._lock = threading.RLock()
-        self._state_now = State.FLAT
+        # The one attribute the shared ``transitions`` machine reads and writes
+        # (``model_attribute``): the state's plain name, as it knows states (an Enum it would
+        # take by member name); ``state`` maps it back to the ``State``.
+        self._state = State.FLAT.value
         self._books = Books(trading_date)
         self._transitions = self._declined = self._races = self._anomalies = 0
         self._reasons: dict[str, int] | None = None
@@ -238,18 +232,7 @@ class SymbolMachine:
     @property
     def state(self) -> State:
         """The current state."""
-        return self._state_now
-
-    # The attribute the shared ``transitions`` machine reads and writes (``model_attribute``). It
-    # knows states by their plain names (an Enum it would take by member name), so it reads and
-    # writes those; the machine keeps the ``State``.
-    @property
-    def _state(self) -> str:
-        return self._state_now.value
-
-    @_state.setter
-    def _state(self, name: str) -> None:
-        self._state_now = _STATE_OF[name]
+        return _STATE_OF[self._state]
 
     def snapshot(self) -> Snapshot:
         """The state and books as of the last completed ``fire()``."""
@@ -270,7 +253,7 @@ class SymbolMachine:
             twin.symbol = self.symbol
             twin.rules = self.rules
             twin._lock = threading.RLock()
-            twin._state_now = self._state_now
+            twin._state = self._state
             twin._books = self._books
             twin._transitions = self._transitions
             twin._declined = self._declined
@@ -296,14 +279,9 @@ class SymbolMachine:
         last trigger: two machines that reached the same situation by different paths share
         a fingerprint, which is what deduplicates a model checker's visited states.
         """
-        with self._lock:
-            return (
-                self.strategy,
-                self.symbol,
-                self.rules,
-                self._state_now,
-                self._books.fingerprint(),
-            )
+        with self._lock:  # the state and the books it goes with; published books never change
+            state, books = self._state, self._books
+        return (self.strategy, self.symbol, self.rules, _STATE_OF[state], books.fingerprint())
 
     def decided(self, client_order_id: str) -> bool:
         """Whether this machine decided the order with this id: it works, or it finished.
@@ -316,54 +294,52 @@ class SymbolMachine:
 
     def counters(self) -> Counters:
         """This machine's counters, with the reason of every race, decline and anomaly."""
-        with self._lock:
-            return Counters(
-                transitions=self._transitions,
-                declined=self._declined,
-                races=self._races,
-                anomalies=self._anomalies,
-                by_reason=MappingProxyType(dict(sorted((self._reasons or {}).items()))),
-            )
+        with self._lock:  # the counts, copied together; the record is built after the lock
+            counts = self._transitions, self._declined, self._races, self._anomalies
+            reasons = dict(self._reasons or {})
+        transitions, declined, races, anomalies = counts
+        return Counters(
+            transitions=transitions,
+            declined=declined,
+            races=races,
+            anomalies=anomalies,
+            by_reason=MappingProxyType(dict(sorted(reasons.items()))),
+        )
 
     def fire(self, event: Event) -> Outcome:
         """Decide on one event under this symbol's lock; return what to do after it.
 
         Never raises for an unexpected event: every (state, trigger) pair is declared.
         """
-        # Classifying an order event and drafting the books only read the published books,
-        # which are never mutated again, so it happens before the lock; under the lock an
-        # identity check proves nobody decided in between (or it is done again there).
+        # Classifying an order event, drafting the books and setting up the decision only read
+        # the published books, which are never mutated again, so they happen before the lock;
+        # under it an identity check proves nobody decided in between (or it is done again
+        # there). Only the table, the transition and the counters need the lock.
         books = self._books
-        trigger, draft = _prepare(books, event)
+        decision = self._decision(books, event)
         with self._lock:
             if self._books is not books:
-                trigger, draft = _prepare(self._books, event)
-            state_from = self._state_now
-            kind, reason, commands = self._decide(event, trigger, draft)
-            state_to = self._state_now
-            last = trigger if commands is not None else self._view.last_trigger
+                decision = self._decision(self._books, event)
+            state_from = self._state
+            kind, reason, commands = self._decide(decision)
+            state_to = self._state
+            last = decision.trigger if commands is not None else self._view.last_trigger
             view = self._view = _View(self, last)
-        outcome = Outcome(
+        return Outcome(
             kind=kind,
-            trigger=trigger,
+            trigger=decision.trigger,
             reason=reason,
-            state_from=state_from,
-            state_to=state_to,
+            state_from=_STATE_OF[state_from],
+            state_to=_STATE_OF[state_to],
             commands=tuple(commands) if commands else (),
             event=event,
             _view=view,
         )
-        return outcome
 
-    def _decide(
-        self, event: Event, trigger: str, draft: Books
-    ) -> tuple[OutcomeKind, str | None, list[Command] | None]:
-        """Consult the table; commit the draft if accepted or an anomaly.
-
-        Returns the kind, the reason, and the commands (``None`` when nothing changed).
-        """
-        declaration = DECLARATIONS[(self._state_now, trigger)]
-        decision = Decision(
+    def _decision(self, books: Books, event: Event) -> Decision:
+        """The decision ``event`` asks for on ``books``: its trigger and a draft to decide on."""
+        trigger, draft = _prepare(books, event)
+        return Decision(
             strategy=self.strategy,
             symbol=self.symbol,
             rules=self.rules,
@@ -371,10 +347,18 @@ class SymbolMachine:
             event=event,
             books=draft,
         )
+
+    def _decide(self, decision: Decision) -> tuple[OutcomeKind, str | None, list[Command] | None]:
+        """Consult the table; commit the draft if accepted or an anomaly.
+
+        Returns the kind, the reason, and the commands (``None`` when nothing changed).
+        """
+        trigger = decision.trigger
+        declaration = DECLARATIONS[(_STATE_OF[self._state], trigger)]
         reason: str | None = None
         if isinstance(declaration, Moves):
-            if _EVENTS[trigger].trigger(self, decision=decision):
-                self._books = draft
+            if _EVENTS[trigger].trigger(self, decision):
+                self._books = decision.books
                 self._transitions += 1
                 return OutcomeKind.ACCEPTED, None, decision.commands
             otherwise = declaration.otherwise
@@ -384,9 +368,9 @@ class SymbolMachine:
         if isinstance(declaration, Anomaly):
             decision.reason = reason = reason or declaration.reason
             decision.trigger = "anomaly_flatten" if declaration.flatten else "anomaly"
-            _EVENTS[decision.trigger].trigger(self, decision=decision)
+            _EVENTS[decision.trigger].trigger(self, decision)
             decision.trigger = trigger
-            self._books = draft
+            self._books = decision.books
             self._anomalies += 1
             self._count(reason)
             return OutcomeKind.ANOMALY, reason, decision.commands

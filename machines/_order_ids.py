@@ -91,6 +91,12 @@ class ClientOrderId:
 
         Only an exact round trip counts: ``str(ClientOrderId.parse(text)) == text``.
         """
+        # The runner reads the id of every trade update and command result; an order's id comes
+        # back several times (accepted, filled, cancelled), and the parts are immutable.
+        return _parse(text) if cls is ClientOrderId else cls._read(text)
+
+    @classmethod
+    def _read(cls, text: str) -> ClientOrderId | None:
         parts = text.split("-")
         seq = 0
         if len(parts) > 5 and parts[-1][:1] == "r" and _is_number(parts[-1][1:]):
@@ -115,6 +121,11 @@ class ClientOrderId:
         except ValueError:  # not a calendar date
             return None
         return parsed if parsed.symbol and str(parsed) == text else None
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> ClientOrderId | None:
+    return ClientOrderId._read(text)
 
 
 def _is_number(text: str) -> bool:

@@ -7,9 +7,11 @@ order ids are formatted and read in ``_order_ids``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from enum import StrEnum
+
+from machines._values import value
 
 __all__ = ["OrderRole", "OrderTrack", "Side", "TrackStatus"]
 
@@ -23,12 +25,16 @@ class Side(StrEnum):
     @property
     def opposite(self) -> Side:
         """The side that closes a position opened on this side."""
-        return Side.SELL if self is Side.BUY else Side.BUY
+        return _OPPOSITE[self]  # a lookup: reading ``Side.BUY`` off the class costs more
 
     @property
     def sign(self) -> int:
         """+1 for a buy, -1 for a sell: a fill changes the position by ``sign * qty``."""
-        return 1 if self is Side.BUY else -1
+        return _SIGN[self]
+
+
+_OPPOSITE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
+_SIGN = {Side.BUY: 1, Side.SELL: -1}
 
 
 class OrderRole(StrEnum):
@@ -48,7 +54,7 @@ class TrackStatus(StrEnum):
     DONE = "done"  # terminal: filled, cancelled, expired, rejected or replaced
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class OrderTrack:
     """One order the machine placed, as far as the machine knows it."""
 
@@ -73,7 +79,9 @@ class OrderTrack:
         return self._moved(status, filled_qty, avg_fill_price)
 
     def with_status(self, status: TrackStatus) -> OrderTrack:
-        """This order in another status."""
+        """This order in another status (itself, if already in it: it is immutable)."""
+        if status is self.status:  # retiring a finished order, acknowledging twice, ...
+            return self
         return self._moved(status, self.filled_qty, self.avg_fill_price)
 
     def _moved(

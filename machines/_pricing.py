@@ -11,7 +11,7 @@ fixed tick (US equities: 0.01) and a banded one (NSE) are used the same way::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Protocol
 
 from machines._exceptions import InvalidRulesError
@@ -100,16 +100,28 @@ NSE_TICKS = PriceBands(
 )
 
 
+def _above_grid(price: Decimal, tick: Decimal) -> Decimal:
+    """How far ``price`` lies above the grid line below it: in ``[0, tick)``, exactly.
+
+    Decimal's ``%`` is exact and takes the dividend's sign, so a negative remainder is moved up
+    by one tick. A remainder and a subtraction cost less than the division, the rounding to an
+    integer (a keyword call) and the product they replace, and give the same grid line.
+    """
+    above = price % tick
+    return above + tick if above < 0 else above
+
+
 def floor_to_tick(price: Decimal, rule: TickRule) -> Decimal:
     """The largest price on the grid that is ``<= price``."""
     tick = rule.size_at(price)
-    return ((price / tick).to_integral_value(rounding=ROUND_FLOOR) * tick).quantize(tick)
+    return (price - _above_grid(price, tick)).quantize(tick)
 
 
 def ceil_to_tick(price: Decimal, rule: TickRule) -> Decimal:
     """The smallest price on the grid that is ``>= price``."""
     tick = rule.size_at(price)
-    return ((price / tick).to_integral_value(rounding=ROUND_CEILING) * tick).quantize(tick)
+    above = _above_grid(price, tick)
+    return (price - above + tick if above else price).quantize(tick)
 
 
 def is_on_tick(price: Decimal, rule: TickRule) -> bool:

@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from machines._orders import OrderRole, OrderTrack, Side, TrackStatus
 from machines._state import State
+from machines._values import value
 
 __all__ = ["Counters", "Snapshot"]
 
@@ -22,7 +23,7 @@ __all__ = ["Counters", "Snapshot"]
 _MANAGING = frozenset({State.IN_POSITION, State.STOP_REPLACING})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class Snapshot:
     """An immutable view of one symbol, safe to read from any thread."""
 

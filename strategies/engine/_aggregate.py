@@ -46,7 +46,7 @@ class _Bucket:
     def bar(self) -> Bar:
         if len(self.minutes) == 1:  # data of the strategy's own size: most buckets, in replay
             (only,) = self.minutes.values()
-            return self._one(only)
+            return _bar_of_one(self.symbol, self.start, only)
         bars = [self.minutes[k] for k in sorted(self.minutes)]
         volume = sum((b.volume for b in bars), Decimal(0))
         vwap = None
@@ -64,24 +64,25 @@ class _Bucket:
             vwap=vwap,
         )
 
-    def _one(self, minute: Bar) -> Bar:
-        """The bucket of one bar: the same sums as ``bar`` (a Decimal(0) + the volume keeps
-        its spelling as the sum does), without the generators."""
-        volume = Decimal(0) + minute.volume
-        vwap = None
-        if volume > 0 and minute.vwap is not None:
-            vwap = (Decimal(0) + minute.vwap * minute.volume) / volume
-        return Bar(
-            symbol=self.symbol,
-            start=self.start,
-            open=minute.open,
-            high=minute.high,
-            low=minute.low,
-            close=minute.close,
-            volume=volume,
-            trade_count=minute.trade_count,
-            vwap=vwap,
-        )
+
+def _bar_of_one(symbol: str, start: datetime, minute: Bar) -> Bar:
+    """The bucket of one bar: the same sums as ``_Bucket.bar`` (a Decimal(0) + the volume keeps
+    its spelling as the sum does), without the generators."""
+    volume = Decimal(0) + minute.volume
+    vwap = None
+    if volume > 0 and minute.vwap is not None:
+        vwap = (Decimal(0) + minute.vwap * minute.volume) / volume
+    return Bar(
+        symbol=symbol,
+        start=start,
+        open=minute.open,
+        high=minute.high,
+        low=minute.low,
+        close=minute.close,
+        volume=volume,
+        trade_count=minute.trade_count,
+        vwap=vwap,
+    )
 
 
 class BarAggregator:
@@ -129,6 +130,29 @@ class BarAggregator:
         if self._feed is not None and bar.start + self._feed >= bucket.end:
             done += self._finish([bucket])  # its last minute: nothing can follow
         return done
+
+    def add_each_alone(self, bars: Iterable[Bar]) -> list[Bar]:
+        """``add`` of every bar of ``bars`` when the feed is of the interval's own size: then
+        every bar completes its bucket on arrival (its last minute is itself), so no bucket is
+        ever left open and each bar is its bucket's only one — the same bars ``add`` builds,
+        without a bucket per bar (a plain replay of 5-minute data spent as long building them
+        as replaying them)."""
+        if self._feed != self._interval:
+            raise ValueError("bars build their buckets alone only from a feed of their size")
+        built: list[Bar] = []
+        sent = self._sent
+        for bar in bars:
+            start = self._bucket_start(bar)
+            if start is None:
+                self.outside_session += 1
+                continue
+            last = sent.get(bar.symbol)
+            if last is not None and start <= last:
+                self.late_updates += 1
+                continue
+            sent[bar.symbol] = start
+            built.append(_bar_of_one(bar.symbol, start, bar))
+        return built
 
     def update(self, bar: Bar) -> bool:
         """An updated minute (late trades): it replaces the minute if its bucket is still open;
@@ -208,12 +232,16 @@ def aggregate_bars(
 ) -> tuple[list[Bar], int]:
     """``bars`` (in time order) as ``interval`` bars of the regular session; and how many bars
     fell outside it. A replay's way in: the same buckets a live run builds."""
-    builder = BarAggregator(session, interval, feed=interval_of(bars))
+    feed = interval_of(bars)
+    builder = BarAggregator(session, interval, feed=feed)
     out: list[Bar] = []
     with collector_paused():  # a year of bars is built here, and none of them is garbage
-        for bar in bars:
-            out.extend(builder.add(bar))
-        out.extend(builder.flush())
+        if feed == interval:
+            out = builder.add_each_alone(bars)
+        else:
+            for bar in bars:
+                out.extend(builder.add(bar))
+            out.extend(builder.flush())
     return out, builder.outside_session
 
 

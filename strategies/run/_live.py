@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from brokers import Bar, SimExchange
+from strategies._memory import tuned_for_live
 from strategies.engine import (
     Engine,
     Observer,
@@ -295,7 +296,8 @@ def run_live(
                 pace=pace_by_rate_limit(venue.broker, reserve=settings.command_workers),
             )
         try:
-            with _stop_on_signals(runner):
+            # Start-up is done: its heap is frozen out of collections from here (_memory).
+            with _stop_on_signals(runner), tuned_for_live():
                 runner.run()
         finally:
             if engine.executor is not None:

@@ -47,7 +47,7 @@ PAGE = """<!doctype html>
   .chart-bar { display: flex; align-items: center; gap: 8px; }
   .chart-bar button { font: inherit; padding: 2px 10px; }
   #chart-title { font-weight: 600; flex: 1; }
-  .scroll { max-height: 480px; overflow-y: auto; }
+  .scroll { max-height: 480px; overflow: auto; }
   .muted { color: #586069; }
 </style>
 <script>{{plotly}}</script>
@@ -124,9 +124,14 @@ function table(el, columns, rows) {
   });
 }
 
+// summary.json keeps "pnl" (the gross) for older readers; beside "gross_pnl" it says nothing new.
+function alias(key, row) { return key === "pnl" && "gross_pnl" in row; }
+
 function keysOf(rows) {
   const keys = [];
-  rows.forEach((row) => Object.keys(row).forEach((k) => { if (!keys.includes(k)) keys.push(k); }));
+  rows.forEach((row) => Object.keys(row).forEach((k) => {
+    if (!keys.includes(k) && !alias(k, row)) keys.push(k);
+  }));
   return keys;
 }
 
@@ -137,7 +142,7 @@ function drawTotals() {
   const total = summary.total || {};
   const extra = {bars: summary.bars, "symbol-days": D.charts.length};
   Object.entries(Object.assign({}, total, extra)).forEach(([k, v]) => {
-    if (v === undefined || (typeof v === "object" && v !== null)) return;
+    if (v === undefined || (typeof v === "object" && v !== null) || alias(k, total)) return;
     const card = document.createElement("div");
     card.className = "card";
     card.appendChild(cell("b", v, isPnl(k) ? signClass(v) : ""));

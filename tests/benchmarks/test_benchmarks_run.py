@@ -12,6 +12,7 @@ from benchmarks.__main__ import QUICK, run_all
 from benchmarks._common import (
     README_BEGIN,
     README_END,
+    Figure,
     how_scale_grows,
     markdown,
     merge_results,
@@ -27,12 +28,15 @@ def test_dispatch_runs_fire_and_both_baselines_on_the_same_work() -> None:
     assert result["events"] == 3 * result["events_per_cycle"]
     assert set(result["events_per_s"]) == {"fire", "bare_transitions", "dict_fsm"}
     assert result["ratio_vs_bare_transitions"] > 0
+    assert result["cpu_ratio_vs_bare_transitions"] > 0
 
 
 def test_the_dispatch_cycle_is_realistic_and_never_anomalous() -> None:
     steps = dispatch.trace(dispatch.events(2))
     assert steps[-1][1] == State.FLAT
-    assert {State.ENTRY_PENDING, State.IN_POSITION, State.STOP_REPLACING, State.EXITING} <= {s for _, s, _ in steps}
+    assert {State.ENTRY_PENDING, State.IN_POSITION, State.STOP_REPLACING, State.EXITING} <= {
+        s for _, s, _ in steps
+    }
 
 
 def test_fire_profile_names_frames() -> None:
@@ -79,14 +83,17 @@ def test_a_session_replay_is_deterministic_and_trades() -> None:
 
 
 def test_the_scale_rows_carry_cpu_and_wall_with_baselines_and_growth() -> None:
-    """At the quick sizes: every timed scale row twice (CPU, wall), each with its same-run
-    baseline, ratio and verdict; every size's growth against the smallest in the details."""
+    """At the quick sizes: every timed scale row in both clocks (CPU, and the same run's wall
+    beside it), each with its same-run baseline, ratio and verdict; every size's growth
+    against the smallest in the details."""
     figures, _ = run_all(QUICK, only=["scale"], log=lambda _: None)
     names = [f.name for f in figures]
     timed = ["build 50 symbol machines", "bar close deciding 40 symbols", "replay one session"]
     for stem in timed:
-        pair = [n for n in names if n.startswith(stem)]
-        assert [n.rsplit(" ", 1)[-1] for n in pair] == ["(CPU)", "(wall)"], stem
+        (figure,) = [f for f in figures if f.name.startswith(stem)]
+        assert figure.wall_value is not None, stem
+        assert figure.wall_baseline is not None, stem
+        assert figure.wall_ratio is not None, stem
     assert any(n.startswith("memory per symbol after a bar close") for n in names)
     assert any(n.startswith("replay peak memory per symbol") for n in names)
     for figure in figures:
@@ -96,7 +103,7 @@ def test_the_scale_rows_carry_cpu_and_wall_with_baselines_and_growth() -> None:
             assert figure.baseline is not None, figure.name
             assert figure.ratio is not None, figure.name
     by_name = {f.name: f for f in figures}
-    close = by_name["bar close deciding 40 symbols (CPU)"]
+    close = by_name["bar close deciding 40 symbols"]
     sizes = close.details["sizes"]
     assert [row["symbols"] for row in sizes] == QUICK["scale_desk_sizes"]
     assert sizes[0]["cpu_us_per_symbol_vs_smallest"] == 1.0
@@ -113,12 +120,23 @@ def test_lock_hold_samples_every_fire_of_both_threads() -> None:
     result = latency.lock_hold(cycles=2, symbols_per_thread=2)
     assert result["events"] == 2 * 2 * 2 * 20
     assert {"p50", "p99"} <= set(result["hold_us"])
+    assert result["hold_cpu_us"]["n"] == result["hold_us"]["n"]  # CPU time of every hold too
+
+
+def test_the_trigger_share_experiment_puts_transitions_back() -> None:
+    """Both paths fire every event; the shared definition's events are transitions' again."""
+    from machines._machine import _EVENTS, LIFECYCLE
+
+    result = latency.trigger_share(cycles=1, symbols=2, repeats=1)
+    assert result["transitions"]["hold_cpu_us"]["n"] == result["same_rows"]["hold_cpu_us"]["n"]
+    assert all(_EVENTS[name] is event for name, event in LIFECYCLE.events.items())
 
 
 def test_in_process_latency_samples_each_fill() -> None:
     result = latency.in_process(samples=3, warmup=1)
     assert result["samples"] == 3
     assert result["update_to_command_us"]["p99"] > 0
+    assert result["update_to_command_cpu_us"]["n"] == 3  # and the CPU time of each
 
 
 def test_loopback_latency_samples_each_fill() -> None:
@@ -134,6 +152,7 @@ def test_replay_builds_ten_symbols_from_five() -> None:
     result = replay.measure(10, repeats=1, days=1)
     assert result["bars"] == len(bars)
     assert result["bars_per_s"] > 0
+    assert result["cpu_bars_per_s"] > 0
 
 
 def test_verify_explores_the_same_depth_with_and_without_dedup() -> None:
@@ -160,6 +179,22 @@ def test_merging_rows_keeps_the_others_and_says_when(tmp_path: Path) -> None:
     assert len(again["merged"]) == 1
 
 
+def test_a_renamed_row_gives_way_to_its_successors_in_its_place(tmp_path: Path) -> None:
+    """A merge puts the rows that now measure a renamed figure where it was, not at the end."""
+    figures, extra = run_all(QUICK, only=["scale"], log=lambda _: None)
+    write_results(figures, tmp_path, extra)
+    old = figures[0].name
+    first, second = (
+        Figure(name=f"{old}, {clock}", value=1.0, unit="s", target="—", passed=True)
+        for clock in ("CPU", "wall")
+    )
+    json_path, _ = merge_results(
+        [first, second], tmp_path, ["scale"], renamed={old: (first.name, second.name)}
+    )
+    names = [f["name"] for f in json.loads(json_path.read_text(encoding="utf-8"))["figures"]]
+    assert names == [first.name, second.name, *(f.name for f in figures[1:])]
+
+
 def test_the_entry_point_writes_json_and_markdown(tmp_path: Path) -> None:
     figures, extra = run_all(QUICK, only=["scale", "in_process"], log=lambda _: None)
     json_path, md_path = write_results(figures, tmp_path, extra)
@@ -184,7 +219,12 @@ def test_results_json_holds_every_figure_with_baseline_and_verdict() -> None:
     document = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
     names = " ".join(f["name"] for f in document["figures"])
     for wanted in (
-        "fire()", "build", "bytes per symbol", "lock hold", "in process", "loopback",
+        "fire()",
+        "build",
+        "bytes per symbol",
+        "lock hold",
+        "in process",
+        "loopback",
         "verify states/s",
     ):
         assert wanted in names

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import pytest
 from hypothesis import given
@@ -66,6 +66,22 @@ class TestFixedTick:
         assert high - low in (0, tick)
         assert m.is_on_tick(low, rule)
         assert m.is_on_tick(high, rule)
+
+    @given(
+        price=st.decimals(min_value=D("-100000"), max_value=D("100000"), places=4, allow_nan=False),
+        tick=st.sampled_from([D("0.01"), D("0.05"), D("0.10"), D("0.25"), D("5.00"), D("1")]),
+    )
+    def test_rounding_is_the_division_formula_to_the_digit(self, price, tick):
+        """The remainder-based rounding gives what the division formula it replaced gave,
+        ``floor(price / tick) * tick`` quantized: the same digits and exponent for every price
+        (a negative one may round to a zero without its sign, which prices never are)."""
+        rule = FixedTick(tick)
+        for rounded, direction in ((m.floor_to_tick, ROUND_FLOOR), (m.ceil_to_tick, ROUND_CEILING)):
+            expected = ((price / tick).to_integral_value(rounding=direction) * tick).quantize(tick)
+            got = rounded(price, rule)
+            assert got == expected
+            if price >= 0 or expected:
+                assert str(got) == str(expected)
 
 
 class TestNseBands:

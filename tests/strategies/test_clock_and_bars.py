@@ -200,6 +200,30 @@ class TestAggregator:
         (general,), _ = aggregate_bars([empty, later], session, FIVE)
         assert repr(built) == repr(general)
 
+    def test_bars_of_the_strategys_size_build_what_one_at_a_time_builds(self, session):
+        """5-minute data into 5-minute bars takes the shortcut (each bar its bucket's only one,
+        complete on arrival): the same bars, in the same order, the same bars outside the
+        session and late ones, as ``add`` one bar at a time — with a pre-market bar, a weekend
+        bar, a bar off the grid (09:37), a repeated bar and two symbols interleaved."""
+        bars = [
+            flat("A", at(MONDAY, 9, 0)),
+            flat("A", at(MONDAY, 9, 30)),
+            flat("B", at(MONDAY, 9, 30), "20.00"),
+            flat("A", at(MONDAY, 9, 37), "10.50"),
+            flat("B", at(MONDAY, 9, 40), "20.50"),
+            flat("B", at(MONDAY, 9, 40), "20.75"),
+            flat("A", at(MONDAY, 9, 45), "11.00"),
+            flat("A", at(date(2012, 11, 24), 10, 0)),
+        ]
+        alone = BarAggregator(session, FIVE, feed=FIVE)
+        one_at_a_time = BarAggregator(session, FIVE, feed=FIVE)
+        expected = [built for bar in bars for built in one_at_a_time.add(bar)]
+        expected += one_at_a_time.flush()
+        assert [repr(b) for b in alone.add_each_alone(bars)] == [repr(b) for b in expected]
+        assert (alone.outside_session, alone.late_updates) == (2, 1)
+        assert (one_at_a_time.outside_session, one_at_a_time.late_updates) == (2, 1)
+        assert aggregate_bars(bars, session, FIVE) == (expected, 2)
+
 
 def _plan(session) -> SessionPlan:
     return SessionPlan(
