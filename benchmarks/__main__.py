@@ -20,7 +20,6 @@ from benchmarks import (
     executor,
     latency,
     replay,
-    scale,
     scale_run,
     startup,
     sweep,
@@ -133,48 +132,10 @@ def fig_dispatch(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
 
 
 def fig_scale(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
-    """10,000 symbols on one desk: build time (CPU and wall) and bytes per symbol against a
-    Machine per symbol, how the build grows; then one bar close deciding every symbol, its
-    memory, and one session replayed over 50,000 symbols, each with its growth (``scale_run``)."""
-    ours = scale.measure(scale._build_ours, sizes["scale_symbols"])
-    base = scale.measure(scale._build_baseline, sizes["scale_baseline_symbols"])
-    grows = scale_run.growth(
-        [scale.measure(scale._build_desk, n) for n in sizes["scale_desk_sizes"]],
-        ("build_us_per_symbol", "build_cpu_us_per_symbol"),
-    )
-    n = int(ours["symbols"])
-    per_base = {  # the baseline scaled to the same count
-        key: base[key] / base["symbols"] * ours["symbols"] for key in ("build_cpu_s", "build_s")
-    }
-    figures = [
-        Figure(
-            name=f"build {n:,} symbol machines",
-            value=ours["build_cpu_s"],
-            unit="s",
-            baseline=per_base["build_cpu_s"],
-            baseline_name=f"Machine per symbol, scaled from {int(base['symbols'])}",
-            ratio=per_base["build_cpu_s"] / ours["build_cpu_s"],
-            target="<= 0.25 s (CPU; ratio = speed-up)",
-            passed=ours["build_cpu_s"] <= 0.25,
-            details={"ours": ours, "baseline": base, "desk_sizes": grows},
-            wall_value=ours["build_s"],
-            wall_baseline=per_base["build_s"],
-            wall_ratio=per_base["build_s"] / ours["build_s"],
-        )
-    ]
-    figures.append(
-        Figure(
-            name="bytes per symbol",
-            value=ours["bytes_per_symbol"],
-            unit="B",
-            baseline=base["bytes_per_symbol"],
-            baseline_name="Machine per symbol",
-            ratio=base["bytes_per_symbol"] / ours["bytes_per_symbol"],
-            target="<= 2 KB (ratio = saving)",
-            passed=ours["bytes_per_symbol"] <= 2048,
-        )
-    )
-    return figures + scale_run.figures(sizes), {}
+    """10,000 symbols on one desk: build time and bytes per symbol against a Machine per
+    symbol, one bar close deciding every symbol and its memory; one session replayed over
+    50,000 symbols; each with how it grows (``scale_run``)."""
+    return scale_run.build_figures(sizes) + scale_run.figures(sizes), {}
 
 
 def _rounds(measure: Callable[[], dict[str, Any]], key: str, rounds: int) -> dict[str, Any]:

@@ -42,6 +42,7 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from benchmarks import scale
 from benchmarks._common import Figure
 from benchmarks._synthetic import opening_range_spec, session_bars, symbol_names
 from brokers import Bar
@@ -49,7 +50,7 @@ from strategies.engine import trades_csv
 from strategies.run import build_engine, replay_bars
 from strategies.spec import StrategySpec
 
-__all__ = ["bar_close", "desk_memory", "figures", "growth", "replay_session"]
+__all__ = ["bar_close", "build_figures", "desk_memory", "figures", "growth", "replay_session"]
 
 _DECIDING = 2  # the third bar (09:40-09:45) completes the 15-minute opening range
 
@@ -201,6 +202,50 @@ def growth(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, An
         {**row, **{f"{key}_vs_smallest": round(row[key] / first[key], 3) for key in keys}}
         for row in rows
     ]
+
+
+def build_figures(sizes: dict[str, Any]) -> list[Figure]:
+    """Build time (both clocks) and bytes per symbol of ``scale_symbols`` machines against a
+    ``transitions.Machine`` per symbol, with the desk's build at each size (``scale``)."""
+    ours = scale.measure(scale._build_ours, sizes["scale_symbols"])
+    base = scale.measure(scale._build_baseline, sizes["scale_baseline_symbols"])
+    grows = growth(
+        [scale.measure(scale._build_desk, n) for n in sizes["scale_desk_sizes"]],
+        ("build_us_per_symbol", "build_cpu_us_per_symbol"),
+    )
+    n = int(ours["symbols"])
+    per_base = {  # the baseline scaled to the same count
+        key: base[key] / base["symbols"] * ours["symbols"] for key in ("build_cpu_s", "build_s")
+    }
+    figures = [
+        Figure(
+            name=f"build {n:,} symbol machines",
+            value=ours["build_cpu_s"],
+            unit="s",
+            baseline=per_base["build_cpu_s"],
+            baseline_name=f"Machine per symbol, scaled from {int(base['symbols'])}",
+            ratio=per_base["build_cpu_s"] / ours["build_cpu_s"],
+            target="<= 0.25 s (CPU; ratio = speed-up)",
+            passed=ours["build_cpu_s"] <= 0.25,
+            details={"ours": ours, "baseline": base, "desk_sizes": grows},
+            wall_value=ours["build_s"],
+            wall_baseline=per_base["build_s"],
+            wall_ratio=per_base["build_s"] / ours["build_s"],
+        )
+    ]
+    figures.append(
+        Figure(
+            name="bytes per symbol",
+            value=ours["bytes_per_symbol"],
+            unit="B",
+            baseline=base["bytes_per_symbol"],
+            baseline_name="Machine per symbol",
+            ratio=base["bytes_per_symbol"] / ours["bytes_per_symbol"],
+            target="<= 2 KB (ratio = saving)",
+            passed=ours["bytes_per_symbol"] <= 2048,
+        )
+    )
+    return figures
 
 
 def figures(sizes: dict[str, Any]) -> list[Figure]:
