@@ -82,6 +82,25 @@ def test_a_session_replay_is_deterministic_and_trades() -> None:
     assert first["peak_bytes_per_symbol"] > 0
 
 
+def test_the_hot_path_rows_are_one_row_each_in_cpu_with_the_wall_beside() -> None:
+    """fire(), the lock hold and fill → stop: one row per figure, its value, baseline and
+    ratio in CPU time (the verdict's), the same run's wall time beside them."""
+    figures, _ = run_all(QUICK, only=["dispatch", "lock", "in_process"], log=lambda _: None)
+    names = [f.name for f in figures]
+    for name in (
+        "fire() events/s vs bare transitions",
+        "lock hold, 2 firing threads, p99",
+        "lock hold, 2 firing threads, p50",
+        "fill → stop at broker, in process, p99",
+        "fill → stop at broker, in process, p50",
+    ):
+        (figure,) = [f for f in figures if f.name == name]
+        assert figure.wall_value is not None, name
+        assert figure.wall_baseline is not None, name
+        assert figure.wall_ratio is not None, name
+    assert not [n for n in names if n.endswith((", CPU", ", wall"))]
+
+
 def test_the_scale_rows_carry_cpu_and_wall_with_baselines_and_growth() -> None:
     """At the quick sizes: every timed scale row in both clocks (CPU, and the same run's wall
     beside it), each with its same-run baseline, ratio and verdict; every size's growth
