@@ -31,7 +31,7 @@ the positions left without a stop or exit, for the runner's bound).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -98,6 +98,27 @@ def _progressed(known_status: TrackStatus, known_filled: Decimal, order: Order) 
     )
 
 
+def _replaced_one_ended(client_order_id: str, orders: Mapping[str, Order]) -> bool:
+    """Whether ``client_order_id`` is a replacement (``-rN``) whose replaced order the list
+    shows ended without being replaced (cancelled, filled, expired): a venue never replaces an
+    order that has ended, so the replacement's absence is evidence at once — no grace to wait.
+
+    A replace refused after its retries leaves the machine waiting on the replacement; the
+    square-off cancels the old stop and waits for both before it closes the position. Waiting
+    out the grace there kept a lock-step run's exit until after the close (the false-alarm
+    runs, seed 16, on a loaded host).
+    """
+    cid = ClientOrderId.parse(client_order_id)
+    if cid is None or cid.seq == 0:
+        return False
+    replaced = orders.get(str(replace(cid, seq=cid.seq - 1)))
+    return (
+        replaced is not None
+        and not replaced.is_open
+        and replaced.status is not OrderStatus.REPLACED
+    )
+
+
 def reconcile(
     *,
     strategy: str,
@@ -126,7 +147,9 @@ def reconcile(
             order = orders.get(track.client_order_id)
             if order is None:
                 first = missing_since.get(track.client_order_id, now)
-                if absence_is_evidence(first, now, timedelta(seconds=grace_seconds)):
+                if _replaced_one_ended(track.client_order_id, orders) or absence_is_evidence(
+                    first, now, timedelta(seconds=grace_seconds)
+                ):
                     lost = OrderRejected(
                         client_order_id=track.client_order_id, at=now, reason=NOT_AT_BROKER
                     )

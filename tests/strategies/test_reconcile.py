@@ -7,6 +7,7 @@ it is no orphan: the next pass compares it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -18,12 +19,15 @@ from machines import (
     EntrySignalled,
     HaltRequested,
     OrderAccepted,
+    OrderCancelled,
     OrderFilled,
     OrderRejected,
     OrderRole,
     PlaceStop,
+    ReplaceStop,
     Side,
     SquareOffReached,
+    TrailProposed,
 )
 from strategies.engine import FailedCommand
 from strategies.run import reconcile, redrive, unprotected
@@ -290,3 +294,46 @@ class TestAnOrderTheVenueFilledAtItsOwnSize:
         (snapshot,) = desk.snapshots()
         assert cid not in {t.client_order_id for t in snapshot.working_orders}
         assert one_pass().events == []
+
+
+class TestAReplacementOfAnEndedStop:
+    """A replace the venue refused after every retry leaves the machine waiting on the
+    replacement; the square-off cancels the old stop and waits for both. Once the list shows
+    the old stop ended without being replaced, the replacement cannot exist (a venue never
+    replaces an ended order): it is rejected for the machine at once, no grace waited, and the
+    position is closed."""
+
+    def _squared_off_with_a_lost_replace(self, status: OrderStatus):
+        desk, stop = _protected_desk()
+        desk.fire("AAPL", OrderAccepted(client_order_id=stop, at=AT))
+        (replace_stop,) = desk.fire("AAPL", TrailProposed(at=AT, stop_price=D("99.50"))).commands
+        assert isinstance(replace_stop, ReplaceStop)  # its delivery failed: no event follows
+        desk.fire("AAPL", SquareOffReached(at=AT))
+        ended = replace(_order(stop), status=status)
+        if status is OrderStatus.CANCELED:
+            desk.fire("AAPL", OrderCancelled(client_order_id=stop, at=AT, filled_qty=D(0)))
+        found = reconcile(
+            strategy="s",
+            snapshots=desk.snapshots(),
+            orders={stop: ended},
+            positions={"AAPL": D(100)},
+            client_id_of=lambda _venue: None,
+            now=AT,  # nothing has been missing for any time: no grace has passed
+            missing_since={},
+            grace_seconds=10.0,
+        )
+        return desk, replace_stop.new_client_order_id, found
+
+    def test_the_old_stop_cancelled_rejects_the_replacement_and_closes(self):
+        desk, replacement, found = self._squared_off_with_a_lost_replace(OrderStatus.CANCELED)
+        ((symbol, event),) = found.events
+        assert isinstance(event, OrderRejected)
+        assert (event.client_order_id, event.reason) == (replacement, "not_at_broker")
+        (close,) = desk.fire(symbol, event).commands
+        assert isinstance(close, ClosePosition)
+
+    def test_the_old_stop_replaced_waits_out_the_grace(self):
+        """Replaced: the replacement exists, the list may not show it yet."""
+        _desk, replacement, found = self._squared_off_with_a_lost_replace(OrderStatus.REPLACED)
+        assert not [e for _s, e in found.events if isinstance(e, OrderRejected)]
+        assert replacement in found.missing
