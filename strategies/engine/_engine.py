@@ -9,9 +9,10 @@ under a machine's lock.
 
 from __future__ import annotations
 
+import itertools
 import queue
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from time import perf_counter
 from typing import Any, Protocol
@@ -158,6 +159,10 @@ class Engine:
         #: Commands whose delivery failed, by the client order id they place or cancel; the
         #: runner's reconciliation re-drives them (``_REDRIVEN``) or lets them go.
         self.failed: dict[str, FailedCommand] = {}
+        #: Each client order id's last delivery that reached the broker, numbered (``next`` is
+        #: atomic: workers share it); ``delivery_mark``: the latest number.
+        self.delivered: dict[str, int] = {}
+        self._deliveries, self.delivery_mark = itertools.count(1), 0
         #: Called (any thread) when something makes the broker's books worth reading at once:
         #: a failed delivery, a refusal. The live runner asks its poller for a reconciliation.
         self.on_doubt: Callable[[], None] | None = None
@@ -176,7 +181,6 @@ class Engine:
             anomalies={s: c.anomalies for s, c in counters.items()},
             facts=facts,
         )
-
 
     # --- broker side -----------------------------------------------------------------------
 
@@ -279,6 +283,7 @@ class Engine:
             self._doubt()
             return False
         crash_point("after_send", type(command).__name__)
+        self.delivery_mark = self.delivered[placed_id(command)] = next(self._deliveries)
         self.failed.pop(placed_id(command), None)
         detail = "; ".join(getattr(r, "reason", "") for r in results)
         if again and not results:
@@ -296,13 +301,7 @@ class Engine:
         failed = FailedCommand(command=command, symbol=symbol, transition_seq=seq, failed_at=now)
         known = self.failed.get(failed.placed_id)
         if known is not None:
-            failed = FailedCommand(
-                command=command,
-                symbol=symbol,
-                transition_seq=seq,
-                failed_at=known.failed_at,
-                attempts=known.attempts + 1,
-            )
+            failed = replace(failed, failed_at=known.failed_at, attempts=known.attempts + 1)
         self.failed[failed.placed_id] = failed
 
     def _doubt(self) -> None:
@@ -432,7 +431,9 @@ class Engine:
                 why = (
                     "not_settled"
                     if not snapshot.is_settled
-                    else "alarm" if snapshot.needs_operator else "until_resumed"
+                    else "alarm"
+                    if snapshot.needs_operator
+                    else "until_resumed"
                 )
                 self.incidents.note(
                     incident.HALT_KEPT, symbol=symbol, reason=snapshot.halt_reason, why=why

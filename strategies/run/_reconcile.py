@@ -78,6 +78,26 @@ class Reconciliation:
     missing: dict[str, datetime] = field(default_factory=dict)  # client id → first missed
     lost: list[tuple[str, str]] = field(default_factory=list)  # (symbol, client id) never placed
     orders: dict[str, Order] = field(default_factory=dict)  # the broker's, by client order id
+    # The engine's delivery mark when the list was read (``Engine.delivery_mark``): an order
+    # delivered after it may be missing from the list and still be at the broker.
+    read_at_delivery: int = 0
+
+    def forget_absence_of(self, delivered_after: Callable[[str], bool]) -> None:
+        """Drop the "never placed" verdicts on orders delivered after the list was read (a
+        failed submit resent between the read and now: it is at the broker, or on its way)."""
+        stale = {cid for _symbol, cid in self.lost if delivered_after(cid)}
+        if not stale:
+            return
+        self.lost = [(s, cid) for s, cid in self.lost if cid not in stale]
+        self.events = [
+            (s, e)
+            for s, e in self.events
+            if not (
+                isinstance(e, OrderRejected)
+                and e.reason == NOT_AT_BROKER
+                and e.client_order_id in stale
+            )
+        ]
 
 
 def _progressed(known_status: TrackStatus, known_filled: Decimal, order: Order) -> bool:

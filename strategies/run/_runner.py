@@ -225,6 +225,7 @@ class LiveRunner:
 
     def _read_broker(self) -> Reconciliation:
         engine = self.engine
+        mark = engine.delivery_mark  # before the list: what is delivered later may be missing
         before = {p.symbol: p.qty for p in self.broker.list_positions()}
         snapshots = engine.desk.snapshots()
         # In batches of symbols; foreign orders (no prefix) are never parsed.
@@ -240,7 +241,7 @@ class LiveRunner:
         mine = engine.signals
         stable = {s: q for s, q in after.items() if before.get(s) == q and s in mine}
         stable.update({s: Decimal(0) for s in engine.signals if s not in after and s not in before})
-        return reconcile(
+        result = reconcile(
             strategy=engine.desk.strategy,
             snapshots=snapshots,
             orders=orders,
@@ -251,6 +252,8 @@ class LiveRunner:
             grace_seconds=self.settings.not_found_grace,
             decided=engine.desk.decided,
         )
+        result.read_at_delivery = mark
+        return result
 
     def _lookup(self, client_order_id: str) -> Order | None:
         try:
@@ -317,6 +320,10 @@ class LiveRunner:
     def _apply_reconciliation(self, found: Reconciliation) -> None:
         engine = self.engine
         self.reconciliations += 1
+        # Applied later than read: an order resent meanwhile is not absent (it was declared
+        # lost while its resend landed, and a second stop was placed beside it).
+        delivered = engine.delivered
+        found.forget_absence_of(lambda cid: delivered.get(cid, 0) > found.read_at_delivery)
         self._missing = found.missing
         # Fills first: they may explain a position difference. The other events (a cancelled
         # stop makes the machine flatten) only after the positions were compared, so a position

@@ -337,3 +337,28 @@ class TestAReplacementOfAnEndedStop:
         _desk, replacement, found = self._squared_off_with_a_lost_replace(OrderStatus.REPLACED)
         assert not [e for _s, e in found.events if isinstance(e, OrderRejected)]
         assert replacement in found.missing
+
+
+class TestAVerdictReadBeforeAResend:
+    def test_an_order_delivered_after_the_list_was_read_is_not_declared_lost(self):
+        """The pass read the list, then a failed stop's resend landed, then the pass was
+        applied: its "never placed" verdict on that stop is dropped (else a second stop goes
+        beside the first and the venue refuses it for want of shares); a verdict on an order
+        not delivered since stays."""
+        desk, stop = _protected_desk()
+        found = reconcile(
+            strategy="s",
+            snapshots=desk.snapshots(),
+            orders={},
+            positions={"AAPL": D(100)},
+            client_id_of=lambda _venue: None,
+            now=AT + timedelta(seconds=10),
+            missing_since={stop: AT},
+            grace_seconds=10.0,
+        )
+        assert found.lost == [("AAPL", stop)]
+        found.forget_absence_of(lambda cid: False)
+        assert found.lost == [("AAPL", stop)]
+        assert len(found.events) == 1
+        found.forget_absence_of(lambda cid: cid == stop)
+        assert (found.lost, found.events) == ([], [])
