@@ -133,21 +133,26 @@ def _failed(command, symbol: str = "AAPL") -> FailedCommand:
     return FailedCommand(command=command, symbol=symbol, transition_seq=3, failed_at=AT)
 
 
+def _absent_past_the_grace(desk: Desk, stop: str):
+    """A pass that finds ``stop`` missing from the broker's list for the whole grace."""
+    return reconcile(
+        strategy="s",
+        snapshots=desk.snapshots(),
+        orders={},
+        positions={"AAPL": D(100)},
+        client_id_of=lambda _venue: None,
+        now=AT + timedelta(seconds=10),
+        missing_since={stop: AT},
+        grace_seconds=10.0,
+    )
+
+
 class TestNeverPlaced:
     def test_an_order_absent_past_the_grace_is_rejected_not_halted(self):
         """Past the not-found grace the stop never reached the broker: its machine is told it
         was rejected (and places a fresh one) — the square-off cannot wait on it for ever."""
         desk, stop = _protected_desk()
-        found = reconcile(
-            strategy="s",
-            snapshots=desk.snapshots(),
-            orders={},
-            positions={"AAPL": D(100)},
-            client_id_of=lambda _venue: None,
-            now=AT + timedelta(seconds=10),
-            missing_since={stop: AT},
-            grace_seconds=10.0,
-        )
+        found = _absent_past_the_grace(desk, stop)
         ((symbol, event),) = found.events
         assert symbol == "AAPL"
         assert isinstance(event, OrderRejected)
@@ -229,16 +234,7 @@ def test_a_square_off_never_waits_on_the_cancel_of_a_stop_that_never_arrived():
     desk, stop = _protected_desk()
     outcome = desk.fire("AAPL", SquareOffReached(at=AT))
     assert [type(c).__name__ for c in outcome.commands] == ["CancelOrder"]
-    found = reconcile(
-        strategy="s",
-        snapshots=desk.snapshots(),
-        orders={},
-        positions={"AAPL": D(100)},
-        client_id_of=lambda _venue: None,
-        now=AT + timedelta(seconds=10),
-        missing_since={stop: AT},
-        grace_seconds=10.0,
-    )
+    found = _absent_past_the_grace(desk, stop)
     ((symbol, event),) = found.events
     closing = desk.fire(symbol, event)
     (close,) = closing.commands
@@ -346,16 +342,7 @@ class TestAVerdictReadBeforeAResend:
         beside the first and the venue refuses it for want of shares); a verdict on an order
         not delivered since stays."""
         desk, stop = _protected_desk()
-        found = reconcile(
-            strategy="s",
-            snapshots=desk.snapshots(),
-            orders={},
-            positions={"AAPL": D(100)},
-            client_id_of=lambda _venue: None,
-            now=AT + timedelta(seconds=10),
-            missing_since={stop: AT},
-            grace_seconds=10.0,
-        )
+        found = _absent_past_the_grace(desk, stop)
         assert found.lost == [("AAPL", stop)]
         found.forget_absence_of(lambda cid: False)
         assert found.lost == [("AAPL", stop)]
