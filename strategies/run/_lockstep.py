@@ -10,6 +10,12 @@ before the bar, as in a replay. The runner then sets its clock to the moment, ap
 bars, fires what the clock says, and acks from the engine thread: every command it ran in
 answer has had its REST call return.
 
+A run *in doubt* (a delivery failed, an order the broker did not list, a reconciliation asked
+for) acks a moment only once a reconciliation pass begun after it was applied: in real time the
+pass a failure asks for comes seconds into the same minute, while a lock-step exchange, free to
+run on, could reach the close before the poller's next pass (a square-off whose cancelled stop's
+failed replacement was judged after 16:00, its exit left unfilled).
+
 Nothing waits forever. A moment not whole ``timeout`` real seconds after it was posted goes on
 without what is missing (a dropped socket lost it): ``lockstep_timeout``, counted, with what was
 missing; the trade updates it waited for are forgiven, so one loss costs one timeout. A trade
@@ -76,6 +82,10 @@ class LockStepGate:
     forgiven: int = 0  # trade updates sent but lost in flight (counted at a timeout)
     timeouts: int = 0
     _posted_at: float = 0.0
+    # A moment applied in doubt, held for a pass numbered above ``_after_pass``, since when.
+    _unacked: Moment | None = None
+    _after_pass: int = 0
+    _held_at: float = 0.0
 
     @classmethod
     def of(
@@ -101,9 +111,39 @@ class LockStepGate:
             return False
         return True
 
-    def ack(self, moment: Moment) -> None:
-        """The runner applied ``moment`` and every REST call it made for it returned."""
-        self.lockstep.ack(moment.seq)
+    def ack(self, moment: Moment, *, after_pass: int | None = None) -> None:
+        """The runner applied ``moment`` and every REST call it made for it returned; in doubt
+        (``after_pass``: the number of the last reconciliation pass begun), the ack waits for
+        a pass numbered higher to be applied (``reconciled``) or for the timeout."""
+        if after_pass is None:
+            self.lockstep.ack(moment.seq)
+            return
+        self._unacked, self._after_pass, self._held_at = moment, after_pass, perf_counter()
+
+    def reconciled(self, number: int) -> None:
+        """The runner applied reconciliation pass ``number``: a moment held for it goes on."""
+        if self._unacked is not None and number > self._after_pass:
+            self._release()
+
+    def release_overdue(self) -> None:
+        """A moment held for a pass ``timeout`` real seconds goes on without it (the poller's
+        passes fail): ``lockstep_timeout``, counted."""
+        if self._unacked is None or perf_counter() < self._held_at + self.timeout:
+            return
+        self.timeouts += 1
+        self.incidents.note(
+            incident.LOCKSTEP_TIMEOUT,
+            at=self._unacked.at.isoformat(),
+            missing_bars=0,
+            missing_updates=0,
+            missing_reconciliation=1,
+        )
+        self._release()
+
+    def _release(self) -> None:
+        moment, self._unacked = self._unacked, None
+        if moment is not None:
+            self.lockstep.ack(moment.seq)
 
     def close(self) -> None:
         """The run ends: the exchange waits for no more acks."""
@@ -127,7 +167,7 @@ class LockStepGate:
     def take(self, clock: Clock) -> tuple[Moment, list[Bar | Updated]] | None:
         """The current moment and its bars (in the exchange's order) once it is whole or timed
         out, the run's ``clock`` (a ``ManualClock``) set to it; None while it waits."""
-        if not self.moments:
+        if not self.moments or self._unacked is not None:
             return None
         moment = self.moments[0]
         bars, updates = self._missing(moment)

@@ -81,6 +81,7 @@ class Reconciliation:
     # The engine's delivery mark when the list was read (``Engine.delivery_mark``): an order
     # delivered after it may be missing from the list and still be at the broker.
     read_at_delivery: int = 0
+    number: int = 0  # the poller's pass (``BrokerReader.begun``); 0: not numbered
 
     def forget_absence_of(self, delivered_after: Callable[[str], bool]) -> None:
         """Drop the "never placed" verdicts on orders delivered after the list was read (a

@@ -73,10 +73,10 @@ from strategies.engine._engine import Engine
 from strategies.journal import Journal
 from strategies.run._feed import BarFeed, FeedSettings
 from strategies.run._kill_switch import KillSwitch
-from strategies.run._listing import list_own_orders
 from strategies.run._lockstep import LateOrders, LockStepGate, Posted, Updated
+from strategies.run._poller import BrokerReader
 from strategies.run._protection import Protection
-from strategies.run._reconcile import Reconciliation, reconcile
+from strategies.run._reconcile import Reconciliation
 from strategies.run._settings import RunSettings
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ class LiveRunner:
         self.stop_requested = False  # request_stop was called (a signal): the run winds down
         self._reconcile_now = threading.Event()
         self._missing: dict[str, datetime] = {}
+        self._reader = BrokerReader(engine, broker, settings.not_found_grace)
         # A position the broker reports differently: the qty and when (wall) it was first seen.
         self._suspect: dict[str, tuple[Decimal, float]] = {}
         self.bars = 0
@@ -216,58 +217,12 @@ class LiveRunner:
             if self._stop.is_set():
                 return
             try:
-                self._inbox.put(self._read_broker())
+                self._inbox.put(self._reader.read(dict(self._missing)))
             except BrokerError as exc:  # one failed pass is logged; the next one tries again
                 _log.warning("reconcile_failed", error=type(exc).__name__, detail=exc.message)
             except Exception as exc:  # a bug: the engine thread shuts the run down
                 self._inbox.put(_Fault(exc))
                 return
-
-    def _read_broker(self) -> Reconciliation:
-        engine = self.engine
-        mark = engine.delivery_mark  # before the list: what is delivered later may be missing
-        before = {p.symbol: p.qty for p in self.broker.list_positions()}
-        snapshots = engine.desk.snapshots()
-        # In batches of symbols; foreign orders (no prefix) are never parsed.
-        prefix = f"{engine.desk.strategy}-"
-        orders = list_own_orders(self.broker, list(engine.signals), prefix=prefix)
-        for snapshot in snapshots:
-            for track in snapshot.working_orders:
-                if track.client_order_id not in orders:
-                    found = self._lookup(track.client_order_id)
-                    if found is not None:
-                        orders[found.client_order_id] = found
-        after = {p.symbol: p.qty for p in self.broker.list_positions()}
-        mine = engine.signals
-        stable = {s: q for s, q in after.items() if before.get(s) == q and s in mine}
-        stable.update({s: Decimal(0) for s in engine.signals if s not in after and s not in before})
-        result = reconcile(
-            strategy=engine.desk.strategy,
-            snapshots=snapshots,
-            orders=orders,
-            positions=stable,
-            client_id_of=self._client_id_of(orders),
-            now=engine.clock.now(),
-            missing_since=dict(self._missing),
-            grace_seconds=self.settings.not_found_grace,
-            decided=engine.desk.decided,
-        )
-        result.read_at_delivery = mark
-        return result
-
-    def _lookup(self, client_order_id: str) -> Order | None:
-        try:
-            return self.broker.get_order_by_client_id(client_order_id)
-        except NotFoundError:
-            return None
-
-    def _client_id_of(self, orders: dict[str, Order]) -> Callable[[str], str | None]:
-        by_venue = {o.id: o.client_order_id for o in orders.values()}
-
-        def client_id_of(venue_id: str) -> str | None:
-            return by_venue.get(venue_id) or self.engine.ids.client_of.get(venue_id)
-
-        return client_id_of
 
     # --- the engine thread -----------------------------------------------------------------
 
@@ -349,6 +304,8 @@ class LiveRunner:
             )
             self._cancel(order)
         redriven = self._protection.apply(found)
+        if self.gate is not None:
+            self.gate.reconciled(found.number)
         # Orphans and lost orders are the broker and the books disagreeing: a warning.
         troubled = bool(found.cancel_orphans or found.lost)
         getattr(_log, "warning" if troubled else "info")(
@@ -413,7 +370,9 @@ class LiveRunner:
             if self.gate is not None:
                 self.gate.listen(self._inbox.put)
             self.trade_stream.start(self._on_update, self._on_connect)
-            self._inbox.put(self._read_broker())  # start-up reconciliation, before any bar
+            self._inbox.put(
+                self._reader.read(dict(self._missing))
+            )  # start-up reconciliation, before any bar
             self.bar_stream.start(
                 list(self.engine.signals), self._on_bar_received, self._on_connect
             )
@@ -501,13 +460,23 @@ class LiveRunner:
         gate = self.gate
         if gate is not None and isinstance(applied, _Received):
             gate.update_applied()
+        if gate is not None:
+            gate.release_overdue()
         while gate is not None and (taken := gate.take(self.engine.clock)) is not None:
             moment, held = taken
             for item in held:
                 self._apply(item)
             self._on_clock()
             self._kill_switch.check()
-            gate.ack(moment)  # every command's REST call has returned: go on
+            # Every command's REST call has returned: go on — in doubt, once the broker was read.
+            gate.ack(moment, after_pass=self._reader.begun if self._in_doubt() else None)
+
+    def _in_doubt(self) -> bool:
+        """A delivery failed, the broker did not list an order, or a pass was asked for."""
+        in_doubt = bool(self.engine.failed or self._missing) or self._reconcile_now.is_set()
+        if in_doubt:
+            self._reconcile_now.set()
+        return in_doubt
 
     def _beat(self) -> None:
         """Every ``heartbeat_interval`` (wall) seconds: beat in the journal, answer operators."""

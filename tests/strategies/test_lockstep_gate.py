@@ -78,3 +78,45 @@ class TestLockStepGate:
         """Trade updates, reconciliations and the rest are applied at once, not held."""
         gate, _ = _gate()
         assert not gate.offer(object())
+
+
+class TestAMomentAppliedInDoubt:
+    """A run in doubt (a delivery failed, an order unlisted) acks a moment only once a
+    reconciliation pass begun after it was applied: a lock-step exchange must not run to the
+    close between two passes of the poller."""
+
+    def _applied_in_doubt(self, timeout: float = 60.0) -> tuple[LockStepGate, LockStep]:
+        gate, lockstep = _gate(timeout)
+        clock = ManualClock(T0)
+        gate.offer(Posted(_moment(0)))
+        taken = gate.take(clock)
+        assert taken is not None
+        gate.ack(taken[0], after_pass=4)  # pass 4 had begun when the moment was applied
+        return gate, lockstep
+
+    def test_the_ack_waits_for_a_pass_begun_after_the_moment(self) -> None:
+        gate, lockstep = self._applied_in_doubt()
+        assert lockstep.acked == 0
+        gate.reconciled(4)  # read before the moment's commands: proves nothing
+        assert lockstep.acked == 0
+        gate.offer(
+            Posted(Moment(seq=2, at=T0.replace(minute=32), updates_sent=0, bars=frozenset()))
+        )
+        assert gate.take(ManualClock(T0)) is None  # nothing is applied past a held moment
+        gate.reconciled(5)
+        assert lockstep.acked == 1
+        assert gate.timeouts == 0
+
+    def test_without_doubt_the_ack_is_at_once(self) -> None:
+        gate, lockstep = _gate()
+        gate.offer(Posted(_moment(0)))
+        taken = gate.take(ManualClock(T0))
+        assert taken is not None
+        gate.ack(taken[0])
+        assert lockstep.acked == 1
+
+    def test_a_pass_that_never_comes_is_a_counted_timeout(self) -> None:
+        gate, lockstep = self._applied_in_doubt(timeout=0.0)
+        gate.release_overdue()
+        assert lockstep.acked == 1
+        assert gate.incidents.count(incident.LOCKSTEP_TIMEOUT) == 1
