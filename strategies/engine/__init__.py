@@ -4,7 +4,7 @@ One engine serves replay and live; only the clock and the broker differ. Each ma
 goes through one pipeline: the journal makes it durable, the observers see it, then its
 commands run. Deadlines (entry cutoff, square-off) run on the clock (``on_clock``), capped
 before an early close; a feed's finer bars become the strategy's in ``BarAggregator``. Broker
-updates become machine events in ``order_event``; machine commands become broker requests in
+updates become machine events in ``order_events``; machine commands become broker requests in
 ``execute``; fills become round-trip trades in ``TradeRecorder``.
 """
 
@@ -16,7 +16,7 @@ from strategies.engine._incidents import Incidents
 from strategies.engine._summary import RunFacts, SymbolSummary, summarise, summary_json, total_of
 from strategies.engine._timers import Deadlines, SessionPlan, SessionTimes
 from strategies.engine._trades import Trade, TradeRecorder, trades_csv
-from strategies.engine._translate import order_event
+from strategies.engine._translate import order_event, order_events
 
 __all__ = [
     "BarAggregator",
@@ -39,6 +39,7 @@ __all__ = [
     "execute",
     "interval_of",
     "order_event",
+    "order_events",
     "placed_id",
     "summarise",
     "summary_json",

@@ -63,7 +63,7 @@ from strategies.engine._incidents import Incidents
 from strategies.engine._summary import RunFacts, SymbolSummary, summarise
 from strategies.engine._timers import Deadlines, SessionPlan, SymbolDay
 from strategies.engine._trades import TradeRecorder
-from strategies.engine._translate import order_event
+from strategies.engine._translate import order_events
 from strategies.signals._protocol import DailyBar, SessionContext, Signal
 
 __all__ = ["Engine", "Fired", "JournalSink", "Observer"]
@@ -224,8 +224,7 @@ class Engine:
                 avg_price=order.filled_avg_price,
                 slips=order.type is not OrderType.LIMIT,
             )
-        event = order_event(update, self.ids.client_of.get)
-        if event is not None:
+        for event in order_events(update, self.ids.client_of.get):
             self._fire_on(order.symbol, event)
 
     def _fire_on(self, symbol: str, event: Event) -> Outcome:

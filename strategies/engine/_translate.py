@@ -4,6 +4,10 @@ Data flows one way — wire message → typed broker update → machine event. A
 names the new order by its venue id; the machine wants its client order id, which the caller
 looks up (it learnt it from the replace answer or the new order's own ``new`` update). When it
 cannot, the update is dropped: the new order's ``new`` update tells the machine the same.
+
+A ``replaced`` update also carries what the old order filled before it was replaced: the venue
+shrinks the replacement by it, and the partial fill's own update may have been lost or may come
+after the replacement (``order_events`` feeds it first, as a fill the machine may know already).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from machines import (
     OrderReplaced,
 )
 
-__all__ = ["order_event"]
+__all__ = ["order_event", "order_events"]
 
 
 def order_event(
@@ -65,3 +69,33 @@ def order_event(
             return None
         return OrderReplaced(client_order_id=cid, new_client_order_id=new_cid, at=at)
     return None
+
+
+def order_events(
+    update: TradeUpdate, client_id_of: Callable[[str], str | None]
+) -> tuple[OrderEvent, ...]:
+    """The machine events an update stands for, in order: ``order_event``'s, after it — for a
+    ``replaced`` update — the fills the old order had (cumulative; a repeat is a duplicate).
+
+    Without it a lost partial fill of a stop being replaced was never learnt: the replacement
+    came smaller, filled "in full", and the machine closed what it thought was left, going
+    short (the chaos run seed 14, partial fills on).
+    """
+    order = update.order
+    fills: tuple[OrderEvent, ...] = ()
+    if (
+        update.kind is UpdateKind.REPLACED
+        and order.filled_qty > 0
+        and order.filled_avg_price is not None
+    ):
+        fills = (
+            OrderFilled(
+                client_order_id=order.client_order_id,
+                at=update.timestamp,
+                filled_qty=order.filled_qty,
+                avg_fill_price=order.filled_avg_price,
+                done=False,
+            ),
+        )
+    event = order_event(update, client_id_of)
+    return fills if event is None else (*fills, event)

@@ -48,7 +48,7 @@ from machines import (
     TrackStatus,
 )
 from strategies.engine import FailedCommand
-from strategies.engine._translate import order_event
+from strategies.engine._translate import order_events
 
 __all__ = ["Reconciliation", "Redrive", "reconcile", "redrive", "unprotected"]
 
@@ -191,9 +191,7 @@ def reconcile(
             if kind is None or not _progressed(track.status, track.filled_qty, order):
                 continue  # no update kind stands for this status: nothing to feed
             update = TradeUpdate(kind=kind, order=order, timestamp=now)
-            event = order_event(update, client_id_of)
-            if event is not None:
-                result.events.append((symbol, event))
+            result.events.extend((symbol, event) for event in order_events(update, client_id_of))
     for symbol, qty in positions.items():  # symbols with no machine yet too (lesson 3)
         result.positions.setdefault(symbol, qty)
     for client_order_id, order in orders.items():
