@@ -73,6 +73,9 @@ _CELLS = {
 }
 
 
+_KINDS = ("symbol", "start", "price", "price", "price", "price", "volume")  # the header's
+
+
 @st.composite
 def _files(draw):
     """A small bar file: mostly good rows, some with one odd cell, an odd line or a duplicate."""
@@ -90,7 +93,8 @@ def _files(draw):
         elif column == len(cells) + 1:
             rows.insert(i, rng.choice(["", rows[i], '"IBM",x', "IBM\r"]))  # blank, twice, quoted
         else:
-            kind = ["symbol", "start", "price", "price", "price", "price", "volume"][column]
+            # A row made one cell too long in an earlier round has a cell past the header's.
+            kind = _KINDS[column] if column < len(_KINDS) else "volume"
             cells[column] = rng.choice(_CELLS[kind])
             rows[i] = ",".join(cells)
     ending = draw(st.sampled_from(["\n", "\r\n"]))
