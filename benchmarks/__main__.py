@@ -26,6 +26,7 @@ from benchmarks import (
     verify,
 )
 from benchmarks._common import Figure, markdown, merge_results, update_readme, write_results
+from benchmarks._peer_figures import fig_peers
 
 __all__ = ["main", "run_all"]
 
@@ -335,6 +336,9 @@ def fig_verify(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
             target="— (reported: a distinct state costs several transitions)",
             passed=True,
             details=result,
+            wall_value=dedup["wall_states_per_s"],
+            wall_baseline=every_path["wall_states_per_s"],
+            wall_ratio=dedup["wall_states_per_s"] / every_path["wall_states_per_s"],
         ),
         Figure(
             name=f"verify CPU time, faithful depth {depth}, dedup",
@@ -345,6 +349,9 @@ def fig_verify(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
             ratio=result["speedup"],
             target=">= 5x (ratio = speed-up)",
             passed=result["speedup"] >= 5,
+            wall_value=dedup["wall_s"],
+            wall_baseline=every_path["wall_s"],
+            wall_ratio=result["wall_speedup"],
         ),
     ], {}
 
@@ -405,13 +412,16 @@ def fig_startup(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
             Figure(
                 name=f"tickstate replay process CPU vs its loop, {model}, {data}",
                 value=result["process_cpu_s"]["median"],
-                unit="s CPU",
+                unit="s",
                 baseline=result["loop_cpu_s"]["median"],
                 baseline_name="its replay loop, same run",
                 ratio=ratio,
                 target="<= 1.5x its loop (ratio = process / loop)",
                 passed=ratio <= 1.5,
                 details=result,
+                wall_value=result["process_wall_s"]["median"],
+                wall_baseline=result["loop_wall_s"]["median"],
+                wall_ratio=result["wall_ratio"]["median"],
             )
         )
     helped = startup.help_process(repeats=max(3, sizes["startup_repeats"]))
@@ -419,97 +429,16 @@ def fig_startup(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
         Figure(
             name="tickstate --help, whole process",
             value=helped["help_cpu_s"]["median"],
-            unit="s CPU",
+            unit="s",
             baseline=helped["python_cpu_s"]["median"],
             baseline_name="python -c pass",
             ratio=helped["help_cpu_s"]["median"] / helped["python_cpu_s"]["median"],
-            target="well under 0.5 s (CPU; wall in details)",
+            target="well under 0.5 s (CPU)",
             passed=helped["help_cpu_s"]["median"] < 0.25,
             details=helped,
-        )
-    )
-    return figures, {}
-
-
-PEER_NAMES = {"backtrader": "backtrader", "nautilus": "NautilusTrader"}
-PEER_STRATEGIES = {
-    "opening_bar": "opening-bar stop entry",
-    "eighty_twenty": "80-20",
-    "nothing": "a strategy that places nothing",
-}
-
-
-def fig_peers(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
-    """tickstate's replay against backtrader and NautilusTrader on the same bars with the same
-    strategies (CPU time gates, wall time beside it; same trades checked), and a whole
-    ``tickstate replay`` process against backtrader's (``benchmarks/peers.py``)."""
-    from benchmarks import peers
-
-    absent = peers.missing()
-    if "backtrader" in absent:
-        print(f"  peers: skipped, {' and '.join(absent)} not installed (pip install -e '.[bench]')")
-        return [], {}
-    if absent:
-        print(f"  peers: {' and '.join(absent)} not installed: its figure is skipped")
-    result = peers.measure(sizes["peers_days"], sizes["peers_rounds"])
-    versions = result["versions"]
-    where = peers.profile("opening_bar", sizes["peers_days"]) if sizes["profile"] else None
-    figures = []
-    for strategy, label in PEER_STRATEGIES.items():
-        race = result[strategy]
-        ours = race["tickstate"]
-        for peer, shown in PEER_NAMES.items():
-            if peer not in race:
-                continue
-            theirs = race[peer]
-            check = theirs["trades_check"]
-            version = versions.get(peers.PEERS[peer], "?")
-            details: dict[str, Any] = {
-                "symbols": result["symbols"],
-                "data": result["data"],
-                "bars": race["bars"],
-                "rounds": race["rounds"],
-                "tickstate": ours,
-                peer: theirs,
-            }
-            if where is not None and strategy == "opening_bar":
-                details["tickstate_profile"] = where
-            figures.append(
-                Figure(
-                    name=f"replay bars/s vs {shown}, {label}, {len(result['symbols'])} symbols",
-                    value=ours["bars_per_cpu_s"],
-                    unit="bars/s",
-                    baseline=theirs["bars_per_cpu_s"],
-                    baseline_name=f"{shown} {version}, same bars, same run",
-                    ratio=theirs["cpu_ratio"],
-                    target=(
-                        f">= 8x {shown} (CPU, same run; same trades)"
-                        if strategy != "nothing"
-                        else "— (reported: each framework's floor, no order)"
-                    ),
-                    passed=check["same_trades"]
-                    and (strategy == "nothing" or theirs["cpu_ratio"] >= 8),
-                    details=details,
-                    wall_value=ours["bars_per_wall_s"],
-                    wall_baseline=theirs["bars_per_wall_s"],
-                    wall_ratio=theirs["wall_ratio"],
-                )
-            )
-    whole = peers.process(sizes["peers_process_repeats"], sizes["peers_days"])
-    figures.append(
-        Figure(
-            name="tickstate replay process vs backtrader's, 80-20 example, data/intraday_5min",
-            value=whole["tickstate_cpu_s"]["median"],
-            unit="s",
-            baseline=whole["backtrader_cpu_s"]["median"],
-            baseline_name=f"backtrader {versions.get('backtrader', '?')} process, its CSV feed",
-            ratio=whole["cpu_ratio"],
-            target=">= 4x backtrader's whole process (CPU; ratio = speed-up)",
-            passed=whole["cpu_ratio"] >= 4 and whole["same_trade_count"],
-            details=whole,
-            wall_value=whole["tickstate_wall_s"]["median"],
-            wall_baseline=whole["backtrader_wall_s"]["median"],
-            wall_ratio=whole["wall_ratio"],
+            wall_value=helped["help_wall_s"]["median"],
+            wall_baseline=helped["python_wall_s"]["median"],
+            wall_ratio=helped["help_wall_s"]["median"] / helped["python_wall_s"]["median"],
         )
     )
     return figures, {}

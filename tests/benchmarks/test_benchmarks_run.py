@@ -182,6 +182,18 @@ def test_verify_explores_the_same_depth_with_and_without_dedup() -> None:
     assert result["dedup"]["states_per_s"] > 0
 
 
+def test_the_verify_and_start_up_rows_carry_cpu_and_wall() -> None:
+    """Every timed row of verify and start-up in both clocks: CPU (the verdict's), the same
+    run's wall time beside it, each against its same-run baseline."""
+    figures, _ = run_all(QUICK, only=["verify", "startup"], log=lambda _: None)
+    assert len(figures) == 5
+    for figure in figures:
+        assert figure.wall_value is not None, figure.name
+        assert figure.wall_baseline is not None, figure.name
+        assert figure.wall_ratio is not None, figure.name
+        assert figure.unit != "s CPU", figure.name  # the clock is said beside each value
+
+
 def test_merging_rows_keeps_the_others_and_says_when(tmp_path: Path) -> None:
     figures, extra = run_all(QUICK, only=["scale"], log=lambda _: None)
     write_results(figures, tmp_path, extra)
