@@ -322,7 +322,8 @@ def merge_results(
     renamed: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[Path, Path]:
     """Put ``figures`` into the existing ``results.json`` (replacing rows of the same name, a
-    row ``renamed`` by the rows now measuring it, in its place, and adding the others) without
+    row ``renamed`` by the rows now measuring it, in its place, once they are measured; a row
+    renamed to nothing is retired; and adding the others) without
     rerunning the rest, and ``extra`` documents (the profile) over its own; the document says
     when they were measured."""
     json_path, md_path = out_dir / "results.json", out_dir / "results.md"
@@ -333,8 +334,10 @@ def merge_results(
         successors = (renamed or {}).get(row["name"])
         if successors is None:
             rows.append(fresh.pop(row["name"], row))
-        else:
+        elif any(name in fresh for name in successors):
             rows += [fresh.pop(name) for name in successors if name in fresh]
+        elif successors:  # its benchmark was not run this time: the row stays as measured
+            rows.append(row)
     document["figures"] = rows + list(fresh.values())
     document.update(extra or {})
     document["all_pass"] = all(row["pass"] for row in document["figures"])

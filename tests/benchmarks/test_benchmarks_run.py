@@ -226,6 +226,20 @@ def test_a_renamed_row_gives_way_to_its_successors_in_its_place(tmp_path: Path) 
     assert names == [first.name, second.name, *(f.name for f in figures[1:])]
 
 
+def test_a_renamed_row_stays_until_its_successors_are_measured(tmp_path: Path) -> None:
+    """Merging another benchmark keeps a renamed row whose successors it did not measure (a
+    merge of start-up lost the scale's "bytes per symbol"); a row renamed to nothing goes."""
+    figures, extra = run_all(QUICK, only=["scale"], log=lambda _: None)
+    write_results(figures, tmp_path, extra)
+    kept, retired = figures[0].name, figures[1].name
+    other = Figure(name="another row", value=1.0, unit="s", target="—", passed=True)
+    json_path, _ = merge_results(
+        [other], tmp_path, ["other"], renamed={kept: (kept, "not measured now"), retired: ()}
+    )
+    names = [f["name"] for f in json.loads(json_path.read_text(encoding="utf-8"))["figures"]]
+    assert names == [kept, *(f.name for f in figures[2:]), other.name]
+
+
 def test_the_entry_point_writes_json_and_markdown(tmp_path: Path) -> None:
     figures, extra = run_all(QUICK, only=["scale", "in_process"], log=lambda _: None)
     json_path, md_path = write_results(figures, tmp_path, extra)
