@@ -8,67 +8,39 @@ the partial fill's own update may be lost or come after the replacement. Fed fro
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from brokers import Order, OrderSide, OrderStatus, OrderType, TimeInForce, TradeUpdate, UpdateKind
+from brokers import OrderStatus, TradeUpdate, UpdateKind
 from machines import (
     Desk,
-    EntryLeg,
-    EntrySignalled,
     OrderAccepted,
     OrderFilled,
     OrderReplaced,
     OutcomeKind,
     ReplaceStop,
-    Side,
     State,
     TrailProposed,
 )
 from strategies.engine import order_events
+from tests.strategies.test_reconcile import _order, _protected_desk  # their AAPL books
 
 D = Decimal
-AT = datetime(2026, 11, 23, 15, tzinfo=UTC)
+AT = datetime(2026, 11, 23, 15, tzinfo=UTC)  # as test_reconcile's orders have it
 
 
 def _trailing_desk() -> tuple[Desk, str, ReplaceStop]:
     """100 AAPL held, its stop working, a replace of it asked for."""
-    desk = Desk(strategy="s", trading_date=date(2026, 11, 23))
-    leg = EntryLeg(side=Side.BUY, entry_price=D("101.00"), initial_stop=D("99.00"))
-    (entry,) = desk.fire("AAPL", EntrySignalled(at=AT, qty=D(100), legs=(leg,))).commands
-    desk.fire("AAPL", OrderAccepted(client_order_id=entry.client_order_id, at=AT))
-    filled = OrderFilled(
-        client_order_id=entry.client_order_id, at=AT, filled_qty=D(100), avg_fill_price=D(101)
-    )
-    (stop,) = desk.fire("AAPL", filled).commands
-    desk.fire("AAPL", OrderAccepted(client_order_id=stop.client_order_id, at=AT))
+    desk, stop = _protected_desk()
+    desk.fire("AAPL", OrderAccepted(client_order_id=stop, at=AT))
     (replace_stop,) = desk.fire("AAPL", TrailProposed(at=AT, stop_price=D("99.50"))).commands
     assert isinstance(replace_stop, ReplaceStop)
-    return desk, stop.client_order_id, replace_stop
-
-
-def _stop(client_order_id: str, **changes: object) -> Order:
-    order = Order(
-        id=f"venue-{client_order_id}",
-        client_order_id=client_order_id,
-        symbol="AAPL",
-        side=OrderSide.SELL,
-        type=OrderType.STOP,
-        time_in_force=TimeInForce.GTC,
-        qty=D(100),
-        status=OrderStatus.NEW,
-        created_at=AT,
-        updated_at=AT,
-        submitted_at=AT,
-        asset_id="asset",
-        stop_price=D("99.00"),
-    )
-    return replace(order, **changes)  # type: ignore[arg-type]
+    return desk, stop, replace_stop
 
 
 def _replaced_after_70(old: str, new: str) -> TradeUpdate:
-    order = _stop(
-        old,
+    order = replace(
+        _order(old),
         status=OrderStatus.REPLACED,
         filled_qty=D(70),
         filled_avg_price=D("99.40"),
