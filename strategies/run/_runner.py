@@ -370,9 +370,8 @@ class LiveRunner:
             if self.gate is not None:
                 self.gate.listen(self._inbox.put)
             self.trade_stream.start(self._on_update, self._on_connect)
-            self._inbox.put(
-                self._reader.read(dict(self._missing))
-            )  # start-up reconciliation, before any bar
+            # The start-up reconciliation, before any bar.
+            self._inbox.put(self._reader.read(dict(self._missing)))
             self.bar_stream.start(
                 list(self.engine.signals), self._on_bar_received, self._on_connect
             )
