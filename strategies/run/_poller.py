@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from itertools import count
 
 from brokers import Broker, NotFoundError, Order
 from strategies.engine._engine import Engine
@@ -28,14 +27,14 @@ class BrokerReader:
         self._engine = engine
         self._broker = broker
         self._grace = not_found_grace
-        self._passes = count(1)
         #: The number of the last pass begun (any thread may read it): a pass numbered higher
         #: read the broker wholly after the moment this was read.
         self.begun = 0
 
     def read(self, missing_since: dict[str, datetime]) -> Reconciliation:
         """One pass: the broker's positions and orders against the machines' snapshots."""
-        self.begun = number = next(self._passes)
+        self.begun += 1  # written by one thread: the start-up pass runs before the poller starts
+        number = self.begun
         engine = self._engine
         mark = engine.delivery_mark  # before the list: what is delivered later may be missing
         before = {p.symbol: p.qty for p in self._broker.list_positions()}

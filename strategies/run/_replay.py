@@ -385,9 +385,7 @@ def run_replay(
         count = replay_bars(mine, engine=engine, paper=paper, clock=clock, progress=progress)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
     equity = (
-        cash or spec.costs.cash or TWIN_CASH
-        if model == "twin"
-        else spec.costs.cash or PLAIN_CASH
+        cash or spec.costs.cash or TWIN_CASH if model == "twin" else spec.costs.cash or PLAIN_CASH
     )
     # The data's fingerprint: of the bars matched — the strategy's (plain), or the recorded
     # ones the twin plays, as a lock-step run's exchange does (``run_live``).

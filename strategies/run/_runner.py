@@ -468,14 +468,15 @@ class LiveRunner:
             self._on_clock()
             self._kill_switch.check()
             # Every command's REST call has returned: go on — in doubt, once the broker was read.
-            gate.ack(moment, after_pass=self._reader.begun if self._in_doubt() else None)
+            if self._in_doubt():
+                self._reconcile_now.set()
+                gate.ack(moment, after_pass=self._reader.begun)
+            else:
+                gate.ack(moment)
 
     def _in_doubt(self) -> bool:
         """A delivery failed, the broker did not list an order, or a pass was asked for."""
-        in_doubt = bool(self.engine.failed or self._missing) or self._reconcile_now.is_set()
-        if in_doubt:
-            self._reconcile_now.set()
-        return in_doubt
+        return bool(self.engine.failed or self._missing) or self._reconcile_now.is_set()
 
     def _beat(self) -> None:
         """Every ``heartbeat_interval`` (wall) seconds: beat in the journal, answer operators."""

@@ -102,8 +102,8 @@ def _heatmap(rows: Sequence[ResultRow], axes: Sequence[GridAxis], metric: str) -
         },
     }
     return (
-        '<section><h2>Heatmap: ' + html.escape(metric) + '</h2><div id="heatmap"></div></section>'
-        '<script>const F = ' + to_json(figure).replace("</", "<\\/") + ';'
+        "<section><h2>Heatmap: " + html.escape(metric) + '</h2><div id="heatmap"></div></section>'
+        "<script>const F = " + to_json(figure).replace("</", "<\\/") + ";"
         'Plotly.newPlot("heatmap", F.data, F.layout, {displaylogo: false, responsive: true});'
         "</script>"
     )
