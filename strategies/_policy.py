@@ -10,7 +10,15 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
-__all__ = ["MAX_QTY", "MAX_RISK", "MAX_SPEED", "MIN_RISK", "MIN_SPEED", "HaltScope"]
+__all__ = [
+    "MAX_COMMAND_WORKERS",
+    "MAX_QTY",
+    "MAX_RISK",
+    "MAX_SPEED",
+    "MIN_RISK",
+    "MIN_SPEED",
+    "HaltScope",
+]
 
 # Replay speeds: in lock-step (the default) the exchange waits for the run, so any finite speed
 # up to a billion is "as fast as the run goes"; slower than 1/1000 of real time never ends; inf
@@ -23,6 +31,10 @@ MIN_SPEED, MAX_SPEED = 0.001, 1_000_000_000.0
 # under a cent, which sizes every entry at 0 shares), is a typo, never an order (issue 18).
 MAX_QTY = 1_000_000
 MIN_RISK, MAX_RISK = Decimal("0.01"), Decimal("1000000")
+
+# Command workers of a live run: a request in flight each. Alpaca allows 200 requests a minute
+# (the pool paces itself by its rate-limit headers); more than 64 at once buys only threads.
+MAX_COMMAND_WORKERS = 64
 
 
 class HaltScope(StrEnum):

@@ -13,7 +13,7 @@ import math
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from strategies._policy import MAX_SPEED, MIN_SPEED
+from strategies._policy import MAX_COMMAND_WORKERS, MAX_SPEED, MIN_SPEED
 
 __all__ = [
     "count",
@@ -24,6 +24,7 @@ __all__ = [
     "session_date",
     "share",
     "speed",
+    "workers",
 ]
 
 
@@ -57,6 +58,19 @@ def count(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def workers(text: str) -> int:
+    """A number of command workers, 0 (the engine thread) to ``MAX_COMMAND_WORKERS``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_COMMAND_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number 0-{MAX_COMMAND_WORKERS} (0: the engine thread), got {text!r}"
+        )
     return value
 
 

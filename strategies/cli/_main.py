@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from strategies._exceptions import SpecError
+from strategies._policy import MAX_COMMAND_WORKERS
 from strategies.cli import _args as args_
 from strategies.cli._codes import EXIT_DIFFERS, EXIT_OK, EXIT_USAGE
 from strategies.cli._sim import add_fault_flags, add_sim_arguments
@@ -389,6 +390,16 @@ def build_parser(*, fault_flags: bool = False) -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--poll-interval", type=args_.seconds, default=30.0, help="seconds between reconciliations"
+    )
+    run.add_argument(
+        "--command-workers",
+        type=args_.workers,
+        default=None,
+        metavar="N",
+        help="send orders on N threads, in order per symbol, symbols in parallel (0: one "
+        f"after another on the engine thread; default: a thread per symbol, at most "
+        f"{MAX_COMMAND_WORKERS}, but one after another in lock-step, where that costs no market "
+        "time)",
     )
     run.add_argument("--no-flatten", action="store_true", help="leave positions open when stopped")
     run.add_argument(

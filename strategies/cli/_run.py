@@ -112,6 +112,7 @@ def _run(args: argparse.Namespace, screen: LiveTable | None) -> int:
         poll_interval=args.poll_interval,
         flatten_on_exit=not args.no_flatten,
         daily_loss_limit=loss_limit,
+        command_workers=args.command_workers,
     )
     journal = args.journal
     if journal is None:

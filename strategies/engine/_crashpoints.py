@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 __all__ = ["ENV", "InjectedFaultError", "crash_point", "crash_points_armed"]
 
@@ -41,6 +42,7 @@ def _target(value: str | None) -> tuple[str, int, bool] | None:
 
 _TARGET = _target(os.environ.get(ENV))
 _seen = 0
+_counting = threading.Lock()  # commands reach their points on the executor's workers
 
 
 def crash_points_armed() -> bool:
@@ -56,8 +58,10 @@ def crash_point(where: str, what: str = "") -> None:
     name = f"{where}:{what}" if what else where
     if name != _TARGET[0]:
         return
-    _seen += 1  # crash points are reached from the engine's thread only
-    if _seen != _TARGET[1]:
+    with _counting:
+        _seen += 1
+        reached = _seen
+    if reached != _TARGET[1]:
         return
     if _TARGET[2]:
         raise InjectedFaultError(f"injected fault at {name}")

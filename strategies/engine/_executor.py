@@ -54,11 +54,17 @@ class SymbolExecutor:
     """A bounded pool running each symbol's jobs in order, symbols in parallel."""
 
     def __init__(
-        self, workers: int, *, pace: Callable[[], float] | None = None, name: str = "executor"
+        self,
+        workers: int,
+        *,
+        pace: Callable[[], float] | None = None,
+        on_fault: Callable[[Exception], None] | None = None,
+        name: str = "executor",
     ) -> None:
         if workers < 1:
             raise ValueError(f"an executor needs at least one worker, got {workers}")
         self._pace = pace
+        self._on_fault = on_fault
         self._lock = threading.Lock()  # guards the queues below; never held across a job
         self._pending: dict[str, deque[Job]] = {}  # per symbol, jobs not started yet
         self._ready: queue.SimpleQueue[str | None] = queue.SimpleQueue()
@@ -87,6 +93,11 @@ class SymbolExecutor:
         """Block until every submitted job has finished; False on timeout."""
         with self._idle:
             return self._idle.wait_for(lambda: self._queued == 0, timeout)
+
+    def is_idle(self) -> bool:
+        """Whether every submitted job has finished."""
+        with self._lock:
+            return self._queued == 0
 
     def close(self) -> None:
         """Finish what is queued, then stop the workers."""
@@ -117,8 +128,10 @@ class SymbolExecutor:
             if wait > 0:
                 self._stopping.wait(wait)
             job()
-        except Exception:  # a job's bug: log it, the symbol's next job still runs
+        except Exception as exc:  # a job's bug: the owner hears of it (the runner shuts down)
             _log.exception("executor_job_failed", symbol=symbol)
+            if self._on_fault is not None:
+                self._on_fault(exc)
         finally:
             with self._idle:
                 self._queued -= 1

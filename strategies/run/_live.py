@@ -203,6 +203,7 @@ def run_live(
     With ``metrics``, the run counts outcomes and times lock holds and event-to-command
     latencies into it (serving them is the caller's: ``metrics.serve(port)``).
     """
+    most = settings.workers_for(len(spec.symbols), lockstep=False)
     with ExitStack() as held:  # whatever fails, what was opened is closed, last first
         venue = open_venue(
             spec,
@@ -213,7 +214,7 @@ def run_live(
             realtime=realtime,
             seed=seed,
             # the command workers, the engine's thread and the poller's may send at once
-            connections=max(10, settings.command_workers + 2),
+            connections=max(10, most + 2),
         )
         if market_time is not None:  # log lines carry the venue's market time from here on
             market_time.follow(venue.clock, spec.session.hours().timezone)
@@ -290,10 +291,12 @@ def run_live(
         if on_runner is not None:
             on_runner(runner)
         settle_pending(pending, engine, broker, journal)
-        if settings.command_workers > 0:  # commands off the engine thread, in order per symbol
+        workers = settings.workers_for(len(spec.symbols), lockstep=venue.lockstep is not None)
+        if workers > 0:  # commands off the engine thread, in order per symbol
             engine.executor = SymbolExecutor(
-                settings.command_workers,
-                pace=pace_by_rate_limit(venue.broker, reserve=settings.command_workers),
+                workers,
+                pace=pace_by_rate_limit(venue.broker, reserve=workers),
+                on_fault=runner.fault,
             )
         try:
             # Start-up is done: its heap is frozen out of collections from here (_memory).

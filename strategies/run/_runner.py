@@ -194,6 +194,10 @@ class LiveRunner:
         self._stop.set()
         self._inbox.put(_Stop())
 
+    def fault(self, error: Exception) -> None:
+        """Another thread's bug (a command worker's): the engine thread shuts the run down."""
+        self._inbox.put(_Fault(error))
+
     def _on_update(self, update: TradeUpdate) -> None:
         self._inbox.put(_Received(update, perf_counter()))
 
@@ -387,8 +391,14 @@ class LiveRunner:
                     exc_info=True,
                 )
                 self._shut_down()
+                unsettled = [s.symbol for s in self.engine.desk.snapshots() if not s.is_settled]
+                done = (
+                    "positions flattened"
+                    if not unsettled
+                    else f"NOT settled at the broker: {', '.join(unsettled[:5])}: check it"
+                )
                 raise EngineFaultError(
-                    f"engine fault: {type(exc).__name__}: {exc} (positions flattened, journal "
+                    f"engine fault: {type(exc).__name__}: {exc} ({done}, journal "
                     "consistent; the traceback is in the log)"
                 ) from exc
             self._shut_down()
@@ -467,12 +477,26 @@ class LiveRunner:
                 self._apply(item)
             self._on_clock()
             self._kill_switch.check()
+            self._commands_answered()
             # Every command's REST call has returned: go on — in doubt, once the broker was read.
             if self._in_doubt():
                 self._reconcile_now.set()
                 gate.ack(moment, after_pass=self._reader.begun)
             else:
                 gate.ack(moment)
+
+    def _commands_answered(self) -> None:
+        """Lock-step with commands on the executor: wait until every command of the moment
+        (and any its answers led to) has its REST answer applied, as the engine thread's own
+        sends would — the venue must not play the next moment before they reach it."""
+        executor = self.engine.executor
+        if executor is None:
+            return
+        while True:
+            executor.wait_idle()
+            self.engine.drain()
+            if executor.is_idle():
+                return
 
     def _in_doubt(self) -> bool:
         """A delivery failed, the broker did not list an order, or a pass was asked for."""

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from strategies._policy import MAX_COMMAND_WORKERS
+
 __all__ = ["RunSettings"]
 
 
@@ -42,9 +44,11 @@ class RunSettings:
     # The second: run-clock seconds a held position may go without a stop or exit working or in
     # flight before the runner flattens and halts the symbol.
     protection_timeout: float = 60.0
-    # Commands on a bounded pool (in order per symbol, paced by the venue's rate limit) instead
-    # of the engine thread; 0: the engine thread runs them, one after another.
-    command_workers: int = 0
+    # Commands on a bounded pool (in order per symbol, symbols in parallel, paced by the venue's
+    # rate limit) so one symbol's slow request never delays another's stop. None: a worker per
+    # symbol (at most MAX_COMMAND_WORKERS), but the engine thread in lock-step (workers_for);
+    # 0: always the engine thread, one command after another.
+    command_workers: int | None = None
     heartbeat_interval: float = 5.0  # wall seconds between heartbeats (and operator requests)
     position_grace: float = 2.0  # wall seconds a position mismatch must last (stream lag)
     bar_grace: float = 2.0  # market seconds after a bar's end before it completes without news
@@ -52,3 +56,14 @@ class RunSettings:
     # Lock-step: real seconds a moment may wait for its bars and trade updates before it goes
     # on without them (``lockstep_timeout``, a fault: a socket lost them).
     lockstep_timeout: float = 2.0
+
+    def workers_for(self, symbols: int, *, lockstep: bool) -> int:
+        """How many command workers a run of ``symbols`` symbols gets (0: the engine thread).
+
+        By default none in lock-step: there the venue's clock waits for every command of a
+        moment, so sending them one after another costs no market time, while their order of
+        arrival decides what the venue does (buying power, which fill its seed draws for whom)
+        — in decision order, as the replay's, a lock-step run trades exactly as it does."""
+        if self.command_workers is None:
+            return 0 if lockstep else min(symbols, MAX_COMMAND_WORKERS)
+        return self.command_workers

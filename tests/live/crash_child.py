@@ -56,6 +56,7 @@ def main() -> int:
     parser.add_argument("--square-off", default=None)
     parser.add_argument("--daily-loss-limit", type=Decimal, default=None)
     parser.add_argument("--heartbeat", type=float, default=0.2, help="wall seconds")
+    parser.add_argument("--command-workers", type=int, default=None)
     parser.add_argument(
         "--fast-retries", action="store_true", help="the adapter's retries without long waits"
     )
@@ -98,6 +99,7 @@ def main() -> int:
             shutdown_timeout=5.0,
             daily_loss_limit=args.daily_loss_limit,
             heartbeat_interval=args.heartbeat,
+            command_workers=args.command_workers,
         ),
         on_bar=on_bar,
         on_runner=on_runner,

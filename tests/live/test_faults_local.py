@@ -9,15 +9,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
 
 import strategies.engine._crashpoints as crashpoints
+import strategies.run
 from machines import Desk
 from strategies.cli import main
 from strategies.journal import Journal, read_latest
+from strategies.run import RunSettings
 from strategies.spec import load_strategy
 from tests.live.support import ROOT
 
@@ -25,7 +28,7 @@ EXAMPLE = ROOT / "examples" / "eighty_twenty.toml"
 DATA = ROOT / "data" / "intraday_5min"
 
 
-def _run(config: Path, journal: Path) -> int:
+def _run(config: Path, journal: Path, *extra: str) -> int:
     return main(
         [
             "run",
@@ -40,6 +43,7 @@ def _run(config: Path, journal: Path) -> int:
             "0.2",
             "--journal",
             str(journal),
+            *extra,
         ]
     )
 
@@ -119,6 +123,44 @@ def test_an_engine_fault_shuts_down_flat_and_exits_non_zero(tmp_path, engine_fau
     out = capsys.readouterr().out
     assert "run: not running (ended " in out
     assert "engine_fault" in out
+
+
+def test_a_fault_on_a_command_worker_shuts_down_as_one_on_the_engine_thread(
+    tmp_path, monkeypatch, capsys
+):
+    """The first protective stop's answer raises on a command worker (``--command-workers 2``):
+    the worker hands the fault to the engine thread, which shuts down as for its own — exit 3,
+    one line, every position closed — instead of the worker logging it and the run going on
+    with a stop whose answer was never applied."""
+    monkeypatch.setattr(crashpoints, "_TARGET", ("after_send:PlaceStop", 1, True))
+    monkeypatch.setattr(crashpoints, "_seen", 0)
+    journal = tmp_path / "j.sqlite"
+    assert _run(EXAMPLE, journal, "--command-workers", "2") == 3
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1, captured.err
+    assert err[0].startswith(
+        "tickstate run: engine fault: InjectedFaultError: injected fault at after_send:PlaceStop "
+        "(positions flattened,"
+    ), captured.err
+    assert any(e["event"] == "executor_job_failed" for e in _events(captured.out))
+    latest = {s.symbol: s.snapshot for s in read_latest(journal)}
+    assert all(s.position == 0 for s in latest.values()), latest
+
+
+def test_a_shutdown_that_cannot_flatten_says_so(tmp_path, monkeypatch, capsys):
+    """The fault lands between journaling GOOG's stop and sending it: the shutdown's cancel of
+    a stop the venue never had is never answered, and GOOG stays open within the shutdown's
+    bound (1 s here, not 15). The line says which symbol is not settled, never "positions
+    flattened"."""
+    short = functools.partial(RunSettings, shutdown_timeout=1)
+    monkeypatch.setattr(strategies.run, "RunSettings", short)  # the CLI reads it from there
+    monkeypatch.setattr(crashpoints, "_TARGET", ("before_send:PlaceStop", 1, True))
+    monkeypatch.setattr(crashpoints, "_seen", 0)
+    assert _run(EXAMPLE, tmp_path / "j.sqlite", "--command-workers", "0") == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "(NOT settled at the broker: GOOG: check it, journal" in err[0], err
 
 
 def _transitions(journal: Path) -> list[dict]:

@@ -28,6 +28,7 @@ from tests.live.support import JournalView, audit, positions_of, wait_until
 GOOG_ENTRY = "s8020-GOOG-20121115-1-buy"
 GOOG_STOP = "s8020-GOOG-20121115-1-stop"
 ATTEMPTS = 5  # the adapter's RetryPolicy.max_attempts
+ENGINE_THREAD = ("--command-workers", "0")  # commands one after another, in decision order
 
 
 @pytest.fixture
@@ -87,7 +88,9 @@ def test_a_stop_whose_submit_fails_every_retry_is_resent_within_one_reconciliati
     """GOOG's entry fills while every one of the adapter's retries of its stop's submit answers
     503: the submit fails, the runner asks for a reconciliation, and that first pass sends the
     stop again under the same client order id; it works, and the day ends flat."""
-    session.start(None, "--fast-retries")
+    # The fault counts the venue's first requests as they arrive: GOOG's alone, one after
+    # another, must draw every one of them (workers would share them among the symbols).
+    session.start(None, "--fast-retries", *ENGINE_THREAD)
     entry_live = lambda: (o := _order(session, GOOG_ENTRY)) is not None and o.is_open  # noqa: E731
     index = _feed_until(session, 0, entry_live)
     session.sim.faults = SimFaults(
@@ -117,7 +120,7 @@ def test_cancels_failing_from_the_square_off_on_are_retried_until_the_day_is_fla
     the adapter's retries (the square-off's own and the first re-drive): the reconciliations ask
     again until one lands; the stop is cancelled and the square-off's exit — not the old stop —
     closes the position; the day ends flat."""
-    early.start(None, "--fast-retries")
+    early.start(None, "--fast-retries", *ENGINE_THREAD)  # AAPL's cancels draw the faults
     square_off = next(  # AAPL's bar ending at 11:10 ET (16:05 UTC in November): the square-off
         i for i, b in enumerate(early.bars) if b.symbol == "AAPL" and f"{b.start:%H:%M}" == "16:05"
     )

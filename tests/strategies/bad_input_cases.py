@@ -249,6 +249,16 @@ COMMAND_LINE_CASES = [
         "tickstate run: argument --poll-interval: must be at least 0.1 seconds, got 'nan'",
     ),
     flag(
+        ("run", S, "--command-workers", "65"),
+        "tickstate run: argument --command-workers: must be a whole number 0-64 (0: the engine "
+        "thread), got '65'",
+    ),
+    flag(
+        ("run", S, "--command-workers", "-1"),
+        "tickstate run: argument --command-workers: must be a whole number 0-64 (0: the engine "
+        "thread), got '-1'",
+    ),
+    flag(
         ("run", S, "--start", "2012-13-45"),
         "tickstate run: argument --start: must be a date as YYYY-MM-DD, got '2012-13-45'",
     ),

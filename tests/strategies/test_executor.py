@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
+from strategies._policy import MAX_COMMAND_WORKERS
 from strategies.engine._executor import SymbolExecutor, pace_by_rate_limit
+from strategies.run import RunSettings
 
 
 class TestSymbolExecutor:
@@ -49,6 +51,30 @@ class TestSymbolExecutor:
         executor.close()
         assert done == ["next"]
 
+    def test_a_failing_job_is_handed_to_the_owner(self):
+        """A job's bug reaches ``on_fault`` (the runner: it shuts the run down, as a bug on the
+        engine thread does), not only the log."""
+        faults: list[Exception] = []
+        executor = SymbolExecutor(2, on_fault=faults.append)
+        executor.submit("IBM", lambda: 1 / 0)
+        assert executor.wait_idle(timeout=10)
+        assert executor.is_idle()
+        executor.close()
+        assert [type(f) for f in faults] == [ZeroDivisionError]
+
+    def test_idle_only_once_every_job_has_finished(self):
+        """``is_idle`` is False while a job runs, True after it."""
+        executor = SymbolExecutor(1)
+        release = threading.Event()
+        started = threading.Event()
+        executor.submit("IBM", lambda: (started.set(), release.wait(timeout=10)))
+        assert started.wait(timeout=10)
+        assert not executor.is_idle()
+        release.set()
+        assert executor.wait_idle(timeout=10)
+        assert executor.is_idle()
+        executor.close()
+
     def test_at_least_one_worker(self):
         """No workers is a mistake, said at once."""
         with pytest.raises(ValueError, match="at least one worker"):
@@ -70,3 +96,21 @@ class TestPacing:
         venue.rate_limit = (200, 8)
         assert pace() == pytest.approx(0.3)
 
+
+
+class TestHowManyWorkers:
+    """``RunSettings.workers_for``: the default, lock-step's exception, and an explicit count."""
+
+    @pytest.mark.parametrize(
+        ("setting", "symbols", "lockstep", "workers"),
+        [
+            (None, 5, False, 5),  # a worker per symbol
+            (None, 2_000, False, MAX_COMMAND_WORKERS),  # bounded
+            (None, 5, True, 0),  # lock-step: in decision order, as the replay
+            (0, 5, False, 0),  # the engine thread, asked for
+            (4, 5, True, 4),  # asked for, even in lock-step
+        ],
+    )
+    def test_workers_for(self, setting, symbols, lockstep, workers):
+        settings = RunSettings(command_workers=setting)
+        assert settings.workers_for(symbols, lockstep=lockstep) == workers
