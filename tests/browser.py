@@ -43,7 +43,11 @@ class Page:
             raise RuntimeError(f"Chromium exited ({self._process.wait()}) before listening")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as answer:
             pages = [t for t in json.load(answer) if t["type"] == "page"]
-        self._socket = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60)
+        # No Origin header: Chromium (111 on) refuses a DevTools socket from an origin it was not
+        # told to allow, and one without an origin is a local client like this one.
+        self._socket = websocket.create_connection(
+            pages[0]["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         self._ids = itertools.count(1)
         self.errors: list[str] = []
         self._events: list[dict[str, Any]] = []
