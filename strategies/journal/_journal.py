@@ -52,6 +52,7 @@ from brokers import Clock, SystemClock
 from machines import Command, Desk, Outcome, OutcomeKind, Snapshot
 from strategies._exceptions import CodecError, JournalError
 from strategies.journal._codec import (
+    decode_command,
     decode_event,
     encode_command,
     encode_event,
@@ -285,6 +286,26 @@ class Journal:
         assert seq is not None
         return seq
 
+    def unanswered(self, strategy: str) -> tuple[PendingCommand, ...]:
+        """``strategy``'s journaled commands with no result row, in seq order: what ``rebuild``
+        would return, read without replaying (a fault's shutdown settles them first)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, symbol, commands FROM transitions WHERE strategy = ? AND kind IN"
+                " (?, ?) AND commands != '[]' ORDER BY seq",
+                (strategy, *_REPLAYED),
+            ).fetchall()
+            results = self._db.execute("SELECT transition_seq, command_index FROM command_results")
+            answered = set(results)
+        return tuple(
+            PendingCommand(
+                transition_seq=seq, index=i, strategy=strategy, symbol=symbol, command=command
+            )
+            for seq, symbol, text in rows
+            for i, command in enumerate(_decode(_commands, text, f"{self.path}: seq {seq}"))
+            if (seq, i) not in answered
+        )
+
     def pending_requests(self, strategy: str) -> tuple[OperatorRequest, ...]:
         """The operator's requests for ``strategy`` no run has answered yet, oldest first."""
         with self._lock:
@@ -508,6 +529,10 @@ def _wall_now() -> str:
 
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def _commands(obj: Any) -> list[Command]:
+    return [decode_command(c) for c in obj]
 
 
 def _decode(decode: Any, text: str, where: str) -> Any:

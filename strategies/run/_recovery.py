@@ -41,7 +41,7 @@ from strategies.engine import Engine, execute, placed_id
 from strategies.engine import _incidents as incident
 from strategies.journal import Journal, PendingCommand
 
-__all__ = ["judge_pending", "settle_pending"]
+__all__ = ["judge_pending", "settle_interrupted", "settle_pending"]
 
 _log = structlog.get_logger("tickstate.recovery")
 
@@ -79,16 +79,9 @@ def settle_pending(
     record the rest as skipped and tell the machine."""
     for item in pending:
         command = item.command
-        placed = placed_id(command)
-        found = None if isinstance(command, CancelOrder) else broker.find_order_by_client_id(placed)
-        if found is not None:
-            engine.ids.learn(found.client_order_id, found.id)
-            if journal is not None:
-                journal.record_result(item.transition_seq, command, "reconciled", "adopted")
-            engine.incidents.note(
-                incident.COMMAND_ADOPTED, symbol=item.symbol, level="info", client_order_id=placed
-            )
+        if _adopted(item, engine, broker, journal):
             continue
+        placed = placed_id(command)
         now = engine.clock.now()
         snapshot = engine.desk.machine(item.symbol).snapshot()
         why = judge_pending(item, snapshot, now, engine)
@@ -112,6 +105,44 @@ def settle_pending(
         if journal is not None:
             journal.record_result(item.transition_seq, command, outcome, detail)
         _log.info("resent", symbol=item.symbol, client_order_id=placed, result=outcome)
+
+
+def settle_interrupted(engine: Engine, journal: Journal, *, timeout: float) -> None:
+    """The engine faulted, perhaps between journaling a transition and carrying out its commands:
+    settle those before the shutdown, or it would wait on the answer to a stop (or cancel) the
+    broker never saw. Adopt what the broker has; cancel again what was to be cancelled; to the
+    machine the rest never worked (``interrupted_by_fault``), so it flattens without them. Only
+    once the command workers are idle (else a late send could land after its skip)."""
+    executor = engine.executor
+    if executor is not None and not executor.wait_idle(timeout):
+        _log.warning("interrupted_not_settled", reason="command workers still busy")
+        return
+    for item in journal.unanswered(engine.desk.strategy):
+        command = item.command
+        if isinstance(command, CancelOrder):  # its result is journaled as it is carried out
+            engine.send(item.symbol, command, item.transition_seq, again=True)
+        elif not _adopted(item, engine, engine.broker, journal):
+            snapshot = engine.desk.machine(item.symbol).snapshot()
+            why = judge_pending(item, snapshot, engine.clock.now(), engine)
+            why = "no_longer_awaited" if why == "no_longer_awaited" else "interrupted_by_fault"
+            _skip(item, why, engine, journal, engine.clock.now())
+    engine.drain()
+
+
+def _adopted(item: PendingCommand, engine: Engine, broker: Broker, journal: Journal | None) -> bool:
+    """Whether the broker has the order ``item`` places: then it is adopted and journaled so."""
+    command = item.command
+    placed = placed_id(command)
+    found = None if isinstance(command, CancelOrder) else broker.find_order_by_client_id(placed)
+    if found is None:
+        return False
+    engine.ids.learn(found.client_order_id, found.id)
+    if journal is not None:
+        journal.record_result(item.transition_seq, command, "reconciled", "adopted")
+    engine.incidents.note(
+        incident.COMMAND_ADOPTED, symbol=item.symbol, level="info", client_order_id=placed
+    )
+    return True
 
 
 def _skip(

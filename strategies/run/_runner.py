@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -77,12 +77,13 @@ from strategies.run._lockstep import LateOrders, LockStepGate, Posted, Updated
 from strategies.run._poller import BrokerReader
 from strategies.run._protection import Protection
 from strategies.run._reconcile import Reconciliation
+from strategies.run._recovery import settle_interrupted
 from strategies.run._settings import RunSettings
 
 if TYPE_CHECKING:
     from strategies.observe._metrics import RunMetrics
 
-__all__ = ["LiveRunner"]
+__all__ = ["LiveRunner", "fault_line"]
 
 _log = structlog.get_logger("tickstate.runner")
 _IDLE_WAIT = 0.05  # seconds: how often the engine thread looks at the clock when nothing comes
@@ -111,6 +112,16 @@ class _Received:
 
     update: TradeUpdate
     at: float
+
+
+def fault_line(exc: Exception, unsettled: Sequence[str]) -> str:
+    """The one line an engine fault ends the run with, once its shutdown ran: honest about the
+    symbols it left ``unsettled`` (a position or an order at the broker)."""
+    done = f"NOT settled at the broker: {', '.join(unsettled[:5])}: check it"
+    return (
+        f"engine fault: {type(exc).__name__}: {exc} ({done if unsettled else 'positions flattened'}"
+        ", journal consistent; the traceback is in the log)"
+    )
 
 
 class LiveRunner:
@@ -384,23 +395,11 @@ class LiveRunner:
                 self._loop()
             except Exception as exc:
                 ended = incident.ENGINE_FAULT
-                self.engine.incidents.note(
-                    incident.ENGINE_FAULT,
-                    level="error",
-                    error=f"{type(exc).__name__}: {exc}",
-                    exc_info=True,
-                )
+                self._note_fault(exc)
+                self._settle_interrupted()
                 self._shut_down()
                 unsettled = [s.symbol for s in self.engine.desk.snapshots() if not s.is_settled]
-                done = (
-                    "positions flattened"
-                    if not unsettled
-                    else f"NOT settled at the broker: {', '.join(unsettled[:5])}: check it"
-                )
-                raise EngineFaultError(
-                    f"engine fault: {type(exc).__name__}: {exc} ({done}, journal "
-                    "consistent; the traceback is in the log)"
-                ) from exc
+                raise EngineFaultError(fault_line(exc, unsettled)) from exc
             self._shut_down()
         finally:
             self._stop.set()
@@ -485,6 +484,25 @@ class LiveRunner:
             else:
                 gate.ack(moment)
 
+    def _note_fault(self, exc: Exception, **where: str) -> None:
+        self.engine.incidents.note(
+            incident.ENGINE_FAULT,
+            level="error",
+            error=f"{type(exc).__name__}: {exc}",
+            exc_info=True,
+            **where,
+        )
+
+    def _settle_interrupted(self) -> None:
+        """What the fault cut short (journaled, never carried out) is settled before the
+        shutdown, as a restart would (``settle_interrupted``); its own fault is only noted."""
+        if self.journal is None:
+            return
+        try:
+            settle_interrupted(self.engine, self.journal, timeout=self.settings.shutdown_timeout)
+        except Exception as exc:
+            self._note_fault(exc, during="shutdown")
+
     def _commands_answered(self) -> None:
         """Lock-step with commands on the executor: wait until every command of the moment
         (and any its answers led to) has its REST answer applied, as the engine thread's own
@@ -548,14 +566,7 @@ class LiveRunner:
                 if flatten and not snapshot.is_halted:
                     engine.fire(snapshot.symbol, ExitSignalled(at=now, reason="shutdown"))
             except Exception as exc:
-                engine.incidents.note(
-                    incident.ENGINE_FAULT,
-                    symbol=snapshot.symbol,
-                    level="error",
-                    error=f"{type(exc).__name__}: {exc}",
-                    during="shutdown",
-                    exc_info=True,
-                )
+                self._note_fault(exc, during="shutdown", symbol=snapshot.symbol)
         deadline = threading.Event()
         timer = threading.Timer(self.settings.shutdown_timeout, deadline.set)
         timer.daemon = True
@@ -571,13 +582,7 @@ class LiveRunner:
                 try:
                     self._apply(item)
                 except Exception as exc:  # keep waiting for the acks of what was sent
-                    engine.incidents.note(
-                        incident.ENGINE_FAULT,
-                        level="error",
-                        error=f"{type(exc).__name__}: {exc}",
-                        during="shutdown",
-                        exc_info=True,
-                    )
+                    self._note_fault(exc, during="shutdown")
         finally:
             timer.cancel()
         _log.info("stopped", settled=self._settled())

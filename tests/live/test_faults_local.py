@@ -9,20 +9,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 import pytest
 
 import strategies.engine._crashpoints as crashpoints
-import strategies.run
 from machines import Desk
 from strategies.cli import main
 from strategies.journal import Journal, read_latest
-from strategies.run import RunSettings
+from strategies.run._runner import fault_line
 from strategies.spec import load_strategy
-from tests.live.support import ROOT
+from tests.live.support import DAY, ROOT, JournalView
 
 EXAMPLE = ROOT / "examples" / "eighty_twenty.toml"
 DATA = ROOT / "data" / "intraday_5min"
@@ -148,19 +146,45 @@ def test_a_fault_on_a_command_worker_shuts_down_as_one_on_the_engine_thread(
     assert all(s.position == 0 for s in latest.values()), latest
 
 
-def test_a_shutdown_that_cannot_flatten_says_so(tmp_path, monkeypatch, capsys):
-    """The fault lands between journaling GOOG's stop and sending it: the shutdown's cancel of
-    a stop the venue never had is never answered, and GOOG stays open within the shutdown's
-    bound (1 s here, not 15). The line says which symbol is not settled, never "positions
-    flattened"."""
-    short = functools.partial(RunSettings, shutdown_timeout=1)
-    monkeypatch.setattr(strategies.run, "RunSettings", short)  # the CLI reads it from there
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_fault_between_journaling_a_stop_and_sending_it_still_flattens(
+    tmp_path, monkeypatch, capsys, workers
+):
+    """The fault lands after GOOG's stop was journaled, before it was sent: the venue never had
+    it. The shutdown first settles what the fault cut short, as a restart would (the stop is not
+    at the broker: to the machine it never worked, ``interrupted_by_fault``), so it is not left
+    waiting on the answer to a cancel of a stop that never existed: flat, one line, exit 3, and
+    the journal rebuilds with nothing pending."""
     monkeypatch.setattr(crashpoints, "_TARGET", ("before_send:PlaceStop", 1, True))
     monkeypatch.setattr(crashpoints, "_seen", 0)
-    assert _run(EXAMPLE, tmp_path / "j.sqlite", "--command-workers", "0") == 3
+    journal = tmp_path / "j.sqlite"
+    assert _run(EXAMPLE, journal, "--command-workers", workers) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
-    assert "(NOT settled at the broker: GOOG: check it, journal" in err[0], err
+    assert "(positions flattened, journal consistent;" in err[0], err
+    latest = {s.symbol: s.snapshot for s in read_latest(journal)}
+    assert all(s.is_settled for s in latest.values()), latest
+    results = [
+        (r["client_order_id"], r["result"], r["detail"]) for r in JournalView.read(journal).results
+    ]
+    assert ("s8020-GOOG-20121115-1-stop", "skipped", "interrupted_by_fault") in results
+    spec = load_strategy(EXAMPLE)
+    desk = Desk(strategy=spec.name, trading_date=DAY, symbol_rules=spec.rules())
+    with Journal(journal) as book:
+        assert book.rebuild(desk) == ()
+
+
+def test_the_fault_line_names_what_the_shutdown_left_unsettled():
+    """The line never claims "positions flattened" while a symbol holds a position or an order
+    at the broker (``--no-flatten``, or a venue that did not answer within the bound)."""
+    fault = ValueError("boom")
+    assert fault_line(fault, []) == (
+        "engine fault: ValueError: boom (positions flattened, journal consistent; the traceback "
+        "is in the log)"
+    )
+    assert "(NOT settled at the broker: GOOG: check it, journal consistent;" in fault_line(
+        fault, ["GOOG"]
+    )
 
 
 def _transitions(journal: Path) -> list[dict]:

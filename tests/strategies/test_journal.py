@@ -262,6 +262,18 @@ class TestRebuild:
             ),
         )
 
+    def test_unanswered_is_what_rebuild_returns_without_replaying(self, journal):
+        """The fault's shutdown reads the same unconfirmed commands a restart would settle."""
+        desk = new_desk()
+        first = desk.fire("AAPL", entry())
+        journal.record(first)
+        journal.record(desk.fire("IBM", entry()))
+        assert len(journal.unanswered(STRATEGY)) == 2
+        journal.record_result(1, first.commands[0], "sent")
+        assert journal.unanswered(STRATEGY) == journal.rebuild(new_desk())
+        assert [p.symbol for p in journal.unanswered(STRATEGY)] == ["IBM"]
+        assert journal.unanswered("another") == ()
+
     def test_rebuild_writes_nothing(self, journal, path):
         """Replayed outcomes are already journaled: a rebuild adds no row; a later record does."""
         trade_days(Driver(journal), 2)
