@@ -127,6 +127,14 @@ class Snapshot:
         """Flat on the books and nothing working: nothing of this symbol can fill any more."""
         return self.position == 0 and not self.working_orders
 
+    @property
+    def awaits_broker(self) -> bool:
+        """An order was sent, or its cancel asked for, and the broker has not answered yet."""
+        return any(
+            o.status is TrackStatus.SENT or o.status is TrackStatus.CANCEL_SENT
+            for o in self.working_orders
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Counters:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -79,11 +79,12 @@ from strategies.run._protection import Protection
 from strategies.run._reconcile import Reconciliation
 from strategies.run._recovery import settle_interrupted
 from strategies.run._settings import RunSettings
+from strategies.run._shutdown import at_rest, fault_line
 
 if TYPE_CHECKING:
     from strategies.observe._metrics import RunMetrics
 
-__all__ = ["LiveRunner", "fault_line"]
+__all__ = ["LiveRunner"]
 
 _log = structlog.get_logger("tickstate.runner")
 _IDLE_WAIT = 0.05  # seconds: how often the engine thread looks at the clock when nothing comes
@@ -112,16 +113,6 @@ class _Received:
 
     update: TradeUpdate
     at: float
-
-
-def fault_line(exc: Exception, unsettled: Sequence[str]) -> str:
-    """The one line an engine fault ends the run with, once its shutdown ran: honest about the
-    symbols it left ``unsettled`` (a position or an order at the broker)."""
-    done = f"NOT settled at the broker: {', '.join(unsettled[:5])}: check it"
-    return (
-        f"engine fault: {type(exc).__name__}: {exc} ({done if unsettled else 'positions flattened'}"
-        ", journal consistent; the traceback is in the log)"
-    )
 
 
 class LiveRunner:
@@ -572,7 +563,8 @@ class LiveRunner:
         timer.daemon = True
         timer.start()
         try:
-            while not deadline.is_set() and not self._settled():
+            flatten = self.settings.flatten_on_exit
+            while not deadline.is_set() and not at_rest(engine.desk.snapshots(), flatten=flatten):
                 try:
                     item = self._inbox.get(timeout=0.05)
                 except queue.Empty:
@@ -585,7 +577,7 @@ class LiveRunner:
                     self._note_fault(exc, during="shutdown")
         finally:
             timer.cancel()
-        _log.info("stopped", settled=self._settled())
+        _log.info("stopped", settled=self._settled(), timed_out=deadline.is_set())
 
 
 def _grace(seconds: float, clock: object) -> timedelta:

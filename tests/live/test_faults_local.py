@@ -18,7 +18,7 @@ import strategies.engine._crashpoints as crashpoints
 from machines import Desk
 from strategies.cli import main
 from strategies.journal import Journal, read_latest
-from strategies.run._runner import fault_line
+from strategies.run._shutdown import fault_line
 from strategies.spec import load_strategy
 from tests.live.support import DAY, ROOT, JournalView
 
