@@ -18,6 +18,11 @@ order with it, so a resend can never place the order twice). A skipped one is re
 so its books stay coherent: a skipped entry ends its attempt, a skipped replace leaves the old
 stop protecting. Protective stops, exits and cancels are never too late while the machine waits
 for them: they protect or close a position that is still there.
+
+An engine fault can leave the same kind of command behind without a crash: the live runner's
+shutdown settles those first (``settle_interrupted``) — adopted if the broker has the order, a
+cancel sent again, anything else skipped as ``interrupted_by_fault`` — so that it flattens
+without waiting on an answer to an order the broker never saw.
 """
 
 from __future__ import annotations
