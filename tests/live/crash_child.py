@@ -7,7 +7,8 @@ same journal is a restart (rebuild, settle pending commands, reconcile). It tell
 it did on stdout, one line each, flushed:
 
     connect              a stream (trading or bars) connected; two of them: ready for bars
-    bar SYMBOL ISO       the engine finished that bar (its commands ran)
+    bar SYMBOL ISO       the engine finished that bar (its commands ran and were answered)
+    update CID KIND QTY  the engine applied that trade update (its commands ran, answered)
     done CODE            the run ended normally
 
 Logs go to stderr. With ``TICKSTATE_CRASH_AT`` set (``strategies/_crashpoints.py``) it kills
@@ -30,13 +31,21 @@ if str(ROOT) not in sys.path:
 import structlog  # noqa: E402
 
 import strategies.run._venues as venues  # noqa: E402
-from brokers import AlpacaSettings, Bar, RetryPolicy  # noqa: E402
+from brokers import AlpacaSettings, Bar, RetryPolicy, TradeUpdate  # noqa: E402
+from strategies.engine import Engine  # noqa: E402
 from strategies.run import (  # noqa: E402
     LiveRunner,
     RunSettings,
     run_live,
 )
-from tests.live.support import DAY, day_bars, spec_for  # noqa: E402
+from tests.live.support import DAY, day_bars, spec_for, update_line  # noqa: E402
+
+
+def _commands_done(engine: Engine) -> None:
+    """Commands on workers (the default off lock-step) have their REST answers: what the line
+    says the engine did is done, as on the engine thread."""
+    if engine.executor is not None:
+        engine.executor.wait_idle()
 
 
 def _say(line: str) -> None:
@@ -77,17 +86,29 @@ def main() -> int:
     )
     bars, history = day_bars(spec, args.start)
 
+    engines: list[Engine] = []
+
     def on_bar(bar: Bar) -> None:
+        _commands_done(engines[0])
         _say(f"bar {bar.symbol} {bar.start.isoformat()}")
 
     def on_runner(runner: LiveRunner) -> None:
         connected = runner._on_connect
+        engine = runner.engine
+        engines.append(engine)
+        applied = engine.on_trade_update
 
         def on_connect() -> None:
             connected()
             _say("connect")
 
+        def on_trade_update(update: TradeUpdate) -> None:
+            applied(update)
+            _commands_done(engine)
+            _say(update_line(update))
+
         runner._on_connect = on_connect  # type: ignore[method-assign]
+        engine.on_trade_update = on_trade_update  # type: ignore[method-assign]
 
     run_live(
         spec,

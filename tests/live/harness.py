@@ -23,7 +23,7 @@ from typing import IO
 
 from brokers import Bar, SimExchange
 from strategies.engine._crashpoints import ENV
-from tests.live.support import DAY, ROOT, FillLog, day_bars, spec_for
+from tests.live.support import DAY, ROOT, FillLog, day_bars, spec_for, update_line
 
 CHILD = Path(__file__).with_name("crash_child.py")
 # Bounds on waits for the child's events, not expected durations: each wait ends when the line
@@ -82,6 +82,7 @@ class Session:
     child: Child | None = None
     starts: int = 0
     logs: list[Path] = field(default_factory=list)
+    fills_acked: bool = False  # ``feed`` waits for the child to apply each fill (``feed``)
 
     def __post_init__(self) -> None:
         self.spec = spec_for(early_square_off=self.early_square_off, square_off=self.square_off)
@@ -168,13 +169,18 @@ class Session:
     # --- the day ---------------------------------------------------------------------------
 
     def feed(self, bar: Bar, *, acked: bool = True) -> None:
-        """Close ``bar`` at the exchange; with ``acked``, wait until the child finished it."""
-        self.sim.feed_bar(bar)
+        """Close ``bar`` at the exchange; with ``acked``, wait until the child finished it (and,
+        with ``fills_acked``, applied every fill it made, so the next bar cannot overtake the
+        stop a fill calls for: the day goes as in lock-step, however loaded the host)."""
+        fills = self.sim.feed_bar(bar)
         if not acked:
             return
         assert self.child is not None
-        wanted = f"bar {bar.symbol} {bar.start.isoformat()}"
-        self.child.expect(lambda line: line == wanted, ACK_TIMEOUT)
+        waiting = {f"bar {bar.symbol} {bar.start.isoformat()}"}
+        if self.fills_acked:
+            waiting |= {update_line(u) for u in fills}
+        while waiting:
+            waiting.discard(self.child.expect(lambda line: line in waiting, ACK_TIMEOUT))
 
     def log_text(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-4000:]}" for p in self.logs)

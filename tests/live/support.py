@@ -340,3 +340,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.02
             return True
         threading.Event().wait(step)
     return predicate()
+
+
+def update_line(update: TradeUpdate) -> str:
+    """The line saying the engine applied ``update`` (the harness knows it by the same line)."""
+    filled = format(update.order.filled_qty.normalize(), "f")
+    return f"update {update.order.client_order_id} {update.kind.value} {filled}"

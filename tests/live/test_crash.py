@@ -39,7 +39,7 @@ ENGINE_THREAD = ("--command-workers", "0")  # commands one after another, in dec
 
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[Session]:
-    day = Session(tmp_path)
+    day = Session(tmp_path, fills_acked=True)  # each crash point is met on the same day
     try:
         yield day
     finally:
@@ -156,9 +156,7 @@ def test_killed_on_a_command_worker_restarts_without_duplicates(session, crash_a
 
 def _settled_as(day: Session, settled: tuple[str | None, str, str]) -> bool:
     cid, result, detail = settled
-    return any(
-        r[1:] == (result, detail) and (cid is None or r[0] == cid) for r in _results(day)
-    )
+    return any(r[1:] == (result, detail) and (cid is None or r[0] == cid) for r in _results(day))
 
 
 def test_killed_between_order_sent_and_ack_received(session):
