@@ -82,7 +82,9 @@ class Session:
     child: Child | None = None
     starts: int = 0
     logs: list[Path] = field(default_factory=list)
-    fills_acked: bool = False  # ``feed`` waits for the child to apply each fill (``feed``)
+    # ``feed`` waits for the child to apply each fill; off: the next bar may race the stop a
+    # fill calls for, as in a free-running run (a loaded host then changes the day).
+    fills_acked: bool = True
 
     def __post_init__(self) -> None:
         self.spec = spec_for(early_square_off=self.early_square_off, square_off=self.square_off)

@@ -39,7 +39,7 @@ ENGINE_THREAD = ("--command-workers", "0")  # commands one after another, in dec
 
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[Session]:
-    day = Session(tmp_path, fills_acked=True)  # each crash point is met on the same day
+    day = Session(tmp_path)
     try:
         yield day
     finally:
