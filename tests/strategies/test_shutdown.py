@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from machines import OrderRole
+from strategies.run._live import _left_at_broker
 from strategies.run._shutdown import at_rest
 from tests.machines.scenarios import (
     accepted,
@@ -54,3 +55,19 @@ def test_a_halted_symbol_is_kept_even_when_flattening():
     assert halted.snapshot.holds_position
     assert at_rest([halted.snapshot], flatten=True)
     assert not at_rest([halted.snapshot, to_exiting_closing().snapshot], flatten=True)
+
+
+def test_what_a_run_leaves_at_the_broker_is_said_at_the_end():
+    """A kept position (``--no-flatten``) or a halted one ends the run as a warning line naming
+    the symbol, the shares and the stop protecting them; a settled symbol says nothing."""
+    kept = to_in_protected().snapshot
+    halted = to_halted_protecting().snapshot
+    (stop,) = [o for o in kept.working_orders if o.role is OrderRole.STOP]
+    assert _left_at_broker([to_flat().snapshot]) == []
+    assert _left_at_broker([kept, halted]) == [
+        f"{kept.symbol} holds 10 long at the broker under its stop at {stop.stop_price}"
+        " (not flattened): it is yours to manage now",
+        f"{halted.symbol} holds 4 long at the broker under its stop at"
+        f" {halted.working_orders[-1].stop_price} (halted: {halted.halt_reason}): it is yours"
+        " to manage now",
+    ]
