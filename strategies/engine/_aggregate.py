@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from brokers import Bar
@@ -141,8 +141,14 @@ class BarAggregator:
             raise ValueError("bars build their buckets alone only from a feed of their size")
         built: list[Bar] = []
         sent = self._sent
+        # Every symbol's bar of a moment has the same start, hence the same bucket: found once.
+        found: dict[tuple[datetime, tzinfo | None], datetime | None] = {}
         for bar in bars:
-            start = self._bucket_start(bar)
+            key = (bar.start, bar.start.tzinfo)
+            if key in found:
+                start = found[key]
+            else:
+                start = found[key] = self._bucket_start(bar)
             if start is None:
                 self.outside_session += 1
                 continue

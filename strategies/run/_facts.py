@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from brokers import Bar
@@ -44,11 +45,15 @@ def config_hash(spec: StrategySpec) -> str:
 
 def data_fingerprint(bars: Sequence[Bar]) -> str:
     """The SHA-256 of ``bars`` (in time, then symbol order)."""
-    digest = hashlib.sha256()
+    stamps: dict[tuple[datetime, tzinfo | None], str] = {}  # a moment's bars share its start
+    lines = []
     for b in sorted(bars, key=lambda b: (b.start, b.symbol)):
-        line = f"{b.symbol},{b.start.isoformat()},{b.open},{b.high},{b.low},{b.close},{b.volume}\n"
-        digest.update(line.encode())
-    return digest.hexdigest()
+        key = (b.start, b.start.tzinfo)
+        stamp = stamps.get(key)
+        if stamp is None:
+            stamp = stamps[key] = b.start.isoformat()
+        lines.append(f"{b.symbol},{stamp},{b.open},{b.high},{b.low},{b.close},{b.volume}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def run_facts(
@@ -56,7 +61,8 @@ def run_facts(
 ) -> RunFacts:
     """The facts of a run of ``spec`` whose strategy saw ``bars`` on an account of ``equity``."""
     hours = spec.session.hours()
-    sessions = sorted({bar.start.astimezone(hours.timezone).date() for bar in bars})
+    starts = {bar.start for bar in bars}  # a moment's bars share one
+    sessions = sorted({start.astimezone(hours.timezone).date() for start in starts})
     dumped = spec.model_dump(mode="json")
     return RunFacts(
         sessions=tuple(sessions),
