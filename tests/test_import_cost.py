@@ -68,6 +68,12 @@ class TestImportCost:
         live = {"strategies.run._live", "strategies.run._runner", "strategies.run._venues"}
         assert project & (live | {"brokers.sim._exchange", "brokers.alpaca"}) == set()
 
+    def test_the_replay_command_logs_without_loading_the_metrics(self):
+        """``tickstate replay`` configures its logging from ``strategies.observe``: that loads
+        neither Prometheus nor, through the metrics' stream counters, any network library."""
+        code = "from strategies.observe import MarketTime, configure_logging\nMarketTime()"
+        assert loaded_after(code) & {*NETWORK, "prometheus_client"} == set()
+
     def test_a_cached_calendar_needs_no_pandas(self, tmp_path):
         """Once a calendar is built (and cached), the next process reads it without pandas."""
         env = {"TICKSTATE_CACHE_DIR": str(tmp_path)}
