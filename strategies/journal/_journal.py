@@ -471,9 +471,7 @@ class Journal:
                 " ORDER BY symbol, ordinal, seq",
                 (desk.strategy, *_REPLAYED),
             ).fetchall()
-            results = set(db.execute("SELECT transition_seq, command_index FROM command_results"))
         expected: dict[str, int] = {}
-        pending: list[PendingCommand] = []
         for seq, symbol, kind, state_to, ordinal, event, commands, snapshot in rows:
             where = f"{self.path}: seq {seq} ({symbol})"
             want = expected.get(symbol, 0) + 1
@@ -488,18 +486,8 @@ class Journal:
             _check_replay(where, outcome, kind, state_to, json.loads(commands), snapshot)
             if observe is not None:
                 observe(before, outcome)
-            pending.extend(
-                PendingCommand(
-                    transition_seq=seq,
-                    index=i,
-                    strategy=desk.strategy,
-                    symbol=symbol,
-                    command=command,
-                )
-                for i, command in enumerate(outcome.commands)
-                if (seq, i) not in results
-            )
-        return tuple(sorted(pending, key=lambda p: (p.transition_seq, p.index)))
+        # Each replayed outcome decided exactly its journaled commands (checked above).
+        return self.unanswered(desk.strategy)
 
 
 # --- helpers -----------------------------------------------------------------------------------

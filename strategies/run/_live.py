@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import structlog
 
 from brokers import Bar, SimExchange
-from machines import OrderRole, Snapshot
 from strategies._memory import tuned_for_live
 from strategies.engine import (
     Engine,
@@ -41,6 +40,7 @@ from strategies.run._pdt import PdtGate
 from strategies.run._recovery import settle_pending
 from strategies.run._runner import LiveRunner
 from strategies.run._settings import RunSettings
+from strategies.run._shutdown import left_at_broker
 from strategies.run._twin import TWIN_CASH
 from strategies.run._venues import Venue, open_venue
 from strategies.run._wiring import build_engine_for
@@ -99,29 +99,8 @@ class LiveResult:
                 f"{self.lockstep_timeouts} lock-step moments went on without all they sent "
                 "(lockstep_timeout in the log)"
             )
-        found.extend(_left_at_broker(self.engine.desk.snapshots()))
+        found.extend(left_at_broker(self.engine.desk.snapshots()))
         return found
-
-
-def _left_at_broker(snapshots: Iterable[Snapshot]) -> list[str]:
-    """Each symbol the run ended with a position or an order at the broker (``--no-flatten``, a
-    halt, a shutdown out of time): what is there, so nobody forgets it."""
-    found = []
-    for snapshot in snapshots:
-        if snapshot.is_settled:
-            continue
-        why = f"halted: {snapshot.halt_reason}" if snapshot.is_halted else "not flattened"
-        side = "long" if snapshot.position > 0 else "short"
-        held = (
-            f"holds {abs(snapshot.position)} {side} at the broker"
-            if snapshot.position
-            else f"has {len(snapshot.working_orders)} orders working at the broker"
-        )
-        stops = [o for o in snapshot.working_orders if o.role is OrderRole.STOP]
-        if snapshot.position and stops and stops[-1].stop_price is not None:
-            held += f" under its stop at {stops[-1].stop_price}"
-        found.append(f"{snapshot.symbol} {held} ({why}): it is yours to manage now")
-    return found
 
 
 def _warm_up(spec: StrategySpec, venue: Venue, engine: Engine, runner: LiveRunner) -> None:

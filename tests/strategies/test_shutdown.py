@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 
 from machines import OrderRole
-from strategies.run._live import _left_at_broker
-from strategies.run._shutdown import at_rest
+from strategies.run._shutdown import at_rest, left_at_broker
 from tests.machines.scenarios import (
     accepted,
     cancelled,
@@ -63,8 +62,8 @@ def test_what_a_run_leaves_at_the_broker_is_said_at_the_end():
     kept = to_in_protected().snapshot
     halted = to_halted_protecting().snapshot
     (stop,) = [o for o in kept.working_orders if o.role is OrderRole.STOP]
-    assert _left_at_broker([to_flat().snapshot]) == []
-    assert _left_at_broker([kept, halted]) == [
+    assert left_at_broker([to_flat().snapshot]) == []
+    assert left_at_broker([kept, halted]) == [
         f"{kept.symbol} holds 10 long at the broker under its stop at {stop.stop_price}"
         " (not flattened): it is yours to manage now",
         f"{halted.symbol} holds 4 long at the broker under its stop at"
