@@ -373,7 +373,7 @@ def profile(strategy: str = "opening_bar", days: int | None = None, top: int = 1
 def process(repeats: int = 3, days: int | None = None) -> dict[str, Any]:
     """``tickstate replay`` of the 80-20 example (plain model) against backtrader's 80-20 in
     its own process on the same files: CPU (user + system) and wall of each, alternating."""
-    from benchmarks.startup import _PROBE, _child
+    from benchmarks.startup import _PROBE, _child, _warm_up
 
     spec = spec_of(EIGHTY_TWENTY, ["AAPL", "IBM", "MSFT", "GOOG"])
     bars = load(days)
@@ -398,8 +398,8 @@ def process(repeats: int = 3, days: int | None = None) -> dict[str, Any]:
         theirs += [str(out / "deadlines.json"), "AAPL,IBM,MSFT,GOOG"]
         if days is not None:
             theirs += [min(calendar).isoformat(), max(calendar).isoformat()]
-        _child(ours)  # warm-up of both: the calendar cache and the page cache
-        _child(theirs)
+        _warm_up(ours)  # warm-up of both: the calendar, page and bytecode caches
+        _warm_up(theirs)
         for i in range(repeats):
             row: dict[str, float] = {}
             for name, args in (("tickstate", ours), ("backtrader", theirs))[:: 1 if i % 2 else -1]:

@@ -35,6 +35,8 @@ from strategies.engine._timers import SessionTimes
 
 __all__ = ["BarAggregator", "aggregate_bars", "interval_of"]
 
+_ZERO = Decimal(0)
+
 
 @dataclass(slots=True)
 class _Bucket:
@@ -82,6 +84,20 @@ def _bar_of_one(symbol: str, start: datetime, minute: Bar) -> Bar:
         volume=volume,
         trade_count=minute.trade_count,
         vwap=vwap,
+    )
+
+
+def _is_its_bucket(start: datetime, bar: Bar) -> bool:
+    """Whether ``bar`` is already the bar ``_bar_of_one`` would build for its bucket at
+    ``start``, to the spelling of every field: it starts there (in the same timezone), has no
+    ``vwap`` to average, and its volume is spelled as the sum spells it (``0 + 1E+2`` is
+    ``100``; ``0 + -0`` is ``0``). Then it goes out as it came: a replay of data of the
+    strategy's own size built a second copy of every bar."""
+    return (
+        bar.vwap is None
+        and bar.start == start
+        and bar.start.tzinfo is start.tzinfo
+        and not (_ZERO + bar.volume).compare_total(bar.volume)
     )
 
 
@@ -157,7 +173,7 @@ class BarAggregator:
                 self.late_updates += 1
                 continue
             sent[bar.symbol] = start
-            built.append(_bar_of_one(bar.symbol, start, bar))
+            built.append(bar if _is_its_bucket(start, bar) else _bar_of_one(bar.symbol, start, bar))
         return built
 
     def update(self, bar: Bar) -> bool:

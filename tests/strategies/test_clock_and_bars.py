@@ -183,7 +183,7 @@ class TestAggregator:
         built, outside = aggregate_bars([flat("A", at(date(2012, 11, 24), 10, 0))], session, FIVE)
         assert (built, outside) == ([], 1)
 
-    @pytest.mark.parametrize("volume", ["0", "100", "1E+2", "0.50"])
+    @pytest.mark.parametrize("volume", ["0", "100", "1E+2", "0.50", "-0"])
     @pytest.mark.parametrize("vwap", [None, "10.123", "1E+1"])
     def test_a_bucket_of_one_bar_is_built_as_one_of_many(self, session, volume, vwap):
         """A 5-minute bar made into a 5-minute bucket (the shortcut) has the values and the
@@ -192,13 +192,15 @@ class TestAggregator:
         price = {"open": Decimal("10"), "high": Decimal("11"), "low": Decimal("9")}
         one = Bar(symbol="A", start=start, close=Decimal("10.5"), **price, volume=Decimal(volume),
                   trade_count=3, vwap=None if vwap is None else Decimal(vwap))
-        (built,), _ = aggregate_bars([one], session, FIVE)
+        (built,) = BarAggregator(session, FIVE, feed=FIVE).add_each_alone([one])
         empty = Bar(symbol="A", start=start, close=Decimal("10"), **price, volume=Decimal(0),
                     trade_count=0, vwap=None if vwap is None else Decimal(0))
         later = Bar(symbol="A", start=start + timedelta(minutes=1), close=Decimal("10.5"), **price,
                     volume=one.volume, trade_count=3, vwap=one.vwap)
         (general,), _ = aggregate_bars([empty, later], session, FIVE)
         assert repr(built) == repr(general)
+        # A bar already spelled as its bucket's goes out itself, not a copy.
+        assert (built is one) == (vwap is None and volume in ("0", "100", "0.50"))
 
     def test_bars_of_the_strategys_size_build_what_one_at_a_time_builds(self, session):
         """5-minute data into 5-minute bars takes the shortcut (each bar its bucket's only one,
