@@ -109,8 +109,11 @@ def _run_line(document: dict[str, Any]) -> str:
     for merged in document.get("merged", []):
         at = datetime.fromisoformat(merged["date"])
         names = ", ".join(f"“{name}”" for name in merged["figures"])
+        # Absolute figures move with the processor: name it when it is not the run's.
+        cpu = merged["machine"]["cpu"]
+        on = "" if cpu == machine["cpu"] else f"{cpu}, "
         line += (
-            f" Measured later ({at:%Y-%m-%d %H:%M} UTC, {merged['machine']['cores']} cores,"
+            f" Measured later ({at:%Y-%m-%d %H:%M} UTC, {on}{merged['machine']['cores']} cores,"
             f" `python -m benchmarks --only {' '.join(merged['benchmarks'])} --merge`): {names}."
         )
     return line
