@@ -61,9 +61,10 @@ def _child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, f
 def _warm_up(args: list[str]) -> None:
     """Run ``args`` once, as a user's first run: it fills the calendar cache and the page cache,
     and writes the bytecode cache even where the environment says not to
-    (``PYTHONDONTWRITEBYTECODE``, as on this project's CI host). An installed package has its
-    bytecode compiled by pip, and the peers' have theirs; without this every measured run of an
-    editable checkout compiled tickstate's modules again (~0.1 s)."""
+    (``PYTHONDONTWRITEBYTECODE``, as on the hosts these figures were measured on). An
+    installed package has its bytecode compiled by pip, and the peers' have theirs; without
+    this every measured run of an editable checkout compiled tickstate's modules again
+    (~0.1 s)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     _child(args, env)
 

@@ -29,7 +29,8 @@ import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
-from operator import attrgetter
+from itertools import islice
+from operator import attrgetter, eq
 from pathlib import Path
 from typing import Final, TypeVar
 from zoneinfo import ZoneInfo
@@ -54,7 +55,6 @@ _INTEGER: Final = re.compile(r"[0-9]+")
 
 _T = TypeVar("_T")
 _BAR_ORDER: Final = attrgetter("start", "symbol")
-_BAR_KEY: Final = attrgetter("symbol", "start")
 
 
 class _Row:
@@ -232,20 +232,18 @@ def _load_bars(
     texts = [(file, _read_text(file)) for file in _csv_files(Path(path))]
     days = None if dates is None else (dates[0].isoformat(), dates[1].isoformat())
     bars: list[Bar] = []
-    seen: set[tuple[str, datetime]] = set()
     for file, text in texts:
         found = _by_column(file, text, symbols, days)
         if found is None:
-            break
-        keys = set(map(_BAR_KEY, found))
-        if not seen.isdisjoint(keys):
-            break  # a duplicate across files: the careful reader names both lines
-        seen |= keys
+            return _load_by_row(texts, symbols, days)
         bars += found
-    else:
-        bars.sort(key=_BAR_ORDER)
-        return bars
-    return _load_by_row(texts, symbols, days)
+    bars.sort(key=_BAR_ORDER)
+    # Sorted, a second bar of a symbol at one start (in a file or across files) is next to the
+    # first: one pass of comparisons, not a set of every bar's hashed start.
+    order = list(map(_BAR_ORDER, bars))
+    if any(map(eq, order, islice(order, 1, None))):
+        return _load_by_row(texts, symbols, days)  # the careful reader names both lines
+    return bars
 
 
 def _by_column(

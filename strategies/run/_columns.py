@@ -4,10 +4,12 @@ C loops, with no Python code run per row until each kept row becomes a ``Bar``.
 This is the fast path of ``load_bars`` for files as tickstate and the demo data write them
 (unquoted cells, ``\\n`` or ``\\r\\n`` line ends, canonical numbers). It either returns exactly
 what the row-by-row reader (``_bars``) returns for the same text, or ``None`` — a file it cannot
-vouch for, a bad row, a duplicate — and ``load_bars`` then reads the row-by-row way, which
-names the line and column of any mistake. A value is taken only when it is its own canonical
-spelling (``str(Decimal(text)) == text``, ``str(int(text)) == text``), which implies the
-row-by-row reader's patterns; anything else (``007``, ``.5``, a space) goes the careful way.
+vouch for, a bad row — and ``load_bars`` then reads the row-by-row way, which names the line
+and column of any mistake. A second bar of a symbol at one start is the one mistake left to
+``load_bars``, which looks for it among every file's bars at once. A value is taken only when
+it is its own canonical spelling (``str(Decimal(text)) == text``, ``str(int(text)) == text``),
+which implies the row-by-row reader's patterns; anything else (``007``, ``.5``, a space) goes
+the careful way.
 """
 
 from __future__ import annotations
@@ -124,8 +126,7 @@ def _bars(column: dict[str, list[str]]) -> list[Bar] | None:
             return None
         vwaps = averaged
     symbols = column["symbol"]
-    if len(set(zip(symbols, starts, strict=True))) != count:
-        return None  # a second bar of a symbol at one start: the careful reader names both
+    # A second bar of a symbol at one start is ``load_bars``' to find, across its files at once.
     try:  # a Bar checks its own prices (low <= open, close <= high), as the careful reader does
         return list(
             map(_bar, symbols, starts, opens, highs, lows, closes, volumes, trade_counts, vwaps)
