@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
 
@@ -47,15 +47,18 @@ def config_hash(spec: StrategySpec) -> str:
 
 def data_fingerprint(bars: Sequence[Bar]) -> str:
     """The SHA-256 of ``bars`` (in time, then symbol order)."""
-    stamps: dict[tuple[datetime, tzinfo | None], str] = {}  # a moment's bars share its start
     lines = []
+    last: datetime | None = None
+    stamp = ""
+    # Sorted, a moment's bars follow each other: its start is formatted once, on the first,
+    # found by comparing with the one before (hashing an aware datetime costs more).
     # str() of each Decimal, not an f-string: formatting one goes through Decimal.__format__,
     # three times the cost of str() and the same text.
     for b in sorted(bars, key=_TIME_ORDER):
-        key = (b.start, b.start.tzinfo)
-        stamp = stamps.get(key)
-        if stamp is None:
-            stamp = stamps[key] = b.start.isoformat()
+        start = b.start
+        if last is None or start != last or start.tzinfo is not last.tzinfo:
+            stamp = start.isoformat()
+        last = start
         prices = (str(b.open), str(b.high), str(b.low), str(b.close), str(b.volume))
         lines.append(",".join((b.symbol, stamp, *prices)))
     lines.append("")  # every line ends with a newline
