@@ -1,12 +1,15 @@
-"""One symbol's lifecycle machine: ``fire(event)`` decides under the symbol's own lock.
+"""One symbol's lifecycle machine: ``fire(event)`` decides, and publishes under the symbol's lock.
 
 The definition is one shared, static ``transitions.Machine`` built from the lifecycle table
 (``auto_transitions=False``; guards and effects are handed the ``Decision`` itself, the
 trigger's one argument, rather than an ``EventData`` to unwrap); each symbol is a small object
-holding its state, its books and its own ``RLock``. ``fire()`` is the only way to change either:
-it classifies the event on the published (immutable) books, takes the lock, consults the table,
-evaluates the guards, applies the transition, and returns an ``Outcome`` with the commands to
-execute *after* the lock is released, plus an immutable ``Snapshot``::
+holding its state, its books and its own ``RLock``. ``fire()`` is the only way to change either.
+It decides on the published (immutable) books without the lock: it classifies the event,
+consults the table, and ``transitions`` runs the trigger (guards, then effects on a draft of
+the books) on a scratch model holding the state's name. Under the lock it proves nobody
+published in between (or decides again there, on what they published: copy, work, re-check,
+update) and publishes the state, books and counters. It returns an ``Outcome`` with the
+commands to execute *after* the lock is released, plus an immutable ``Snapshot``::
 
     >>> from datetime import date
     >>> m = SymbolMachine(strategy="s8020", symbol="AAPL", trading_date=date(2026, 11, 23))
@@ -68,6 +71,11 @@ class OutcomeKind(StrEnum):
     DECLINED = "declined"  # a rule refused a strategy event; nothing changed
     IGNORED = "ignored"  # a race: stale or duplicate; nothing changed
     ANOMALY = "anomaly"  # should be impossible: facts recorded, declared policy applied
+
+    @property
+    def changes(self) -> bool:
+        """Whether a transition ran: the machine's state and books were replaced."""
+        return self is OutcomeKind.ACCEPTED or self is OutcomeKind.ANOMALY
 
 
 class _View:
@@ -307,31 +315,37 @@ class SymbolMachine:
         )
 
     def fire(self, event: Event) -> Outcome:
-        """Decide on one event under this symbol's lock; return what to do after it.
+        """Decide on one event; publish the decision under this symbol's lock; return what to do
+        after it.
 
         Never raises for an unexpected event: every (state, trigger) pair is declared.
         """
-        # Classifying an order event, drafting the books and setting up the decision only read
-        # the published books, which are never mutated again, so they happen before the lock;
-        # under it an identity check proves nobody decided in between (or it is done again
-        # there). Only the table, the transition and the counters need the lock.
-        books = self._books
+        # Deciding only reads the published books (never mutated again) and writes a draft, and
+        # the shared ``transitions`` machine moves a scratch ``_Draft``, not this machine: the
+        # whole decision (classification, table, guards, effects) runs before the lock. Under
+        # it an identity check proves nobody published in between (or it is decided again
+        # there, on what they published); then the state, books and counters are published.
+        books, state_from = self._books, self._state
         decision = self._decision(books, event)
+        verdict = _decide(state_from, decision)
         with self._lock:
-            if self._books is not books:
-                decision = self._decision(self._books, event)
-            state_from = self._state
-            kind, reason, commands = self._decide(decision)
-            state_to = self._state
-            last = decision.trigger if commands is not None else self._view.last_trigger
+            if self._books is not books or self._state != state_from:
+                books, state_from = self._books, self._state
+                decision = self._decision(books, event)
+                verdict = _decide(state_from, decision)
+            kind, reason, state_to = verdict
+            self._publish(kind, reason, state_to, decision.books)
+            changed = kind.changes
+            last = decision.trigger if changed else self._view.last_trigger
             view = self._view = _View(self, last)
+        commands = decision.commands
         return Outcome(
             kind=kind,
             trigger=decision.trigger,
             reason=reason,
             state_from=_STATE_OF[state_from],
             state_to=_STATE_OF[state_to],
-            commands=tuple(commands) if commands else (),
+            commands=tuple(commands) if changed and commands else (),
             event=event,
             _view=view,
         )
@@ -348,46 +362,71 @@ class SymbolMachine:
             books=draft,
         )
 
-    def _decide(self, decision: Decision) -> tuple[OutcomeKind, str | None, list[Command] | None]:
-        """Consult the table; commit the draft if accepted or an anomaly.
-
-        Returns the kind, the reason, and the commands (``None`` when nothing changed).
-        """
-        trigger = decision.trigger
-        declaration = DECLARATIONS[(_STATE_OF[self._state], trigger)]
-        reason: str | None = None
-        if isinstance(declaration, Moves):
-            if _EVENTS[trigger].trigger(self, decision):
-                self._books = decision.books
-                self._transitions += 1
-                return OutcomeKind.ACCEPTED, None, decision.commands
-            otherwise = declaration.otherwise
-            assert otherwise is not None  # checked at import: a guard-free last move exists
-            reason = otherwise.reason or _failed_guard(declaration, decision)
-            declaration = otherwise
-        if isinstance(declaration, Anomaly):
-            decision.reason = reason = reason or declaration.reason
-            decision.trigger = "anomaly_flatten" if declaration.flatten else "anomaly"
-            _EVENTS[decision.trigger].trigger(self, decision)
-            decision.trigger = trigger
-            self._books = decision.books
-            self._anomalies += 1
-            self._count(reason)
-            return OutcomeKind.ANOMALY, reason, decision.commands
-        reason = reason or declaration.reason
-        assert reason is not None
+    def _publish(self, kind: OutcomeKind, reason: str | None, state: str, books: Books) -> None:
+        """Make a decision this machine's own: under the lock, the only writer of its state."""
+        if kind is OutcomeKind.ACCEPTED:
+            self._state, self._books = state, books
+            self._transitions += 1
+            return
+        assert reason is not None  # every decline, race and anomaly is named
         self._count(reason)
-        if isinstance(declaration, Ignore):
+        if kind is OutcomeKind.ANOMALY:
+            self._state, self._books = state, books
+            self._anomalies += 1
+        elif kind is OutcomeKind.IGNORED:
             self._races += 1
-            return OutcomeKind.IGNORED, reason, None
-        assert isinstance(declaration, Decline)
-        self._declined += 1
-        return OutcomeKind.DECLINED, reason, None
+        else:
+            self._declined += 1
 
     def _count(self, reason: str) -> None:
         if self._reasons is None:
             self._reasons = {}
         self._reasons[reason] = self._reasons.get(reason, 0) + 1
+
+
+class _Draft:
+    """The model the shared ``transitions`` machine moves while deciding: the state's name on a
+    scratch object, so a decision touches nothing of the machine until it is published."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: str) -> None:
+        self._state = state
+
+
+# What one decision came to: its kind, its reason, and the state it leads to (a plain name).
+_Verdict = tuple[OutcomeKind, str | None, str]
+
+
+def _decide(state: str, decision: Decision) -> _Verdict:
+    """Consult the table from ``state``; let ``transitions`` run the trigger on a ``_Draft``.
+
+    Pure: guards read, and effects write, only the decision and its draft books.
+    """
+    trigger = decision.trigger
+    declaration = DECLARATIONS[(_STATE_OF[state], trigger)]
+    reason: str | None = None
+    if isinstance(declaration, Moves):
+        draft = _Draft(state)
+        if _EVENTS[trigger].trigger(draft, decision):
+            return OutcomeKind.ACCEPTED, None, draft._state
+        otherwise = declaration.otherwise
+        assert otherwise is not None  # checked at import: a guard-free last move exists
+        reason = otherwise.reason or _failed_guard(declaration, decision)
+        declaration = otherwise
+    if isinstance(declaration, Anomaly):
+        decision.reason = reason = reason or declaration.reason
+        decision.trigger = "anomaly_flatten" if declaration.flatten else "anomaly"
+        draft = _Draft(state)
+        _EVENTS[decision.trigger].trigger(draft, decision)
+        decision.trigger = trigger
+        return OutcomeKind.ANOMALY, reason, draft._state
+    reason = reason or declaration.reason
+    assert reason is not None
+    if isinstance(declaration, Ignore):
+        return OutcomeKind.IGNORED, reason, state
+    assert isinstance(declaration, Decline)
+    return OutcomeKind.DECLINED, reason, state
 
 
 def _prepare(books: Books, event: Event) -> tuple[str, Books]:

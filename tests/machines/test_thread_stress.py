@@ -611,8 +611,8 @@ class TestDeskUnderThreads:
 
 
 class TestDecidedBetweenPrepareAndLock:
-    """``fire`` classifies and drafts before taking the lock; a decision made by another thread
-    in between must be seen, or the same fill would count twice."""
+    """``fire`` classifies, drafts and decides before taking the lock; a decision another thread
+    published in between must be seen, or the same fill would count twice."""
 
     def test_a_fill_decided_meanwhile_makes_the_same_fill_stale(self, monkeypatch) -> None:
         from tests.machines.scenarios import BUY2, QTY, filled, to_pending_live
@@ -637,3 +637,38 @@ class TestDecidedBetweenPrepareAndLock:
         assert (other[0].kind, other[0].trigger) == (machines.OutcomeKind.ACCEPTED, "entry_filled")
         assert (late.kind, late.trigger) == (machines.OutcomeKind.IGNORED, "stale_order_event")
         assert machine.snapshot().position == QTY
+
+    def test_a_fill_published_after_the_unlocked_decision_is_decided_again(
+        self, monkeypatch
+    ) -> None:
+        """The rival publishes after this thread's whole decision (guards and effects ran on
+        its draft) and before its lock: the decision is thrown away and taken again."""
+        from tests.machines.scenarios import BUY2, QTY, filled, to_pending_live
+
+        machine = to_pending_live().machine
+        before = machine.counters()
+        fill = filled(BUY2, QTY, "101.00")
+        real = machines._machine._decide
+        other: list[machines.Outcome] = []
+        verdicts: list[object] = []
+        raced = threading.Event()
+
+        def decide_then_let_another_thread_publish(state, decision):  # type: ignore[no-untyped-def]
+            verdict = real(state, decision)
+            verdicts.append(verdict)
+            if not raced.is_set():
+                raced.set()
+                rival = threading.Thread(target=lambda: other.append(machine.fire(fill)))
+                rival.start()
+                rival.join()
+            return verdict
+
+        monkeypatch.setattr(machines._machine, "_decide", decide_then_let_another_thread_publish)
+        late = machine.fire(fill)
+        assert verdicts[0][0] is machines.OutcomeKind.ACCEPTED  # type: ignore[index]
+        assert (other[0].kind, other[0].trigger) == (machines.OutcomeKind.ACCEPTED, "entry_filled")
+        assert (late.kind, late.trigger) == (machines.OutcomeKind.IGNORED, "stale_order_event")
+        assert late.commands == ()
+        assert machine.snapshot().position == QTY
+        after = machine.counters()
+        assert (after.transitions, after.races) == (before.transitions + 1, before.races + 1)
