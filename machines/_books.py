@@ -41,7 +41,8 @@ _Days = tuple[dict[str, OrderTrack], "_Days"] | None
 
 
 class Books:
-    """Mutable working data of one symbol; only the machine holds one, only under its lock."""
+    """Working data of one symbol: a draft is mutated only by the one decision it was made for;
+    once the machine publishes it (under its lock) it is never mutated again."""
 
     __slots__ = (
         "alarm",

@@ -1,7 +1,8 @@
 """One decision in progress: the event, a draft of the books, and the commands it produces.
 
-Guards and effects receive a ``Decision`` and nothing else. It exists only inside ``fire()``,
-under the machine's lock, so no guard or effect can run without that lock held.
+Guards and effects receive a ``Decision`` and nothing else. It exists only inside one
+``fire()`` call and owns its draft books, so what guards read and effects write is private to
+that call; the machine changes only when ``fire()`` publishes the draft under its lock.
 """
 
 from __future__ import annotations
