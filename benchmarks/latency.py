@@ -2,7 +2,8 @@
 
 - ``lock_hold``: two threads fire the dispatch cycle on their own symbols at once; a
   benchmark-only ``SymbolMachine`` subclass swaps in a measuring ``RLock`` that times each
-  outermost hold (``fire``'s locked section: table, transition, guards and effects) in wall
+  outermost hold (``fire``'s locked section: the re-check and the publish; the decision
+  runs before it, and again inside it only when another thread published first) in wall
   time and in the holding thread's CPU time (``time.thread_time``; wall less CPU is time the
   thread was off the CPU or waiting for the GIL). Production code paths are unchanged.
 - ``in_process``: ``Engine`` + ``PaperBroker``: a bar fills the entry, the paper broker publishes
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from time import perf_counter, thread_time
@@ -114,13 +116,26 @@ class _MeasuredMachine(m.SymbolMachine):
 
 
 def lock_hold(
-    cycles: int = 300, symbols_per_thread: int = 10, threads: int = 2, *, live_gc: bool = True
+    cycles: int = 300,
+    symbols_per_thread: int = 10,
+    threads: int = 2,
+    *,
+    live_gc: bool = True,
+    same_symbols: bool = False,
 ) -> dict[str, Any]:
     """Hold-time percentiles (µs, wall and CPU) of ``fire``'s lock while ``threads`` threads
-    fire at once; under the live runner's collector settings unless ``live_gc=False``."""
+    fire at once; under the live runner's collector settings unless ``live_gc=False``.
+
+    With ``same_symbols`` every thread fires the same streams at the same machines (each event
+    arrives once per thread: the later copies are duplicates, stale or declined), so decisions
+    race: the result also says how many were decided again under the lock (``redecided``),
+    counted by wrapping ``fire``'s decision step for the run."""
     holds = _Holds()
     work: list[tuple[list[_MeasuredMachine], list[list[m.Event]]]] = []
     for t in range(threads):
+        if same_symbols and work:
+            work.append(work[0])
+            continue
         names = [f"T{t}S{i}" for i in range(symbols_per_thread)]
         machines = [_MeasuredMachine(holds, name) for name in names]
         work.append((machines, [dispatch.events(cycles, name) for name in names]))
@@ -135,21 +150,51 @@ def lock_hold(
     workers = [
         threading.Thread(target=run, args=w, name=f"bench-fire-{i}") for i, w in enumerate(work)
     ]
-    with tuned_for_live() if live_gc else nullcontext():  # as the runner, after start-up
+    collector: AbstractContextManager[object] = tuned_for_live() if live_gc else nullcontext()
+    counting: AbstractContextManager[list[None]] = (
+        _counting_decisions() if same_symbols else nullcontext([])
+    )
+    with collector, counting as decisions:  # the collector as the runner's, after start-up
         began = perf_counter()
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
         elapsed = perf_counter() - began
-    return {
+    fired = len(holds.wall)
+    found: dict[str, Any] = {
         "threads": threads,
         "live_gc": live_gc,
-        "events": len(holds.wall),
-        "events_per_s": round(len(holds.wall) / elapsed),
+        "same_symbols": same_symbols,
+        "events": fired,
+        "events_per_s": round(fired / elapsed),
         "hold_us": percentiles(holds.wall),
         "hold_cpu_us": percentiles(holds.cpu),
     }
+    if same_symbols:
+        found["redecided"] = len(decisions) - fired
+        found["redecided_share"] = round((len(decisions) - fired) / fired, 4)
+    return found
+
+
+@contextmanager
+def _counting_decisions() -> Iterator[list[None]]:
+    """Every decision ``fire`` takes (one, or two when another thread published first), noted
+    in the list yielded (benchmark only: the step is wrapped for the run, then restored)."""
+    from machines import _machine
+
+    real = _machine._decide
+    taken: list[None] = []
+
+    def counted(state: str, decision: Any) -> Any:
+        taken.append(None)
+        return real(state, decision)
+
+    _machine._decide = counted
+    try:
+        yield taken
+    finally:
+        _machine._decide = real
 
 
 class _SameRows:

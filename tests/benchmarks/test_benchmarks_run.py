@@ -142,6 +142,17 @@ def test_lock_hold_samples_every_fire_of_both_threads() -> None:
     assert result["hold_cpu_us"]["n"] == result["hold_us"]["n"]  # CPU time of every hold too
 
 
+def test_lock_hold_at_the_same_symbols_counts_the_decisions_taken_again() -> None:
+    import machines._machine
+
+    real = machines._machine._decide
+    result = latency.lock_hold(cycles=2, symbols_per_thread=2, same_symbols=True)
+    assert machines._machine._decide is real  # the counting wrapper is gone after the run
+    assert result["events"] == 2 * 2 * 2 * 20  # both threads fired every event of both streams
+    assert 0 <= result["redecided"] <= result["events"]
+    assert result["redecided_share"] == round(result["redecided"] / result["events"], 4)
+
+
 def test_the_trigger_share_experiment_puts_transitions_back() -> None:
     """Both paths fire every event; the shared definition's events are transitions' again."""
     from machines._machine import _EVENTS, LIFECYCLE
