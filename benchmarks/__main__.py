@@ -240,7 +240,7 @@ def fig_lock(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     )
     alone = latency.lock_hold(sizes["lock_cycles"], threads=1)
     tuned["one_thread"] = {k: alone[k] for k in ("hold_us", "hold_cpu_us")}
-    # Both threads at the same machines: decisions race, and some are taken again under the lock.
+    # Both threads at the same machines: decisions race, and the overtaken ones are made again.
     shared = latency.lock_hold(sizes["lock_cycles"], same_symbols=True)
     tuned["same_symbols"] = {
         k: shared[k] for k in ("hold_us", "hold_cpu_us", "redecided", "redecided_share")

@@ -128,8 +128,8 @@ def lock_hold(
 
     With ``same_symbols`` every thread fires the same streams at the same machines (each event
     arrives once per thread: the later copies are duplicates, stale or declined), so decisions
-    race: the result also says how many were decided again under the lock (``redecided``),
-    counted by wrapping ``fire``'s decision step for the run."""
+    race: the result also says how many were overtaken and made again (``redecided``), counted
+    by wrapping ``fire``'s decision step for the run."""
     holds = _Holds()
     work: list[tuple[list[_MeasuredMachine], list[list[m.Event]]]] = []
     for t in range(threads):
@@ -161,12 +161,14 @@ def lock_hold(
         for worker in workers:
             worker.join()
         elapsed = perf_counter() - began
-    fired = len(holds.wall)
+    # Each fire holds the lock once, and once more for every decision another thread overtook.
+    fired = sum(len(streams) * len(streams[0]) for _, streams in work)
     found: dict[str, Any] = {
         "threads": threads,
         "live_gc": live_gc,
         "same_symbols": same_symbols,
         "events": fired,
+        "holds": len(holds.wall),
         "events_per_s": round(fired / elapsed),
         "hold_us": percentiles(holds.wall),
         "hold_cpu_us": percentiles(holds.cpu),

@@ -7,8 +7,9 @@ holding its state, its books and its own ``RLock``. ``fire()`` is the only way t
 It decides on the published (immutable) books without the lock: it classifies the event,
 consults the table, and ``transitions`` runs the trigger (guards, then effects on a draft of
 the books) on a scratch model holding the state's name. Under the lock it proves nobody
-published in between (or decides again there, on what they published: copy, work, re-check,
-update) and publishes the state, books and counters. It returns an ``Outcome`` with the
+published in between (copy, work, re-check, update) and publishes the state, books and
+counters; a decision another thread overtook is made again on what it published (unlocked,
+``_UNLOCKED_TRIES`` times in all, then holding the lock). It returns an ``Outcome`` with the
 commands to execute *after* the lock is released, plus an immutable ``Snapshot``::
 
     >>> from datetime import date
@@ -190,6 +191,11 @@ def _compile() -> Machine:
     )
 
 
+#: Decisions ``fire`` makes without the lock before it makes one under it, where nobody can
+#: publish in between: each is thrown away only if another thread published meanwhile, so
+#: under contention the lock is still held for the publish alone, and progress is certain.
+_UNLOCKED_TRIES = 2
+
 #: The one static definition shared by every symbol; never mutated after import.
 LIFECYCLE = _compile()
 _EVENTS = LIFECYCLE.events
@@ -323,21 +329,23 @@ class SymbolMachine:
         # Deciding only reads the published books (never mutated again) and writes a draft, and
         # the shared ``transitions`` machine moves a scratch ``_Draft``, not this machine: the
         # whole decision (classification, table, guards, effects) runs before the lock. Under
-        # it an identity check proves nobody published in between (or it is decided again
-        # there, on what they published); then the state, books and counters are published.
-        books, state_from = self._books, self._state
-        decision = self._decision(books, event)
-        verdict = _decide(state_from, decision)
-        with self._lock:
-            if self._books is not books or self._state != state_from:
+        # it an identity check proves nobody published in between; a decision overtaken by
+        # another thread's is thrown away and made again on what that thread published.
+        for _ in range(_UNLOCKED_TRIES):
+            books, state_from = self._books, self._state
+            decision = self._decision(books, event)
+            verdict = _decide(state_from, decision)
+            with self._lock:
+                if self._books is books and self._state == state_from:
+                    view = self._publish(verdict, decision)
+                    break
+        else:
+            with self._lock:  # overtaken every time: decide where nobody can publish meanwhile
                 books, state_from = self._books, self._state
                 decision = self._decision(books, event)
                 verdict = _decide(state_from, decision)
-            kind, reason, state_to = verdict
-            self._publish(kind, reason, state_to, decision.books)
-            changed = kind.changes
-            last = decision.trigger if changed else self._view.last_trigger
-            view = self._view = _View(self, last)
+                view = self._publish(verdict, decision)
+        kind, reason, state_to = verdict
         commands = decision.commands
         return Outcome(
             kind=kind,
@@ -345,7 +353,7 @@ class SymbolMachine:
             reason=reason,
             state_from=_STATE_OF[state_from],
             state_to=_STATE_OF[state_to],
-            commands=tuple(commands) if changed and commands else (),
+            commands=tuple(commands) if kind.changes and commands else (),
             event=event,
             _view=view,
         )
@@ -362,21 +370,26 @@ class SymbolMachine:
             books=draft,
         )
 
-    def _publish(self, kind: OutcomeKind, reason: str | None, state: str, books: Books) -> None:
-        """Make a decision this machine's own: under the lock, the only writer of its state."""
+    def _publish(self, verdict: _Verdict, decision: Decision) -> _View:
+        """Make a decision this machine's own (under the lock: the only writer of its state);
+        return the view its outcome's snapshot is built from."""
+        kind, reason, state = verdict
         if kind is OutcomeKind.ACCEPTED:
-            self._state, self._books = state, books
+            self._state, self._books = state, decision.books
             self._transitions += 1
-            return
-        assert reason is not None  # every decline, race and anomaly is named
-        self._count(reason)
-        if kind is OutcomeKind.ANOMALY:
-            self._state, self._books = state, books
-            self._anomalies += 1
-        elif kind is OutcomeKind.IGNORED:
-            self._races += 1
         else:
-            self._declined += 1
+            assert reason is not None  # every decline, race and anomaly is named
+            self._count(reason)
+            if kind is OutcomeKind.ANOMALY:
+                self._state, self._books = state, decision.books
+                self._anomalies += 1
+            elif kind is OutcomeKind.IGNORED:
+                self._races += 1
+            else:
+                self._declined += 1
+        last = decision.trigger if kind.changes else self._view.last_trigger
+        view = self._view = _View(self, last)
+        return view
 
     def _count(self, reason: str) -> None:
         if self._reasons is None:

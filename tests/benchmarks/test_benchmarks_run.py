@@ -150,6 +150,8 @@ def test_lock_hold_at_the_same_symbols_counts_the_decisions_taken_again() -> Non
     assert machines._machine._decide is real  # the counting wrapper is gone after the run
     assert result["events"] == 2 * 2 * 2 * 20  # both threads fired every event of both streams
     assert 0 <= result["redecided"] <= result["events"]
+    # A hold for every fire, and one more for each decision overtaken (and made again).
+    assert result["holds"] == result["hold_cpu_us"]["n"] >= result["events"]
     assert result["redecided_share"] == round(result["redecided"] / result["events"], 4)
 
 

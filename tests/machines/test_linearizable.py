@@ -1,8 +1,9 @@
 """``fire`` is linearizable: two events racing at one machine end as if fired one after another.
 
 ``fire`` decides without the lock (classification, table, guards and effects, on a draft of the
-published books and a scratch model of the state) and publishes under it, deciding again there
-if another thread published in between. Each example here forces that race at its worst point:
+published books and a scratch model of the state) and publishes under it; a decision another
+thread overtook is made again (unlocked, and under the lock once ``_UNLOCKED_TRIES`` were all
+overtaken). Each example here forces that race at its worst point:
 the late event's whole decision is made, then a rival thread fires and publishes its own event,
 then the late event takes the lock. Both outcomes, the machine's fingerprint and its counters
 must equal those of a machine that was fired the rival and then the late event, in one thread.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -135,8 +137,7 @@ def test_a_rival_thread_published_before_the_lock_ends_as_the_serial_order(
     assert contended.machine.counters() == serial.machine.counters()
     assert got_late.snapshot == want_late.snapshot
     # The late event was decided unlocked, then the rival; if the rival changed the machine the
-    # late one was decided again under the lock on what it published (the first never applied),
-    # and only then.
+    # late one was decided again on what it published (the first never applied), and only then.
     assert race.decisions == (3 if want_rival.kind.changes else 2)
 
 
@@ -157,3 +158,39 @@ def test_without_a_rival_each_event_is_decided_once() -> None:
     finally:
         machines._machine._decide = _DECIDE
     assert len(calls) == len(events) == 10
+
+
+def test_overtaken_every_time_the_last_decision_is_made_under_the_lock() -> None:
+    """A rival publishes after each of the late event's unlocked decisions: the late event is
+    then decided holding the lock, where nobody can publish in between, and still ends as the
+    serial order (each rival, then the late event)."""
+    day = PATHS[machines.State.FLAT]["after_round_trip"]().machine.snapshot().trading_date
+    rolls = [machines.DayRolledOver(trading_date=day + timedelta(days=k)) for k in (1, 2, 3)]
+    *rivals, late = rolls
+    assert len(rivals) == machines._machine._UNLOCKED_TRIES
+    contended = PATHS[machines.State.FLAT]["after_round_trip"]().machine
+    serial = PATHS[machines.State.FLAT]["after_round_trip"]().machine
+    want = [_seen(serial.fire(event)) for event in rolls]
+    locked: list[bool] = []
+    rivals_fired: list[Outcome] = []
+
+    def overtaken(state: str, decision: Any) -> Any:
+        verdict = _DECIDE(state, decision)
+        if decision.event is late:
+            locked.append(contended._lock._is_owned())  # type: ignore[attr-defined]
+            if len(rivals_fired) < len(rivals):
+                rival = rivals[len(rivals_fired)]
+                thread = threading.Thread(target=lambda: rivals_fired.append(contended.fire(rival)))
+                thread.start()
+                thread.join()
+        return verdict
+
+    machines._machine._decide = overtaken
+    try:
+        got_late = contended.fire(late)
+    finally:
+        machines._machine._decide = _DECIDE
+    assert locked == [False, False, True]
+    assert [_seen(o) for o in rivals_fired] + [_seen(got_late)] == want
+    assert contended.fingerprint() == serial.fingerprint()
+    assert contended.counters() == serial.counters()
