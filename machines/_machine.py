@@ -210,6 +210,7 @@ class SymbolMachine:
         "_books",
         "_declined",
         "_lock",
+        "_overtaken",
         "_races",
         "_reasons",
         "_state",
@@ -240,6 +241,7 @@ class SymbolMachine:
         self._state = State.FLAT.value
         self._books = Books(trading_date)
         self._transitions = self._declined = self._races = self._anomalies = 0
+        self._overtaken = 0  # decisions another thread's publish overtook (made again)
         self._reasons: dict[str, int] | None = None
         self._view = _View(self, None)
 
@@ -273,6 +275,7 @@ class SymbolMachine:
             twin._declined = self._declined
             twin._races = self._races
             twin._anomalies = self._anomalies
+            twin._overtaken = self._overtaken
             twin._reasons = dict(self._reasons) if self._reasons else None
             view = twin._view = _View(twin, self._view.last_trigger)
             # The same books, state and counters: a snapshot already built is the twin's too.
@@ -310,6 +313,7 @@ class SymbolMachine:
         """This machine's counters, with the reason of every race, decline and anomaly."""
         with self._lock:  # the counts, copied together; the record is built after the lock
             counts = self._transitions, self._declined, self._races, self._anomalies
+            overtaken = self._overtaken
             reasons = dict(self._reasons or {})
         transitions, declined, races, anomalies = counts
         return Counters(
@@ -318,6 +322,7 @@ class SymbolMachine:
             races=races,
             anomalies=anomalies,
             by_reason=MappingProxyType(dict(sorted(reasons.items()))),
+            overtaken=overtaken,
         )
 
     def fire(self, event: Event) -> Outcome:
@@ -339,6 +344,7 @@ class SymbolMachine:
                 if self._books is books and self._state == state_from:
                     view = self._publish(verdict, decision)
                     break
+                self._overtaken += 1
         else:
             with self._lock:  # overtaken every time: decide where nobody can publish meanwhile
                 books, state_from = self._books, self._state

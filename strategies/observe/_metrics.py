@@ -27,9 +27,10 @@ PnL). They are exact ``Decimal`` until here; Prometheus samples are floats, so t
 happens at this boundary and nowhere else. ``tickstate_state`` has one sample per state, 1 for
 the symbol's current one (``tickstate_state{symbol="AAPL",tickstate_state="in_position"} 1``).
 
-Lock hold is measured without reaching into the machines: the engine times each ``Desk.fire``
-call (``Fired.seconds``), which holds the whole locked decision plus the classification before
-it, so it is an upper bound on the time the symbol's lock was held.
+Lock hold is measured without reaching into the machines (they read no clock): the engine
+times each ``Desk.fire`` call (``Fired.seconds``), which spans the whole decision, made before
+the lock, and the publish under it, so it is an upper bound on the time the symbol's lock was
+held (the hold itself is the publish: a few microseconds, ``benchmarks/latency.py``).
 
 Event to command: from the moment the runner's inbox receives a trade update (on the stream's
 thread) to the moment the engine hands the commands that update led to on for execution (the

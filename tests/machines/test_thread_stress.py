@@ -570,6 +570,10 @@ class TestDeskUnderThreads:
         assert sum(c.declined for c in per_symbol) == totals.declined
         assert sum(c.races for c in per_symbol) == totals.races
         assert sum(c.anomalies for c in per_symbol) == totals.anomalies
+        # Decisions overtaken by another thread's publish (and made again): at most once per
+        # unlocked try of each fire (the last try holds the lock, where nobody overtakes it).
+        assert sum(c.overtaken for c in per_symbol) == totals.overtaken
+        assert 0 <= totals.overtaken <= machines._machine._UNLOCKED_TRIES * harness.ledger.fires
         reasons: Counter[str] = Counter()
         for counters in per_symbol:
             reasons.update(counters.by_reason)
