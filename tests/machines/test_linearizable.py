@@ -20,8 +20,7 @@ again with the rival on a thread of its own, which would wait forever if decidin
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from hypothesis import strategies as st
 
 import machines
 from machines import Event, Outcome
+from tests.machines.races import DECIDE, raced
 from tests.machines.scenarios import FACTORIES, PATHS, Scenario
 
 _ROUTES: list[Callable[[], Scenario]] = [
@@ -58,46 +58,6 @@ def _seen(outcome: Outcome) -> tuple[Any, ...]:
     )
 
 
-_DECIDE = machines._machine._decide
-
-
-class _RivalAfterTheDecision:
-    """Stands in for ``_decide``: the first decision made is followed, before its ``fire`` takes
-    the lock, by ``rival`` fired and published (on a thread of its own if ``threaded``)."""
-
-    def __init__(self, machine: machines.SymbolMachine, rival: Event, *, threaded: bool) -> None:
-        self.machine, self.rival, self.threaded = machine, rival, threaded
-        self.decisions = 0
-        self.fired: list[Outcome] = []
-
-    def __call__(self, state: str, decision: Any) -> Any:
-        verdict = _DECIDE(state, decision)
-        self.decisions += 1
-        if self.decisions == 1:
-            if self.threaded:
-                thread = threading.Thread(target=self._fire_rival)
-                thread.start()
-                thread.join()
-            else:
-                self._fire_rival()
-        return verdict
-
-    def _fire_rival(self) -> None:
-        self.fired.append(self.machine.fire(self.rival))
-
-
-@contextmanager
-def _raced(
-    machine: machines.SymbolMachine, rival: Event, *, threaded: bool
-) -> Iterator[_RivalAfterTheDecision]:
-    race = _RivalAfterTheDecision(machine, rival, threaded=threaded)
-    machines._machine._decide = race
-    try:
-        yield race
-    finally:
-        machines._machine._decide = _DECIDE
-
-
 def test_every_pair_raced_ends_as_the_serial_order() -> None:
     tried, wrong = 0, []
     for route in _ROUTES:
@@ -107,7 +67,7 @@ def test_every_pair_raced_ends_as_the_serial_order() -> None:
             for late in candidates:
                 serial, contended = base.fork(), base.fork()
                 want = [_seen(serial.fire(rival)), _seen(serial.fire(late))]
-                with _raced(contended, rival, threaded=False) as race:
+                with raced(contended, rival, threaded=False) as race:
                     got_late = contended.fire(late)
                 tried += 1
                 got = [_seen(race.fired[0]), _seen(got_late)]
@@ -129,7 +89,7 @@ def test_a_rival_thread_published_before_the_lock_ends_as_the_serial_order(
     late = data.draw(st.sampled_from(candidates), label="late")
 
     want_rival, want_late = serial.machine.fire(rival), serial.machine.fire(late)
-    with _raced(contended.machine, rival, threaded=True) as race:
+    with raced(contended.machine, rival, threaded=True) as race:
         got_late = contended.machine.fire(late)
 
     assert len(race.fired) == 1
@@ -151,7 +111,7 @@ def test_without_a_rival_each_event_is_decided_once() -> None:
 
     def counting(state: str, decision: Any) -> Any:
         calls.append(decision.trigger)
-        return _DECIDE(state, decision)
+        return DECIDE(state, decision)
 
     events = _candidates(scenario)[:10]
     machines._machine._decide = counting
@@ -159,7 +119,7 @@ def test_without_a_rival_each_event_is_decided_once() -> None:
         for event in events:
             scenario.machine.fire(event)
     finally:
-        machines._machine._decide = _DECIDE
+        machines._machine._decide = DECIDE
     assert len(calls) == len(events) == 10
 
 
@@ -178,7 +138,7 @@ def test_overtaken_every_time_the_last_decision_is_made_under_the_lock() -> None
     rivals_fired: list[Outcome] = []
 
     def overtaken(state: str, decision: Any) -> Any:
-        verdict = _DECIDE(state, decision)
+        verdict = DECIDE(state, decision)
         if decision.event is late:
             locked.append(contended._lock._is_owned())  # type: ignore[attr-defined]
             if len(rivals_fired) < len(rivals):
@@ -192,7 +152,7 @@ def test_overtaken_every_time_the_last_decision_is_made_under_the_lock() -> None
     try:
         got_late = contended.fire(late)
     finally:
-        machines._machine._decide = _DECIDE
+        machines._machine._decide = DECIDE
     assert locked == [False, False, True]
     assert [_seen(o) for o in rivals_fired] + [_seen(got_late)] == want
     assert contended.fingerprint() == serial.fingerprint()

@@ -130,7 +130,9 @@ def _attempt(client_order_id: str) -> int:
 def check_snapshot(snap: Snapshot) -> None:
     """Invariants that hold on any snapshot, whenever it is read."""
     assert 0 <= snap.entries_today <= snap.max_attempts  # 2
-    attempts = {_attempt(t.client_order_id) for t in snap.working_orders if t.role is OrderRole.ENTRY}
+    attempts = {
+        _attempt(t.client_order_id) for t in snap.working_orders if t.role is OrderRole.ENTRY
+    }
     assert len(attempts) <= 1, f"{snap.symbol}: entries of several attempts work: {attempts}"  # 1
     for price in (snap.stop_price, snap.desired_stop):
         assert price is None or machines.is_on_tick(price, RULES.tick)  # 3
@@ -642,37 +644,23 @@ class TestDecidedBetweenPrepareAndLock:
         assert (late.kind, late.trigger) == (machines.OutcomeKind.IGNORED, "stale_order_event")
         assert machine.snapshot().position == QTY
 
-    def test_a_fill_published_after_the_unlocked_decision_is_decided_again(
-        self, monkeypatch
-    ) -> None:
+    def test_a_fill_published_after_the_unlocked_decision_is_decided_again(self) -> None:
         """The rival publishes after this thread's whole decision (guards and effects ran on
         its draft) and before its lock: the decision is thrown away and taken again."""
+        from tests.machines.races import raced
         from tests.machines.scenarios import BUY2, QTY, filled, to_pending_live
 
         machine = to_pending_live().machine
         before = machine.counters()
         fill = filled(BUY2, QTY, "101.00")
-        real = machines._machine._decide
-        other: list[machines.Outcome] = []
-        verdicts: list[object] = []
-        raced = threading.Event()
-
-        def decide_then_let_another_thread_publish(state, decision):  # type: ignore[no-untyped-def]
-            verdict = real(state, decision)
-            verdicts.append(verdict)
-            if not raced.is_set():
-                raced.set()
-                rival = threading.Thread(target=lambda: other.append(machine.fire(fill)))
-                rival.start()
-                rival.join()
-            return verdict
-
-        monkeypatch.setattr(machines._machine, "_decide", decide_then_let_another_thread_publish)
-        late = machine.fire(fill)
-        assert verdicts[0][0] is machines.OutcomeKind.ACCEPTED  # type: ignore[index]
-        assert (other[0].kind, other[0].trigger) == (machines.OutcomeKind.ACCEPTED, "entry_filled")
+        with raced(machine, fill, threaded=True) as race:
+            late = machine.fire(fill)
+        (other,) = race.fired
+        assert race.decisions == 3  # this thread's, the rival's, this thread's again
+        assert (other.kind, other.trigger) == (machines.OutcomeKind.ACCEPTED, "entry_filled")
         assert (late.kind, late.trigger) == (machines.OutcomeKind.IGNORED, "stale_order_event")
         assert late.commands == ()
         assert machine.snapshot().position == QTY
         after = machine.counters()
         assert (after.transitions, after.races) == (before.transitions + 1, before.races + 1)
+        assert after.overtaken == before.overtaken + 1
