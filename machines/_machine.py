@@ -352,14 +352,14 @@ class SymbolMachine:
                 verdict = _decide(state_from, decision)
                 view = self._publish(verdict, decision)
         kind, reason, state_to = verdict
-        commands = decision.commands
+        commands = decision.commands  # effects ran only if a transition did: none otherwise
         return Outcome(
             kind=kind,
             trigger=decision.trigger,
             reason=reason,
             state_from=_STATE_OF[state_from],
             state_to=_STATE_OF[state_to],
-            commands=tuple(commands) if kind.changes and commands else (),
+            commands=tuple(commands) if commands else (),
             event=event,
             _view=view,
         )
@@ -380,6 +380,7 @@ class SymbolMachine:
         """Make a decision this machine's own (under the lock: the only writer of its state);
         return the view its outcome's snapshot is built from."""
         kind, reason, state = verdict
+        last: str | None = decision.trigger  # the last trigger that changed the machine
         if kind is OutcomeKind.ACCEPTED:
             self._state, self._books = state, decision.books
             self._transitions += 1
@@ -389,11 +390,12 @@ class SymbolMachine:
             if kind is OutcomeKind.ANOMALY:
                 self._state, self._books = state, decision.books
                 self._anomalies += 1
-            elif kind is OutcomeKind.IGNORED:
-                self._races += 1
             else:
-                self._declined += 1
-        last = decision.trigger if kind.changes else self._view.last_trigger
+                last = self._view.last_trigger
+                if kind is OutcomeKind.IGNORED:
+                    self._races += 1
+                else:
+                    self._declined += 1
         view = self._view = _View(self, last)
         return view
 
