@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import dispatch, latency, replay, scale, scale_run, verify
+from benchmarks import against, dispatch, latency, replay, scale, scale_run, verify
 from benchmarks.__main__ import QUICK, run_all
 from benchmarks._common import (
     README_BEGIN,
@@ -153,6 +153,31 @@ def test_lock_hold_at_the_same_symbols_counts_the_decisions_taken_again() -> Non
     # A hold for every fire, and one more for each decision overtaken (and made again).
     assert result["holds"] == result["hold_cpu_us"]["n"] >= result["events"]
     assert result["redecided_share"] == round(result["redecided"] / result["events"], 4)
+
+
+_IN_GIT = (Path(__file__).resolve().parents[2] / ".git").exists()
+
+
+@pytest.mark.skipif(not _IN_GIT, reason="needs the repository's git history")
+def test_against_a_revision_fires_the_same_cycle_on_both_and_compares_decisions() -> None:
+    result = against.measure("HEAD", cycles=3, rounds=2)
+    assert result["decisions_identical"] is True
+    assert result["events"] == 3 * 20
+    assert set(result["cpu_us_per_event"]) == {"revision", "working_tree"}
+    assert [len(v) for v in result["cpu_us_rounds"].values()] == [2, 2]
+
+
+@pytest.mark.skipif(not _IN_GIT, reason="needs the repository's git history")
+def test_against_names_a_revision_that_is_not_a_commit() -> None:
+    with pytest.raises(SystemExit, match="'no-such-revision' is not a commit"):
+        against.measure("no-such-revision", cycles=1, rounds=1)
+
+
+def test_an_event_rebuilt_from_the_same_vocabulary_is_equal() -> None:
+    import machines
+
+    for event in dispatch.cycle(dispatch._FIRST_DAY):
+        assert against.rebuilt(event, machines) == event
 
 
 def test_the_trigger_share_experiment_puts_transitions_back() -> None:
