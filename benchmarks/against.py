@@ -44,11 +44,22 @@ _IMPORTS = re.compile(r"^(\s*)(from|import) machines\b", re.M)
 
 def load_revision(revision: str, into: Path) -> ModuleType:
     """``machines`` as it was at ``revision``, imported as ``machines_at_<hash>`` from ``into``."""
-    found = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short=10", "--verify", f"{revision}^{{commit}}"],
-        capture_output=True,
-        text=True,
-    )
+    try:
+        found = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "rev-parse",
+                "--short=10",
+                "--verify",
+                f"{revision}^{{commit}}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError:
+        raise SystemExit("benchmarks.against: needs git on the PATH") from None
     if found.returncode != 0:
         raise SystemExit(f"benchmarks.against: {revision!r} is not a commit of {ROOT}")
     name = f"machines_at_{found.stdout.strip()}"
@@ -75,9 +86,9 @@ def rebuilt(value: Any, vocabulary: ModuleType) -> Any:
     """``value`` (an event, or anything inside one) made of ``vocabulary``'s classes of the
     same names, field by field."""
     if isinstance(value, enum.Enum):
-        return getattr(vocabulary, type(value).__name__)(value.value)
+        return _named(vocabulary, type(value).__name__)(value.value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        kind = getattr(vocabulary, type(value).__name__)
+        kind = _named(vocabulary, type(value).__name__)
         fields = {
             f.name: rebuilt(getattr(value, f.name), vocabulary) for f in dataclasses.fields(value)
         }
@@ -85,6 +96,13 @@ def rebuilt(value: Any, vocabulary: ModuleType) -> Any:
     if isinstance(value, tuple):
         return tuple(rebuilt(v, vocabulary) for v in value)
     return value
+
+
+def _named(vocabulary: ModuleType, name: str) -> Any:
+    found = getattr(vocabulary, name, None)
+    if found is None:
+        raise SystemExit(f"benchmarks.against: the other revision's machines has no {name}")
+    return found
 
 
 # One side of the comparison: a flat machine's ``fire`` and the events it takes.
