@@ -44,17 +44,10 @@ _IMPORTS = re.compile(r"^(\s*)(from|import) machines\b", re.M)
 
 def load_revision(revision: str, into: Path) -> ModuleType:
     """``machines`` as it was at ``revision``, imported as ``machines_at_<hash>`` from ``into``."""
+    git = ["git", "-C", str(ROOT)]
     try:
         found = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(ROOT),
-                "rev-parse",
-                "--short=10",
-                "--verify",
-                f"{revision}^{{commit}}",
-            ],
+            [*git, "rev-parse", "--short=10", "--verify", f"{revision}^{{commit}}"],
             capture_output=True,
             text=True,
         )
@@ -64,7 +57,7 @@ def load_revision(revision: str, into: Path) -> ModuleType:
         raise SystemExit(f"benchmarks.against: {revision!r} is not a commit of {ROOT}")
     name = f"machines_at_{found.stdout.strip()}"
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "machines"],
+        [*git, "archive", "--format=tar", revision, "machines"],
         capture_output=True,
         check=True,
     ).stdout
