@@ -98,18 +98,18 @@ def _named(vocabulary: ModuleType, name: str) -> Any:
     return found
 
 
-# One side of the comparison: a flat machine's ``fire`` and the events it takes.
-Side = tuple[Callable[[], Any], list[Any]]
+# One contender: how to build a flat machine, and the events it takes.
+_Contender = tuple[Callable[[], Any], list[Any]]
 
 
-def _decisions(side: Side) -> list[tuple[str, str, str]]:
-    new, stream = side
+def _decisions(contender: _Contender) -> list[tuple[str, str, str]]:
+    new, stream = contender
     fire = new().fire
     return [(o.kind.value, o.trigger, o.state_to.value) for o in map(fire, stream)]
 
 
-def _cpu_per_event(side: Side) -> float:
-    new, stream = side
+def _cpu_per_event(contender: _Contender) -> float:
+    new, stream = contender
     fire = new().fire
     gc.collect()
     began = time.thread_time()
@@ -132,7 +132,7 @@ def measure(revision: str, cycles: int = 1500, rounds: int = 16) -> dict[str, An
                 trading_date=flat.snapshot().trading_date,
             )
 
-        sides: dict[str, Side] = {
+        sides: dict[str, _Contender] = {
             "revision": (old_machine, [rebuilt(e, old) for e in stream]),
             "working_tree": (dispatch.new_machine, stream),
         }

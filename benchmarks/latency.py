@@ -3,7 +3,7 @@
 - ``lock_hold``: two threads fire the dispatch cycle on their own symbols at once; a
   benchmark-only ``SymbolMachine`` subclass swaps in a measuring ``RLock`` that times each
   outermost hold (``fire``'s locked section: the re-check and the publish; the decision
-  runs before it, and again inside it only when another thread published first) in wall
+  runs before it, and inside it only when another thread overtook every unlocked try) in wall
   time and in the holding thread's CPU time (``time.thread_time``; wall less CPU is time the
   thread was off the CPU or waiting for the GIL). Production code paths are unchanged.
 - ``in_process``: ``Engine`` + ``PaperBroker``: a bar fills the entry, the paper broker publishes
@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from time import perf_counter, thread_time
@@ -128,8 +127,8 @@ def lock_hold(
 
     With ``same_symbols`` every thread fires the same streams at the same machines (each event
     arrives once per thread: the later copies are duplicates, stale or declined), so decisions
-    race: the result also says how many were overtaken and made again (``redecided``), counted
-    by wrapping ``fire``'s decision step for the run."""
+    race: the result also says how many were overtaken and made again (``redecided``: the
+    machines' own ``overtaken`` counters)."""
     holds = _Holds()
     work: list[tuple[list[_MeasuredMachine], list[list[m.Event]]]] = []
     for t in range(threads):
@@ -150,11 +149,7 @@ def lock_hold(
     workers = [
         threading.Thread(target=run, args=w, name=f"bench-fire-{i}") for i, w in enumerate(work)
     ]
-    collector: AbstractContextManager[object] = tuned_for_live() if live_gc else nullcontext()
-    counting: AbstractContextManager[list[None]] = (
-        _counting_decisions() if same_symbols else nullcontext([])
-    )
-    with collector, counting as decisions:  # the collector as the runner's, after start-up
+    with tuned_for_live() if live_gc else nullcontext():  # as the runner, after start-up
         began = perf_counter()
         for worker in workers:
             worker.start()
@@ -174,29 +169,10 @@ def lock_hold(
         "hold_cpu_us": percentiles(holds.cpu),
     }
     if same_symbols:
-        found["redecided"] = len(decisions) - fired
-        found["redecided_share"] = round((len(decisions) - fired) / fired, 4)
+        overtaken = sum(machine.counters().overtaken for machine in work[0][0])
+        found["redecided"] = overtaken
+        found["redecided_share"] = round(overtaken / fired, 4)
     return found
-
-
-@contextmanager
-def _counting_decisions() -> Iterator[list[None]]:
-    """Every decision ``fire`` takes (one, or two when another thread published first), noted
-    in the list yielded (benchmark only: the step is wrapped for the run, then restored)."""
-    from machines import _machine
-
-    real = _machine._decide
-    taken: list[None] = []
-
-    def counted(state: str, decision: Any) -> Any:
-        taken.append(None)
-        return real(state, decision)
-
-    _machine._decide = counted
-    try:
-        yield taken
-    finally:
-        _machine._decide = real
 
 
 class _SameRows:

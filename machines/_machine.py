@@ -73,11 +73,6 @@ class OutcomeKind(StrEnum):
     IGNORED = "ignored"  # a race: stale or duplicate; nothing changed
     ANOMALY = "anomaly"  # should be impossible: facts recorded, declared policy applied
 
-    @property
-    def changes(self) -> bool:
-        """Whether a transition ran: the machine's state and books were replaced."""
-        return self is OutcomeKind.ACCEPTED or self is OutcomeKind.ANOMALY
-
 
 class _View:
     """What a ``Snapshot`` is made of, captured under the lock; the ``Snapshot`` is built lazily.
