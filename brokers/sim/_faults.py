@@ -174,12 +174,25 @@ class FaultDice:
 
 
 class StreamShaper:
-    """Applies drop / duplicate / delay / reorder to outgoing messages, then calls ``deliver``."""
+    """Applies drop / duplicate / delay / reorder to outgoing messages, then calls ``deliver``.
 
-    def __init__(self, dice: FaultDice, deliver: Callable[[bytes], None]) -> None:
+    A message held back (delayed, or kept for a reorder) is ``promise``d when it is held, so
+    lock-step counts it as sent at the moment that sent it and waits for it there: a delay of
+    milliseconds stays milliseconds of market time, as on a real-time run, instead of reaching
+    the client minutes of replayed market later. ``promise`` returns how many sessions were
+    promised it; ``deliver`` is handed that number back when the message leaves.
+    """
+
+    def __init__(
+        self,
+        dice: FaultDice,
+        deliver: Callable[[bytes, int | None], None],
+        promise: Callable[[], int] = lambda: 0,
+    ) -> None:
         self._dice = dice
         self._deliver = deliver
-        self._held: bytes | None = None
+        self._promise = promise
+        self._held: tuple[bytes, int] | None = None
         self._flush: asyncio.TimerHandle | None = None
 
     def send(self, message: bytes, faults: SimFaults | None = None) -> None:
@@ -193,16 +206,15 @@ class StreamShaper:
         if delay and faults.delay_ms > 0:
             loop = asyncio.get_running_loop()
             for copy in copies:
-                loop.call_later(faults.delay_ms / 1000, self._deliver, copy)
+                loop.call_later(faults.delay_ms / 1000, self._deliver, copy, self._promise())
             return
         if reorder and self._held is None:
-            self._held = message
-            copies.pop()
+            self._held = (copies.pop(), self._promise())
             self._flush = asyncio.get_running_loop().call_later(
                 _REORDER_FLUSH_SECONDS, self._release
             )
         for copy in copies:
-            self._deliver(copy)
+            self._deliver(copy, None)
         if not reorder:
             self._release()
 
@@ -212,4 +224,4 @@ class StreamShaper:
             self._flush = None
         held, self._held = self._held, None
         if held is not None:
-            self._deliver(held)
+            self._deliver(*held)

@@ -12,10 +12,12 @@ REST call it made in answer has returned (the client acks from the thread that m
 calls, so they have).
 
 Lock-step never hides a fault: a dropped trade update is never sent, so it is not counted (nor
-one queued to a socket that closed before it was written); a bar the feed leaves out is not
-listed. What a socket loses in flight is waited for no longer
-than the client's own timeout, and the exchange waits for an ack at most ``timeout`` seconds:
-each expiry is counted in ``timeouts`` (a fault the client reports), never a hang.
+one queued to a socket that closed before it was written); one delayed or held for a reorder is
+counted from the moment that held it, so that moment waits for it (milliseconds of delay stay
+milliseconds of market time); a bar the feed leaves out is not listed. What a socket loses in
+flight is waited for no longer than the client's own timeout, and the exchange waits for an ack
+at most ``timeout`` seconds: each expiry is counted in ``timeouts`` (a fault the client
+reports), never a hang.
 
 Nothing Alpaca-specific is here, and nothing on the wire changes: the channel is beside it.
 """

@@ -65,9 +65,10 @@ class TradingStreamHub:
         self._watch = watch
         self._sessions: dict[str, _TradingSession] = {}  # key → its one live session
         self._all: set[_TradingSession] = set()
-        self._shaper = StreamShaper(dice, self._deliver)
-        # Trade updates handed to a listening session and not known lost: queued, or written
-        # to its socket (lock-step counts them; a dropped one is never handed over).
+        self._shaper = StreamShaper(dice, self._deliver, self._promise)
+        # Trade updates handed (or promised, when a fault holds them back) to a listening
+        # session and not known lost: queued, or written to its socket (lock-step counts them;
+        # a dropped one is never handed over).
         self.sent = 0
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -143,11 +144,21 @@ class TradingStreamHub:
         for update in updates:
             self._shaper.send(_dumps(trade_update_to_json(update)), faults)
 
-    def _deliver(self, message: bytes) -> None:
-        for session in list(self._sessions.values()):
-            if session.listening:
-                session.queue.put_nowait(message)
-                self.sent += 1
+    def _listening(self) -> list[_TradingSession]:
+        return [s for s in self._sessions.values() if s.listening]
+
+    def _promise(self) -> int:
+        promised = len(self._listening())
+        self.sent += promised
+        return promised
+
+    def _deliver(self, message: bytes, promised: int | None) -> None:
+        sessions = self._listening()
+        for session in sessions:
+            session.queue.put_nowait(message)
+        # A message promised while held counts for the sessions listening then; one that closed
+        # meanwhile never gets it, one that opened meanwhile gets it beyond what was promised.
+        self.sent += len(sessions) - (promised or 0)
 
     async def _write(self, session: _TradingSession) -> None:
         while True:

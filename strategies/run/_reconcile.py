@@ -3,7 +3,8 @@
 The poller fetches orders and positions; ``reconcile`` compares them with the machines'
 snapshots and returns what to do. It never invents a fill: an order's REST state is a fact
 (cumulative quantities, terminal statuses) and is fed to the machine as the event the stream
-would have carried; positions are only compared.
+would have carried, at the venue's time of the change (``updated_at``), not the poller's;
+positions are only compared.
 
 | broker (REST)                                  | machine          | resolution             |
 |------------------------------------------------|------------------|------------------------|
@@ -190,7 +191,9 @@ def reconcile(
             kind = _KIND_OF_STATUS.get(order.status)
             if kind is None or not _progressed(track.status, track.filled_qty, order):
                 continue  # no update kind stands for this status: nothing to feed
-            update = TradeUpdate(kind=kind, order=order, timestamp=now)
+            # At the venue's time of the change, as the stream would have carried it: a fill
+            # learnt here first is booked when it happened, not when the poller looked.
+            update = TradeUpdate(kind=kind, order=order, timestamp=order.updated_at)
             result.events.extend((symbol, event) for event in order_events(update, client_id_of))
     for symbol, qty in positions.items():  # symbols with no machine yet too (lesson 3)
         result.positions.setdefault(symbol, qty)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import time
@@ -14,6 +15,7 @@ import websocket
 
 from brokers import ALPACA_PAPER, SimExchange, SimFaults
 from brokers.alpaca._wire_streams import update_kind_to_wire
+from brokers.sim._faults import FaultDice, StreamShaper
 
 from .conftest import TIMEOUT, Rest, StreamClient, make_bar
 
@@ -90,6 +92,38 @@ class TestStreamKnobs:
         finally:
             stream.close()
             rest.session.close()
+
+    @pytest.mark.parametrize(
+        "faults",
+        [SimFaults(delay=1.0, delay_ms=5), SimFaults(reorder=1.0)],
+        ids=["delay", "reorder"],
+    )
+    def test_a_held_message_counts_as_sent_from_when_it_is_held(self, faults: SimFaults) -> None:
+        """Lock-step waits for what the trading stream counts as sent: a message a fault holds
+        back is promised (to the two sessions listening) when it is held, so the moment that
+        sent it waits for it, and it is handed over later with that promise, not counted again."""
+
+        async def scenario() -> tuple[list[int], list[tuple[bytes, int | None]]]:
+            promised: list[int] = []
+            handed: list[tuple[bytes, int | None]] = []
+            left = asyncio.get_running_loop().create_future()
+
+            def promise() -> int:
+                promised.append(2)
+                return 2
+
+            def deliver(message: bytes, owed: int | None) -> None:
+                handed.append((message, owed))
+                if not left.done():
+                    left.set_result(None)
+
+            shaper = StreamShaper(FaultDice(faults, seed=1), deliver, promise)
+            shaper.send(b"held")
+            assert (promised, handed) == ([2], [])  # counted, not yet on its way
+            await asyncio.wait_for(left, TIMEOUT)
+            return promised, handed
+
+        assert asyncio.run(scenario()) == ([2], [(b"held", 2)])
 
     def test_close_after_n_messages(
         self, sim: SimExchange, rest: Rest, stream: StreamClient

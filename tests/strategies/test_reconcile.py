@@ -349,3 +349,37 @@ class TestAVerdictReadBeforeAResend:
         assert len(found.events) == 1
         found.forget_absence_of(lambda cid: cid == stop)
         assert (found.lost, found.events) == ([], [])
+
+
+def test_a_fill_read_from_the_broker_carries_the_venues_time_not_the_pollers():
+    """The poller lists an entry the venue filled a minute before it looked, the stream's copy
+    not applied yet: the fill fed to the machine (and booked from it) is at the order's
+    ``updated_at``, as the stream would have carried it — a trade's entry time is the venue's,
+    however the fill was learnt (the month live, a loaded CI host)."""
+    desk = Desk(strategy="s", trading_date=DAY)
+    leg = EntryLeg(side=Side.BUY, entry_price=D("101.00"), initial_stop=D("99.00"))
+    (entry,) = desk.fire("AAPL", EntrySignalled(at=AT, qty=D(100), legs=(leg,))).commands
+    cid = entry.client_order_id
+    desk.fire("AAPL", OrderAccepted(client_order_id=cid, at=AT))
+    filled_at = AT + timedelta(minutes=1)
+    listed = replace(
+        _order(cid),
+        side=OrderSide.BUY,
+        filled_qty=D(100),
+        filled_avg_price=D("101.02"),
+        status=OrderStatus.FILLED,
+        updated_at=filled_at,
+        filled_at=filled_at,
+    )
+    found = reconcile(
+        strategy="s",
+        snapshots=list(desk.snapshots()),
+        orders={cid: listed},
+        positions={"AAPL": D(100)},
+        client_id_of=lambda _venue: None,
+        now=filled_at + timedelta(seconds=30),
+        missing_since={},
+        grace_seconds=10.0,
+    )
+    ((symbol, fill),) = found.events
+    assert (symbol, type(fill), fill.at) == ("AAPL", OrderFilled, filled_at)
