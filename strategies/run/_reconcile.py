@@ -84,9 +84,16 @@ class Reconciliation:
     read_at_delivery: int = 0
     number: int = 0  # the poller's pass (``BrokerReader.begun``); 0: not numbered
 
-    def forget_absence_of(self, delivered_after: Callable[[str], bool]) -> None:
-        """Drop the "never placed" verdicts on orders delivered after the list was read (a
-        failed submit resent between the read and now: it is at the broker, or on its way)."""
+    def forget_deliveries_after(self, delivered_after: Callable[[str], bool]) -> None:
+        """Drop the verdicts the list cannot carry on orders a command reached the venue for
+        after the list was read: "never placed" on a failed submit resent meanwhile (it is at
+        the broker, or on its way), and "cancel again" on an order whose cancel was decided
+        before the snapshots but sent after the read (the list shows the order before the
+        cancel reached it: sending it twice was a false ``command_redriven``). A cancel truly
+        lost is still open on the next pass, and asked again then."""
+        self.cancel_again = [
+            o for o in self.cancel_again if not delivered_after(o.client_order_id)
+        ]
         stale = {cid for _symbol, cid in self.lost if delivered_after(cid)}
         if not stale:
             return

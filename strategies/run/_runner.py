@@ -282,9 +282,10 @@ class LiveRunner:
         engine = self.engine
         self.reconciliations += 1
         # Applied later than read: an order resent meanwhile is not absent (it was declared
-        # lost while its resend landed, and a second stop was placed beside it).
+        # lost while its resend landed, and a second stop was placed beside it), nor is a
+        # cancel sent meanwhile lost.
         delivered = engine.delivered
-        found.forget_absence_of(lambda cid: delivered.get(cid, 0) > found.read_at_delivery)
+        found.forget_deliveries_after(lambda cid: delivered.get(cid, 0) > found.read_at_delivery)
         self._missing = found.missing
         # Fills first: they may explain a position difference. The other events (a cancelled
         # stop makes the machine flatten) only after the positions were compared, so a position

@@ -344,11 +344,37 @@ class TestAVerdictReadBeforeAResend:
         desk, stop = _protected_desk()
         found = _absent_past_the_grace(desk, stop)
         assert found.lost == [("AAPL", stop)]
-        found.forget_absence_of(lambda cid: False)
+        found.forget_deliveries_after(lambda cid: False)
         assert found.lost == [("AAPL", stop)]
         assert len(found.events) == 1
-        found.forget_absence_of(lambda cid: cid == stop)
+        found.forget_deliveries_after(lambda cid: cid == stop)
         assert (found.lost, found.events) == ([], [])
+
+
+    def test_a_cancel_sent_after_the_list_was_read_is_not_asked_again(self):
+        """The square-off decided the stop's cancel before the snapshots were taken, and sent
+        it after the list was read: the list shows the stop open, not pending cancel. That is
+        the order before the cancel reached it, not a cancel the venue lost: it is not sent
+        twice (a false ``command_redriven``). One sent before the read, still open, is."""
+        desk, stop = _protected_desk()
+        desk.fire("AAPL", OrderAccepted(client_order_id=stop, at=AT))
+        (cancel,) = desk.fire("AAPL", SquareOffReached(at=AT)).commands
+        assert cancel.client_order_id == stop  # its cancel
+        found = reconcile(
+            strategy="s",
+            snapshots=desk.snapshots(),
+            orders={stop: _order(stop)},
+            positions={"AAPL": D(100)},
+            client_id_of=lambda _venue: None,
+            now=AT,
+            missing_since={},
+            grace_seconds=10.0,
+        )
+        assert [o.client_order_id for o in found.cancel_again] == [stop]
+        found.forget_deliveries_after(lambda cid: False)
+        assert [o.client_order_id for o in found.cancel_again] == [stop]
+        found.forget_deliveries_after(lambda cid: cid == stop)
+        assert found.cancel_again == []
 
 
 def test_a_fill_read_from_the_broker_carries_the_venues_time_not_the_pollers():
