@@ -180,7 +180,9 @@ class StreamShaper:
     lock-step counts it as sent at the moment that sent it and waits for it there: a delay of
     milliseconds stays milliseconds of market time, as on a real-time run, instead of reaching
     the client minutes of replayed market later. ``promise`` returns how many sessions were
-    promised it; ``deliver`` is handed that number back when the message leaves.
+    promised it; ``deliver`` is handed that number back when the message leaves. A duplicate's
+    second copy leaves through ``echo``: sent like any message, never waited for (the client
+    drops it as a duplicate).
     """
 
     def __init__(
@@ -188,10 +190,12 @@ class StreamShaper:
         dice: FaultDice,
         deliver: Callable[[bytes, int | None], None],
         promise: Callable[[], int] = lambda: 0,
+        echo: Callable[[bytes], None] | None = None,
     ) -> None:
         self._dice = dice
         self._deliver = deliver
         self._promise = promise
+        self._echo = echo or (lambda message: deliver(message, None))
         self._held: tuple[bytes, int] | None = None
         self._flush: asyncio.TimerHandle | None = None
 
@@ -202,19 +206,21 @@ class StreamShaper:
         if drop:
             self._release()
             return
-        copies = [message, message] if duplicate else [message]
         if delay and faults.delay_ms > 0:
-            loop = asyncio.get_running_loop()
-            for copy in copies:
-                loop.call_later(faults.delay_ms / 1000, self._deliver, copy, self._promise())
+            later = asyncio.get_running_loop().call_later
+            later(faults.delay_ms / 1000, self._deliver, message, self._promise())
+            if duplicate:
+                later(faults.delay_ms / 1000, self._echo, message)
             return
         if reorder and self._held is None:
-            self._held = (copies.pop(), self._promise())
+            self._held = (message, self._promise())
             self._flush = asyncio.get_running_loop().call_later(
                 _REORDER_FLUSH_SECONDS, self._release
             )
-        for copy in copies:
-            self._deliver(copy, None)
+        else:
+            self._deliver(message, None)
+        if duplicate:
+            self._echo(message)
         if not reorder:
             self._release()
 

@@ -14,7 +14,8 @@ calls, so they have).
 Lock-step never hides a fault: a dropped trade update is never sent, so it is not counted (nor
 one queued to a socket that closed before it was written); one delayed or held for a reorder is
 counted from the moment that held it, so that moment waits for it (milliseconds of delay stay
-milliseconds of market time); a bar the feed leaves out is not listed. What a socket loses in
+milliseconds of market time); a duplicate's second copy is sent but not counted (the client
+drops it as a duplicate); a bar the feed leaves out is not listed. What a socket loses in
 flight is waited for no longer than the client's own timeout, and the exchange waits for an ack
 at most ``timeout`` seconds: each expiry is counted in ``timeouts`` (a fault the client
 reports), never a hang.

@@ -49,7 +49,9 @@ class _TradingSession:
     key: str | None = None
     listening: bool = False
     sent: int = 0
-    queue: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
+    # Each message with whether lock-step counts it (a duplicate's second copy it does not).
+    queue: asyncio.Queue[tuple[bytes, bool]] = field(default_factory=asyncio.Queue)
+    counted: int = 0  # the queued messages lock-step counts
     writer: asyncio.Task[None] | None = None
 
 
@@ -65,7 +67,7 @@ class TradingStreamHub:
         self._watch = watch
         self._sessions: dict[str, _TradingSession] = {}  # key → its one live session
         self._all: set[_TradingSession] = set()
-        self._shaper = StreamShaper(dice, self._deliver, self._promise)
+        self._shaper = StreamShaper(dice, self._deliver, self._promise, self._echo)
         # Trade updates handed (or promised, when a fault holds them back) to a listening
         # session and not known lost: queued, or written to its socket (lock-step counts them;
         # a dropped one is never handed over).
@@ -93,7 +95,7 @@ class TradingStreamHub:
                 del self._sessions[session.key]
             self._changed()
             session.writer.cancel()
-            self.sent -= session.queue.qsize()  # never to be written
+            self.sent -= session.counted  # never to be written
             await ws.close()
         return ws
 
@@ -155,14 +157,22 @@ class TradingStreamHub:
     def _deliver(self, message: bytes, promised: int | None) -> None:
         sessions = self._listening()
         for session in sessions:
-            session.queue.put_nowait(message)
+            session.queue.put_nowait((message, True))
+            session.counted += 1
         # A message promised while held counts for the sessions listening then; one that closed
         # meanwhile never gets it, one that opened meanwhile gets it beyond what was promised.
         self.sent += len(sessions) - (promised or 0)
 
+    def _echo(self, message: bytes) -> None:
+        # A duplicate's second copy goes out like any message, but lock-step does not wait for
+        # it: the client drops it as a duplicate, so waiting would cost a timeout each time.
+        for session in self._listening():
+            session.queue.put_nowait((message, False))
+
     async def _write(self, session: _TradingSession) -> None:
         while True:
-            message = await session.queue.get()
+            message, counted = await session.queue.get()
+            session.counted -= counted
             written = False
             try:
                 if session.ws.closed:
@@ -176,7 +186,7 @@ class TradingStreamHub:
             except (ConnectionError, RuntimeError):
                 pass  # the client went away; its handler cleans up
             finally:
-                if not written:
+                if not written and counted:
                     self.sent -= 1
                 session.queue.task_done()
 

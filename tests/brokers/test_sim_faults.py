@@ -125,6 +125,23 @@ class TestStreamKnobs:
 
         assert asyncio.run(scenario()) == ([2], [(b"held", 2)])
 
+    def test_a_duplicates_second_copy_is_sent_and_never_waited_for(self) -> None:
+        """duplicate=1: the message goes out counted, its copy through ``echo``, uncounted —
+        the client drops it as a duplicate, so lock-step waiting for it would time out."""
+
+        async def scenario() -> list[tuple[str, bytes, int | None]]:
+            sent: list[tuple[str, bytes, int | None]] = []
+            shaper = StreamShaper(
+                FaultDice(SimFaults(duplicate=1.0), seed=1),
+                lambda message, owed: sent.append(("counted", message, owed)),
+                lambda: 1,
+                lambda message: sent.append(("echo", message, None)),
+            )
+            shaper.send(b"twice")
+            return sent
+
+        assert asyncio.run(scenario()) == [("counted", b"twice", None), ("echo", b"twice", None)]
+
     def test_close_after_n_messages(
         self, sim: SimExchange, rest: Rest, stream: StreamClient
     ) -> None:

@@ -185,11 +185,14 @@ class TestTheVenuesRestAheadOfItsStream:
     def test_fills_the_poller_reads_first_are_booked_at_the_venues_time(
         self, tmp_path_factory: pytest.TempPathFactory
     ) -> None:
-        """Every trade update held 100 ms on its way while the poller reads the orders every
-        50 ms: fills are often learnt from REST before the stream's copy lands. Each is booked
-        at the venue's time of the fill (the order's ``updated_at``), not at the moment the
-        poller looked, so the run still writes the replay's trades.csv byte for byte (a loaded
-        CI host once got there by itself: an entry booked a minute late, a row out of order)."""
+        """Half the trade updates held 100 ms on their way, a third sent twice, a third swapped
+        with the next, while the poller reads the orders every 50 ms: fills are often learnt
+        from REST before the stream's copy lands. Each is booked at the venue's time of the
+        fill (the order's ``updated_at``), not at the moment the poller looked; lock-step waits
+        for a held update in the moment that sent it, and never for a duplicate's second copy
+        (which the client drops). So no moment times out and the run writes the replay's
+        trades.csv byte for byte (a loaded CI host once got there by itself: an entry booked a
+        minute late, a row out of order)."""
         spec, earlier, live = _data("opening_range")
         replayed = _replayed("opening_range", tmp_path_factory)
         sim = SimExchange(
@@ -200,7 +203,7 @@ class TestTheVenuesRestAheadOfItsStream:
             history=earlier,
             lockstep=LockStep(),
             seed=spec.broker.seed,
-            faults=SimFaults(delay=1.0, delay_ms=100),
+            faults=SimFaults(delay=0.5, delay_ms=100, duplicate=0.3, reorder=0.3),
         ).start()
         learnt_first: list[int] = []
 
@@ -226,6 +229,6 @@ class TestTheVenuesRestAheadOfItsStream:
         finally:
             sim.stop()
         trades, _ = result.write(spec.name, tmp_path_factory.mktemp("live"))
-        assert result.lockstep_timeouts == 0  # a held update is waited for in its own moment
+        assert result.lockstep_timeouts == 0  # held updates waited for in their moment, no echo
         assert sum(learnt_first) > 0
         assert trades.read_bytes() == replayed
