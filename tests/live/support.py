@@ -33,6 +33,10 @@ from strategies.spec import StrategySpec
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2012, 11, 15)  # 80-20 trades GOOG (09:40 ET) and AAPL (10:55 ET) long that day
 SYMBOLS = ("AAPL", "GOOG")
+#: A lock-step run's wait for its moment (``RunSettings.lockstep_timeout``) in tests where
+#: nothing is lost: any expiry there is the host stalling, not a fault, and it would make the run
+#: differ from its replay. Up to the exchange's own wait for an ack (10 s).
+STALL_PROOF = 10.0
 
 
 def spec_for(

@@ -30,6 +30,7 @@ from strategies.run import (
     split_sessions,
 )
 from strategies.spec import StrategySpec, load_strategy, validate_strategy
+from tests.live.support import STALL_PROOF
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTES = ROOT / "data" / "intraday_1min"
@@ -79,7 +80,11 @@ class TestLiveEqualsReplay:
         spec, earlier, live = _data(name)
         replayed = _replayed(name, tmp_path_factory)
         result = run_live(
-            spec, bars=live, history_bars=earlier, settings=RunSettings(), speed=speed
+            spec,
+            bars=live,
+            history_bars=earlier,
+            settings=RunSettings(lockstep_timeout=STALL_PROOF),
+            speed=speed,
         )
         trades, summary = result.write(spec.name, tmp_path_factory.mktemp("live"))
         assert result.lockstep_timeouts == 0
@@ -170,7 +175,13 @@ class TestCostsInLockStep:
         replayed = run_replay(
             spec, two, out_dir=tmp_path_factory.mktemp("r"), history=daily_history(spec, earlier)
         )
-        result = run_live(spec, bars=two, history_bars=earlier, settings=RunSettings(), speed=1e9)
+        result = run_live(
+            spec,
+            bars=two,
+            history_bars=earlier,
+            settings=RunSettings(lockstep_timeout=STALL_PROOF),
+            speed=1e9,
+        )
         trades, _ = result.write(spec.name, tmp_path_factory.mktemp("live"))
         assert result.lockstep_timeouts == 0
         assert "net_pnl" in trades.read_text()
@@ -222,7 +233,7 @@ class TestTheVenuesRestAheadOfItsStream:
             result = run_live(
                 spec,
                 bars=live,
-                settings=RunSettings(poll_interval=0.05),
+                settings=RunSettings(poll_interval=0.05, lockstep_timeout=STALL_PROOF),
                 exchange=sim,
                 on_runner=probe,
             )

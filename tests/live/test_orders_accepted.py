@@ -36,7 +36,7 @@ from strategies.run import (
     split_sessions,
 )
 from strategies.spec import StrategySpec
-from tests.live.support import ROOT, FillLog, audit, positions_of
+from tests.live.support import ROOT, STALL_PROOF, FillLog, audit, positions_of
 
 NY = ZoneInfo("America/New_York")
 SPEED = 1e9  # as fast as the run acknowledges: lock-step holds the exchange to the run
@@ -93,7 +93,7 @@ def month(tmp_path_factory):
         result = run_live(
             spec,
             bars=window,
-            settings=RunSettings(poll_interval=0.5),
+            settings=RunSettings(poll_interval=0.5, lockstep_timeout=STALL_PROOF),
             exchange=sim,
         )
         trades, _summary = result.write(spec.name, tmp / "live")
@@ -159,8 +159,9 @@ class TestOpeningRangeOnAlpacasRules:
     def test_live_trades_are_the_replays(self, month):
         """The month live writes exactly the trades.csv that tickstate replay writes for the same
         bars, strategy, seed and account."""
-        _spec, replay, _result, _orders, _positions, _refusals, _fills, trades = month
+        _spec, replay, result, _orders, _positions, _refusals, _fills, trades = month
         assert len(replay.trades) > 80
+        assert result.lockstep_timeouts == 0  # a moment that went on early would differ too
         assert trades.read_bytes() == replay.trades_path.read_bytes()
 
 
