@@ -54,8 +54,10 @@ class RunSettings:
     bar_grace: float = 2.0  # market seconds after a bar's end before it completes without news
     stale_after: float | None = 600.0  # market seconds without a bar in the session: data_stale
     # Lock-step: real seconds a moment may wait for its bars and trade updates before it goes
-    # on without them (``lockstep_timeout``, a fault: a socket lost them).
-    lockstep_timeout: float = 2.0
+    # on without them (``lockstep_timeout``, a fault: a socket lost them). Long enough that a
+    # loaded machine's stall is waited out rather than taken for a loss (a moment gone on early
+    # trades differently from the replay); below the exchange's own 10 s wait for an ack.
+    lockstep_timeout: float = 5.0
 
     def workers_for(self, symbols: int, *, lockstep: bool) -> int:
         """How many command workers a run of ``symbols`` symbols gets (0: the engine thread).
