@@ -189,13 +189,13 @@ class StreamShaper:
         self,
         dice: FaultDice,
         deliver: Callable[[bytes, int | None], None],
-        promise: Callable[[], int] = lambda: 0,
-        echo: Callable[[bytes], None] | None = None,
+        promise: Callable[[], int],
+        echo: Callable[[bytes], None],
     ) -> None:
         self._dice = dice
         self._deliver = deliver
         self._promise = promise
-        self._echo = echo or (lambda message: deliver(message, None))
+        self._echo = echo
         self._held: tuple[bytes, int] | None = None
         self._flush: asyncio.TimerHandle | None = None
 
