@@ -182,6 +182,15 @@ def _details(document: dict[str, Any], name_start: str) -> dict[str, Any]:
     return {}
 
 
+def _default_close(close: dict[str, Any]) -> str:
+    """A bar close's seconds under the interpreter's collector defaults (CPU / wall), or —
+    for a row measured before they were reported beside the live settings."""
+    default = close.get("default_collector")
+    if default is None:
+        return "—"
+    return f"{default['cpu_s']:.3f} / {default['wall_s']:.3f}"
+
+
 def how_scale_grows(document: dict[str, Any]) -> str:
     """The scale rows' sizes: each size's cost per symbol (per bar) and memory, CPU and wall,
     and each against the smallest size (growth, from the rows' details)."""
@@ -195,7 +204,8 @@ def how_scale_grows(document: dict[str, Any]) -> str:
         f"| {c['symbols']:,} | {b['build_cpu_us_per_symbol']:.1f} / {b['build_us_per_symbol']:.1f}"
         f" | {c['cpu_s']:.3f} / {c['wall_s']:.3f} | {c['cpu_us_per_symbol']:.0f} /"
         f" {c['wall_us_per_symbol']:.0f} | {c['cpu_us_per_symbol_vs_smallest']:.2f}x /"
-        f" {c['wall_us_per_symbol_vs_smallest']:.2f}x | {m['after_first_bar_bytes_per_symbol']:,}"
+        f" {c['wall_us_per_symbol_vs_smallest']:.2f}x | {_default_close(c)}"
+        f" | {m['after_first_bar_bytes_per_symbol']:,}"
         f" → {m['after_bar_close_bytes_per_symbol']:,} |"
         for b, c, m in zip(builds, closes, memories, strict=True)
     )
@@ -209,10 +219,12 @@ def how_scale_grows(document: dict[str, Any]) -> str:
     )
     return (
         "How scale grows (CPU / wall; a desk: build, then the bar close where every symbol's "
-        "opening range completes and each decides an entry; a session: 78 five-minute bars a "
-        "symbol, opening-range breakout, synthetic seeded bars):\n\n"
+        "opening range completes and each decides an entry, under the live runner's collector "
+        "settings, and under the interpreter's defaults beside it; a session: 78 five-minute "
+        "bars a symbol, opening-range breakout, synthetic seeded bars):\n\n"
         "| desk symbols | build µs/symbol | bar close s | µs/symbol | vs smallest "
-        "| B/symbol, first bar → bar close |\n|---:|---:|---:|---:|---:|---:|\n"
+        "| bar close s, default collector | B/symbol, first bar → bar close |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|\n"
         f"{desk}\n\n"
         "| session symbols | bars | trades | replay s | bars/s | µs/bar | vs smallest "
         "| peak B/symbol |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"

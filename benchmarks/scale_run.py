@@ -10,7 +10,11 @@ opening-range breakout against the paper broker) over synthetic bars (``_synthet
   fires and its order goes to the broker, whose acceptance comes back and fires again. Timed
   is that whole moment of the replay loop (``progress`` marks each moment's end), in CPU time
   (``time.process_time``) and wall time (``time.perf_counter``); the median of ``repeats``
-  fresh desks. Every symbol must have decided (one entry each).
+  fresh desks. A desk is a live run's, so the bar close runs under the live runner's
+  collector settings (``tuned_for_live``: start-up's heap frozen, a young collection every
+  50,000 allocations), entered where a live run enters them; each repeat also runs a desk
+  under the interpreter's defaults, for the same run's comparison (``default_collector``).
+  Every symbol must have decided (one entry each).
 - **Memory**: tracemalloc's growth from before the engine is built to the end of that bar
   close, per symbol (the bars themselves are built before and not counted), beside the growth
   at the end of the first bar (the desk wired, nothing decided yet).
@@ -40,12 +44,14 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from benchmarks import scale
 from benchmarks._common import Figure
 from benchmarks._synthetic import opening_range_spec, session_bars, symbol_names
 from brokers import Bar
+from strategies._memory import tuned_for_live
 from strategies.engine import trades_csv
 from strategies.run import build_engine, replay_bars
 from strategies.spec import StrategySpec
@@ -65,9 +71,15 @@ def _marking(marks: list[tuple[float, float]]) -> Callable[[int], None]:
 
 
 def _replay(
-    spec: StrategySpec, bars: Sequence[Bar], at_moment: Callable[[int], None] | None = None
+    spec: StrategySpec,
+    bars: Sequence[Bar],
+    at_moment: Callable[[int], None] | None = None,
+    *,
+    live_collector: bool = False,
 ) -> tuple[Any, int]:
-    """Build the engine and replay ``bars``; ``at_moment(k)`` is called as moment ``k`` ends."""
+    """Build the engine and replay ``bars``; ``at_moment(k)`` is called as moment ``k`` ends.
+    ``live_collector``: the replay runs under the live runner's collector settings, entered
+    where a live run enters them (the engine built, before the first bar)."""
     engine, paper, clock = build_engine(spec, bars)
     moments = 0
 
@@ -77,40 +89,56 @@ def _replay(
             at_moment(moments)
         moments += 1
 
-    replayed = replay_bars(bars, engine=engine, paper=paper, clock=clock, progress=progress)
+    with tuned_for_live() if live_collector else nullcontext():
+        replayed = replay_bars(bars, engine=engine, paper=paper, clock=clock, progress=progress)
     return engine, replayed
 
 
-def bar_close(n: int, repeats: int = 3) -> dict[str, Any]:
-    """CPU and wall seconds of the bar close that decides all ``n`` symbols (median of
-    ``repeats`` fresh desks), whole and per symbol."""
-    names = symbol_names(n)
-    spec = opening_range_spec(names)
-    bars = session_bars(names, moments=_DECIDING + 1)
-    cpu: list[float] = []
-    wall: list[float] = []
-    decided = set()
-    for _ in range(repeats):
-        gc.collect()
-        marks: list[tuple[float, float]] = []
-        engine, _ = _replay(spec, bars, _marking(marks))
-        cpu.append(marks[_DECIDING][0] - marks[_DECIDING - 1][0])
-        wall.append(marks[_DECIDING][1] - marks[_DECIDING - 1][1])
-        decided.add(sum(s.entries_today for s in engine.desk.snapshots()))
-        del engine
-    if decided != {n}:
-        raise AssertionError(f"{n} symbols, entries decided per run: {sorted(decided)}")
-    cpu_s, wall_s = statistics.median(cpu), statistics.median(wall)
+def _median_close(samples: list[tuple[float, float]], n: int) -> dict[str, Any]:
+    cpu_s = statistics.median(c for c, _ in samples)
+    wall_s = statistics.median(w for _, w in samples)
     return {
-        "symbols": n,
-        "repeats": repeats,
-        "entries": n,
         "cpu_s": round(cpu_s, 6),
         "wall_s": round(wall_s, 6),
         "cpu_us_per_symbol": round(cpu_s / n * 1e6, 2),
         "wall_us_per_symbol": round(wall_s / n * 1e6, 2),
-        "cpu_s_runs": [round(c, 6) for c in cpu],
-        "wall_s_runs": [round(w, 6) for w in wall],
+        "cpu_s_runs": [round(c, 6) for c, _ in samples],
+        "wall_s_runs": [round(w, 6) for _, w in samples],
+    }
+
+
+def bar_close(n: int, repeats: int = 3) -> dict[str, Any]:
+    """CPU and wall seconds of the bar close that decides all ``n`` symbols (median of
+    ``repeats`` fresh desks), whole and per symbol, under the live runner's collector settings
+    (a desk's bar close is a live run's: ``tuned_for_live``), and under the interpreter's default
+    ones in alternating rounds of the same run (``default_collector``)."""
+    names = symbol_names(n)
+    spec = opening_range_spec(names)
+    bars = session_bars(names, moments=_DECIDING + 1)
+    runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    decided = set()
+    for _ in range(repeats):
+        for live in (True, False):
+            gc.collect()
+            marks: list[tuple[float, float]] = []
+            engine, _ = _replay(spec, bars, _marking(marks), live_collector=live)
+            runs[live].append(
+                (
+                    marks[_DECIDING][0] - marks[_DECIDING - 1][0],
+                    marks[_DECIDING][1] - marks[_DECIDING - 1][1],
+                )
+            )
+            decided.add(sum(s.entries_today for s in engine.desk.snapshots()))
+            del engine
+    if decided != {n}:
+        raise AssertionError(f"{n} symbols, entries decided per run: {sorted(decided)}")
+    return {
+        "symbols": n,
+        "repeats": repeats,
+        "entries": n,
+        "collector": "live (tuned_for_live)",
+        **_median_close(runs[True], n),
+        "default_collector": _median_close(runs[False], n),
     }
 
 
