@@ -25,8 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import groupby, repeat
+from operator import attrgetter
 
 from brokers import Bar
 from strategies._exceptions import CalendarError
@@ -36,6 +38,11 @@ from strategies.engine._timers import SessionTimes
 __all__ = ["BarAggregator", "aggregate_bars", "interval_of"]
 
 _ZERO = Decimal(0)
+_START = attrgetter("start")
+_SYMBOL = attrgetter("symbol")
+_TZINFO = attrgetter("tzinfo")
+_VOLUME = attrgetter("volume")
+_VWAP = attrgetter("vwap")
 
 
 @dataclass(slots=True)
@@ -87,6 +94,28 @@ def _bar_of_one(symbol: str, start: datetime, minute: Bar) -> Bar:
     )
 
 
+def _are_their_buckets(start: datetime, group: list[Bar]) -> bool:
+    """``_is_its_bucket`` of every bar of ``group``, one moment's bars in one timezone, in C
+    loops over the group."""
+    first = group[0].start
+    if first != start or first.tzinfo is not start.tzinfo:
+        return False
+    if list(map(_VWAP, group)).count(None) != len(group):
+        return False
+    volumes = list(map(_VOLUME, group))
+    return not any(map(Decimal.compare_total, map(_ZERO.__add__, volumes), volumes))
+
+
+def _zones(group: list[Bar]) -> int:
+    """How many timezones spell the starts of ``group``."""
+    return len(set(map(_TZINFO, map(_START, group))))
+
+
+def _of_one(start: datetime, group: list[Bar]) -> list[Bar]:
+    """Each bar of ``group`` as its bucket's at ``start``."""
+    return [b if _is_its_bucket(start, b) else _bar_of_one(b.symbol, start, b) for b in group]
+
+
 def _is_its_bucket(start: datetime, bar: Bar) -> bool:
     """Whether ``bar`` is already the bar ``_bar_of_one`` would build for its bucket at
     ``start``, to the spelling of every field: it starts there (in the same timezone), has no
@@ -121,6 +150,7 @@ class BarAggregator:
         # a desk of thousands of symbols has thousands open but only one or two starts.
         self._starts: dict[datetime, dict[str, _Bucket]] = {}
         self._hours: dict[date, tuple[datetime, datetime] | None] = {}
+        self._utc_hours: dict[date, tuple[datetime, datetime] | None] = {}  # the same, in UTC
         self.outside_session = 0  # bars before the open, after the close, or on no session
         self.late_updates = 0  # updated minutes whose bucket had already gone out
         self._sent: dict[str, datetime] = {}  # symbol -> start of the last bucket sent
@@ -157,14 +187,36 @@ class BarAggregator:
             raise ValueError("bars build their buckets alone only from a feed of their size")
         built: list[Bar] = []
         sent = self._sent
-        # Every symbol's bar of a moment has the same start, hence the same bucket: found once.
-        found: dict[tuple[datetime, tzinfo | None], datetime | None] = {}
-        for bar in bars:
-            key = (bar.start, bar.start.tzinfo)
-            if key in found:
-                start = found[key]
-            else:
-                start = found[key] = self._bucket_start(bar)
+        latest = max(sent.values(), default=None)  # no symbol has sent a later bucket
+        # A moment's bars (every symbol's, one after another in time order) share a bucket:
+        # it is found once, and the checks of the moment's bars run in C over the group.
+        for _, moment in groupby(bars, key=_START):
+            group = list(moment)
+            first = group[0]
+            start = self._bucket_start(first)
+            if start is None:
+                self.outside_session += len(group)
+                continue
+            symbols = list(map(_SYMBOL, group))
+            fresh = latest is None or start > latest
+            # None is late, and one bucket start (the moment spelled in one timezone):
+            if fresh and len(set(symbols)) == len(group) and _zones(group) == 1:
+                sent.update(zip(symbols, repeat(start)))
+                latest = start
+                built += group if _are_their_buckets(start, group) else _of_one(start, group)
+                continue
+            latest = self._add_one_by_one(group, built, latest)
+        return built
+
+    def _add_one_by_one(
+        self, group: list[Bar], built: list[Bar], latest: datetime | None
+    ) -> datetime | None:
+        """``add_each_alone`` of one moment's ``group`` a bar at a time: some bar repeats a
+        symbol, or comes after its bucket went out, or the moment is spelled in more than one
+        timezone; the latest bucket start sent, after them."""
+        sent = self._sent
+        for bar in group:
+            start = self._bucket_start(bar)
             if start is None:
                 self.outside_session += 1
                 continue
@@ -173,8 +225,9 @@ class BarAggregator:
                 self.late_updates += 1
                 continue
             sent[bar.symbol] = start
+            latest = start if latest is None or start > latest else latest
             built.append(bar if _is_its_bucket(start, bar) else _bar_of_one(bar.symbol, start, bar))
-        return built
+        return latest
 
     def update(self, bar: Bar) -> bool:
         """An updated minute (late trades): it replaces the minute if its bucket is still open;
@@ -224,6 +277,12 @@ class BarAggregator:
     def _bucket_start(self, bar: Bar) -> datetime | None:
         """The start of the bucket ``bar`` belongs to; None outside the regular session."""
         day = bar.start.astimezone(self._session.timezone).date()
+        if bar.start.tzinfo is UTC:  # every feed's: the session's hours in UTC compare cheaply
+            utc = self._utc_hours[day] if day in self._utc_hours else self._in_utc(day)
+            if utc is None or not utc[0] <= bar.start < utc[1]:
+                return None
+            # UTC has no wall clock to skip: the open plus whole intervals is the bucket.
+            return utc[0] + (bar.start - utc[0]) // self._interval * self._interval
         hours = self.session_hours(day)
         if hours is None:
             return None
@@ -234,6 +293,13 @@ class BarAggregator:
         # In the bars' own timezone (UTC from every feed): comparisons within one tzinfo are
         # cheap, and the strategy's bar reads like the feed's.
         return (opens + index * self._interval).astimezone(bar.start.tzinfo)
+
+    def _in_utc(self, day: date) -> tuple[datetime, datetime] | None:
+        """``session_hours`` in UTC (cached)."""
+        hours = self.session_hours(day)
+        utc = None if hours is None else (hours[0].astimezone(UTC), hours[1].astimezone(UTC))
+        self._utc_hours[day] = utc
+        return utc
 
     def session_hours(self, day: date) -> tuple[datetime, datetime] | None:
         """``day``'s regular session as (open, close), None when it is no session (cached)."""

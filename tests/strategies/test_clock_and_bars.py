@@ -206,7 +206,9 @@ class TestAggregator:
         """5-minute data into 5-minute bars takes the shortcut (each bar its bucket's only one,
         complete on arrival): the same bars, in the same order, the same bars outside the
         session and late ones, as ``add`` one bar at a time — with a pre-market bar, a weekend
-        bar, a bar off the grid (09:37), a repeated bar and two symbols interleaved."""
+        bar, a bar off the grid (09:37), a repeated bar and two symbols interleaved; a moment
+        spelled in New York time beside UTC, and a moment's bars split by a later one (the
+        shortcut takes a moment's bars together: each of these must go one at a time)."""
         bars = [
             flat("A", at(MONDAY, 9, 0)),
             flat("A", at(MONDAY, 9, 30)),
@@ -215,6 +217,14 @@ class TestAggregator:
             flat("B", at(MONDAY, 9, 40), "20.50"),
             flat("B", at(MONDAY, 9, 40), "20.75"),
             flat("A", at(MONDAY, 9, 45), "11.00"),
+            flat("B", at(MONDAY, 9, 50), "21.00"),
+            flat("A", at(MONDAY, 9, 50).astimezone(NY), "11.50"),
+            flat("A", at(MONDAY, 9, 55), "11.25"),
+            flat("B", at(MONDAY, 10, 0), "21.50"),
+            flat("A", at(MONDAY, 9, 55), "11.75"),
+            flat("C", at(MONDAY, 9, 55), "30.00"),
+            flat("A", at(MONDAY, 10, 7), "11.50"),
+            flat("B", at(MONDAY, 10, 7).astimezone(NY), "21.25"),
             flat("A", at(date(2012, 11, 24), 10, 0)),
         ]
         alone = BarAggregator(session, FIVE, feed=FIVE)
@@ -222,8 +232,8 @@ class TestAggregator:
         expected = [built for bar in bars for built in one_at_a_time.add(bar)]
         expected += one_at_a_time.flush()
         assert [repr(b) for b in alone.add_each_alone(bars)] == [repr(b) for b in expected]
-        assert (alone.outside_session, alone.late_updates) == (2, 1)
-        assert (one_at_a_time.outside_session, one_at_a_time.late_updates) == (2, 1)
+        assert (alone.outside_session, alone.late_updates) == (2, 2)
+        assert (one_at_a_time.outside_session, one_at_a_time.late_updates) == (2, 2)
         assert aggregate_bars(bars, session, FIVE) == (expected, 2)
 
 
