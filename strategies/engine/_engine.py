@@ -571,7 +571,10 @@ class Engine:
             if now >= deadlines.square_off and not snapshot.done_for_day:
                 self._fire_on(symbol, SquareOffReached(at=deadlines.square_off))
         self.drain()
-        self._quiet_until = self.next_deadline(now) or _NEVER
+        # In the clock's timezone (the bars'): the deadlines are the exchange's, and comparing
+        # across two tzinfo objects asks both for their offset, on every bar.
+        following = self.next_deadline(now)
+        self._quiet_until = _NEVER if following is None else following.astimezone(now.tzinfo)
 
     def next_deadline(self, now: datetime) -> datetime | None:
         """The earliest deadline after ``now`` of a symbol whose day is not done (a runner

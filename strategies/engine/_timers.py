@@ -127,8 +127,12 @@ class SymbolDay:
 
     def extend(self, bar: Bar) -> None:
         """One more bar of the day: its range and its close."""
-        self.high = max(self.high, bar.high)
-        self.low = min(self.low, bar.low)
+        # Comparisons, not max()/min() (two builtin calls a bar); a tie keeps the earlier
+        # value, as max() and min() do.
+        if bar.high > self.high:
+            self.high = bar.high
+        if bar.low < self.low:
+            self.low = bar.low
         self.close = bar.close
 
     def summary(self) -> DailyBar:
