@@ -117,7 +117,8 @@ class Snapshot:
     @property
     def has_working_entry(self) -> bool:
         """An entry leg can still fill and nobody asked to cancel it yet."""
-        return any(
+        # Asked of every bar after the entry cutoff, mostly with nothing working: no generator.
+        return bool(self.working_orders) and any(
             o.role is OrderRole.ENTRY and o.status is not TrackStatus.CANCEL_SENT
             for o in self.working_orders
         )
