@@ -118,13 +118,16 @@ def fig_dispatch(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     figures.append(
         Figure(
             name="fire() events/s vs dict FSM",
-            value=result["events_per_s"]["fire"],
+            value=cpu["fire"],
             unit="events/s",
-            baseline=result["events_per_s"]["dict_fsm"],
+            baseline=cpu["dict_fsm"],
             baseline_name="dict FSM + lock",
-            ratio=result["ratio_vs_dict_fsm"],
+            ratio=result["cpu_ratio_vs_dict_fsm"],
             target="— (the floor, for reference)",
             passed=True,
+            wall_value=wall["fire"],
+            wall_baseline=wall["dict_fsm"],
+            wall_ratio=result["ratio_vs_dict_fsm"],
         )
     )
     where = dispatch.breakdown(sizes["profile_cycles"])
@@ -142,7 +145,9 @@ def fig_scale(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     return scale_run.build_figures(sizes) + scale_run.figures(sizes), {}
 
 
-def _rounds(measure: Callable[[], dict[str, Any]], key: str, rounds: int) -> dict[str, Any]:
+def _rounds(
+    measure: Callable[[], dict[str, Any]], keys: tuple[str, ...], rounds: int
+) -> dict[str, Any]:
     """Run a latency measurement ``rounds`` times; its percentiles are the median round's.
 
     One stall of the host (this is a shared VM) inflates one round's tail; the median round
@@ -152,15 +157,7 @@ def _rounds(measure: Callable[[], dict[str, Any]], key: str, rounds: int) -> dic
     for _ in range(rounds):
         gc.collect()  # each round starts from a clean heap, like the first
         found.append(measure())
-    cuts = {
-        name: round(statistics.median(r[key][name] for r in found), 2)
-        for name in ("p50", "p90", "p99", "max")
-    }
-    return {
-        **found[0],
-        key: {"n": sum(r[key]["n"] for r in found), **cuts},
-        "rounds": [r[key] for r in found],
-    }
+    return _median_rounds(found, keys)
 
 
 #: Lock hold p99 target (µs), two firing threads; fill → stop in process p99 target (µs CPU).
@@ -259,18 +256,26 @@ def fig_lock(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
 
 
 def _latency_figures(name: str, result: dict[str, Any], target_us: float) -> list[Figure]:
-    cuts = result["update_to_command_us"]
+    """A latency's p99 (judged on wall time: a socket's round trip is time, not work) and p50,
+    each with the process's CPU time over the same intervals beside it."""
+    cuts, cpu = result["update_to_command_us"], result["update_to_command_cpu_us"]
     return [
         Figure(
             name=f"{name} p99",
-            value=cuts["p99"],
+            value=cpu["p99"],
             unit="µs",
-            target=f"p99 <= {target_us:,.0f} µs",
+            target=f"p99 <= {target_us:,.0f} µs (wall)",
             passed=cuts["p99"] <= target_us,
             details=result,
+            wall_value=cuts["p99"],
         ),
         Figure(
-            name=f"{name} p50", value=cuts["p50"], unit="µs", target="— (reported)", passed=True
+            name=f"{name} p50",
+            value=cpu["p50"],
+            unit="µs",
+            target="— (reported)",
+            passed=True,
+            wall_value=cuts["p50"],
         ),
     ]
 
@@ -299,7 +304,7 @@ def fig_loopback(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     """Fill received over the stream → stop handed to the Alpaca adapter (median of rounds)."""
     result = _rounds(
         lambda: latency.loopback(sizes["loopback_samples"]),
-        "update_to_command_us",
+        ("update_to_command_us", "update_to_command_cpu_us"),
         sizes["rounds"],
     )
     return _latency_figures("fill → stop at broker, loopback sim", result, 5000), {}
@@ -368,6 +373,7 @@ def fig_executor(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     )
     p99 = result["at_broker_parallel_ms"]["p99"]
     serial = result["at_broker_serial_ms"]["p99"]
+    cpu, wall = result["runner_cpu_per_command_ms"], result["round_wall_per_command_ms"]
     return [
         Figure(
             name=f"bar → command at broker p99, {result['symbols']} symbols, 50 ms broker",
@@ -379,7 +385,20 @@ def fig_executor(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
             target="<= 3x the latency (150 ms) (ratio = speed-up)",
             passed=result["p99_over_latency"] <= 3.0,
             details=result,
-        )
+        ),
+        Figure(
+            name=f"bar close's cost per command, {result['symbols']} symbols, 50 ms broker",
+            value=cpu["parallel"],
+            unit="ms",
+            baseline=cpu["serial"],
+            baseline_name="serial executor (engine thread)",
+            ratio=cpu["parallel"] / cpu["serial"],
+            target="— (reported: the runner's CPU and the round's time; ratio = parallel / serial)",
+            passed=True,
+            wall_value=wall["parallel"],
+            wall_baseline=wall["serial"],
+            wall_ratio=wall["parallel"] / wall["serial"],
+        ),
     ], {}
 
 
@@ -389,17 +408,24 @@ def fig_sweep(sizes: dict[str, Any]) -> tuple[list[Figure], dict[str, Any]]:
     result = sweep.measure(
         sizes["sweep_combos"], cpus=2, days=sizes["sweep_days"], rounds=sizes["sweep_rounds"]
     )
+    # The CPU beside the wall time: the tasks' (each worker's threads too) and the driver's,
+    # against the sequential replays'. A sweep buys time with a little more work, so its CPU
+    # "speed-up" is at most 1x; the target is the wall time a user waits.
+    cpu = result["sweep_tasks_cpu_s"] + result["sweep_driver_cpu_s"]
     return [
         Figure(
             name=f"sweep of {result['combinations']} replays on Ray, 2 CPUs",
-            value=result["sweep_s"],
+            value=round(cpu, 3),
             unit="s",
-            baseline=result["sequential_s"],
+            baseline=result["sequential_cpu_s"],
             baseline_name=f"{result['combinations']} sequential replays",
-            ratio=result["speedup"],
-            target=">= 1.6x (ratio = speed-up; results identical)",
+            ratio=result["sequential_cpu_s"] / cpu,
+            target=">= 1.6x wall (ratio = speed-up; results identical)",
             passed=result["speedup"] >= 1.6 and result["identical"],
             details=result,
+            wall_value=result["sweep_s"],
+            wall_baseline=result["sequential_s"],
+            wall_ratio=result["speedup"],
         )
     ], {}
 

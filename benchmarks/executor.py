@@ -101,6 +101,7 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
     at_serial: list[float] = []
     at_parallel: list[float] = []
     cpu = {"serial": 0.0, "parallel": 0.0}  # the runner's CPU (every thread) over the rounds
+    wall = {"serial": 0.0, "parallel": 0.0}  # and the rounds' own duration, beside it
 
     def at_broker(tag: str, start: float) -> list[float]:
         """Seconds from ``start`` until the twin carried out each command of round ``tag``; the
@@ -125,12 +126,14 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
                 for samples in (serial, parallel, at_serial, at_parallel):
                     samples.clear()
                 cpu = dict.fromkeys(cpu, 0.0)
+                wall = dict.fromkeys(wall, 0.0)
             ids = OrderIds()
             start, began = monotonic(), process_time()
             for command in _commands(names, f"s{r}"):
                 execute(command, broker, ids, now, stop_tif=TimeInForce.DAY)
                 serial.append(monotonic() - start)
             cpu["serial"] += process_time() - began
+            wall["serial"] += monotonic() - start
             at_serial += at_broker(f"s{r}", start)
             executor = SymbolExecutor(
                 workers, pace=pace_by_rate_limit(broker, reserve=workers), name="bench"
@@ -152,6 +155,7 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
                 executor.submit(command.symbol, job)
             executor.wait_idle()
             cpu["parallel"] += process_time() - began
+            wall["parallel"] += monotonic() - start
             executor.close()
             parallel += done
             at_parallel += at_broker(f"p{r}", start)
@@ -174,6 +178,10 @@ def measure(symbols: int = 100, workers: int = 64, rounds: int = 3) -> dict[str,
         "runner_cpu_per_command_ms": {
             name: round(seconds / (symbols * max(rounds, 1)) * 1e3, 3)
             for name, seconds in cpu.items()
+        },
+        "round_wall_per_command_ms": {
+            name: round(seconds / (symbols * max(rounds, 1)) * 1e3, 3)
+            for name, seconds in wall.items()
         },
         "p99_over_latency": p99 / latency_ms,
         "serial_p99_over_latency": percentiles(at_serial, 1e3)["p99"] / latency_ms,
