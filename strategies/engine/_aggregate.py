@@ -111,9 +111,9 @@ def _zones(group: list[Bar]) -> int:
     return len(set(map(_TZINFO, map(_START, group))))
 
 
-def _of_one(start: datetime, group: list[Bar]) -> list[Bar]:
-    """Each bar of ``group`` as its bucket's at ``start``."""
-    return [b if _is_its_bucket(start, b) else _bar_of_one(b.symbol, start, b) for b in group]
+def _as_bucket(start: datetime, bar: Bar) -> Bar:
+    """``bar`` as its bucket's at ``start``: itself when it already is that bar."""
+    return bar if _is_its_bucket(start, bar) else _bar_of_one(bar.symbol, start, bar)
 
 
 def _is_its_bucket(start: datetime, bar: Bar) -> bool:
@@ -192,8 +192,7 @@ class BarAggregator:
         # it is found once, and the checks of the moment's bars run in C over the group.
         for _, moment in groupby(bars, key=_START):
             group = list(moment)
-            first = group[0]
-            start = self._bucket_start(first)
+            start = self._bucket_start(group[0])
             if start is None:
                 self.outside_session += len(group)
                 continue
@@ -203,7 +202,10 @@ class BarAggregator:
             if fresh and len(set(symbols)) == len(group) and _zones(group) == 1:
                 sent.update(zip(symbols, repeat(start)))
                 latest = start
-                built += group if _are_their_buckets(start, group) else _of_one(start, group)
+                if _are_their_buckets(start, group):
+                    built += group
+                else:
+                    built += [_as_bucket(start, bar) for bar in group]
                 continue
             latest = self._add_one_by_one(group, built, latest)
         return built
@@ -226,7 +228,7 @@ class BarAggregator:
                 continue
             sent[bar.symbol] = start
             latest = start if latest is None or start > latest else latest
-            built.append(bar if _is_its_bucket(start, bar) else _bar_of_one(bar.symbol, start, bar))
+            built.append(_as_bucket(start, bar))
         return latest
 
     def update(self, bar: Bar) -> bool:
@@ -277,22 +279,17 @@ class BarAggregator:
     def _bucket_start(self, bar: Bar) -> datetime | None:
         """The start of the bucket ``bar`` belongs to; None outside the regular session."""
         day = bar.start.astimezone(self._session.timezone).date()
-        if bar.start.tzinfo is UTC:  # every feed's: the session's hours in UTC compare cheaply
-            utc = self._utc_hours[day] if day in self._utc_hours else self._in_utc(day)
-            if utc is None or not utc[0] <= bar.start < utc[1]:
-                return None
-            # UTC has no wall clock to skip: the open plus whole intervals is the bucket.
-            return utc[0] + (bar.start - utc[0]) // self._interval * self._interval
-        hours = self.session_hours(day)
-        if hours is None:
+        # Against the session's hours in UTC: comparing times of two tzinfo objects asks both
+        # for their offset, and the bars of every feed are UTC. A session holds no DST change
+        # (they fall at night), so the open plus whole intervals is the bucket in any zone.
+        hours = self._utc_hours[day] if day in self._utc_hours else self._in_utc(day)
+        if hours is None or not hours[0] <= bar.start < hours[1]:
             return None
-        opens, closes = hours
-        if not opens <= bar.start < closes:
-            return None
-        index = (bar.start - opens) // self._interval
-        # In the bars' own timezone (UTC from every feed): comparisons within one tzinfo are
-        # cheap, and the strategy's bar reads like the feed's.
-        return (opens + index * self._interval).astimezone(bar.start.tzinfo)
+        opens = hours[0]
+        bucket = opens + (bar.start - opens) // self._interval * self._interval
+        # In the bars' own timezone (UTC from every feed: then this is the same object), so
+        # the strategy's bar reads like the feed's.
+        return bucket.astimezone(bar.start.tzinfo)
 
     def _in_utc(self, day: date) -> tuple[datetime, datetime] | None:
         """``session_hours`` in UTC (cached)."""
