@@ -24,6 +24,7 @@ __all__ = [
     "table",
     "update_readme",
     "where_fire_time_goes",
+    "where_startup_goes",
     "write_results",
 ]
 
@@ -296,11 +297,72 @@ def peers_note(document: dict[str, Any]) -> str:
     return text
 
 
+def where_startup_goes(document: dict[str, Any]) -> str:
+    """The start-up rows' phases: where each ``tickstate replay`` process's time went (CPU /
+    wall, from ``benchmarks/startup.py``'s probe), and what the target leaves beside the loop."""
+    models = []
+    for f in document["figures"]:
+        if f["name"].startswith("tickstate replay process CPU vs its loop, "):
+            phases = (f.get("details") or {}).get("phases")
+            if phases:
+                models.append((f["name"].rsplit(", ", 2)[-2:], f["value"], phases))
+    if not models:
+        return ""
+    names = list(models[0][2])
+    head = " | ".join(f"{model}, `{data}`: CPU / wall s | share" for (model, data), _, _ in models)
+    rows = "\n".join(
+        f"| {name} | "
+        + " | ".join(
+            f"{p[name]['cpu_s']:.3f} / {p[name]['wall_s']:.3f} | {p[name]['cpu_s'] / total:.0%}"
+            if name in p
+            else "— | —"
+            for _, total, p in models
+        )
+        + " |"
+        for name in names
+    )
+    libraries = _details(document, "tickstate --help")
+    imported = None  # the libraries' imports alone, beyond a bare interpreter's start
+    floor = ""
+    if "libraries_cpu_s" in libraries:
+        bare = libraries["python_cpu_s"]["median"]
+        imported = libraries["libraries_cpu_s"]["median"] - bare
+        floor = (
+            f" A fresh interpreter importing only the libraries a replay is built on "
+            f"(`{libraries['libraries']}`) spends {imported:.2f} s CPU beyond `python -c pass`"
+            f" ({bare:.3f} s)."
+        )
+    lines = []
+    for (model, _), total, p in models:
+        loop = p["replay loop"]["cpu_s"]
+        line = (
+            f"{model}: {total - loop:.2f} s besides a {loop:.2f} s loop, where 1.5x of the loop "
+            f"leaves {loop / 2:.2f} s"
+        )
+        if imported is not None:
+            fixed = p["interpreter start and exit"]["cpu_s"] + imported
+            line += f", and the interpreter with those libraries' imports alone takes {fixed:.2f} s"
+        lines.append(line)
+    return (
+        "Where a `tickstate replay` process's time goes (`benchmarks/startup.py`: the functions "
+        "the command calls, timed in the measured processes; medians; the interpreter's share "
+        "is its start and its exit, which frees every bar):\n\n"
+        f"| phase | {head} |\n|---|"
+        + "---:|---:|" * len(models)
+        + f"\n{rows}\n\n"
+        + floor.lstrip()
+        + (" " if floor else "")
+        + "; ".join(lines)
+        + ".\n"
+    )
+
+
 def _body(document: dict[str, Any]) -> str:
     """The run line, the table and the notes (what both reports show): where ``fire()``'s time
     goes, the peers, how scale grows."""
     fire = where_fire_time_goes(document) + what_transitions_costs(document)
-    notes = [n for n in (fire, peers_note(document), how_scale_grows(document)) if n]
+    found = (fire, peers_note(document), where_startup_goes(document), how_scale_grows(document))
+    notes = [n for n in found if n]
     return f"{_run_line(document)}\n\n{table(document)}" + "".join(f"\n{n}" for n in notes)
 
 

@@ -27,10 +27,36 @@ __all__ = ["help_process", "replay_process"]
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "eighty_twenty.toml"
 
-# Runs the CLI as ``tickstate`` does, and reports the loop the replay timed (its own figures).
+# Runs the CLI as ``tickstate`` does, and reports the loop the replay timed (its own figures)
+# and where the rest of the process went: each phase's CPU and wall seconds, from the
+# functions ``tickstate replay`` calls, wrapped here (the product is not instrumented). The
+# modules the command imports are imported first, as one phase; the interpreter's own start
+# is what the parent's accounting of the child leaves over.
 _PROBE = """
-import json, sys
-import strategies.run._replay as replay
+import json, sys, time
+clocks = time.process_time, time.perf_counter
+began = [clock() for clock in clocks]
+import rich.progress, brokers, strategies.observe, strategies.run, strategies.spec
+import strategies.cli._data_lines, strategies.cli._output, strategies.cli._run
+import strategies.cli._tables
+import strategies.run._facts as facts, strategies.run._replay as replay
+phases = {"imports": [c() - b for c, b in zip(clocks, began)]}
+def timed(module, name, phase):
+    real = getattr(module, name)
+    def wrapped(*args, **kwargs):
+        start = [clock() for clock in clocks]
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent = [c() - b for c, b in zip(clocks, start)]
+            phases[phase] = [a + b for a, b in zip(phases.get(phase, [0.0, 0.0]), spent)]
+    setattr(module, name, wrapped)
+timed(strategies.spec, "load_strategy", "strategy file")
+timed(strategies.run, "load_bars", "reading the bar files")
+timed(replay, "strategy_bars", "building the strategy's bars")
+timed(replay, "run_replay", "run_replay")
+timed(facts, "data_fingerprint", "data fingerprint")
+timed(replay, "run_facts", "run facts")
 found = {}
 real = replay.run_replay
 def recorded(*args, **kwargs):
@@ -40,6 +66,8 @@ def recorded(*args, **kwargs):
 replay.run_replay = recorded
 from strategies.cli import main
 code = main(sys.argv[1:])
+found["phases"] = phases
+found["probe"] = [c() - b for c, b in zip(clocks, began)]
 print("STARTUP " + json.dumps(found), file=sys.stderr)
 raise SystemExit(code)
 """
@@ -78,6 +106,7 @@ def replay_process(
 ) -> dict[str, Any]:
     """Whole-process CPU and wall of ``tickstate replay`` (80-20 example) against its loop's."""
     runs: list[dict[str, float]] = []
+    phase_runs: list[dict[str, tuple[float, float]]] = []
     with tempfile.TemporaryDirectory() as out:
         args = [sys.executable, "-c", _PROBE, "replay", str(EXAMPLE), "--data", data]
         args += ["--model", model, "--out", out]
@@ -89,6 +118,7 @@ def replay_process(
             cpu, wall, stderr = _child(args)
             line = next(x for x in stderr.splitlines() if x.startswith("STARTUP "))
             loop = json.loads(line.removeprefix("STARTUP "))
+            phase_runs.append(_phases(loop, cpu, wall))
             runs.append(
                 {
                     "process_cpu_s": cpu,
@@ -106,16 +136,64 @@ def replay_process(
         "bars": runs[0]["bars"],
         "cache_dir_override": env_cache,
         **{key: _summary([r[key] for r in runs]) for key in runs[0] if key != "bars"},
+        "phases": {
+            phase: {
+                "cpu_s": round(statistics.median(r[phase][0] for r in phase_runs), 3),
+                "wall_s": round(statistics.median(r[phase][1] for r in phase_runs), 3),
+            }
+            for phase in phase_runs[0]
+        },
         "runs": runs,
     }
 
 
+def _phases(probe: dict[str, Any], cpu: float, wall: float) -> dict[str, tuple[float, float]]:
+    """Where one process's CPU and wall seconds went, in the order they are spent: the
+    interpreter's start (and its exit, which frees every bar), the imports, then ``tickstate
+    replay``'s steps (``_PROBE``); each remainder is what its phase spent outside the steps
+    named inside it."""
+    found = {name: (spent[0], spent[1]) for name, spent in probe["phases"].items()}
+    loop = (probe["loop_cpu_s"], probe["loop_wall_s"])
+
+    def less(whole: tuple[float, float], *parts: tuple[float, float]) -> tuple[float, float]:
+        return (whole[0] - sum(p[0] for p in parts), whole[1] - sum(p[1] for p in parts))
+
+    total = (cpu, wall)
+    probed = (probe["probe"][0], probe["probe"][1])
+    run = found.pop("run_replay")
+    built = found.get("building the strategy's bars", (0.0, 0.0))
+    facts = found.pop("run facts")
+    fingerprint = found.pop("data fingerprint")
+    named = [found["imports"], found["strategy file"], found["reading the bar files"]]
+    return {
+        "interpreter start and exit": less(total, probed),
+        "imports": found["imports"],
+        "strategy file": found["strategy file"],
+        "reading the bar files": found["reading the bar files"],
+        "building the strategy's bars": built,
+        "replay loop": loop,
+        "data fingerprint": fingerprint,
+        "the rest of the run's facts": less(facts, fingerprint),
+        "engine, summaries, trades.csv, summary.json": less(run, built, loop, facts),
+        "the command's rest (logging, table, output)": less(probed, run, *named),
+    }
+
+
+# What a replay imports of the libraries it is built on, alone: the floor under its imports.
+_LIBRARIES = "import pydantic, rich.progress, rich.table, structlog, transitions"
+
+
 def help_process(repeats: int = 5) -> dict[str, Any]:
-    """``tickstate --help`` as a whole process, against a bare ``python -c pass``."""
+    """``tickstate --help`` as a whole process, against a bare ``python -c pass``; and a process
+    that imports only the libraries a replay is built on (``_LIBRARIES``)."""
     _warm_up([sys.executable, "-m", "strategies.cli", "--help"])
     helps = [_child([sys.executable, "-m", "strategies.cli", "--help"]) for _ in range(repeats)]
     bare = [_child([sys.executable, "-c", "pass"]) for _ in range(repeats)]
+    libraries = [_child([sys.executable, "-c", _LIBRARIES]) for _ in range(repeats)]
     return {
+        "libraries": _LIBRARIES.removeprefix("import "),
+        "libraries_cpu_s": _summary([cpu for cpu, _, _ in libraries]),
+        "libraries_wall_s": _summary([wall for _, wall, _ in libraries]),
         "help_cpu_s": _summary([cpu for cpu, _, _ in helps]),
         "help_wall_s": _summary([wall for _, wall, _ in helps]),
         "python_cpu_s": _summary([cpu for cpu, _, _ in bare]),

@@ -387,3 +387,10 @@ def test_startup_times_a_replay_process_against_its_own_loop() -> None:
     assert result["bars"] > 0
     assert result["process_cpu_s"]["min"] > result["loop_cpu_s"]["min"] > 0
     assert result["cpu_ratio"]["median"] > 1
+    # The phases partition the process: each step the command took, the loop among them.
+    phases = result["phases"]
+    assert phases["replay loop"]["cpu_s"] == round(result["loop_cpu_s"]["min"], 3)
+    for step in ("imports", "strategy file", "reading the bar files"):
+        assert phases[step]["cpu_s"] > 0, step
+    spent = sum(phase["cpu_s"] for phase in phases.values())
+    assert abs(spent - result["process_cpu_s"]["min"]) < 0.002 * len(phases)
