@@ -11,7 +11,7 @@
   called with the protective stop (``drain`` → ``fire`` → ``PlaceStop`` → ``execute``), in wall
   and CPU time (one thread does it all, so its ``thread_time`` is the CPU the path took).
 
-Both run under the live runner's collector settings (``tuned_for_live``) unless told
+Both run under the live runner's collector settings (``tuned_for_a_run``) unless told
 ``live_gc=False``: that is the same-run baseline the figures compare against.
 - ``loopback``: the same over real sockets: ``SimExchange`` + ``AlpacaBroker`` +
   ``AlpacaTradeStream``; from the stream thread's callback receiving the fill until the engine
@@ -47,7 +47,7 @@ from brokers import (
     TradeUpdate,
     UpdateKind,
 )
-from strategies._memory import tuned_for_live
+from strategies._memory import tuned_for_a_run
 from strategies.engine import Engine, SessionPlan
 
 __all__ = ["in_process", "lock_hold", "loopback", "trigger_share"]
@@ -151,7 +151,7 @@ def lock_hold(
     workers = [
         threading.Thread(target=run, args=w, name=f"bench-fire-{i}") for i, w in enumerate(work)
     ]
-    with tuned_for_live() if live_gc else nullcontext():  # as the runner, after start-up
+    with tuned_for_a_run() if live_gc else nullcontext():  # as the runner, after start-up
         began = perf_counter()
         for worker in workers:
             worker.start()
@@ -321,7 +321,7 @@ def in_process(
 ) -> dict[str, Any]:
     """Fill received → ``PlaceStop`` handed to the paper broker: percentiles (µs, wall and CPU),
     under the live runner's collector settings unless ``live_gc=False``."""
-    with tuned_for_live() if live_gc else nullcontext():
+    with tuned_for_a_run() if live_gc else nullcontext():
         return {"live_gc": live_gc, **_in_process(samples, warmup, symbol)}
 
 

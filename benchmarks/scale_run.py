@@ -11,7 +11,7 @@ opening-range breakout against the paper broker) over synthetic bars (``_synthet
   is that whole moment of the replay loop (``progress`` marks each moment's end), in CPU time
   (``time.process_time``) and wall time (``time.perf_counter``); the median of ``repeats``
   fresh desks. A desk is a live run's, so the bar close runs under the live runner's
-  collector settings (``tuned_for_live``: start-up's heap frozen, a young collection every
+  collector settings (``tuned_for_a_run``: start-up's heap frozen, a young collection every
   50,000 allocations), entered where a live run enters them; each repeat also runs a desk
   under the interpreter's defaults, for the same run's comparison (``default_collector``).
   Every symbol must have decided (one entry each).
@@ -51,7 +51,7 @@ from benchmarks import scale
 from benchmarks._common import Figure
 from benchmarks._synthetic import opening_range_spec, session_bars, symbol_names
 from brokers import Bar
-from strategies._memory import tuned_for_live
+from strategies._memory import tuned_for_a_run
 from strategies.engine import trades_csv
 from strategies.run import build_engine, replay_bars
 from strategies.spec import StrategySpec
@@ -89,7 +89,7 @@ def _replay(
             at_moment(moments)
         moments += 1
 
-    with tuned_for_live() if live_collector else nullcontext():
+    with tuned_for_a_run() if live_collector else nullcontext():
         replayed = replay_bars(bars, engine=engine, paper=paper, clock=clock, progress=progress)
     return engine, replayed
 
@@ -110,7 +110,7 @@ def _median_close(samples: list[tuple[float, float]], n: int) -> dict[str, Any]:
 def bar_close(n: int, repeats: int = 3) -> dict[str, Any]:
     """CPU and wall seconds of the bar close that decides all ``n`` symbols (median of
     ``repeats`` fresh desks), whole and per symbol, under the live runner's collector settings
-    (a desk's bar close is a live run's: ``tuned_for_live``), and under the interpreter's default
+    (a desk's bar close is a live run's: ``tuned_for_a_run``), and under the interpreter's default
     ones in alternating rounds of the same run (``default_collector``)."""
     names = symbol_names(n)
     spec = opening_range_spec(names)
@@ -136,7 +136,7 @@ def bar_close(n: int, repeats: int = 3) -> dict[str, Any]:
         "symbols": n,
         "repeats": repeats,
         "entries": n,
-        "collector": "live (tuned_for_live)",
+        "collector": "live (tuned_for_a_run)",
         **_median_close(runs[True], n),
         "default_collector": _median_close(runs[False], n),
     }

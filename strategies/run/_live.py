@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from brokers import Bar, SimExchange
-from strategies._memory import tuned_for_live
+from strategies._memory import tuned_for_a_run
 from strategies.engine import (
     Engine,
     Observer,
@@ -302,7 +302,7 @@ def run_live(
             )
         try:
             # Start-up is done: its heap is frozen out of collections from here (_memory).
-            with _stop_on_signals(runner), tuned_for_live():
+            with _stop_on_signals(runner), tuned_for_a_run():
                 runner.run()
         finally:
             if engine.executor is not None:

@@ -38,6 +38,7 @@ import structlog
 
 from brokers import Bar, ManualClock, PaperBroker
 from strategies._exceptions import CalendarError, DataError
+from strategies._memory import tuned_for_a_run
 from strategies.engine._aggregate import aggregate_bars, interval_of
 from strategies.engine._engine import Engine, Fired, JournalSink, Observer
 from strategies.engine._summary import RunFacts, SymbolSummary, summary_json, total_of
@@ -81,7 +82,21 @@ def replay_bars(
     clock: ManualClock,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Run ``bars`` (sorted by start) through the engine; returns how many bars were replayed."""
+    """Run ``bars`` (sorted by start) through the engine; returns how many bars were replayed.
+
+    The collector is tuned for a run meanwhile (``tuned_for_a_run``): the bars and the engine
+    are frozen out of its collections, which would otherwise walk them again and again."""
+    with tuned_for_a_run(tidy=False):
+        return _replay_bars(bars, engine, paper, clock, progress)
+
+
+def _replay_bars(
+    bars: Iterable[Bar],
+    engine: Engine,
+    paper: PaperBroker,
+    clock: ManualClock,
+    progress: Callable[[int], None] | None,
+) -> int:
     interval = engine.plan.bar_interval
     # Bound once: this loop runs a few calls per bar and little else, so lookups show.
     start_bar, on_bar, drain, on_clock = (
@@ -350,6 +365,42 @@ def run_replay(
     ``report_path``, one self-contained HTML report (needs the ``report`` extra). ``drawing``
     is told what is drawn and how many pieces, and ticks each (a progress bar).
     """
+    # The whole replay under the collector's tuning for a run: the bars, read before it, are
+    # frozen out of its collections (the loops' own tuning nests inside this).
+    with tuned_for_a_run(tidy=False):
+        return _run_replay(
+            spec,
+            bars,
+            out_dir=out_dir,
+            progress=progress,
+            on_total=on_total,
+            plot_dir=plot_dir,
+            model=model,
+            history=history,
+            seed=seed,
+            cash=cash,
+            market_time=market_time,
+            report_path=report_path,
+            drawing=drawing,
+        )
+
+
+def _run_replay(
+    spec: StrategySpec,
+    bars: Sequence[Bar],
+    *,
+    out_dir: Path,
+    progress: Callable[[int], None] | None,
+    on_total: Callable[[int], None] | None,
+    plot_dir: Path | None,
+    model: str,
+    history: Mapping[str, tuple[DailyBar, ...]] | None,
+    seed: int,
+    cash: Decimal | None,
+    market_time: MarketTime | None,
+    report_path: Path | None,
+    drawing: Drawing | None,
+) -> ReplayResult:
     wanted = set(spec.symbols)
     feed = [bar for bar in bars if bar.symbol in wanted]
     if not feed:
