@@ -74,6 +74,11 @@ _START = attrgetter("start")
 _SYMBOL = attrgetter("symbol")
 
 
+# A replay is a run: its bars live until it ends and each bar's objects die young, so the
+# loops and the whole replay run with the bars frozen out of the collector's walks (blocks
+# nest; without the first full collection, which those bars would make as dear as the
+# collections it saves).
+@tuned_for_a_run(tidy=False)
 def replay_bars(
     bars: Iterable[Bar],
     *,
@@ -82,21 +87,7 @@ def replay_bars(
     clock: ManualClock,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Run ``bars`` (sorted by start) through the engine; returns how many bars were replayed.
-
-    The collector is tuned for a run meanwhile (``tuned_for_a_run``): the bars and the engine
-    are frozen out of its collections, which would otherwise walk them again and again."""
-    with tuned_for_a_run(tidy=False):
-        return _replay_bars(bars, engine, paper, clock, progress)
-
-
-def _replay_bars(
-    bars: Iterable[Bar],
-    engine: Engine,
-    paper: PaperBroker,
-    clock: ManualClock,
-    progress: Callable[[int], None] | None,
-) -> int:
+    """Run ``bars`` (sorted by start) through the engine; returns how many bars were replayed."""
     interval = engine.plan.bar_interval
     # Bound once: this loop runs a few calls per bar and little else, so lookups show.
     start_bar, on_bar, drain, on_clock = (
@@ -331,6 +322,7 @@ def build_engine(
     return engine, paper, clock
 
 
+@tuned_for_a_run(tidy=False)
 def run_replay(
     spec: StrategySpec,
     bars: Sequence[Bar],
@@ -365,42 +357,6 @@ def run_replay(
     ``report_path``, one self-contained HTML report (needs the ``report`` extra). ``drawing``
     is told what is drawn and how many pieces, and ticks each (a progress bar).
     """
-    # The whole replay under the collector's tuning for a run: the bars, read before it, are
-    # frozen out of its collections (the loops' own tuning nests inside this).
-    with tuned_for_a_run(tidy=False):
-        return _run_replay(
-            spec,
-            bars,
-            out_dir=out_dir,
-            progress=progress,
-            on_total=on_total,
-            plot_dir=plot_dir,
-            model=model,
-            history=history,
-            seed=seed,
-            cash=cash,
-            market_time=market_time,
-            report_path=report_path,
-            drawing=drawing,
-        )
-
-
-def _run_replay(
-    spec: StrategySpec,
-    bars: Sequence[Bar],
-    *,
-    out_dir: Path,
-    progress: Callable[[int], None] | None,
-    on_total: Callable[[int], None] | None,
-    plot_dir: Path | None,
-    model: str,
-    history: Mapping[str, tuple[DailyBar, ...]] | None,
-    seed: int,
-    cash: Decimal | None,
-    market_time: MarketTime | None,
-    report_path: Path | None,
-    drawing: Drawing | None,
-) -> ReplayResult:
     wanted = set(spec.symbols)
     feed = [bar for bar in bars if bar.symbol in wanted]
     if not feed:

@@ -71,6 +71,7 @@ class _Happening:
     bar: Bar | None = None
 
 
+@tuned_for_a_run(tidy=False)  # a replay is a run, as replay_bars says
 def replay_twin(
     spec: StrategySpec,
     bars: Sequence[Bar],
@@ -85,34 +86,7 @@ def replay_twin(
 ) -> tuple[Engine, int]:
     """Replay ``bars`` (one feed size, any symbols of ``spec``) as the twin in lock-step would
     trade them; the engine and how many of the strategy's bars it saw. ``progress`` is told
-    how many of ``bars`` each moment played. The collector is tuned for a run meanwhile
-    (``tuned_for_a_run``), as ``replay_bars`` does."""
-    with tuned_for_a_run(tidy=False):
-        return _replay_twin(
-            spec,
-            bars,
-            history=history,
-            seed=seed,
-            cash=cash,
-            settings=settings,
-            market_time=market_time,
-            observers=observers,
-            progress=progress,
-        )
-
-
-def _replay_twin(
-    spec: StrategySpec,
-    bars: Sequence[Bar],
-    *,
-    history: Mapping[str, tuple[DailyBar, ...]] | None,
-    seed: int,
-    cash: Decimal | None,
-    settings: RunSettings | None,
-    market_time: MarketTime | None,
-    observers: Sequence[Observer],
-    progress: Callable[[int], None] | None,
-) -> tuple[Engine, int]:
+    how many of ``bars`` each moment played."""
     settings = settings or RunSettings()
     ordered = sorted(bars, key=_start)  # stable: the exchange plays them in this order
     size = interval_of(ordered) or timedelta(minutes=1)
