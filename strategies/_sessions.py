@@ -65,6 +65,12 @@ class TradingCalendar:
     regular_close: time
     _sessions: tuple[date, ...] = field(repr=False)
     _hours: Mapping[date, tuple[datetime, datetime]] = field(repr=False, compare=False)
+    # The days it answers for, whole years (``_check_range``): every lookup of a session asks.
+    _range: tuple[date, date] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        first, last = self._sessions[0], self._sessions[-1]
+        object.__setattr__(self, "_range", (date(first.year, 1, 1), date(last.year, 12, 31)))
 
     @classmethod
     def for_name(cls, name: str) -> TradingCalendar:
@@ -125,7 +131,8 @@ class TradingCalendar:
         return hours
 
     def _check_range(self, day: date) -> None:
-        if not date(self.first.year, 1, 1) <= day <= date(self.last.year, 12, 31):
+        low, high = self._range
+        if not low <= day <= high:
             raise CalendarError(
                 f"{day} is outside the {self.name} calendar ({self.first} to {self.last})"
             )

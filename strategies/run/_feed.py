@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -51,12 +51,29 @@ def check_bar(
 ) -> str | None:
     """Why ``bar`` cannot be a bar of the market (None: it can). A bar whose open or close lies
     outside its range is no ``Bar`` at all: the stream drops its frame (``frame_dropped``)."""
+    return _day_reason(plan, _day_of(bar, plan)) or _price_reason(
+        bar, last_close=last_close, max_jump=max_jump
+    )
+
+
+def _day_of(bar: Bar, plan: SessionPlan) -> date:
+    return bar.start.astimezone(plan.session.timezone).date()
+
+
+def _day_reason(plan: SessionPlan, day: date) -> str | None:
+    """Why no bar can be dated ``day`` (None: it is a session of the calendar)."""
     try:
-        plan.session.close_at(bar.start.astimezone(plan.session.timezone).date())
+        plan.session.close_at(day)
     except CalendarError as exc:
         return "outside_calendar" if "outside" in str(exc) else "not_a_session"
-    prices = (bar.open, bar.high, bar.low, bar.close)
-    if not all(p.is_finite() and p > _ZERO for p in prices):
+    return None
+
+
+def _price_reason(bar: Bar, *, last_close: Decimal | None, max_jump: Decimal) -> str | None:
+    """Why ``bar``'s prices cannot be the market's (None: they can)."""
+    # A Bar holds low <= open, close <= high (and no NaN, which compares with nothing): its
+    # four prices are finite and positive exactly when its low is positive and its high finite.
+    if not (bar.low > _ZERO and bar.high.is_finite()):
         return "price_not_positive"
     if last_close is not None and abs(bar.close - last_close) > last_close * max_jump:
         return "absurd_move"
@@ -84,6 +101,7 @@ class BarFeed:
         self._symbols = sorted(symbols)
         self._last_close: dict[str, Decimal] = dict(last_close or {})
         self._last_seen: dict[str, datetime] = {}
+        self._days: dict[date, str | None] = {}  # the calendar's answer for each day seen
         self.stale: set[str] = set()
         self.rejected: Counter[str] = Counter()  # reason -> bars dropped
         self.counters: Counter[str] = Counter()  # data_stale, data_resumed
@@ -105,12 +123,7 @@ class BarFeed:
 
     def receive(self, bar: Bar) -> list[Bar]:
         """A bar of the stream; the strategy's bars it completes."""
-        reason = check_bar(
-            bar,
-            self._plan,
-            last_close=self._last_close.get(bar.symbol),
-            max_jump=self._settings.max_jump,
-        )
+        reason = self._check(bar, self._last_close.get(bar.symbol))
         if reason is not None:
             self.rejected[reason] += 1
             _log.warning(
@@ -131,8 +144,17 @@ class BarFeed:
 
     def receive_update(self, bar: Bar) -> None:
         """An updated minute (``updatedBars``): folded in while its bucket is open."""
-        if check_bar(bar, self._plan, last_close=None, max_jump=self._settings.max_jump) is None:
+        if self._check(bar, None) is None:
             self._aggregator.update(bar)
+
+    def _check(self, bar: Bar, last_close: Decimal | None) -> str | None:
+        """``check_bar``, with each day's answer from the calendar kept: every bar asks it."""
+        day = _day_of(bar, self._plan)
+        if day in self._days:
+            reason = self._days[day]
+        else:
+            reason = self._days[day] = _day_reason(self._plan, day)
+        return reason or _price_reason(bar, last_close=last_close, max_jump=self._settings.max_jump)
 
     def due(self, now: datetime) -> list[Bar]:
         """The strategy's bars complete by ``now`` on the clock; marks symbols gone stale."""

@@ -145,6 +145,7 @@ def replay_twin(
         seen += 1
 
     timeline = _timeline(ordered, size, {k: v.whole_at for k, v in late.items()}, spec)
+    regular_hours = _RegularHours(spec)
     i = 0
     while i < len(timeline):
         at = timeline[i].at
@@ -158,7 +159,7 @@ def replay_twin(
         for happening in moment:
             bar = happening.bar
             if happening.kind == _BAR and bar is not None:
-                regular = _regular(spec, bar.start)
+                regular = bar.start in regular_hours
                 inbox.extend(venue.on_bar(bar, at, cutoff=bar.start, regular=regular))
                 inbox.extend(venue.settle(at))
                 held = late.get((bar.symbol, bar.start))
@@ -190,14 +191,29 @@ def _start(bar: Bar) -> datetime:
     return bar.start
 
 
-def _regular(spec: StrategySpec, when: datetime) -> bool:
-    """Whether ``when`` lies in a regular session of the exchange's calendar."""
-    calendar = spec.session.hours().calendar
-    day = when.astimezone(calendar.timezone).date()
-    try:
-        return calendar.open_at(day) <= when < calendar.close_at(day)
-    except CalendarError:
-        return False
+class _RegularHours:
+    """Whether a time lies in a regular session of the exchange's calendar, each day's hours
+    looked up once (every bar of the feed asks)."""
+
+    __slots__ = ("_calendar", "_days")
+
+    def __init__(self, spec: StrategySpec) -> None:
+        self._calendar = spec.session.hours().calendar
+        self._days: dict[date, tuple[datetime, datetime] | None] = {}
+
+    def __contains__(self, when: datetime) -> bool:
+        day = when.astimezone(self._calendar.timezone).date()
+        if day in self._days:
+            hours = self._days[day]
+        else:
+            hours = self._days[day] = self._hours(day)
+        return hours is not None and hours[0] <= when < hours[1]
+
+    def _hours(self, day: date) -> tuple[datetime, datetime] | None:
+        try:
+            return self._calendar.open_at(day), self._calendar.close_at(day)
+        except CalendarError:
+            return None
 
 
 def _timeline(

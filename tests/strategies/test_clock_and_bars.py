@@ -256,12 +256,29 @@ class TestCheckBar:
             (flat("A", at(date(2012, 11, 22), 10, 0)), "not_a_session"),  # Thanksgiving
             (flat("A", at(date(2199, 1, 6), 10, 0)), "outside_calendar"),
             (flat("A", at(MONDAY, 10, 0), "0"), "price_not_positive"),
+            # Read off the low and the high: a Bar's open and close lie between them.
+            (minute("A", at(MONDAY, 10, 0), "10.00", "Infinity", "9.90", "10.10"),
+             "price_not_positive"),
+            (minute("A", at(MONDAY, 10, 0), "10.00", "10.20", "0", "10.10"), "price_not_positive"),
+            (minute("A", at(MONDAY, 10, 0), "10.00", "10.20", "-1", "10.10"), "price_not_positive"),
+            (minute("A", at(MONDAY, 10, 0), "1E+1", "1.02E+1", "9.9", "10.1"), None),
             (flat("A", at(MONDAY, 10, 0), "25.00"), "absurd_move"),
         ],
         ids=lambda v: v if isinstance(v, str) else "",
     )
     def test_an_impossible_bar_names_its_reason(self, session, bar, reason):
         assert check_bar(bar, _plan(session), last_close=D("10.00"), max_jump=D("0.5")) == reason
+
+    def test_the_feed_keeps_each_days_answer_and_judges_each_bar_alike(self, session):
+        """The feed asks the calendar once a day: a day's second bar, good or not, is judged as
+        ``check_bar`` judges it."""
+        feed = BarFeed(_plan(session), FeedSettings(feed=FIVE), ["A"])
+        saturday = at(date(2012, 11, 24), 10, 0)
+        assert feed.receive(flat("A", saturday)) == []
+        assert feed.receive(flat("A", saturday + FIVE)) == []
+        assert [b.start for b in feed.receive(flat("A", at(MONDAY, 10, 0)))] == [at(MONDAY, 10, 0)]
+        assert feed.receive(flat("A", at(MONDAY, 10, 5), "0")) == []
+        assert feed.rejected == {"not_a_session": 2, "price_not_positive": 1}
 
     def test_an_ordinary_bar_passes(self, session):
         bar = minute("A", at(MONDAY, 10, 0), "10.00", "10.20", "9.90", "10.10")
