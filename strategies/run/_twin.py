@@ -24,10 +24,9 @@ take the same trades, byte for byte.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from brokers import (
     ALPACA_PAPER,
@@ -63,8 +62,11 @@ TWIN_UPDATED_BARS = 0.05
 _BAR, _LATE, _CLOSE = 0, 1, 2  # what happens at a moment, in this order (as the exchange's)
 
 
-@dataclass(frozen=True, slots=True)
-class _Happening:
+class _Happening(NamedTuple):
+    """One moment's event of the exchange's timeline. A tuple, ordered by its fields: when,
+    then what (``_BAR``, ``_LATE``, ``_CLOSE``), then which; no two share all three, so a bar
+    is never compared. The timeline holds one or two a feed bar (the minute year: ~400,000)."""
+
     at: datetime
     kind: int
     seq: int
@@ -222,7 +224,8 @@ def _timeline(
     late: Mapping[tuple[str, datetime], datetime],
     spec: StrategySpec,
 ) -> list[_Happening]:
-    """The exchange's moments: bars' ends, late prints' returns, sessions' closes, in order."""
+    """The exchange's moments: bars' ends, late prints' returns, sessions' closes, in order
+    (``bars`` in time order)."""
     calendar = spec.session.hours().calendar
     zone = calendar.timezone
     found: list[_Happening] = []
@@ -233,13 +236,12 @@ def _timeline(
         whole_at = late.get((bar.symbol, bar.start))
         if whole_at is not None:
             found.append(_Happening(whole_at, _LATE, seq, bar))
-        day = bar.start.astimezone(zone).date()
-        last_end[day] = max(last_end.get(day, end), end)
+        last_end[bar.start.astimezone(zone).date()] = end  # in time order: the day's last
     for seq, (day, end) in enumerate(sorted(last_end.items())):
         try:
             closes = calendar.close_at(day)
         except CalendarError:  # not a session: the day ends with its data
             closes = end
         found.append(_Happening(closes, _CLOSE, seq))
-    found.sort(key=lambda h: (h.at, h.kind, h.seq))
+    found.sort()
     return found
