@@ -102,6 +102,11 @@ class BarFeed:
         self._last_close: dict[str, Decimal] = dict(last_close or {})
         self._last_seen: dict[str, datetime] = {}
         self._days: dict[date, str | None] = {}  # the calendar's answer for each day seen
+        # No symbol can go stale before this: the earliest a watched symbol's silence reaches
+        # ``stale_after``. A new bar moves a symbol's mark later, a new day's open too, and a
+        # symbol going stale leaves the watch; one coming back, or an older bar come late,
+        # clears it (``receive``).
+        self._quiet_until: datetime | None = None
         self.stale: set[str] = set()
         self.rejected: Counter[str] = Counter()  # reason -> bars dropped
         self.counters: Counter[str] = Counter()  # data_stale, data_resumed
@@ -135,9 +140,13 @@ class BarFeed:
             )
             return []
         self._last_close[bar.symbol] = bar.close
-        self._last_seen[bar.symbol] = bar.start + self._settings.feed
+        seen = bar.start + self._settings.feed
+        if seen < self._last_seen.get(bar.symbol, seen):
+            self._quiet_until = None  # an older bar, come late, moves its mark back
+        self._last_seen[bar.symbol] = seen
         if bar.symbol in self.stale:
             self.stale.discard(bar.symbol)
+            self._quiet_until = None  # its bar may be late: it may go stale before the mark
             self.counters["data_resumed"] += 1
             _log.info("data_resumed", symbol=bar.symbol, bar_start=bar.start.isoformat())
         return self._aggregator.add(bar)
@@ -173,11 +182,17 @@ class BarFeed:
         hours = self._aggregator.session_hours(day)
         if hours is None or not hours[0] + after <= now < hours[1]:
             return
+        if self._quiet_until is not None and now < self._quiet_until:
+            return
+        quiet_until: datetime | None = None
         for symbol in self._symbols:
             if symbol in self.stale:
                 continue
             seen = max(self._last_seen.get(symbol, hours[0]), hours[0])
-            if now - seen >= after:
+            if now - seen < after:
+                if quiet_until is None or seen + after < quiet_until:
+                    quiet_until = seen + after
+            else:
                 self.stale.add(symbol)
                 self.counters["data_stale"] += 1
                 fields: dict[str, Any] = {
@@ -188,3 +203,4 @@ class BarFeed:
                     self._incidents.note(incident.DATA_STALE, symbol=symbol, **fields)
                 else:
                     _log.warning(incident.DATA_STALE, symbol=symbol, **fields)
+        self._quiet_until = quiet_until

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from brokers import Bar, ManualClock, PaperBroker
@@ -316,6 +318,49 @@ class TestFeed:
             ("data_resumed", "A"),
         ]
         assert feed.counters == {"data_stale": 1, "data_resumed": 1}
+
+    @settings(max_examples=150, deadline=None)
+    # An older bar come late moves a mark back; a symbol comes back on a late bar.
+    @example(steps=[("A", 20, 0), ("A", 5, 20)])
+    @example(steps=[("A", 0, 0), ("B", 10, 0), ("B", 20, 0), ("A", 8, 14)])
+    @given(
+        steps=st.lists(
+            st.tuples(st.sampled_from("ABC"), st.integers(0, 40), st.integers(0, 25)),
+            max_size=30,
+        )
+    )
+    def test_the_watch_skipped_until_its_mark_goes_stale_when_watching_every_minute_does(
+        self, session, steps
+    ):
+        """The feed skips its watch until the earliest a symbol can go stale: the same symbols
+        go stale at the same minutes as a feed that looks at every symbol every minute, with
+        bars late by up to 25 minutes (an older bar moves a mark back), resuming symbols, and
+        mornings before the watch starts."""
+
+        class Every(BarFeed):
+            def due(self, now: datetime) -> list[Bar]:
+                self._quiet_until = None
+                return super().due(now)
+
+        stale = FeedSettings(feed=timedelta(minutes=1), stale_after=timedelta(minutes=10))
+        feeds = [cls(_plan(session), stale, ["A", "B", "C"]) for cls in (BarFeed, Every)]
+        opened = at(MONDAY, 9, 30)
+        shown: list[list[tuple[int, frozenset[str]]]] = [[], []]
+        clock = 0
+        for symbol, minute, delay in sorted(steps, key=lambda s: s[1] + s[2]):
+            while clock <= minute + delay:
+                for feed, seen in zip(feeds, shown, strict=True):
+                    feed.due(opened + timedelta(minutes=clock))
+                    seen.append((clock, frozenset(feed.stale)))
+                clock += 1
+            for feed in feeds:
+                feed.receive(flat(symbol, opened + timedelta(minutes=minute)))
+        for feed, seen in zip(feeds, shown, strict=True):
+            for later in range(clock, clock + 30):
+                feed.due(opened + timedelta(minutes=later))
+                seen.append((later, frozenset(feed.stale)))
+        assert shown[0] == shown[1]
+        assert feeds[0].counters == feeds[1].counters
 
     def test_no_symbol_is_stale_outside_the_session(self, session):
         feed = BarFeed(_plan(session), FeedSettings(stale_after=timedelta(minutes=10)), ["A"])
