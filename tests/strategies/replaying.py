@@ -19,6 +19,7 @@ from strategies._policy import HaltScope
 from strategies.engine import Engine, SessionPlan
 from strategies.run import replay_bars
 from strategies.signals import DailyBar, Signal
+from strategies.spec import StrategySpec
 
 D = Decimal
 STEP = timedelta(minutes=5)
@@ -159,3 +160,20 @@ def is_stop(client_order_id: str) -> bool:
     """Whether the id names a protective stop (or one of its replacements)."""
     cid = ClientOrderId.parse(client_order_id)
     return cid is not None and cid.role is OrderRole.STOP
+
+
+def eighty_twenty_two_days() -> tuple[StrategySpec, list[Bar]]:
+    """The 80-20 example and the demo's 5-minute bars of 2012-11-14 and -15 for its symbols."""
+    from pathlib import Path
+
+    from strategies.run import load_bars
+    from strategies.spec import load_strategy
+
+    root = Path(__file__).resolve().parents[2]
+    spec = load_strategy(root / "examples" / "eighty_twenty.toml")
+    bars = load_bars(
+        root / "data" / "intraday_5min",
+        symbols=spec.symbols,
+        dates=(date(2012, 11, 14), date(2012, 11, 15)),
+    )
+    return spec, bars

@@ -82,18 +82,10 @@ class TestSquareOffNoise:
 def test_a_replay_stamps_its_own_market_time(tmp_path):
     """``tickstate replay``'s log lines carry the replay's clock (both fill models), ending at
     the last session's data, in the exchange's zone."""
-    from pathlib import Path
+    from strategies.run import run_replay
+    from tests.strategies.replaying import eighty_twenty_two_days
 
-    from strategies.run import load_bars, run_replay
-    from strategies.spec import load_strategy
-
-    root = Path(__file__).resolve().parents[2]
-    spec = load_strategy(root / "examples" / "eighty_twenty.toml")
-    bars = load_bars(
-        root / "data" / "intraday_5min",
-        symbols=spec.symbols,
-        dates=(date(2012, 11, 14), date(2012, 11, 15)),
-    )
+    spec, bars = eighty_twenty_two_days()
     for model in ("twin", "plain"):
         market_time = MarketTime()
         assert market_time() is None

@@ -38,19 +38,10 @@ class TestAReplayIsARun:
         """A replay is a run: its bars live until it ends and each bar's objects die young, so
         both models replay (and fingerprint, and write) with the heap frozen and the young
         generation larger, checked from inside the loop; after, nothing stays frozen."""
-        from datetime import date
-        from pathlib import Path
+        from strategies.run import run_replay
+        from tests.strategies.replaying import eighty_twenty_two_days
 
-        from strategies.run import load_bars, run_replay
-        from strategies.spec import load_strategy
-
-        root = Path(__file__).resolve().parents[2]
-        spec = load_strategy(root / "examples" / "eighty_twenty.toml")
-        bars = load_bars(
-            root / "data" / "intraday_5min",
-            symbols=spec.symbols,
-            dates=(date(2012, 11, 14), date(2012, 11, 15)),
-        )
+        spec, bars = eighty_twenty_two_days()
         before = gc.get_threshold()
         for model in ("twin", "plain"):
             seen: list[tuple[int, int]] = []
