@@ -308,14 +308,14 @@ def where_startup_goes(document: dict[str, Any]) -> str:
                 models.append((f["name"].rsplit(", ", 2)[-2:], f["value"], phases))
     if not models:
         return ""
-    names = list(models[0][2])
+    names = list(max((p for _, _, p in models), key=len))  # the twin builds no bars apart
     head = " | ".join(f"{model}, `{data}`: CPU / wall s | share" for (model, data), _, _ in models)
     rows = "\n".join(
         f"| {name} | "
         + " | ".join(
             f"{p[name]['cpu_s']:.3f} / {p[name]['wall_s']:.3f} | {p[name]['cpu_s'] / total:.0%}"
             if name in p
-            else "— | —"
+            else "in its loop | —"
             for _, total, p in models
         )
         + " |"
@@ -336,8 +336,8 @@ def where_startup_goes(document: dict[str, Any]) -> str:
     for (model, _), total, p in models:
         loop = p["replay loop"]["cpu_s"]
         line = (
-            f"{model}: {total - loop:.2f} s besides a {loop:.2f} s loop, where 1.5x of the loop "
-            f"leaves {loop / 2:.2f} s"
+            f"{model.capitalize()}: {total - loop:.2f} s besides a {loop:.2f} s loop, where "
+            f"1.5x of the loop leaves {loop / 2:.2f} s"
         )
         if imported is not None:
             fixed = p["interpreter start and exit"]["cpu_s"] + imported
@@ -352,7 +352,7 @@ def where_startup_goes(document: dict[str, Any]) -> str:
         + f"\n{rows}\n\n"
         + floor.lstrip()
         + (" " if floor else "")
-        + "; ".join(lines)
+        + ". ".join(lines)
         + ".\n"
     )
 

@@ -142,6 +142,7 @@ def replay_process(
                 "wall_s": round(statistics.median(r[phase][1] for r in phase_runs), 3),
             }
             for phase in phase_runs[0]
+            if all(phase in r for r in phase_runs)
         },
         "runs": runs,
     }
@@ -161,6 +162,7 @@ def _phases(probe: dict[str, Any], cpu: float, wall: float) -> dict[str, tuple[f
     total = (cpu, wall)
     probed = (probe["probe"][0], probe["probe"][1])
     run = found.pop("run_replay")
+    # The twin builds the strategy's bars in its loop, as a live run does: no phase of its own.
     built = found.get("building the strategy's bars", (0.0, 0.0))
     facts = found.pop("run facts")
     fingerprint = found.pop("data fingerprint")
@@ -170,7 +172,7 @@ def _phases(probe: dict[str, Any], cpu: float, wall: float) -> dict[str, tuple[f
         "imports": found["imports"],
         "strategy file": found["strategy file"],
         "reading the bar files": found["reading the bar files"],
-        "building the strategy's bars": built,
+        **({"building the strategy's bars": built} if built != (0.0, 0.0) else {}),
         "replay loop": loop,
         "data fingerprint": fingerprint,
         "the rest of the run's facts": less(facts, fingerprint),

@@ -18,6 +18,7 @@ from benchmarks._common import (
     merge_results,
     readme_section,
     update_readme,
+    where_startup_goes,
     write_results,
 )
 from machines import State
@@ -394,3 +395,30 @@ def test_startup_times_a_replay_process_against_its_own_loop() -> None:
         assert phases[step]["cpu_s"] > 0, step
     spent = sum(phase["cpu_s"] for phase in phases.values())
     assert abs(spent - result["process_cpu_s"]["min"]) < 0.002 * len(phases)
+
+
+def test_the_start_up_note_shows_each_phase_and_what_the_target_leaves() -> None:
+    """Both models' phases side by side, the plain model's order; the twin, which builds the
+    strategy's bars in its loop, says so; the remainder beside the loop and the 1.5x budget."""
+
+    def row(model: str, phases: dict[str, float], total: float) -> dict[str, object]:
+        spent = {name: {"cpu_s": cpu, "wall_s": cpu} for name, cpu in phases.items()}
+        return {
+            "name": f"tickstate replay process CPU vs its loop, {model}, data/x",
+            "value": total,
+            "details": {"phases": spent},
+        }
+
+    plain = {"imports": 0.2, "building the strategy's bars": 0.1, "replay loop": 0.4}
+    twin = {"imports": 0.2, "replay loop": 6.0}
+    text = where_startup_goes({"figures": [row("twin", twin, 8.0), row("plain", plain, 1.0)]})
+    lines = text.splitlines()
+    shown = [
+        line.split(" | ")[0].removeprefix("| ")
+        for line in lines
+        if line.startswith("| ") and not line.startswith("| phase")
+    ]
+    assert shown == ["imports", "building the strategy's bars", "replay loop"]
+    assert "| building the strategy's bars | in its loop | — | 0.100 / 0.100 | 10% |" in lines
+    assert "Twin: 2.00 s besides a 6.00 s loop, where 1.5x of the loop leaves 3.00 s" in text
+    assert "Plain: 0.60 s besides a 0.40 s loop, where 1.5x of the loop leaves 0.20 s" in text
