@@ -123,9 +123,14 @@ class TradingCalendar:
         """When the session of ``day`` closes (early closes too), in the exchange's timezone."""
         return self._hours_of(day)[1]
 
-    def _hours_of(self, day: date) -> tuple[datetime, datetime]:
+    def session_hours(self, day: date) -> tuple[datetime, datetime] | None:
+        """When the session of ``day`` opens and closes, in the exchange's timezone; None when
+        ``day`` is no session (``CalendarError`` outside the calendar's years)."""
         self._check_range(day)
-        hours = self._hours.get(day)
+        return self._hours.get(day)
+
+    def _hours_of(self, day: date) -> tuple[datetime, datetime]:
+        hours = self.session_hours(day)
         if hours is None:
             raise CalendarError(f"{day} is not a {self.name} session")
         return hours

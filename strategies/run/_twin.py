@@ -50,6 +50,7 @@ from strategies.signals import DailyBar
 from strategies.spec import StrategySpec
 
 if TYPE_CHECKING:
+    from strategies._sessions import TradingCalendar
     from strategies.observe._logging import MarketTime
 
 __all__ = ["TWIN_CASH", "TWIN_MARGIN", "TWIN_UPDATED_BARS", "replay_twin"]
@@ -147,7 +148,7 @@ def replay_twin(
         seen += 1
 
     timeline = _timeline(ordered, size, {k: v.whole_at for k, v in late.items()}, spec)
-    regular_hours = _RegularHours(spec)
+    calendar = spec.session.hours().calendar  # the exchange's: is a bar in its session?
     i = 0
     while i < len(timeline):
         at = timeline[i].at
@@ -161,7 +162,7 @@ def replay_twin(
         for happening in moment:
             bar = happening.bar
             if happening.kind == _BAR and bar is not None:
-                regular = bar.start in regular_hours
+                regular = _regular(calendar, bar.start)
                 inbox.extend(venue.on_bar(bar, at, cutoff=bar.start, regular=regular))
                 inbox.extend(venue.settle(at))
                 held = late.get((bar.symbol, bar.start))
@@ -193,29 +194,13 @@ def _start(bar: Bar) -> datetime:
     return bar.start
 
 
-class _RegularHours:
-    """Whether a time lies in a regular session of the exchange's calendar, each day's hours
-    looked up once (every bar of the feed asks)."""
-
-    __slots__ = ("_calendar", "_days")
-
-    def __init__(self, spec: StrategySpec) -> None:
-        self._calendar = spec.session.hours().calendar
-        self._days: dict[date, tuple[datetime, datetime] | None] = {}
-
-    def __contains__(self, when: datetime) -> bool:
-        day = when.astimezone(self._calendar.timezone).date()
-        if day in self._days:
-            hours = self._days[day]
-        else:
-            hours = self._days[day] = self._hours(day)
-        return hours is not None and hours[0] <= when < hours[1]
-
-    def _hours(self, day: date) -> tuple[datetime, datetime] | None:
-        try:
-            return self._calendar.open_at(day), self._calendar.close_at(day)
-        except CalendarError:
-            return None
+def _regular(calendar: TradingCalendar, when: datetime) -> bool:
+    """Whether ``when`` lies in a regular session of the exchange's ``calendar``."""
+    try:
+        hours = calendar.session_hours(when.astimezone(calendar.timezone).date())
+    except CalendarError:  # outside the calendar's years
+        return False
+    return hours is not None and hours[0] <= when < hours[1]
 
 
 def _timeline(
